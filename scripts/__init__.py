@@ -1,0 +1,1 @@
+"""Developer and CI scripts (importable so the tests can exercise them)."""

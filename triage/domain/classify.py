@@ -1,0 +1,576 @@
+"""Classification: a reading (or a questionnaire report) against the patient's plan version.
+
+``classify(reading, plan, history, now)`` evaluates every rule of the plan that the reading
+touches and returns a :class:`Classification`: the colour (the worst finding) and one
+:class:`~triage.domain.findings.Finding` per evaluated rule, each naming the rule, the bound, the
+value and the plan version. Green findings are kept: they tell an open alert that its rule is
+back in range.
+
+Determinism: only history measured at or before the reading counts, so the result does not
+depend on the order in which readings arrive. A reading stamped in the future (a device clock
+running ahead) is classified at ``now``, never as "latest".
+
+An implausible reading is a data error, never a colour: :func:`classify` raises
+:class:`ImplausibleReadingError` with the reasons.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from triage import news2
+from triage.domain.colours import Colour, Text, worst
+from triage.domain.findings import Finding, RuleType
+from triage.domain.plan import (
+    BaselineRule,
+    CombinationRule,
+    Limit,
+    News2Rule,
+    NofM,
+    ParameterZones,
+    PlanVersion,
+    QuestionnaireRule,
+    Side,
+    TrendRule,
+    threshold_rule_id,
+)
+from triage.domain.questionnaires import get_questionnaire, score
+from triage.domain.readings import (
+    DataProblem,
+    Parameter,
+    Reading,
+    Report,
+    check_plausibility,
+    format_quantity,
+)
+
+
+class ImplausibleReadingError(ValueError):
+    """The reading cannot be real; it is a data error with reasons, never a colour."""
+
+    def __init__(self, reading_id: str, problems: Sequence[DataProblem]) -> None:
+        self.reading_id = reading_id
+        self.problems = tuple(problems)
+        super().__init__(f"reading {reading_id}: " + "; ".join(p.message for p in problems))
+
+
+class History(BaseModel):
+    """What the rules may look back at: the patient's earlier data and earlier findings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    readings: tuple[Reading, ...] = ()
+    reports: tuple[Report, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+class Classification(BaseModel):
+    """The colour of one reading or report, and every finding that explains it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    item_id: str
+    colour: Colour
+    findings: tuple[Finding, ...]
+    plan_id: str
+    plan_version: int
+
+    @property
+    def reasons(self) -> tuple[Finding, ...]:
+        """The yellow and red findings, worst first."""
+        return tuple(
+            sorted((f for f in self.findings if f.is_breach), key=lambda f: -f.colour.rank)
+        )
+
+    def explain(self, language: str = "nb") -> str:
+        """One line per reason (or the green verdict) in ``language``."""
+        shown = self.reasons or self.findings
+        return "\n".join(f.text.in_language(language) for f in shown)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def classify(
+    reading: Reading, plan: PlanVersion, history: History, now: datetime
+) -> Classification:
+    """Classify ``reading`` with ``plan``, looking back at ``history``, at time ``now``."""
+    problems = check_plausibility(reading.kind, reading.values)
+    if problems:
+        raise ImplausibleReadingError(reading.id, problems)
+    at = min(reading.measured_at, now)
+    context = _Context(plan, history, at, exclude_id=reading.id)
+    values = reading.parameters()
+    findings: list[Finding] = []
+    for parameter, value in values.items():
+        zones = plan.zones.get(parameter)
+        if zones is not None:
+            findings.append(context.threshold(parameter, zones, value))
+    for rule in plan.rules:
+        if isinstance(rule, TrendRule) and rule.parameter in values:
+            findings.extend(context.trend(rule, values[rule.parameter]))
+        elif isinstance(rule, BaselineRule) and rule.parameter in values:
+            findings.extend(context.baseline(rule, values[rule.parameter]))
+        elif isinstance(rule, News2Rule) and values.keys() & _NEWS2_PARAMETERS:
+            findings.extend(context.news2(rule, extra_reading=(at, values)))
+    findings.extend(context.combinations(findings))
+    return _classification(reading.id, plan, findings)
+
+
+def classify_report(
+    report: Report, plan: PlanVersion, history: History, now: datetime
+) -> Classification:
+    """Classify a questionnaire report with the plan's questionnaire rules.
+
+    Raises ``QuestionnaireError`` for answers that do not fit the questionnaire.
+    """
+    at = min(report.answered_at, now)
+    context = _Context(plan, history, at, exclude_id=report.id)
+    findings: list[Finding] = []
+    for rule in plan.rules:
+        if isinstance(rule, QuestionnaireRule) and rule.questionnaire == report.questionnaire:
+            findings.append(context.questionnaire(rule, report))
+        elif isinstance(rule, News2Rule) and rule.consciousness_item in report.answers:
+            findings.extend(context.news2(rule, extra_report=report))
+    findings.extend(context.combinations(findings))
+    return _classification(report.id, plan, findings)
+
+
+def _classification(item_id: str, plan: PlanVersion, findings: list[Finding]) -> Classification:
+    return Classification(
+        item_id=item_id,
+        colour=worst(f.colour for f in findings),
+        findings=tuple(findings),
+        plan_id=plan.plan_id,
+        plan_version=plan.version,
+    )
+
+
+# ----------------------------------------------------------------------------- rule evaluation
+
+_NEWS2_PARAMETERS = frozenset(
+    {
+        Parameter.RESPIRATORY_RATE,
+        Parameter.SPO2,
+        Parameter.SYSTOLIC,
+        Parameter.PULSE,
+        Parameter.TEMPERATURE,
+    }
+)
+
+_COLOUR_NB = {Colour.GREEN: "grønn", Colour.YELLOW: "gul", Colour.RED: "rød"}
+
+
+def _fmt(value: float) -> str:
+    return format_quantity(value, "")
+
+
+def _with_unit(parameter: Parameter, value: float) -> str:
+    return format_quantity(value, parameter.unit)
+
+
+def _window_text(window: timedelta) -> tuple[str, str]:
+    hours = window.total_seconds() / 3600
+    if hours >= 24 and hours % 24 == 0:
+        days = int(hours // 24)
+        return (f"{days} døgn", f"{days} day" + ("s" if days != 1 else ""))
+    return (f"{_fmt(hours)} t", f"{_fmt(hours)} h")
+
+
+class _Context:
+    """The plan, the history before ``at``, and the helpers every rule needs."""
+
+    def __init__(self, plan: PlanVersion, history: History, at: datetime, exclude_id: str) -> None:
+        self.plan = plan
+        self.at = at
+        self.readings = sorted(
+            (r for r in history.readings if r.id != exclude_id and r.measured_at <= at),
+            key=lambda r: (r.measured_at, r.id),
+        )
+        self.reports = sorted(
+            (r for r in history.reports if r.id != exclude_id and r.answered_at <= at),
+            key=lambda r: (r.answered_at, r.id),
+        )
+        self.past_findings = [f for f in history.findings if f.at <= at]
+
+    # --- shared pieces
+
+    def _finding(
+        self,
+        rule_id: str,
+        rule_type: RuleType,
+        colour: Colour,
+        nb: str,
+        en: str,
+        *,
+        parameter: Parameter | None = None,
+        value: float | None = None,
+        bound: str | None = None,
+    ) -> Finding:
+        suffix = f" ({self.plan.label})"
+        return Finding(
+            rule_id=rule_id,
+            rule_type=rule_type,
+            colour=colour,
+            at=self.at,
+            plan_id=self.plan.plan_id,
+            plan_version=self.plan.version,
+            parameter=parameter.value if parameter is not None else None,
+            value=value,
+            bound=bound,
+            text=Text(nb=nb + suffix, en=en + suffix),
+        )
+
+    def series(self, parameter: Parameter, since: datetime | None = None) -> list[float]:
+        """Earlier values of ``parameter``, oldest first (within ``[since, at)`` if given)."""
+        return [
+            r.parameters()[parameter]
+            for r in self.readings
+            if parameter in r.parameters()
+            and r.measured_at < self.at
+            and (since is None or r.measured_at >= since)
+        ]
+
+    def _sustained(self, hold: NofM | None, earlier: list[bool], now_out: bool) -> tuple[bool, int]:
+        """Whether a yellow is confirmed by n of the last m readings (current included)."""
+        if hold is None:
+            return now_out, int(now_out)
+        recent = ([*earlier, now_out])[-hold.m :]
+        count = sum(recent)
+        return count >= hold.n, count
+
+    # --- threshold zones (with the optional "sustained" debounce for yellow)
+
+    def threshold(self, parameter: Parameter, zones: ParameterZones, value: float) -> Finding:
+        colour, side, bound = zones.zone(value)
+        label_nb, label_en = parameter.label_nb, parameter.label_en
+        shown = _with_unit(parameter, value)
+        rule_id = threshold_rule_id(parameter)
+        if bound is None or side is None:
+            return self._finding(
+                rule_id,
+                RuleType.THRESHOLD,
+                Colour.GREEN,
+                f"{label_nb} {shown} — grønn",
+                f"{label_en} {shown} — green",
+                parameter=parameter,
+                value=value,
+            )
+        bound_text = (
+            bound.describe_low(parameter.unit)
+            if side is Side.LOW
+            else bound.describe_high(parameter.unit)
+        )
+        if (
+            colour is Colour.YELLOW
+            and zones.yellow_after is not None
+            and zones.yellow_after.side in ("both", side.value)
+        ):
+            earlier = [zones.zone(v)[1] is side for v in self.series(parameter)]
+            confirmed, count = self._sustained(zones.yellow_after, earlier, True)
+            hold = zones.yellow_after
+            if not confirmed:
+                return self._finding(
+                    rule_id,
+                    RuleType.THRESHOLD,
+                    Colour.GREEN,
+                    f"{label_nb} {shown} — gul grense {bound_text} nådd, men bare {count} av "
+                    f"de siste {hold.m} målingene (krever {hold.n})",
+                    f"{label_en} {shown} — yellow bound {bound_text} reached, but only {count} "
+                    f"of the last {hold.m} readings (needs {hold.n})",
+                    parameter=parameter,
+                    value=value,
+                    bound=bound_text,
+                )
+            return self._finding(
+                rule_id,
+                RuleType.THRESHOLD,
+                Colour.YELLOW,
+                f"{label_nb} {shown} — gul: {bound_text}, {count} av de siste {hold.m} målingene",
+                f"{label_en} {shown} — yellow: {bound_text}, {count} of the last {hold.m} readings",
+                parameter=parameter,
+                value=value,
+                bound=bound_text,
+            )
+        return self._finding(
+            rule_id,
+            RuleType.THRESHOLD,
+            colour,
+            f"{label_nb} {shown} — {_COLOUR_NB[colour]}: {bound_text}",
+            f"{label_en} {shown} — {colour.value}: {bound_text}",
+            parameter=parameter,
+            value=value,
+            bound=bound_text,
+        )
+
+    # --- trend within a window
+
+    def trend(self, rule: TrendRule, value: float) -> list[Finding]:
+        window = self.series(rule.parameter, since=self.at - rule.window)
+        if not window:
+            return []
+        parameter = rule.parameter
+        win_nb, win_en = _window_text(rule.window)
+        shown = _with_unit(parameter, value)
+        checks: list[tuple[Limit, float, str, str, str]] = []
+        if rule.rise is not None:
+            lowest = min(window)
+            checks.append(
+                (
+                    rule.rise,
+                    value - lowest,
+                    "+",
+                    f"laveste {_with_unit(parameter, lowest)}",
+                    f"lowest {_with_unit(parameter, lowest)}",
+                )
+            )
+        if rule.fall is not None:
+            highest = max(window)
+            checks.append(
+                (
+                    rule.fall,
+                    highest - value,
+                    "−",
+                    f"høyeste {_with_unit(parameter, highest)}",
+                    f"highest {_with_unit(parameter, highest)}",
+                )
+            )
+        for limit, change, sign, ref_nb, ref_en in checks:
+            if limit.is_reached_above(change):
+                bound = f"{sign}{limit.describe_high(parameter.unit).split(' ', 1)[1]}"
+                op = "≥" if limit.inclusive else ">"
+                return [
+                    self._finding(
+                        rule.id,
+                        RuleType.TREND,
+                        rule.colour,
+                        f"{parameter.label_nb} {shown} — {_COLOUR_NB[rule.colour]}: "
+                        f"{sign}{_with_unit(parameter, change)} på {win_nb} ({ref_nb}), "
+                        f"grense {op} {sign}{_with_unit(parameter, limit.value)}",
+                        f"{parameter.label_en} {shown} — {rule.colour.value}: "
+                        f"{sign}{_with_unit(parameter, change)} within {win_en} ({ref_en}), "
+                        f"bound {op} {sign}{_with_unit(parameter, limit.value)}",
+                        parameter=parameter,
+                        value=value,
+                        bound=bound,
+                    )
+                ]
+        return [
+            self._finding(
+                rule.id,
+                RuleType.TREND,
+                Colour.GREEN,
+                f"{parameter.label_nb} {shown} — ingen endring over grensen på {win_nb}",
+                f"{parameter.label_en} {shown} — no change beyond the bound within {win_en}",
+                parameter=parameter,
+                value=value,
+            )
+        ]
+
+    # --- change from the personal baseline
+
+    def _baseline_value(self, rule: BaselineRule) -> tuple[float, str, str] | None:
+        if rule.baseline_value is not None:
+            note = rule.baseline_note or "fastsatt i planen"
+            note_en = rule.baseline_note or "set in the plan"
+            return rule.baseline_value, note, note_en
+        assert rule.baseline_days is not None  # noqa: S101 - guaranteed by the model
+        values = self.series(rule.parameter, since=self.at - timedelta(days=rule.baseline_days))
+        if len(values) < rule.min_readings:
+            return None
+        median = statistics.median(values)
+        return (
+            median,
+            f"median av {len(values)} målinger siste {rule.baseline_days} døgn",
+            f"median of {len(values)} readings over {rule.baseline_days} days",
+        )
+
+    def baseline(self, rule: BaselineRule, value: float) -> list[Finding]:
+        found = self._baseline_value(rule)
+        if found is None:
+            return []
+        base, note_nb, note_en = found
+        parameter = rule.parameter
+
+        def departs(v: float) -> bool:
+            change = base - v if rule.direction == "below" else v - base
+            return rule.change.is_reached_above(change)
+
+        shown = _with_unit(parameter, value)
+        base_shown = _with_unit(parameter, base)
+        op = "≥" if rule.change.inclusive else ">"
+        limit = _with_unit(parameter, rule.change.value)
+        dir_nb = "under" if rule.direction == "below" else "over"
+        dir_en = rule.direction
+        bound = f"{op} {limit} {dir_en} baseline {base_shown}"
+        out = departs(value)
+        colour = rule.colour if out else Colour.GREEN
+        count_note_nb = count_note_en = ""
+        if out and rule.colour is Colour.YELLOW and rule.yellow_after is not None:
+            earlier = [departs(v) for v in self.series(parameter)]
+            confirmed, count = self._sustained(rule.yellow_after, earlier, True)
+            hold = rule.yellow_after
+            count_note_nb = f", {count} av de siste {hold.m} målingene (krever {hold.n})"
+            count_note_en = f", {count} of the last {hold.m} readings (needs {hold.n})"
+            if not confirmed:
+                colour = Colour.GREEN
+        if out:
+            verdict_nb = _COLOUR_NB[colour] if colour is not Colour.GREEN else "holdes tilbake"
+            verdict_en = colour.value if colour is not Colour.GREEN else "held back"
+            nb = (
+                f"{parameter.label_nb} {shown} — {verdict_nb}: {op} {limit} {dir_nb} "
+                f"personlig basisnivå {base_shown} ({note_nb}){count_note_nb}"
+            )
+            en = (
+                f"{parameter.label_en} {shown} — {verdict_en}: {op} {limit} {dir_en} "
+                f"personal baseline {base_shown} ({note_en}){count_note_en}"
+            )
+        else:
+            nb = f"{parameter.label_nb} {shown} — innenfor {limit} av basisnivå {base_shown}"
+            en = f"{parameter.label_en} {shown} — within {limit} of baseline {base_shown}"
+        return [
+            self._finding(
+                rule.id,
+                RuleType.BASELINE,
+                colour,
+                nb,
+                en,
+                parameter=parameter,
+                value=value,
+                bound=bound,
+            )
+        ]
+
+    # --- questionnaire score bands and red flags
+
+    def questionnaire(self, rule: QuestionnaireRule, report: Report) -> Finding:
+        definition = get_questionnaire(rule.questionnaire)
+        result = score(definition, report.answers, yellow_at=rule.yellow_at, red_at=rule.red_at)
+        title = definition.title
+        flags = ", ".join(result.red_flags)
+        nb = f"{title.nb}: poengsum {result.total} — {_COLOUR_NB[result.colour]}"
+        en = f"{title.en}: score {result.total} — {result.colour.value}"
+        if result.red_flags:
+            nb += f" (alvorlig symptom: {flags})"
+            en += f" (red-flag answer: {flags})"
+        else:
+            en += f" ({result.band_reason})"
+            nb += f" ({result.band_reason})"
+        return self._finding(
+            rule.id,
+            RuleType.QUESTIONNAIRE,
+            result.colour,
+            nb,
+            en,
+            value=float(result.total),
+            bound=result.band_reason,
+        )
+
+    # --- NEWS2 (all parameters present, never a missing one scored as 0)
+
+    def news2(
+        self,
+        rule: News2Rule,
+        extra_reading: tuple[datetime, dict[Parameter, float]] | None = None,
+        extra_report: Report | None = None,
+    ) -> list[Finding]:
+        since = self.at - rule.window
+        latest: dict[Parameter, float] = {}
+        for r in self.readings:
+            if r.measured_at >= since:
+                for p, v in r.parameters().items():
+                    if p in _NEWS2_PARAMETERS:
+                        latest[p] = v
+        if extra_reading is not None:
+            for p, v in extra_reading[1].items():
+                if p in _NEWS2_PARAMETERS:
+                    latest[p] = v
+        consciousness: str | None = None
+        reports: Iterable[Report] = [r for r in self.reports if r.answered_at >= since]
+        if extra_report is not None:
+            reports = [*reports, extra_report]
+        for report in reports:
+            answer = report.answers.get(rule.consciousness_item)
+            if answer is not None:
+                consciousness = "C" if answer in (True, "yes", 1, "1") else "A"
+        if len(latest) < len(_NEWS2_PARAMETERS) or consciousness is None:
+            return []
+        result = news2.score(
+            respiration_rate=latest[Parameter.RESPIRATORY_RATE],
+            spo2=latest[Parameter.SPO2],
+            systolic_bp=latest[Parameter.SYSTOLIC],
+            pulse=latest[Parameter.PULSE],
+            temperature=latest[Parameter.TEMPERATURE],
+            consciousness=consciousness,
+            on_oxygen=self.plan.on_oxygen,
+            spo2_scale=self.plan.spo2_scale,
+        )
+        risk_rank = result.risk.rank
+        if risk_rank >= rule.red_from.rank:
+            colour = Colour.RED
+        elif risk_rank >= rule.yellow_from.rank:
+            colour = Colour.YELLOW
+        else:
+            colour = Colour.GREEN
+        parts = ", ".join(f"{k} {v}" for k, v in result.scores.items() if v)
+        detail = f" [{parts}]" if parts else ""
+        return [
+            self._finding(
+                rule.id,
+                RuleType.NEWS2,
+                colour,
+                f"NEWS2 {result.total} (risiko {result.risk}) — {_COLOUR_NB[colour]}{detail}",
+                f"NEWS2 {result.total} ({result.risk} risk) — {colour.value}{detail}",
+                value=float(result.total),
+                bound=f"yellow from {rule.yellow_from}, red from {rule.red_from}",
+            )
+        ]
+
+    # --- combinations of yellows from different rules
+
+    def combinations(self, current: list[Finding]) -> list[Finding]:
+        out: list[Finding] = []
+        for rule in self.plan.rules:
+            if isinstance(rule, CombinationRule):
+                out.append(self._combination(rule, current))
+        return out
+
+    def _combination(self, rule: CombinationRule, current: list[Finding]) -> Finding:
+        since = self.at - rule.within
+        excluded = {RuleType.COMBINATION, RuleType.MISSING, RuleType.LOST_CONTACT}
+        now_breaching = {f.rule_id for f in current if f.is_breach and f.rule_type not in excluded}
+        earlier = {
+            f.rule_id
+            for f in self.past_findings
+            if f.is_breach and f.rule_type not in excluded and f.at >= since
+        }
+        groups = rule.groups_of(now_breaching | earlier)
+        now_groups = rule.groups_of(now_breaching)
+        win_nb, win_en = _window_text(rule.within)
+        if now_groups and len(groups) >= rule.min_groups:
+            listed = "; ".join(
+                f"{g}: {', '.join(sorted(ids))}" for g, ids in sorted(groups.items())
+            )
+            return self._finding(
+                rule.id,
+                RuleType.COMBINATION,
+                rule.colour,
+                f"{_COLOUR_NB[rule.colour].capitalize()}: avvik i {len(groups)} grupper innen "
+                f"{win_nb} ({listed}), grense {rule.min_groups}",
+                f"{rule.colour.value.capitalize()}: deviations in {len(groups)} groups within "
+                f"{win_en} ({listed}), bound {rule.min_groups}",
+                value=float(len(groups)),
+                bound=f"≥ {rule.min_groups} groups within {win_en}",
+            )
+        return self._finding(
+            rule.id,
+            RuleType.COMBINATION,
+            Colour.GREEN,
+            f"Færre enn {rule.min_groups} grupper med avvik innen {win_nb}",
+            f"Fewer than {rule.min_groups} groups deviating within {win_en}",
+            value=float(len(groups)),
+        )

@@ -1,0 +1,186 @@
+"""Measurement schedules: when each scheduled measurement is due, and which are missing.
+
+A schedule item says "measure these kinds on these weekdays by this local time" in the patient's
+IANA zone. Deadlines are wall-clock times on the local calendar, so on the days the clocks change
+(the last Sundays of March and October in Europe/Oslo) "by 08:00" is still 08:00 on the wall.
+A wall time that does not exist (02:30 on the spring-forward night) falls one hour later; an
+ambiguous one (02:30 on the fall-back night) is its first occurrence.
+
+Windows: on a local day, the slots of the same kind are ordered by deadline; a slot's window runs
+from the previous slot's deadline (or local midnight) to its own deadline, both inclusive at the
+deadline end. A slot is *missing* when its deadline (plus the rule's grace) has passed with no
+reading of that kind in its window. The missing-measurement finding for a kind is about its
+latest due slot: yellow while that slot is missed and nothing of that kind has arrived since
+its deadline; green (back in range) once a reading arrives, even a late one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from triage.domain.colours import Colour, Text
+from triage.domain.findings import Finding, RuleType
+from triage.domain.plan import MissingMeasurementRule, PlanVersion, Schedule
+from triage.domain.readings import Kind, Reading, Report
+
+_WEEKDAY_NB = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"]
+_WEEKDAY_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+_KIND_NB = {
+    Kind.BLOOD_PRESSURE: "blodtrykk",
+    Kind.SPO2: "SpO2",
+    Kind.HEART_RATE: "puls",
+    Kind.GLUCOSE: "blodsukker",
+    Kind.BODY_WEIGHT: "vekt",
+    Kind.BODY_TEMPERATURE: "temperatur",
+    Kind.RESPIRATORY_RATE: "respirasjonsfrekvens",
+    Kind.PEAK_FLOW: "PEF",
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One scheduled measurement: what, and the window in which it counts."""
+
+    what: str  # a Kind value, or "questionnaire:<id>"
+    local_date: date
+    due_by: time
+    window_start: datetime  # aware, UTC
+    deadline: datetime  # aware, UTC
+
+
+def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock ``wall`` on ``day`` in ``zone``.
+
+    A non-existent wall time (spring forward) is moved forward by the gap; an ambiguous one
+    (fall back) is its first occurrence.
+    """
+    naive = datetime.combine(day, wall)
+    first = naive.replace(tzinfo=zone, fold=0)
+    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != naive:  # the wall time does not exist: fold=0 used the offset before the gap
+        return naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return first.astimezone(UTC)
+
+
+def slots_on(schedule: Schedule, day: date) -> list[Slot]:
+    """Every slot of ``schedule`` on local date ``day``, ordered by deadline."""
+    zone = schedule.zone
+    midnight = local_instant(day, time(0, 0), zone)
+    per_what: dict[str, list[time]] = {}
+    for item in schedule.items:
+        if day.isoweekday() not in item.days:
+            continue
+        whats = [k.value for k in item.kinds]
+        if item.questionnaire is not None:
+            whats.append(f"questionnaire:{item.questionnaire}")
+        for what in whats:
+            per_what.setdefault(what, []).append(item.due_by)
+    slots: list[Slot] = []
+    for what, dues in per_what.items():
+        start = midnight
+        for due in sorted(set(dues)):
+            deadline = local_instant(day, due, zone)
+            slots.append(Slot(what, day, due, start, deadline))
+            start = deadline
+    return sorted(slots, key=lambda s: (s.deadline, s.what))
+
+
+def iter_slots(schedule: Schedule, since: datetime, until: datetime) -> Iterator[Slot]:
+    """Slots whose deadline lies in ``[since, until]``, in deadline order."""
+    zone = schedule.zone
+    day = since.astimezone(zone).date()
+    last = until.astimezone(zone).date()
+    while day <= last:
+        for slot in slots_on(schedule, day):
+            if since <= slot.deadline <= until:
+                yield slot
+        day += timedelta(days=1)
+
+
+def _times_of(what: str, readings: Sequence[Reading], reports: Sequence[Report]) -> list[datetime]:
+    if what.startswith("questionnaire:"):
+        qid = what.split(":", 1)[1]
+        return [r.answered_at for r in reports if r.questionnaire == qid]
+    return [r.measured_at for r in readings if r.kind.value == what]
+
+
+def is_missed(slot: Slot, readings: Sequence[Reading], reports: Sequence[Report]) -> bool:
+    """True when nothing of the slot's kind was measured in its window."""
+    return not any(
+        slot.window_start <= t <= slot.deadline for t in _times_of(slot.what, readings, reports)
+    )
+
+
+def missing_findings(
+    plan: PlanVersion,
+    readings: Sequence[Reading],
+    reports: Sequence[Report],
+    since: datetime,
+    now: datetime,
+) -> list[Finding]:
+    """One finding per scheduled kind (or questionnaire) about its latest due slot.
+
+    ``since`` is when the schedule started to apply (plan approval, enrolment or the end of a
+    pause): slots before it never count. Returns nothing when the plan has no missing rule.
+    """
+    rule = next((r for r in plan.rules if isinstance(r, MissingMeasurementRule)), None)
+    if rule is None:
+        return []
+    latest: dict[str, Slot] = {}
+    lookback = max(since, now - timedelta(days=8))
+    for slot in iter_slots(plan.schedule, lookback, now - rule.grace):
+        latest[slot.what] = slot
+    findings = []
+    for _what, slot in sorted(latest.items()):
+        findings.append(_missing_finding(plan, rule, slot, readings, reports))
+    return findings
+
+
+def _missing_finding(
+    plan: PlanVersion,
+    rule: MissingMeasurementRule,
+    slot: Slot,
+    readings: Sequence[Reading],
+    reports: Sequence[Report],
+) -> Finding:
+    late = any(t > slot.deadline for t in _times_of(slot.what, readings, reports))
+    missed = is_missed(slot, readings, reports) and not late
+    name_nb, name_en = _names(slot.what)
+    day = slot.local_date
+    when_nb = f"innen kl. {slot.due_by:%H:%M} {_WEEKDAY_NB[day.weekday()]} {day:%d.%m}"
+    when_en = f"due by {slot.due_by:%H:%M} on {_WEEKDAY_EN[day.weekday()]} {day.isoformat()}"
+    suffix = f" ({plan.label})"
+    if missed:
+        text = Text(
+            nb=f"Mangler måling: {name_nb} {when_nb}{suffix}",
+            en=f"Missing measurement: {name_en} {when_en}{suffix}",
+        )
+        colour = rule.colour
+    else:
+        text = Text(
+            nb=f"Målt: {name_nb} {when_nb}{suffix}",
+            en=f"Measured: {name_en} {when_en}{suffix}",
+        )
+        colour = Colour.GREEN
+    return Finding(
+        rule_id=f"{rule.id}:{slot.what}",
+        rule_type=RuleType.MISSING,
+        colour=colour,
+        at=slot.deadline,
+        plan_id=plan.plan_id,
+        plan_version=plan.version,
+        bound=f"{slot.due_by:%H:%M} {plan.schedule.timezone}",
+        text=text,
+    )
+
+
+def _names(what: str) -> tuple[str, str]:
+    if what.startswith("questionnaire:"):
+        qid = what.split(":", 1)[1]
+        return f"spørreskjema {qid}", f"questionnaire {qid}"
+    kind = Kind(what)
+    return _KIND_NB[kind], kind.value.replace("_", " ")
