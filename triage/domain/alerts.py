@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -77,6 +77,12 @@ class Alert(_Frozen):
     back_in_range_at: AwareDatetime | None = None
     escalated_at: AwareDatetime | None = None
     escalated_to: str | None = None
+    raised_at: AwareDatetime | None = None
+
+    @property
+    def colour_since(self) -> datetime:
+        """When the alert reached its current colour (opening, or the last raise)."""
+        return self.raised_at or self.opened_at
 
     @property
     def is_open(self) -> bool:
@@ -138,27 +144,60 @@ def decide(
     rule opens one; a breach of an open alert attaches to it (raising the colour, and
     re-opening an acknowledged alert, when it is worse); a green finding marks an open alert
     back in range once.
+
+    Findings are taken in time order, and each one sees the effect of those before it, so a
+    batch (a gateway that was offline and syncs several readings at once) gives the same
+    changes as the same findings one by one — except that breaches of a rule whose alert this
+    batch opens are folded into the opening (the worst of them opens it).
     """
-    by_rule = {a.rule_id: a for a in open_alerts if a.is_open and a.patient_id == patient_id}
+    state: dict[str, _RuleState] = {
+        a.rule_id: _RuleState(a.id, a.colour, a.state, a.back_in_range_at is not None)
+        for a in open_alerts
+        if a.is_open and a.patient_id == patient_id
+    }
+    opening: dict[str, int] = {}  # rule id -> index in changes of its OpenAlert
     changes: list[AlertChange] = []
-    for finding in findings:
-        alert = by_rule.get(finding.rule_id)
+    for finding in sorted(findings, key=lambda f: f.at):
+        rule = finding.rule_id
+        if rule in opening:
+            index = opening[rule]
+            pending = changes[index]
+            if isinstance(pending, OpenAlert) and finding.colour.rank > pending.finding.colour.rank:
+                changes[index] = OpenAlert(patient_id=patient_id, finding=finding)
+            continue
+        current = state.get(rule)
         if finding.is_breach:
-            if alert is None:
+            if current is None:
+                opening[rule] = len(changes)
                 changes.append(OpenAlert(patient_id=patient_id, finding=finding))
                 continue
-            worse = finding.colour.rank > alert.colour.rank
+            worse = finding.colour.rank > current.colour.rank
+            reopen = worse and current.state is AlertState.ACKNOWLEDGED
             changes.append(
                 AttachBreach(
-                    alert_id=alert.id,
+                    alert_id=current.alert_id,
                     finding=finding,
                     raise_to=finding.colour if worse else None,
-                    reopen=worse and alert.state is AlertState.ACKNOWLEDGED,
+                    reopen=reopen,
                 )
             )
-        elif alert is not None and alert.back_in_range_at is None:
-            changes.append(MarkBackInRange(alert_id=alert.id, finding=finding))
+            state[rule] = _RuleState(
+                current.alert_id,
+                finding.colour if worse else current.colour,
+                AlertState.OPEN if reopen else current.state,
+                back_in_range=False,
+            )
+        elif current is not None and not current.back_in_range:
+            changes.append(MarkBackInRange(alert_id=current.alert_id, finding=finding))
+            state[rule] = current._replace(back_in_range=True)
     return changes
+
+
+class _RuleState(NamedTuple):
+    alert_id: str
+    colour: Colour
+    state: AlertState
+    back_in_range: bool
 
 
 def open_alert(change: OpenAlert, alert_id: str) -> tuple[Alert, AlertEvent]:
@@ -208,6 +247,7 @@ def apply(alert: Alert, change: AttachBreach | MarkBackInRange) -> tuple[Alert, 
     name = "breach"
     if change.raise_to is not None and change.raise_to.rank > alert.colour.rank:
         update["colour"] = change.raise_to
+        update["raised_at"] = finding.at
         name = "raised"
     if change.reopen:
         _check(alert.state, AlertState.OPEN)

@@ -196,6 +196,11 @@ class _Context:
             key=lambda r: (r.answered_at, r.id),
         )
         self.past_findings = [f for f in history.findings if f.at <= at]
+        self._series: dict[Parameter, list[tuple[datetime, float]]] = {}
+        for r in self.readings:
+            if r.measured_at < at:
+                for parameter, value in r.parameters().items():
+                    self._series.setdefault(parameter, []).append((r.measured_at, value))
 
     # --- shared pieces
 
@@ -228,11 +233,9 @@ class _Context:
     def series(self, parameter: Parameter, since: datetime | None = None) -> list[float]:
         """Earlier values of ``parameter``, oldest first (within ``[since, at)`` if given)."""
         return [
-            r.parameters()[parameter]
-            for r in self.readings
-            if parameter in r.parameters()
-            and r.measured_at < self.at
-            and (since is None or r.measured_at >= since)
+            value
+            for measured_at, value in self._series.get(parameter, ())
+            if since is None or measured_at >= since
         ]
 
     def _sustained(self, hold: NofM | None, earlier: list[bool], now_out: bool) -> tuple[bool, int]:

@@ -5,20 +5,20 @@ acknowledged must not wait silently:
 
 * **inside staffed hours** it goes to the on-call nurse once it has been open and
   unacknowledged for ``on_call_after`` (30 minutes by default, configurable; [PROJECT]);
-  ``due_since`` is ``opened_at + on_call_after``;
+  ``due_since`` is ``colour_since + on_call_after``;
 * **outside staffed hours** (evenings, weekends, public holidays) it goes at once to the
   after-hours service (legevakt 116 117 or home-care nursing), with the patient's own red-zone
-  instruction from the plan; ``due_since`` is ``opened_at`` when the alert opened while the
-  centre was closed, and otherwise the closing time of the staffed period it opened in.
+  instruction from the plan; ``due_since`` is ``colour_since`` when the alert turned red while
+  the centre was closed, and otherwise the closing time of the staffed period it turned red in.
 
 Only clinical, red, unacknowledged (state OPEN) alerts that were not escalated before are
 considered. A patient without a plan still escalates, with an instruction that says plainly
 that no plan was found. :func:`due_escalations` decides and applies nothing: the caller records
 each decision with :func:`triage.domain.alerts.mark_escalated`.
 
-The clock starts at the alert's ``opened_at``. An alert that opened yellow and later turned red
-therefore escalates on the first check after it turns red if it opened ``on_call_after`` or
-more before: early rather than late.
+The clock starts when the alert turned red (``Alert.colour_since``: its opening, or the breach
+that raised it from yellow), so a yellow alert that turns red gets the full ``on_call_after``
+before it goes to the on-call nurse.
 """
 
 from __future__ import annotations
@@ -105,16 +105,16 @@ def due_escalations(
         plan = plans.get(alert.patient_id)
         instruction = plan.actions[Colour.RED].patient if plan is not None else NO_PLAN_INSTRUCTION
         if centre_open:
-            waited = now - alert.opened_at
+            waited = now - alert.colour_since
             if waited < policy.on_call_after:
                 continue
             target = EscalationTarget.ON_CALL_NURSE
-            due_since = alert.opened_at + policy.on_call_after
+            due_since = alert.colour_since + policy.on_call_after
             reason = _on_call_reason(waited)
         else:
             target = EscalationTarget.AFTER_HOURS
-            closing = calendar.closes_at(alert.opened_at)
-            due_since = alert.opened_at if closing is None else closing
+            closing = calendar.closes_at(alert.colour_since)
+            due_since = alert.colour_since if closing is None else closing
             reason = _after_hours_reason(policy.after_hours_service)
         decisions.append(
             Escalation(

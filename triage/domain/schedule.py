@@ -7,8 +7,9 @@ A wall time that does not exist (02:30 on the spring-forward night) falls one ho
 ambiguous one (02:30 on the fall-back night) is its first occurrence.
 
 Windows: on a local day, the slots of the same kind are ordered by deadline; a slot's window runs
-from the previous slot's deadline (or local midnight) to its own deadline, both inclusive at the
-deadline end. A slot is *missing* when its deadline (plus the rule's grace) has passed with no
+from local midnight (inclusive) or just after the previous slot's deadline to its own deadline
+(inclusive), so a reading exactly at one deadline counts for that slot only.
+A slot is *missing* when its deadline (plus the rule's grace) has passed with no
 reading of that kind in its window. The missing-measurement finding for a kind is about its
 latest due slot: yellow while that slot is missed and nothing of that kind has arrived since
 its deadline; green (back in range) once a reading arrives, even a late one.
@@ -48,22 +49,27 @@ class Slot:
     what: str  # a Kind value, or "questionnaire:<id>"
     local_date: date
     due_by: time
-    window_start: datetime  # aware, UTC
-    deadline: datetime  # aware, UTC
+    window_start: datetime  # aware, UTC; exclusive unless the window starts at midnight
+    deadline: datetime  # aware, UTC; inclusive
+    starts_at_midnight: bool = True
+
+    def counts(self, measured_at: datetime) -> bool:
+        """True when a measurement at ``measured_at`` falls in this slot's window."""
+        if measured_at > self.deadline:
+            return False
+        if self.starts_at_midnight:
+            return measured_at >= self.window_start
+        return measured_at > self.window_start
 
 
 def local_instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of wall-clock ``wall`` on ``day`` in ``zone``.
 
-    A non-existent wall time (spring forward) is moved forward by the gap; an ambiguous one
-    (fall back) is its first occurrence.
+    A non-existent wall time (spring forward) is moved forward by the gap (02:30 becomes
+    03:30 summer time); an ambiguous one (fall back) is its first occurrence. Both follow from
+    ``fold=0``, which reads the wall time with the offset in force before the change.
     """
-    naive = datetime.combine(day, wall)
-    first = naive.replace(tzinfo=zone, fold=0)
-    back = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if back != naive:  # the wall time does not exist: fold=0 used the offset before the gap
-        return naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    return first.astimezone(UTC)
+    return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
 
 
 def slots_on(schedule: Schedule, day: date) -> list[Slot]:
@@ -81,11 +87,11 @@ def slots_on(schedule: Schedule, day: date) -> list[Slot]:
             per_what.setdefault(what, []).append(item.due_by)
     slots: list[Slot] = []
     for what, dues in per_what.items():
-        start = midnight
+        start, first = midnight, True
         for due in sorted(set(dues)):
             deadline = local_instant(day, due, zone)
-            slots.append(Slot(what, day, due, start, deadline))
-            start = deadline
+            slots.append(Slot(what, day, due, start, deadline, starts_at_midnight=first))
+            start, first = deadline, False
     return sorted(slots, key=lambda s: (s.deadline, s.what))
 
 
@@ -110,9 +116,7 @@ def _times_of(what: str, readings: Sequence[Reading], reports: Sequence[Report])
 
 def is_missed(slot: Slot, readings: Sequence[Reading], reports: Sequence[Report]) -> bool:
     """True when nothing of the slot's kind was measured in its window."""
-    return not any(
-        slot.window_start <= t <= slot.deadline for t in _times_of(slot.what, readings, reports)
-    )
+    return not any(slot.counts(t) for t in _times_of(slot.what, readings, reports))
 
 
 def missing_findings(

@@ -1,0 +1,149 @@
+"""The ``dho`` command. Each subcommand here works today; later issues add the services."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from triage import news2
+from triage.domain.classify import History, ImplausibleReadingError, classify
+from triage.domain.plan import Condition, PlanVersion
+from triage.domain.readings import Kind, Reading
+from triage.domain.templates import template
+
+app = typer.Typer(
+    name="dho",
+    help="DHO — digital hjemmeoppfølging: home-monitoring triage.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+plan_app = typer.Typer(help="Self-management plans (egenbehandlingsplaner).", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+app.add_typer(docs_app, name="docs")
+
+
+def _load_plan(path: Path) -> PlanVersion:
+    try:
+        return PlanVersion.from_json(path.read_bytes())
+    except OSError as err:
+        typer.echo(f"Cannot read plan file {path}: {err.strerror}", err=True)
+        raise typer.Exit(2) from err
+    except ValidationError as err:
+        typer.echo(f"{path} is not a valid plan ({err.error_count()} problems):", err=True)
+        for problem in err.errors():
+            where = ".".join(str(p) for p in problem["loc"]) or "(plan)"
+            typer.echo(f"  {where}: {problem['msg']}", err=True)
+        raise typer.Exit(1) from err
+
+
+@plan_app.command("template")
+def plan_template(
+    condition: Annotated[Condition, typer.Argument(help="The condition to start from.")],
+) -> None:
+    """Print the starting plan for CONDITION as JSON (a draft, version 1)."""
+    typer.echo(json.dumps(json.loads(template(condition).to_json()), indent=2, ensure_ascii=False))
+
+
+@plan_app.command("check")
+def plan_check(
+    path: Annotated[Path, typer.Argument(help="A plan JSON file (dho.plan/1).")],
+) -> None:
+    """Check that a plan file is valid, and summarise it."""
+    plan = _load_plan(path)
+    typer.echo(f"{path}: valid {plan.label} ({plan.status}) of plan {plan.plan_id}")
+    for parameter, zones in plan.zones.items():
+        bounds = [
+            zones.red_low and f"red {zones.red_low.describe_low(parameter.unit)}",
+            zones.yellow_low and f"yellow {zones.yellow_low.describe_low(parameter.unit)}",
+            zones.yellow_high and f"yellow {zones.yellow_high.describe_high(parameter.unit)}",
+            zones.red_high and f"red {zones.red_high.describe_high(parameter.unit)}",
+        ]
+        typer.echo(f"  {parameter.value}: " + ", ".join(b for b in bounds if b))
+    for rule in plan.rules:
+        typer.echo(f"  rule {rule.id} ({rule.type})")
+    for item in plan.schedule.items:
+        what = [k.value for k in item.kinds] + ([item.questionnaire] if item.questionnaire else [])
+        days = ",".join(str(d) for d in item.days)
+        typer.echo(
+            f"  schedule: {', '.join(what)} by {item.due_by:%H:%M} on days {days} "
+            f"({plan.schedule.timezone})"
+        )
+
+
+@app.command("classify")
+def classify_command(
+    plan_file: Annotated[Path, typer.Option("--plan", help="A plan JSON file.")],
+    kind: Annotated[Kind, typer.Option(help="What was measured.")],
+    value: Annotated[
+        list[str], typer.Option("--value", help="key=number, e.g. spo2=92 (repeatable).")
+    ],
+    language: Annotated[str, typer.Option(help="nb or en.")] = "nb",
+) -> None:
+    """Classify one reading against a plan, with no history, and explain the colour."""
+    plan = _load_plan(plan_file)
+    values: dict[str, float] = {}
+    for item in value:
+        key, sep, number = item.partition("=")
+        try:
+            values[key.strip()] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep:
+            typer.echo(f"--value {item!r}: expected key=number, e.g. spo2=92", err=True)
+            raise typer.Exit(2)
+    now = datetime.now(UTC)
+    reading = Reading(id="cli", kind=kind, measured_at=now, values=values)
+    try:
+        result = classify(reading, plan, History(), now)
+    except ImplausibleReadingError as err:
+        typer.echo("Data error, not classified:", err=True)
+        for problem in err.problems:
+            typer.echo(f"  {problem.message}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(f"{result.colour.value.upper()}")
+    typer.echo(result.explain(language))
+
+
+@app.command("news2")
+def news2_command(
+    rr: Annotated[float, typer.Option("--rr", help="Respiration rate /min.")],
+    spo2: Annotated[float, typer.Option(help="SpO2 %.")],
+    sbp: Annotated[float, typer.Option("--sbp", help="Systolic blood pressure mmHg.")],
+    pulse: Annotated[float, typer.Option(help="Pulse /min.")],
+    temp: Annotated[float, typer.Option("--temp", help="Temperature °C.")],
+    consciousness: Annotated[str, typer.Option(help="A, C, V, P or U.")] = "A",
+    oxygen: Annotated[bool, typer.Option("--oxygen/--air", help="On supplemental oxygen?")] = False,
+    scale: Annotated[int, typer.Option(help="SpO2 scale 1 or 2 (clinician-set).")] = 1,
+) -> None:
+    """Score NEWS2 (Royal College of Physicians 2017) for one set of observations."""
+    try:
+        result = news2.score(
+            respiration_rate=rr,
+            spo2=spo2,
+            systolic_bp=sbp,
+            pulse=pulse,
+            temperature=temp,
+            consciousness=consciousness,
+            on_oxygen=oxygen,
+            spo2_scale=scale,
+        )
+    except (ValueError, TypeError) as err:
+        typer.echo(f"Cannot score NEWS2: {err}", err=True)
+        raise typer.Exit(2) from err
+    for name, points in result.scores.items():
+        typer.echo(f"  {name:<16} {points}")
+    typer.echo(f"NEWS2 {result.total} — risk {result.risk}")
+
+
+@docs_app.command("templates")
+def docs_templates() -> None:
+    """Print docs/clinical/templates.md, generated from the condition templates."""
+    from triage.domain.template_docs import render_templates_markdown
+
+    typer.echo(render_templates_markdown(), nl=False)
