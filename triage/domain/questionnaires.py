@@ -297,7 +297,7 @@ def _bands(questionnaire: Questionnaire, yellow_at: int | None, red_at: int | No
 
 # ----------------------------------------------------------------------------- sources
 
-#: Source keys used in ``sources``; the full references are in docs/clinical/questionnaires.md.
+#: Source keys used in ``sources``; the full references are in docs/clinical/sources.md.
 SOURCES: Mapping[str, str] = MappingProxyType(
     {
         "MLML": "My Lungs My Life: COPD red warning signs, "

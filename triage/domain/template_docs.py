@@ -34,6 +34,7 @@ from triage.domain.readings import Kind, Parameter, format_quantity
 from triage.domain.templates import TEMPLATES
 
 __all__ = [
+    "ACTION_CODE_MEANINGS",
     "REGENERATE",
     "github_anchor",
     "render_templates_markdown",

@@ -78,7 +78,7 @@ def copd() -> PlanVersion:
             direction="below",
             change=at(3),
             baseline_days=14,
-            min_readings=5,
+            min_readings=3,
             sources=("BTS-O2", "ALRAJEH20"),
         ),
         BaselineRule(
@@ -88,7 +88,7 @@ def copd() -> PlanVersion:
             change=at(5),
             colour=Colour.RED,
             baseline_days=14,
-            min_readings=5,
+            min_readings=3,
             sources=("PROJECT", "BTS-O2"),
         ),
         BaselineRule(
@@ -97,7 +97,7 @@ def copd() -> PlanVersion:
             direction="above",
             change=at(10),
             baseline_days=14,
-            min_readings=5,
+            min_readings=3,
             yellow_after=NofM(n=2, m=2),
             sources=("HURST10", "HANLEY15"),
         ),
@@ -201,7 +201,7 @@ def heart_failure() -> PlanVersion:
             id="weight-7-days",
             parameter=Parameter.WEIGHT,
             window=timedelta(days=7),
-            rise=at(2.7),
+            rise=below(2.7),
             sources=("BEAT-HF",),
         ),
         BaselineRule(
@@ -286,7 +286,11 @@ def heart_failure() -> PlanVersion:
                     nb="Ring pasienten straks; kontakt fastlegen samme dag.",
                     en="Call the patient at once; contact the GP the same day.",
                 ),
-                codes=(ActionCode.CONTACT_GP_TODAY, ActionCode.URGENT_LEGEVAKT),
+                codes=(
+                    ActionCode.CONTACT_GP_TODAY,
+                    ActionCode.URGENT_LEGEVAKT,
+                    ActionCode.EMERGENCY_113,
+                ),
             ),
         },
         sources=("HDIR-SPREDNING", "HFA-SELFCARE"),
@@ -306,7 +310,7 @@ def diabetes() -> PlanVersion:
                 yellow_high=below(13.9),
                 red_high=at(20.0),
                 yellow_after=NofM(n=2, m=2, side="high"),
-                sources=("ADA-HYPO", "IHSG", "NEL-HYPO", "METODEBOK", "TIR", "PROJECT"),
+                sources=("ADA-HYPO", "IHSG", "NEL-HYPO", "METODEBOK", "TIR", "JBDS-HHS", "PROJECT"),
             ),
         },
         rules=(_missing(),),
@@ -343,10 +347,14 @@ def diabetes() -> PlanVersion:
                     nb="Ring pasienten straks; kontakt fastlegen samme dag.",
                     en="Call the patient at once; contact the GP the same day.",
                 ),
-                codes=(ActionCode.CONTACT_GP_TODAY, ActionCode.URGENT_LEGEVAKT),
+                codes=(
+                    ActionCode.CONTACT_GP_TODAY,
+                    ActionCode.URGENT_LEGEVAKT,
+                    ActionCode.EMERGENCY_113,
+                ),
             ),
         },
-        sources=("HDIR-SPREDNING", "FORTHVALLEY", "HSCNI"),
+        sources=("HDIR-SPREDNING", "FORTHVALLEY", "HSCNI", "METODEBOK"),
     )
 
 
@@ -394,16 +402,22 @@ def hypertension() -> PlanVersion:
             ),
             Colour.RED: ZoneActions(
                 patient=Text(
-                    nb="Kontakt fastlegen i dag. Ring 113 ved brystsmerter, tung pust, "
-                    "lammelser, sterk hodepine eller synsforstyrrelser.",
-                    en="Contact your GP today. Call 113 if you have chest pain, breathlessness, "
-                    "weakness, severe headache or disturbed vision.",
+                    nb="Kontakt fastlegen i dag, eller legevakten på 116 117 når fastlegen er "
+                    "stengt. Ring 113 ved brystsmerter, tung pust, lammelser, sterk hodepine "
+                    "eller synsforstyrrelser.",
+                    en="Contact your GP today, or the out-of-hours GP on 116 117 when the GP is "
+                    "closed. Call 113 if you have chest pain, breathlessness, weakness, severe "
+                    "headache or disturbed vision.",
                 ),
                 nurse=Text(
                     nb="Ring pasienten straks; sjekk symptomer og kontakt fastlegen.",
                     en="Call the patient at once; check symptoms and contact the GP.",
                 ),
-                codes=(ActionCode.CONTACT_GP_TODAY, ActionCode.EMERGENCY_113),
+                codes=(
+                    ActionCode.CONTACT_GP_TODAY,
+                    ActionCode.URGENT_LEGEVAKT,
+                    ActionCode.EMERGENCY_113,
+                ),
             ),
         },
         sources=("HDIR-SPREDNING", "ESH-HBPM", "CHEP17"),
@@ -434,6 +448,8 @@ def covid19() -> PlanVersion:
             ),
         },
         rules=(
+            # Computed only when respiration rate, blood pressure and a new-confusion answer
+            # are also recorded within the hour (e.g. at a home visit); never partially.
             News2Rule(id="news2", sources=("RCP-N2", "CLINMED-DEF", "CEBM-NEWS")),
             _missing(),
         ),
