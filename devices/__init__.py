@@ -1,5 +1,13 @@
-"""What home devices say: Bluetooth GATT decoders, the device catalogue and simulated devices.
+"""What home devices say: Bluetooth GATT decoders, unit conversion and the device catalogue.
 
-The decoders, catalogue and emulated devices arrive with issue 3; this package is installed
-already so that the rest of the system has its place in the dependency graph.
+``devices.decode(characteristic, data)`` turns a characteristic's raw bytes into a measurement
+(contract: docs/devices.md). Pure: no I/O, no clock reads. Emulated devices
+(``devices.emulated``) and simulated patients (``devices.simulate``) live beside it for tests,
+the demo and load tests.
 """
+
+from devices.decode import decode
+from devices.errors import DecodeError
+from devices.measurement import Measurement
+
+__all__ = ["DecodeError", "Measurement", "decode"]

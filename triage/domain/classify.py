@@ -19,6 +19,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict
 
@@ -104,7 +105,7 @@ def classify(
         raise ImplausibleReadingError(reading.id, problems)
     at = min(reading.measured_at, now)
     context = _Context(plan, history, at, exclude_id=reading.id)
-    values = reading.parameters()
+    values = reading.parameters
     findings: list[Finding] = []
     for parameter, value in values.items():
         zones = plan.zones.get(parameter)
@@ -187,20 +188,44 @@ class _Context:
     def __init__(self, plan: PlanVersion, history: History, at: datetime, exclude_id: str) -> None:
         self.plan = plan
         self.at = at
-        self.readings = sorted(
-            (r for r in history.readings if r.id != exclude_id and r.measured_at <= at),
+        self._history = history
+        self._exclude_id = exclude_id
+
+    @cached_property
+    def readings(self) -> list[Reading]:
+        """Earlier readings measured at or before ``at``, oldest first."""
+        return sorted(
+            (
+                r
+                for r in self._history.readings
+                if r.id != self._exclude_id and r.measured_at <= self.at
+            ),
             key=lambda r: (r.measured_at, r.id),
         )
-        self.reports = sorted(
-            (r for r in history.reports if r.id != exclude_id and r.answered_at <= at),
+
+    @cached_property
+    def reports(self) -> list[Report]:
+        return sorted(
+            (
+                r
+                for r in self._history.reports
+                if r.id != self._exclude_id and r.answered_at <= self.at
+            ),
             key=lambda r: (r.answered_at, r.id),
         )
-        self.past_findings = [f for f in history.findings if f.at <= at]
-        self._series: dict[Parameter, list[tuple[datetime, float]]] = {}
+
+    @cached_property
+    def past_findings(self) -> list[Finding]:
+        return [f for f in self._history.findings if f.at <= self.at]
+
+    @cached_property
+    def _series(self) -> dict[Parameter, list[tuple[datetime, float]]]:
+        series: dict[Parameter, list[tuple[datetime, float]]] = {}
         for r in self.readings:
-            if r.measured_at < at:
-                for parameter, value in r.parameters().items():
-                    self._series.setdefault(parameter, []).append((r.measured_at, value))
+            if r.measured_at < self.at:
+                for parameter, value in r.parameters.items():
+                    series.setdefault(parameter, []).append((r.measured_at, value))
+        return series
 
     # --- shared pieces
 
@@ -485,7 +510,7 @@ class _Context:
         latest: dict[Parameter, float] = {}
         for r in self.readings:
             if r.measured_at >= since:
-                for p, v in r.parameters().items():
+                for p, v in r.parameters.items():
                     if p in _NEWS2_PARAMETERS:
                         latest[p] = v
         if extra_reading is not None:

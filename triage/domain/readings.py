@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -141,6 +142,7 @@ class Reading(BaseModel):
     measured_at: AwareDatetime
     values: Mapping[str, float]
 
+    @cached_property
     def parameters(self) -> dict[Parameter, float]:
         """The reading's values by parameter (unknown keys left out)."""
         keys = VALUE_KEYS[self.kind]

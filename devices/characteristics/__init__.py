@@ -1,0 +1,1 @@
+"""One module per GATT characteristic: its measurement model, decoder and encoder."""
