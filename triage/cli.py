@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
 
+import devices
+from devices.catalogue import load_catalogue
+from devices.simulate import make_population, simulate_population
 from triage import news2
 from triage.domain.classify import History, ImplausibleReadingError, classify
 from triage.domain.plan import Condition, PlanVersion
 from triage.domain.readings import Kind, Reading
 from triage.domain.templates import template
+from triage.payloads import simulated_line
 
 app = typer.Typer(
     name="dho",
@@ -24,8 +29,10 @@ app = typer.Typer(
 )
 plan_app = typer.Typer(help="Self-management plans (egenbehandlingsplaner).", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+devices_app = typer.Typer(help="Bluetooth health devices: decode bytes, the catalogue.")
 app.add_typer(plan_app, name="plan")
 app.add_typer(docs_app, name="docs")
+app.add_typer(devices_app, name="devices", no_args_is_help=True)
 
 
 def _load_plan(path: Path) -> PlanVersion:
@@ -139,6 +146,76 @@ def news2_command(
     for name, points in result.scores.items():
         typer.echo(f"  {name:<16} {points}")
     typer.echo(f"NEWS2 {result.total} — risk {result.risk}")
+
+
+@devices_app.command("decode")
+def devices_decode(
+    characteristic: Annotated[str, typer.Argument(help='e.g. "2a35" or a 128-bit UUID.')],
+    hex_value: Annotated[str, typer.Argument(metavar="HEX", help="The raw value, in hex.")],
+) -> None:
+    """Decode one raw characteristic value (as captured from a device) and print it as JSON."""
+    try:
+        data = bytes.fromhex(hex_value.replace(":", "").replace(" ", ""))
+    except ValueError as err:
+        typer.echo(f"{hex_value!r} is not hex: {err}", err=True)
+        raise typer.Exit(2) from err
+    try:
+        measurement = devices.decode(characteristic, data)
+    except devices.DecodeError as err:
+        typer.echo(f"Cannot decode: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(
+        json.dumps(
+            {"type": type(measurement).__name__, **measurement.model_dump(mode="json")},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
+
+
+@devices_app.command("catalogue")
+def devices_catalogue() -> None:
+    """List the device profiles the gateway recognises, and the known models' quirks."""
+    catalogue = load_catalogue()
+    for profile in catalogue.profiles:
+        subscriptions = ", ".join(f"{c.uuid:04X} ({c.mode})" for c in profile.subscriptions)
+        records = "; stored records via RACP" if profile.stores_records else ""
+        typer.echo(f"{profile.service:04X} {profile.id} → {profile.kind}: {subscriptions}{records}")
+    for model in catalogue.models:
+        quirks = ", ".join(sorted(model.quirks)) or "none"
+        typer.echo(f"  model {model.name_prefix}* ({model.manufacturer}): {quirks}")
+
+
+@app.command("simulate")
+def simulate_command(
+    patients: Annotated[int, typer.Option(min=1, help="How many simulated patients.")] = 10,
+    days: Annotated[int, typer.Option(min=1, help="How many days from --start.")] = 7,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same data.")] = 2026,
+    start: Annotated[
+        str, typer.Option(help="First day (YYYY-MM-DD), local midnight in Europe/Oslo.")
+    ] = "2026-11-02",
+) -> None:
+    """Print a simulated population's readings and questionnaire answers as JSON lines.
+
+    Each line names the synthetic patient, the topic (readings or reports) and the
+    dho.reading/1 or dho.report/1 payload; the deterioration episodes go to standard error.
+    """
+    try:
+        first = datetime.combine(date.fromisoformat(start), time(0), tzinfo=ZoneInfo("Europe/Oslo"))
+    except ValueError as err:
+        typer.echo(f"--start {start!r}: expected YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from err
+    population = make_population(patients, seed=seed)
+    for patient in population:
+        for episode in patient.episodes:
+            if episode.start_day < days:
+                typer.echo(
+                    f"{patient.id} ({patient.condition}): {episode.kind} from day "
+                    f"{episode.start_day} for {episode.duration_days} days ({episode.severity})",
+                    err=True,
+                )
+    for event in simulate_population(population, first, days):
+        typer.echo(json.dumps(simulated_line(event), ensure_ascii=False))
 
 
 @docs_app.command("templates")

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import IntEnum, IntFlag
-
-from pydantic import field_validator
+from typing import Annotated
 
 from devices import ieee11073
-from devices.measurement import Measurement
+from devices.measurement import Measurement, known_code
 from devices.reader import ByteReader
 
 UUID = 0x2A2B
@@ -56,17 +55,9 @@ class CurrentTime(Measurement):
     the second in 1/256 s, and why the time last changed (:class:`AdjustReason` bits)."""
 
     date_time: datetime | None
-    day_of_week: DayOfWeek | int
+    day_of_week: Annotated[int, known_code(DayOfWeek)]
     fractions256: int
     adjust_reason: int
-
-    @field_validator("day_of_week", mode="before")
-    @classmethod
-    def _known_day(cls, value: object) -> object:
-        """A known code becomes its :class:`DayOfWeek`; a reserved one stays an int."""
-        if isinstance(value, int) and value in DayOfWeek._value2member_map_:
-            return DayOfWeek(value)
-        return value
 
     @property
     def exact_time(self) -> datetime | None:

@@ -37,11 +37,11 @@ from datetime import datetime, timedelta
 from enum import IntEnum, IntFlag
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import model_validator
 
 from devices import ieee11073
 from devices.errors import DecodeError
-from devices.measurement import Measurement
+from devices.measurement import Measurement, Nibble, SInt16, UInt8, UInt16, known_code
 from devices.reader import ByteReader
 
 UUID_MEASUREMENT = 0x2A18
@@ -165,24 +165,6 @@ class Medication(IntEnum):
     PRE_MIXED_INSULIN = 5
 
 
-def _known(enum: type[IntEnum]) -> AfterValidator:
-    """Validator: a known code becomes its ``enum`` member, an unknown one stays an ``int``."""
-
-    def convert(code: int) -> int:
-        try:
-            return enum(code)
-        except ValueError:
-            return code
-
-    return AfterValidator(convert)
-
-
-Nibble = Annotated[int, Field(ge=0, le=0xF)]
-UInt8 = Annotated[int, Field(ge=0, le=0xFF)]
-UInt16 = Annotated[int, Field(ge=0, le=0xFFFF)]
-SInt16 = Annotated[int, Field(ge=-0x8000, le=0x7FFF)]
-
-
 def user_facing_time(base_time: datetime | None, time_offset: int | None) -> datetime | None:
     """Base time plus the signed time offset in minutes; ``None`` when the base time is unknown.
 
@@ -206,8 +188,8 @@ class GlucoseMeasurement(Measurement):
     timestamp: datetime | None = None
     concentration: float | None = None
     unit: Literal["kg/L", "mol/L"] = "kg/L"
-    type: Annotated[Nibble, _known(GlucoseType)] | None = None
-    sample_location: Annotated[Nibble, _known(SampleLocation)] | None = None
+    type: Annotated[Nibble, known_code(GlucoseType)] | None = None
+    sample_location: Annotated[Nibble, known_code(SampleLocation)] | None = None
     sensor_status: UInt16 | None = None
     base_time: datetime | None = None
     time_offset: SInt16 | None = None
@@ -238,14 +220,14 @@ class GlucoseMeasurementContext(Measurement):
     """A Glucose Measurement Context record (same sequence number as its measurement)."""
 
     sequence_number: UInt16
-    carbohydrate_id: Annotated[UInt8, _known(Carbohydrate)] | None = None
+    carbohydrate_id: Annotated[UInt8, known_code(Carbohydrate)] | None = None
     carbohydrate: float | None = None  # kg
-    meal: Annotated[UInt8, _known(Meal)] | None = None
-    tester: Annotated[Nibble, _known(Tester)] | None = None
-    health: Annotated[Nibble, _known(Health)] | None = None
+    meal: Annotated[UInt8, known_code(Meal)] | None = None
+    tester: Annotated[Nibble, known_code(Tester)] | None = None
+    health: Annotated[Nibble, known_code(Health)] | None = None
     exercise_duration: UInt16 | None = None  # seconds; 65535 = overrun
     exercise_intensity: UInt8 | None = None  # percent
-    medication_id: Annotated[UInt8, _known(Medication)] | None = None
+    medication_id: Annotated[UInt8, known_code(Medication)] | None = None
     medication: float | None = None  # in medication_unit
     medication_unit: Literal["kg", "L"] = "kg"
     hba1c: float | None = None  # percent

@@ -31,10 +31,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
-
 from devices.errors import DecodeError
-from devices.measurement import Measurement
+from devices.measurement import Measurement, UInt8, UInt16, known_code
 from devices.reader import ByteReader
 
 UUID = 0x2A52
@@ -92,22 +90,6 @@ FILTER_OPERATORS = frozenset(
 )
 
 
-def _known(enum: type[IntEnum]) -> AfterValidator:
-    """Validator: a known code becomes its ``enum`` member, an unknown one stays an ``int``."""
-
-    def convert(code: int) -> int:
-        try:
-            return enum(code)
-        except ValueError:
-            return code
-
-    return AfterValidator(convert)
-
-
-UInt8 = Annotated[int, Field(ge=0, le=0xFF)]
-UInt16 = Annotated[int, Field(ge=0, le=0xFFFF)]
-
-
 class RacpRequest(Measurement):
     """A request written to the control point, as its bytes say.
 
@@ -116,9 +98,9 @@ class RacpRequest(Measurement):
     range of" both (in the order the request gives them, even if reversed: the meter judges).
     """
 
-    opcode: Annotated[UInt8, _known(OpCode)]
-    operator: Annotated[UInt8, _known(Operator)]
-    filter_type: Annotated[UInt8, _known(FilterType)] | None = None
+    opcode: Annotated[UInt8, known_code(OpCode)]
+    operator: Annotated[UInt8, known_code(Operator)]
+    filter_type: Annotated[UInt8, known_code(FilterType)] | None = None
     minimum: UInt16 | None = None
     maximum: UInt16 | None = None
 
@@ -132,8 +114,8 @@ class RacpNumberOfRecords(Measurement):
 class RacpResponseCode(Measurement):
     """Op code 6: the outcome of the request with op code ``request_opcode``."""
 
-    request_opcode: Annotated[UInt8, _known(OpCode)]
-    response_code: Annotated[UInt8, _known(ResponseCode)]
+    request_opcode: Annotated[UInt8, known_code(OpCode)]
+    response_code: Annotated[UInt8, known_code(ResponseCode)]
 
     @property
     def succeeded(self) -> bool:

@@ -16,12 +16,10 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from enum import IntEnum
-from typing import Literal
-
-from pydantic import field_validator
+from typing import Annotated, Literal
 
 from devices import ieee11073
-from devices.measurement import Measurement
+from devices.measurement import Measurement, known_code
 from devices.reader import ByteReader
 
 UUID = 0x2A1C
@@ -52,15 +50,7 @@ class TemperatureMeasurement(Measurement):
     temperature: float | None
     unit: Literal["C", "F"]
     timestamp: datetime | None = None
-    temperature_type: TemperatureType | int | None = None
-
-    @field_validator("temperature_type", mode="before")
-    @classmethod
-    def _known_code(cls, value: object) -> object:
-        """A known code becomes its :class:`TemperatureType`; a reserved one stays an int."""
-        if isinstance(value, int) and value in TemperatureType._value2member_map_:
-            return TemperatureType(value)
-        return value
+    temperature_type: Annotated[int, known_code(TemperatureType)] | None = None
 
 
 def decode(data: bytes) -> TemperatureMeasurement:

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum
-from typing import Literal
-
-from pydantic import field_validator
+from typing import Annotated, Literal
 
 from devices import ieee11073
-from devices.measurement import Measurement
+from devices.measurement import Measurement, known_code
 from devices.reader import ByteReader
 
 MEASUREMENT_UUID = 0x2A9D
@@ -100,24 +98,8 @@ class WeightScaleFeature(Measurement):
     timestamp_supported: bool
     multiple_users_supported: bool
     bmi_supported: bool
-    weight_resolution: WeightResolution | int
-    height_resolution: HeightResolution | int
-
-    @field_validator("weight_resolution", mode="before")
-    @classmethod
-    def _known_weight_code(cls, value: object) -> object:
-        """A known code becomes its :class:`WeightResolution`; a reserved one stays an int."""
-        if isinstance(value, int) and value in WeightResolution._value2member_map_:
-            return WeightResolution(value)
-        return value
-
-    @field_validator("height_resolution", mode="before")
-    @classmethod
-    def _known_height_code(cls, value: object) -> object:
-        """A known code becomes its :class:`HeightResolution`; a reserved one stays an int."""
-        if isinstance(value, int) and value in HeightResolution._value2member_map_:
-            return HeightResolution(value)
-        return value
+    weight_resolution: Annotated[int, known_code(WeightResolution)]
+    height_resolution: Annotated[int, known_code(HeightResolution)]
 
 
 def decode_measurement(data: bytes) -> WeightMeasurement:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from triage.cli import app
 from triage.domain.plan import PlanVersion
+from triage.domain.readings import Reading, check_plausibility
 
 runner = CliRunner()
 
@@ -107,3 +108,73 @@ def test_news2_bad_consciousness() -> None:
     )
     assert result.exit_code == 2
     assert "Cannot score NEWS2" in result.stderr
+
+
+def test_devices_decode_prints_the_measurement() -> None:
+    """An operator can decode a captured value: `dho devices decode 2a35 <hex>`."""
+    result = runner.invoke(
+        app, ["devices", "decode", "0x2A35", "1e 8e00 5b00 6c00 ea070b17080e05 4d00 01 0400"]
+    )
+    assert result.exit_code == 0, result.output
+    decoded = json.loads(result.stdout)
+    assert decoded["type"] == "BloodPressureMeasurement"
+    assert (decoded["systolic"], decoded["diastolic"], decoded["pulse_rate"]) == (142, 91, 77)
+    assert decoded["timestamp"] == "2026-11-23T08:14:05"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["2a35", "1e8e"], 1, "truncated before 'systolic'"),
+        (["2a35", "zz"], 2, "is not hex"),
+        (["2a19", "64"], 1, "no decoder for characteristic 0x2A19 Battery Level"),
+    ],
+)
+def test_devices_decode_errors(args: list[str], code: int, message: str) -> None:
+    """Bad input to the decoder gives the reason, never a traceback."""
+    result = runner.invoke(app, ["devices", "decode", *args])
+    assert result.exit_code == code
+    assert message in result.stderr
+
+
+def test_devices_catalogue_lists_profiles_and_quirks() -> None:
+    """`dho devices catalogue` shows what the gateway does with each kind of device."""
+    result = runner.invoke(app, ["devices", "catalogue"])
+    assert result.exit_code == 0
+    assert "1808 glucose → glucose: 2A18 (notify), 2A34 (notify), 2A52 (indicate)" in result.stdout
+    assert "model BLEsmart_* (Omron): needs_bonding" in result.stdout
+
+
+def test_simulate_prints_reproducible_payloads() -> None:
+    """`dho simulate` gives the same synthetic data for the same seed, as contract payloads."""
+    args = ["simulate", "--patients", "5", "--days", "3", "--seed", "11"]
+    first = runner.invoke(app, args)
+    second = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == second.stdout
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    assert lines
+    for line in lines:
+        payload = line["payload"]
+        assert line["patient_id"].startswith("sim-")
+        assert "patient_id" not in payload  # the service never trusts a payload's patient
+        if line["topic"] == "readings":
+            assert payload["schema"] == "dho.reading/1"
+            reading = Reading(
+                id=payload["id"],
+                kind=payload["kind"],
+                measured_at=payload["measured_at"],
+                values=payload["values"],
+            )
+            assert check_plausibility(reading.kind, reading.values) == []
+        else:
+            assert (line["topic"], payload["schema"]) == ("reports", "dho.report/1")
+    other = runner.invoke(app, [*args[:-1], "12"])
+    assert other.stdout != first.stdout
+
+
+def test_simulate_rejects_a_bad_start_date() -> None:
+    """A start date that is not YYYY-MM-DD is refused plainly."""
+    result = runner.invoke(app, ["simulate", "--start", "23.11.2026"])
+    assert result.exit_code == 2
+    assert "expected YYYY-MM-DD" in result.stderr
