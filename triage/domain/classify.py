@@ -95,6 +95,22 @@ class Classification(BaseModel):
 
 # ----------------------------------------------------------------------------- entry points
 
+#: The least history classify() is given: enough for "n of the last m" and 14-day baselines.
+MIN_HISTORY = timedelta(days=14)
+
+
+def history_window(plan: PlanVersion) -> timedelta:
+    """How far back the rules of ``plan`` look; the storage loads this much history."""
+    spans = [MIN_HISTORY]
+    for rule in plan.rules:
+        if isinstance(rule, TrendRule | News2Rule):
+            spans.append(rule.window)
+        elif isinstance(rule, BaselineRule) and rule.baseline_days is not None:
+            spans.append(timedelta(days=rule.baseline_days))
+        elif isinstance(rule, CombinationRule):
+            spans.append(rule.within)
+    return max(spans)
+
 
 def classify(
     reading: Reading, plan: PlanVersion, history: History, now: datetime

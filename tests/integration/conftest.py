@@ -1,0 +1,66 @@
+"""Storage fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL uses the test database (``DHO_TEST_POSTGRES_URL``): the schema is migrated once per
+session and the tables are emptied before each test. Under CI an unreachable PostgreSQL fails
+the test (see tests/services.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.integration.world import World, build_world
+from triage.storage.database import make_engine, migrate, session_factory
+from triage.storage.models import Base
+
+NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+
+
+def _psycopg_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(_psycopg_url(postgres_url))
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database on each engine."""
+    if request.param == "sqlite":
+        sqlite = make_engine(f"sqlite:///{tmp_path / 'dho.sqlite3'}")
+        migrate(sqlite)
+        yield sqlite
+        sqlite.dispose()
+        return
+    pg: Engine = request.getfixturevalue("postgres_engine")
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with pg.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield pg
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def world(sessions: sessionmaker[Session]) -> World:
+    """A centre serving two municipalities, a GP, a nurse, and one patient per condition with an
+    approved template plan and a registered gateway (synthetic identities)."""
+    with sessions.begin() as session:
+        return build_world(session, NOW)

@@ -1,0 +1,72 @@
+"""Settings for the triage service: built once per process from ``DHO_`` variables, passed down.
+
+Nothing reads the environment at import time; ``Settings()`` does, when a command starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "demo-only-not-secret"  # noqa: S105 - refused outside demo mode
+
+
+class Settings(BaseSettings):
+    """Every ``DHO_`` setting of the triage service (documented in docs/operator.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="DHO_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Folder for the embedded database and broker files."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://dho@db/dho; default: SQLite in "
+        "the data folder.",
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="mqtt://user:password@host:port of an MQTT 5 broker; default: start an "
+        "embedded broker.",
+    )
+    mqtt_client_id: str = Field(default="dho-triage-1", description="MQTT client id (unique).")
+    mqtt_shared_group: str | None = Field(
+        default=None,
+        description="Subscribe as $share/<group>/… so several ingest workers split the load.",
+    )
+    mqtt_session_expiry_s: int = Field(
+        default=7 * 24 * 3600, description="How long the broker keeps our session while away."
+    )
+    ingest_batch_size: int = Field(default=500, ge=1, description="Flush after this many.")
+    ingest_batch_ms: int = Field(default=50, ge=1, description="…or after this many ms.")
+    clock_ahead_tolerance_s: int = Field(
+        default=300, description="measured_at this far after received_at is 'device clock ahead'."
+    )
+    backfill_after_h: int = Field(
+        default=24, description="Readings older than this are history: stored, no new alerts."
+    )
+    lost_contact_after_h: int = Field(default=24, description="Silent gateway → lost contact.")
+    escalate_after_min: int = Field(default=30, description="Unacknowledged red → on-call.")
+    demo: bool = Field(default=False, description="Demo mode: allows the demo secrets.")
+    secret_key: str = Field(
+        default=DEMO_SECRET, description="Signing key for tokens; must be set outside demo mode."
+    )
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_demo(self) -> Self:
+        if not self.demo and self.secret_key == DEMO_SECRET:
+            raise ValueError(
+                "DHO_SECRET_KEY is the demo default: set a secret (e.g. `openssl rand -hex 32`) "
+                "or run in demo mode (DHO_DEMO=true)"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or SQLite in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dho.sqlite3').resolve()}"

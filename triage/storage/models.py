@@ -1,0 +1,353 @@
+"""SQLAlchemy 2 tables of the triage service (rows, distinct from domain values and API schemas).
+
+The same models and Alembic migrations serve SQLite (embedded default) and PostgreSQL
+(production). Times are stored in UTC and come back timezone-aware on both engines; each
+patient's IANA zone is kept beside them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; naive values are refused (they are bugs)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored: give it a zone")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+    }
+
+
+# ----------------------------------------------------------------------------- tenants and people
+
+
+class MunicipalityRow(Base):
+    __tablename__ = "municipalities"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(String(4), unique=True)  # kommunenummer
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class CentreRow(Base):
+    """A follow-up centre (oppfølgingstjeneste) and its service calendar."""
+
+    __tablename__ = "centres"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
+    calendar: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ServiceCalendar fields
+    escalation: Mapped[dict[str, Any]] = mapped_column(default=dict)  # EscalationPolicy fields
+
+
+class CentreMunicipalityRow(Base):
+    __tablename__ = "centre_municipalities"
+
+    centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"), primary_key=True)
+    municipality_id: Mapped[str] = mapped_column(ForeignKey("municipalities.id"), primary_key=True)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # nurse | gp | admin
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    hpr_number: Mapped[str | None] = mapped_column(String(16))  # synthetic in tests and demos
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class MembershipRow(Base):
+    """A user working for a centre (nurses; admins of a centre)."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"), primary_key=True)
+
+
+class PatientRow(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    national_id: Mapped[str | None] = mapped_column(String(11), unique=True)  # synthetic only
+    condition: Mapped[str | None] = mapped_column(String(32))
+    gp_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    municipality_id: Mapped[str] = mapped_column(ForeignKey("municipalities.id"))
+    centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"), index=True)
+    assigned_nurse_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
+    # enrolment: trial → active → paused (reason, until) → discharged (reason)
+    state: Mapped[str] = mapped_column(String(16), default="trial")
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    enrolled_at: Mapped[datetime]
+    state_changed_at: Mapped[datetime]
+
+
+class GatewayRow(Base):
+    """A patient's home hub or app; its id is its MQTT username and topic segment."""
+
+    __tablename__ = "gateways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; shown once
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime | None]
+    status: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the last status message
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    condition: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class PlanVersionRow(Base):
+    """One version of a plan. The document (dho.plan/1 JSON) is never edited once approved;
+    only its status moves draft → approved → retired."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class ReadingRow(Base):
+    __tablename__ = "readings"
+    __table_args__ = (Index("ix_readings_patient_measured", "patient_id", "measured_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the message id: stored once
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    values: Mapped[dict[str, Any]]
+    device: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    measured_at: Mapped[datetime]  # as the device said (UTC)
+    classified_at: Mapped[datetime]  # measured_at, or received_at when the clock ran ahead
+    received_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    plan_id: Mapped[str | None] = mapped_column(String(64))
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    colour: Mapped[str | None] = mapped_column(String(8))
+    findings: Mapped[list[Any]] = mapped_column(default=list)
+    flags: Mapped[list[Any]] = mapped_column(default=list)  # data-quality flags
+
+
+class ReportRow(Base):
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_patient_answered", "patient_id", "answered_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    questionnaire: Mapped[str] = mapped_column(String(64))
+    answered_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+    answers: Mapped[dict[str, Any]]
+    score: Mapped[int | None] = mapped_column(Integer)
+    plan_id: Mapped[str | None] = mapped_column(String(64))
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    colour: Mapped[str | None] = mapped_column(String(8))
+    findings: Mapped[list[Any]] = mapped_column(default=list)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+
+
+# ----------------------------------------------------------------------------- alerts
+
+
+class AlertRow(Base):
+    """An alert episode. At most one unresolved alert per patient and rule (partial index)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_one_open_per_rule",
+            "patient_id",
+            "rule_id",
+            unique=True,
+            postgresql_where=text("state <> 'resolved'"),
+            sqlite_where=text("state <> 'resolved'"),
+        ),
+        Index("ix_alerts_state_colour", "state", "colour"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(120))
+    rule_type: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(16))
+    colour: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    last_breach_at: Mapped[datetime]
+    breaches: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[dict[str, Any]]  # the Finding that explains the current colour
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    back_in_range_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    escalated_to: Mapped[str | None] = mapped_column(String(32))
+    raised_at: Mapped[datetime | None]
+
+
+class AlertEventRow(Base):
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    by: Mapped[str | None] = mapped_column(String(100))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    colour: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class EscalationRow(Base):
+    """One escalation of one alert: the unique alert id makes the job idempotent."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), unique=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    target: Mapped[str] = mapped_column(String(32))
+    due_since: Mapped[datetime]
+    created_at: Mapped[datetime]
+    reason: Mapped[dict[str, Any]]
+    patient_instruction: Mapped[dict[str, Any]]
+
+
+# ----------------------------------------------------------------------------- operations
+
+
+class DeadLetterRow(Base):
+    """A message that could not be stored, with the reason, the raw payload and the topic."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(8))  # mqtt | http
+    topic: Mapped[str | None] = mapped_column(String(255))
+    gateway_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    reason_code: Mapped[str] = mapped_column(String(40), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditRow(Base):
+    """Who read or changed what patient data, when, and why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class JobRunRow(Base):
+    """Every run of a scheduled job, so an operator can see that it happened and how it went."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(40), index=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | partial | failed
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
