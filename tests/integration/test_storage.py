@@ -18,7 +18,7 @@ from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import Condition, PlanStatus
 from triage.storage import repositories, seed
 from triage.storage.database import migrate
-from triage.storage.models import AlertEventRow, AlertRow, ReadingRow
+from triage.storage.models import AlertEventRow, AlertRow, GatewayRow, PatientRow, ReadingRow
 
 
 def test_migrations_create_every_table_and_are_idempotent(sessions: sessionmaker[Session]) -> None:
@@ -125,7 +125,7 @@ def test_active_plan_is_the_latest_approved_version(
     """The plan used for triage is the patient's approved version, not a newer draft."""
     patient = world.patients[Condition.HEART_FAILURE]
     with sessions.begin() as session:
-        row = session.get(seed.PatientRow, patient.id)
+        row = session.get(PatientRow, patient.id)
         assert row is not None
         draft = patient.plan.model_copy(
             update={"version": 2, "status": PlanStatus.DRAFT, "approval": None}
@@ -150,7 +150,7 @@ def test_gateway_secret_is_stored_hashed(sessions: sessionmaker[Session], world:
     """Only an argon2 hash of a gateway's secret is kept; the secret verifies against it."""
     patient = world.patients[Condition.COPD]
     with sessions() as session:
-        gateway = session.get(seed.GatewayRow, patient.gateway_id)
+        gateway = session.get(GatewayRow, patient.gateway_id)
         assert gateway is not None
         assert gateway.secret_hash is not None
         assert patient.gateway_secret not in gateway.secret_hash
