@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +17,8 @@ import devices
 from devices.catalogue import load_catalogue
 from devices.simulate import make_population, simulate_population
 from triage import news2
+from triage.broker.mosquitto_config import SERVICE_USER
+from triage.config import Settings
 from triage.domain.classify import History, ImplausibleReadingError, classify
 from triage.domain.plan import Condition, PlanVersion
 from triage.domain.readings import Kind, Reading
@@ -224,3 +228,153 @@ def docs_templates() -> None:
     from triage.domain.template_docs import render_templates_markdown
 
     typer.echo(render_templates_markdown(), nl=False)
+
+
+# ----------------------------------------------------------------------------- the service
+
+broker_app = typer.Typer(
+    help="The MQTT broker: run the embedded one, or write a site Mosquitto's configuration.",
+    no_args_is_help=True,
+)
+app.add_typer(broker_app, name="broker")
+
+ApiHost = Annotated[
+    str, typer.Option("--host", envvar="DHO_API_HOST", help="Address the API listens on.")
+]
+ApiPort = Annotated[
+    int,
+    typer.Option("--port", envvar="DHO_API_PORT", min=0, max=65535, help="Port of the API."),
+]
+
+
+def _service_settings() -> Settings:
+    """Settings from the DHO_ environment; a refusal is printed plainly and exits 2."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        typer.echo("dho cannot start: the settings are not valid:", err=True)
+        for problem in err.errors():
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            where = "_".join(str(p) for p in problem["loc"]).upper()
+            typer.echo(f"  {'DHO_' + where + ': ' if where else ''}{message}", err=True)
+        raise typer.Exit(2) from err
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """Start-up failures the operator can fix: the message, no traceback, exit 1."""
+    from triage.broker import BrokerConfigError, BrokerStartError, BrokerUnavailableError
+    from triage.service import ServiceError
+
+    try:
+        yield
+    except (ServiceError, BrokerStartError, BrokerUnavailableError, BrokerConfigError) as err:
+        typer.echo(f"dho: {err}", err=True)
+        raise typer.Exit(1) from err
+
+
+def _run(parts: tuple[bool, bool, bool], host: str, port: int) -> None:
+    from triage.service import Parts, configure_logging, run_service
+
+    settings = _service_settings()
+    configure_logging()
+    ingest, jobs, api = parts
+    with _plain_errors():
+        run_service(settings, Parts(ingest=ingest, jobs=jobs, api=api), host=host, port=port)
+
+
+@app.command("serve")
+def serve_command(host: ApiHost = "127.0.0.1", port: ApiPort = 8000) -> None:
+    """Run the whole service in one process (small sites): ingest, scheduled jobs and the API.
+
+    Waits for the database and migrates it; with no DHO_MQTT_URL it starts the embedded broker.
+    Ctrl-C / SIGTERM stop it in order (in-flight batches are committed first).
+    """
+    _run((True, True, True), host, port)
+
+
+@app.command("ingest")
+def ingest_command() -> None:
+    """Run MQTT ingest alone (larger sites run several; set DHO_MQTT_SHARED_GROUP)."""
+    _run((True, False, False), "", 0)
+
+
+@app.command("jobs")
+def jobs_command() -> None:
+    """Run the scheduled jobs alone: missing measurements, escalation, lost contact."""
+    _run((False, True, False), "", 0)
+
+
+@broker_app.command("run")
+def broker_run_command() -> None:
+    """Run the embedded broker alone (Mosquitto; amqtt in demo mode when Mosquitto is missing).
+
+    Set DHO_BROKER_PORT so the other processes can find it; outside demo mode the service
+    login's password is in <data>/broker/service-password.
+    """
+    from triage.service import configure_logging, run_broker
+
+    settings = _service_settings()
+    configure_logging()
+    with _plain_errors():
+        run_broker(settings, lambda url: typer.echo(f"MQTT broker running: {url}"))
+
+
+@broker_app.command("config")
+def broker_config_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the files.")],
+    port: Annotated[int, typer.Option(help="Plain MQTT listener (service, local tools).")] = 1883,
+    bind: Annotated[str, typer.Option(help="Address of the plain listener.")] = "127.0.0.1",
+    persistence_dir: Annotated[
+        Path, typer.Option(help="Mosquitto's persistence folder on the broker host.")
+    ] = Path("/var/lib/mosquitto"),
+    tls_port: Annotated[int, typer.Option(help="TLS listener for gateways.")] = 8883,
+    tls_certfile: Annotated[
+        Path | None, typer.Option(help="Server certificate (PEM); with --tls-keyfile.")
+    ] = None,
+    tls_keyfile: Annotated[Path | None, typer.Option(help="Its private key (PEM).")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="The user Mosquitto switches to when started as root (default: mosquitto)."
+        ),
+    ] = None,
+) -> None:
+    """Write mosquitto.conf, acl and passwd for a site's Mosquitto from the registered gateways.
+
+    Each gateway logs in with its id and secret and may write only below dho/v1/<its id>/;
+    the service logs in as dho-service (its password: OUT/service-password, kept on re-runs).
+    Run it again after registering or revoking gateways, then reload Mosquitto (SIGHUP).
+    """
+    from triage.broker import TlsListener
+    from triage.service import write_site_broker_config
+
+    if (tls_certfile is None) != (tls_keyfile is None):
+        typer.echo("--tls-certfile and --tls-keyfile go together", err=True)
+        raise typer.Exit(2)
+    tls = (
+        TlsListener(tls_port, tls_certfile, tls_keyfile)
+        if tls_certfile is not None and tls_keyfile is not None
+        else None
+    )
+    settings = _service_settings()
+    with _plain_errors():
+        written = write_site_broker_config(
+            settings,
+            out,
+            port=port,
+            bind_address=bind,
+            persistence_dir=persistence_dir,
+            tls=tls,
+            run_as_user=user,
+        )
+    typer.echo(f"wrote {written.files.conf}, {written.files.acl}, {written.files.password_file}")
+    typer.echo(f"  {written.gateways} gateway login(s) and the service login ({SERVICE_USER})")
+    typer.echo(f"  the service connects with DHO_MQTT_URL={written.service_url}")
+    typer.echo(f"  (the password is in {written.service_password_file})")
+    if tls is None:
+        typer.echo(
+            "  no TLS listener: gateways outside this machine need one (--tls-certfile, "
+            "--tls-keyfile)",
+            err=True,
+        )

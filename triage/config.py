@@ -32,6 +32,23 @@ class Settings(BaseSettings):
         description="mqtt://user:password@host:port of an MQTT 5 broker; default: start an "
         "embedded broker.",
     )
+    broker_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the embedded broker on 127.0.0.1; 0 picks a free port at start.",
+    )
+    mosquitto_path: str = Field(
+        default="mosquitto",
+        description="The Mosquitto executable for the embedded broker (a name looked up on PATH "
+        "and /usr/sbin, or a path); empty: do not use Mosquitto.",
+    )
+    broker_max_queued_messages: int = Field(
+        default=100_000,
+        ge=1000,
+        description="Embedded Mosquitto's max_queued_messages: QoS 1 messages kept per offline "
+        "session; size it for the longest tolerated service outage (docs/operator-broker.md).",
+    )
     mqtt_client_id: str = Field(default="dho-triage-1", description="MQTT client id (unique).")
     mqtt_shared_group: str | None = Field(
         default=None,

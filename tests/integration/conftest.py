@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.world import World, build_world
+from triage.storage import seed
 from triage.storage.database import make_engine, migrate, session_factory
 from triage.storage.models import Base
 
@@ -24,6 +26,13 @@ NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 def _psycopg_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_secret_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at production cost takes ~0.3 s per secret; tests hash at the lowest cost (the
+    hashes still verify, so login and broker tests behave as in production)."""
+    monkeypatch.setattr(seed, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture(scope="session")

@@ -152,6 +152,9 @@ class GatewayRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"), index=True)
     secret_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; shown once
+    # the Mosquitto password-file entry ($7$ PBKDF2-SHA512) of the same secret, made at
+    # registration (the secret is never kept, so it cannot be made later)
+    broker_password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     online: Mapped[bool] = mapped_column(Boolean, default=False)

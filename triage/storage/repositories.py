@@ -7,11 +7,11 @@ import os
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Label, case, func, null, select, type_coerce
 from sqlalchemy.orm import Session
 
 from triage.domain.alerts import (
@@ -30,12 +30,13 @@ from triage.domain.classify import History
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import PlanStatus, PlanVersion
-from triage.domain.readings import Reading, Report
+from triage.domain.readings import Kind, Reading, Report
 from triage.storage.models import (
     AlertEventRow,
     AlertRow,
     DeadLetterRow,
     GatewayRow,
+    JSONType,
     PatientRow,
     PlanRow,
     PlanVersionRow,
@@ -76,11 +77,20 @@ def patients_by_id(session: Session, ids: Iterable[str]) -> dict[str, PatientRow
     return {row.id: row for row in rows}
 
 
-def active_plans(session: Session, patient_ids: Iterable[str]) -> dict[str, PlanVersion]:
-    """Each patient's approved (not retired) plan version with the highest version number."""
+def active_plans(
+    session: Session,
+    patient_ids: Iterable[str],
+    cache: MutableMapping[tuple[str, int], PlanVersion] | None = None,
+) -> dict[str, PlanVersion]:
+    """Each patient's approved (not retired) plan version with the highest version number.
+
+    With ``cache`` (keyed by plan id and version), a document is fetched and parsed only the
+    first time: an approved version never changes (ingest keeps one cache per worker)."""
     wanted = set(patient_ids)
     if not wanted:
         return {}
+    if cache is not None:
+        return _active_plans_cached(session, wanted, cache)
     rows = session.execute(
         select(PlanRow.patient_id, PlanVersionRow.document)
         .join(PlanVersionRow, PlanVersionRow.plan_id == PlanRow.id)
@@ -91,6 +101,37 @@ def active_plans(session: Session, patient_ids: Iterable[str]) -> dict[str, Plan
     for patient_id, document in rows:
         plans[patient_id] = PlanVersion.model_validate(document)  # the last one wins
     return plans
+
+
+def _active_plans_cached(
+    session: Session, wanted: set[str], cache: MutableMapping[tuple[str, int], PlanVersion]
+) -> dict[str, PlanVersion]:
+    latest: dict[str, tuple[int, str, int]] = {}
+    for patient_id, row_id, plan_id, version in session.execute(
+        select(
+            PlanRow.patient_id, PlanVersionRow.id, PlanVersionRow.plan_id, PlanVersionRow.version
+        )
+        .join(PlanVersionRow, PlanVersionRow.plan_id == PlanRow.id)
+        .where(PlanRow.patient_id.in_(wanted), PlanVersionRow.status == PlanStatus.APPROVED.value)
+        .order_by(PlanRow.patient_id, PlanVersionRow.version)
+    ):
+        latest[patient_id] = (row_id, plan_id, version)  # the last one wins
+    found: dict[tuple[str, int], PlanVersion] = {}
+    missing: dict[int, tuple[str, int]] = {}
+    for row_id, plan_id, version in latest.values():
+        cached = cache.get((plan_id, version))
+        if cached is None:
+            missing[row_id] = (plan_id, version)
+        else:
+            found[(plan_id, version)] = cached
+    if missing:
+        documents = session.execute(
+            select(PlanVersionRow.id, PlanVersionRow.document).where(PlanVersionRow.id.in_(missing))
+        )
+        for row_id, document in documents:
+            plan = PlanVersion.model_validate(document)
+            found[missing[row_id]] = cache[missing[row_id]] = plan
+    return {patient_id: found[(key[1], key[2])] for patient_id, key in latest.items()}
 
 
 def existing_ids(
@@ -122,7 +163,7 @@ def load_history(
             ReadingRow.kind,
             ReadingRow.classified_at,
             ReadingRow.values,
-            ReadingRow.findings,
+            _breach_findings(ReadingRow),
             func.row_number()
             .over(partition_by=ReadingRow.patient_id, order_by=ReadingRow.classified_at.desc())
             .label("rank"),
@@ -131,8 +172,10 @@ def load_history(
         .subquery()
     )
     for row in session.execute(select(ranked).where(ranked.c.rank <= per_patient)):
-        readings[row.patient_id].append(
-            Reading(id=row.id, kind=row.kind, measured_at=row.classified_at, values=row.values)
+        readings[row.patient_id].append(  # stored by ingest after validation: not re-checked
+            Reading.model_construct(
+                id=row.id, kind=Kind(row.kind), measured_at=row.classified_at, values=row.values
+            )
         )
         findings[row.patient_id].extend(_findings(row.findings))
 
@@ -143,7 +186,7 @@ def load_history(
             ReportRow.questionnaire,
             ReportRow.answered_at,
             ReportRow.answers,
-            ReportRow.findings,
+            _breach_findings(ReportRow),
             func.row_number()
             .over(partition_by=ReportRow.patient_id, order_by=ReportRow.answered_at.desc())
             .label("rank"),
@@ -153,7 +196,7 @@ def load_history(
     )
     for row in session.execute(select(ranked_reports).where(ranked_reports.c.rank <= per_patient)):
         reports[row.patient_id].append(
-            Report(
+            Report.model_construct(
                 id=row.id,
                 questionnaire=row.questionnaire,
                 answered_at=row.answered_at,
@@ -171,8 +214,17 @@ def load_history(
     return result
 
 
+def _breach_findings(table: type[ReadingRow] | type[ReportRow]) -> Label[Any]:
+    """The row's findings, or NULL when it is green (then none of them is a breach): most rows
+    are green, and their findings need not be fetched or parsed for history."""
+    return type_coerce(
+        case((table.colour == "green", null()), else_=table.findings), JSONType
+    ).label("findings")
+
+
 def _findings(stored: Sequence[dict[str, Any]] | None) -> list[Finding]:
-    return [Finding.model_validate(f) for f in stored or ()]
+    """The yellow and red findings of a stored row (history keeps only breaches)."""
+    return [Finding.model_validate(f) for f in stored or () if f.get("colour") != "green"]
 
 
 # ----------------------------------------------------------------------------- alerts
@@ -250,12 +302,14 @@ def apply_alert_changes(
     with newly opened alerts."""
     by_id = {row.id: row for row in rows}
     changed: list[Alert] = []
+    events: list[AlertEvent] = []
+    opened = False
     for change in changes:
         if isinstance(change, OpenAlert):
             alert, event = open_alert(change, make_id())
             row = AlertRow(**_alert_values(alert))
             session.add(row)
-            session.flush()  # the alert before its events (no ORM relationship orders them)
+            opened = True
             rows.append(row)
             by_id[row.id] = row
         else:
@@ -264,8 +318,12 @@ def apply_alert_changes(
             alert, event = apply(alert_from_row(row), change)
             for key, value in _alert_values(alert).items():
                 setattr(row, key, value)
-        save_alert_event(session, event)
+        events.append(event)
         changed.append(alert)
+    if opened:
+        session.flush()  # the alerts before their events (no ORM relationship orders them)
+    for event in events:
+        save_alert_event(session, event)
     return changed
 
 

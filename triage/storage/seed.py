@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from triage.broker.passwords import mosquitto_password_hash
 from triage.domain.plan import Condition, PlanVersion, approve
 from triage.domain.templates import template
 from triage.storage.models import (
@@ -192,6 +193,7 @@ def register_gateway(
         id=gateway_id or f"gw-{new_id()[:8]}{new_id()[-4:]}",
         patient_id=patient.id if patient else None,
         secret_hash=hash_secret(secret),
+        broker_password_hash=mosquitto_password_hash(secret),
         created_at=now,
         status={},
     )

@@ -1,0 +1,375 @@
+"""Ingest through the real Mosquitto broker: ack after commit, receipts, redelivery after a crash.
+
+Each test uses its own topic prefix and client ids, so parallel runs on one broker do not see
+each other's messages. Waiting is event-driven (receipts and outcome counters notify), with a
+deadline; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.integration.world import World
+from tests.services import ServiceAddress
+from triage.config import Settings
+from triage.domain.colours import Colour
+from triage.domain.plan import Condition
+from triage.ingest import BrokerAddress, Counters, Incoming, IngestConsumer, Receipt
+from triage.storage.models import DeadLetterRow, GatewayRow, ReadingRow
+
+pytestmark = pytest.mark.mosquitto
+
+DEADLINE_S = 15.0
+SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+
+
+class Crash(BaseException):
+    """Raised by a test hook to stop the worker as a killed process would."""
+
+
+class WatchedCounters(Counters):
+    """Counters that wake up a waiting test when outcomes are committed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = threading.Condition()
+
+    def record(self, outcomes: Any) -> None:
+        super().record(outcomes)
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_for(self, name: str, at_least: int, timeout: float = DEADLINE_S) -> bool:
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: self.snapshot().get(name, 0) >= at_least, timeout=timeout
+            )
+
+
+class Gateways:
+    """The test's side of the broker: publishes as gateways and collects their receipts."""
+
+    def __init__(self, address: ServiceAddress, prefix: str) -> None:
+        self.prefix = prefix
+        self.receipts: list[Receipt] = []
+        self._arrived = threading.Condition()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{prefix}gateways",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        self.client.on_connect = lambda c, *_: c.subscribe(f"{prefix}dho/v1/+/receipts", qos=1)
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect(address.host, address.port)
+        self.client.loop_start()
+        assert self._subscribed.wait(DEADLINE_S), "the receipt subscription was not acknowledged"
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        receipt = Receipt.model_validate_json(message.payload)
+        assert message.topic == f"{self.prefix}dho/v1/{receipt.gateway_id}/receipts"
+        with self._arrived:
+            self.receipts.append(receipt)
+            self._arrived.notify_all()
+
+    def publish(self, gateway_id: str, payload: bytes, channel: str = "readings") -> None:
+        info = self.client.publish(f"{self.prefix}dho/v1/{gateway_id}/{channel}", payload, qos=1)
+        info.wait_for_publish(DEADLINE_S)
+        assert info.is_published()
+
+    def items(self) -> list[tuple[str | None, str]]:
+        """(id, status) of every receipted item so far, in arrival order."""
+        with self._arrived:
+            return [(i.id, i.status.value) for r in self.receipts for i in r.items]
+
+    def wait_for_items(self, count: int) -> list[tuple[str | None, str]]:
+        with self._arrived:
+            self._arrived.wait_for(
+                lambda: sum(len(r.items) for r in self.receipts) >= count, timeout=DEADLINE_S
+            )
+        items = self.items()
+        assert len(items) >= count, f"only these receipts arrived in {DEADLINE_S} s: {items}"
+        return items
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"t{uuid.uuid4().hex[:12]}/"
+
+
+@pytest.fixture
+def gateways(mosquitto_address: ServiceAddress, prefix: str) -> Iterator[Gateways]:
+    side = Gateways(mosquitto_address, prefix)
+    yield side
+    side.close()
+
+
+@pytest.fixture
+def make_consumer(
+    mosquitto_address: ServiceAddress, sessions: sessionmaker[Session], prefix: str
+) -> Iterator[Callable[..., tuple[IngestConsumer, WatchedCounters]]]:
+    """Start consumers (same client id by default: a restart resumes the persistent session)."""
+    started: list[IngestConsumer] = []
+    broker = BrokerAddress(mosquitto_address.host, mosquitto_address.port)
+
+    def make(
+        before_commit: Callable[[Sequence[Incoming]], None] | None = None, batch_ms: int = 20
+    ) -> tuple[IngestConsumer, WatchedCounters]:
+        settings = Settings(demo=True, ingest_batch_ms=batch_ms, mqtt_session_expiry_s=120)
+        counters = WatchedCounters()
+        consumer = IngestConsumer(
+            settings,
+            sessions,
+            broker,
+            client_id=f"{prefix}triage",
+            topic_prefix=prefix,
+            counters=counters,
+            before_commit=before_commit,
+        )
+        consumer.start()
+        started.append(consumer)
+        assert consumer.wait_until_subscribed(DEADLINE_S), "the consumer did not subscribe"
+        return consumer, counters
+
+    yield make
+    for consumer in started:
+        if not consumer._aborted:
+            consumer.stop(timeout=5)
+
+
+def poll_until(predicate: Callable[[], bool], timeout: float = DEADLINE_S) -> bool:
+    """Check ``predicate`` every 10 ms until it holds or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        pause.wait(0.01)
+    return True
+
+
+def reading(id_: str, spo2: float = 95) -> bytes:
+    now = datetime.now(UTC)
+    return json.dumps(
+        {
+            "schema": "dho.reading/1",
+            "id": id_,
+            "kind": "spo2",
+            "measured_at": (now - timedelta(seconds=5)).isoformat(),
+            "received_at": now.isoformat(),
+            "values": {"spo2": spo2, "pulse": 70},
+        }
+    ).encode()
+
+
+def stored_count(sessions: sessionmaker[Session], id_: str | None = None) -> int:
+    with sessions() as session:
+        query = select(func.count()).select_from(ReadingRow)
+        if id_ is not None:
+            query = query.where(ReadingRow.id == id_)
+        return session.scalar(query) or 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_published_reading_is_stored_and_receipted(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """The patient's tablet publishes an SpO2 of 86 % and gets back "stored, red" with the
+    plan's advice; the reading is in the database and the gateway was seen."""
+    patient = world.patients[Condition.COPD]
+    consumer, _ = make_consumer()
+
+    gateways.publish(patient.gateway_id, reading("mq-1", spo2=86))
+
+    assert gateways.wait_for_items(1) == [("mq-1", "stored")]
+    item = gateways.receipts[0].items[0]
+    assert item.colour == "red"
+    assert item.advice == patient.plan.actions[Colour.RED].patient
+    assert stored_count(sessions, "mq-1") == 1
+    with sessions() as session:
+        row = session.get(GatewayRow, patient.gateway_id)
+        assert row is not None
+        assert row.last_seen_at is not None
+    stats = consumer.stats()
+    assert (stats["stored"], stats["mqtt.acked"], stats["mqtt.receipts"]) == (1, 1, 1)
+
+
+@SQLITE
+@pytest.mark.parametrize("crash", ["before_commit", "after_commit"])
+def test_a_killed_consumer_gets_the_message_again_and_stores_it_once(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+    crash: str,
+) -> None:
+    """The service dies with a reading received but not acknowledged (before or after its
+    commit); after a restart the broker redelivers it and it is in the database exactly once."""
+    gw = world.patients[Condition.COPD].gateway_id
+    reached = threading.Event()
+    release = threading.Event()
+
+    def die_here(_messages: Sequence[Incoming]) -> None:
+        reached.set()
+        assert release.wait(DEADLINE_S)
+        if crash == "before_commit":
+            raise Crash  # the transaction is never committed
+
+    first, _ = make_consumer(before_commit=die_here)
+    gateways.publish(gw, reading("crash-1", spo2=89))
+    assert reached.wait(DEADLINE_S), "the consumer never got the reading"
+    first.abort()  # no ack, no DISCONNECT
+    release.set()
+    if crash == "after_commit":
+        expected = "duplicate"
+        assert first._worker is not None
+        first._worker.join(DEADLINE_S)
+        assert stored_count(sessions, "crash-1") == 1
+    else:
+        expected = "stored"
+        assert stored_count(sessions, "crash-1") == 0
+    assert gateways.items() == []  # a dead consumer sends no receipt
+
+    _, counters = make_consumer()
+    assert gateways.wait_for_items(1) == [("crash-1", expected)]
+    assert counters.snapshot()["received"] == 1
+    assert stored_count(sessions, "crash-1") == 1
+    assert gateways.receipts[0].items[0].colour == "yellow"
+
+
+@SQLITE
+def test_a_repeated_id_is_answered_duplicate(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """A gateway that did not see its receipt sends the reading again: it is told "duplicate"
+    (with the same colour) and the reading is stored once."""
+    gw = world.patients[Condition.COPD].gateway_id
+    make_consumer()
+    gateways.publish(gw, reading("again-1", spo2=90))
+    gateways.wait_for_items(1)
+    gateways.publish(gw, reading("again-1", spo2=90))
+    assert gateways.wait_for_items(2) == [("again-1", "stored"), ("again-1", "duplicate")]
+    assert [r.items[0].colour for r in gateways.receipts] == ["yellow", "yellow"]
+    assert stored_count(sessions) == 1
+
+
+@SQLITE
+def test_malformed_json_is_dead_lettered_and_the_next_reading_is_stored(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """Garbage on the wire does not stop ingest: it is kept as a dead letter with the topic and
+    the raw bytes, the gateway is told, and the next good reading is stored."""
+    gw = world.patients[Condition.COPD].gateway_id
+    _, counters = make_consumer()
+    garbage = b'{"schema": "dho.reading/1", "id": "half'
+    gateways.publish(gw, garbage)
+    gateways.publish(gw, reading("after-garbage"))
+    items = gateways.wait_for_items(2)
+    assert items == [(None, "rejected"), ("after-garbage", "stored")]
+    assert counters.snapshot()["rejected.malformed_json"] == 1
+    with sessions() as session:
+        letter = session.scalars(select(DeadLetterRow)).one()
+        assert (letter.reason_code, letter.payload, letter.gateway_id) == (
+            "malformed_json",
+            garbage,
+            gw,
+        )
+        assert letter.topic == f"dho/v1/{gw}/readings"
+    assert stored_count(sessions, "after-garbage") == 1
+
+
+@SQLITE
+def test_stop_drains_the_batch_in_flight(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """A planned restart loses nothing and repeats nothing: what the service had received is
+    committed, acknowledged and receipted before it disconnects."""
+    gw = world.patients[Condition.COPD].gateway_id
+    consumer, _ = make_consumer(batch_ms=60_000)  # would wait a minute for a full batch
+    for i in range(5):
+        gateways.publish(gw, reading(f"drain-{i}"))
+    assert poll_until(lambda: consumer.stats()["mqtt.queued"] == 5), "the readings never arrived"
+    assert stored_count(sessions) == 0
+
+    consumer.stop(timeout=DEADLINE_S)
+
+    assert stored_count(sessions) == 5
+    assert sorted(gateways.wait_for_items(5)) == [(f"drain-{i}", "stored") for i in range(5)]
+    # after the restart only the new reading arrives: the drained ones were acknowledged
+    _, counters = make_consumer()
+    gateways.publish(gw, reading("after-restart"))
+    assert counters.wait_for("received", 1)
+    assert gateways.wait_for_items(6)[-1] == ("after-restart", "stored")
+    assert counters.snapshot()["received"] == 1
+
+
+@SQLITE
+def test_the_gateway_last_will_marks_it_offline(
+    world: World,
+    sessions: sessionmaker[Session],
+    mosquitto_address: ServiceAddress,
+    prefix: str,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """The centre sees a hub online while it is connected and offline once it drops off (its
+    last will), without the hub saying goodbye."""
+    gw = world.patients[Condition.COPD].gateway_id
+    _, counters = make_consumer()
+    status_topic = f"{prefix}dho/v1/{gw}/status"
+    hub = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"{prefix}hub", protocol=MQTTProtocolVersion.MQTTv5
+    )
+    hub.will_set(status_topic, b'{"online": false}', qos=1, retain=True)
+    hub.connect(mosquitto_address.host, mosquitto_address.port)
+    hub.loop_start()
+    hub.publish(status_topic, b'{"online": true, "app": "1.2"}', qos=1, retain=True)
+    assert counters.wait_for("applied", 1)
+    with sessions() as session:
+        row = session.get(GatewayRow, gw)
+        assert row is not None
+        assert (row.online, row.status) == (True, {"online": True, "app": "1.2"})
+
+    hub.loop_stop()
+    sock = hub.socket()
+    assert sock is not None
+    sock.close()  # the hub loses power
+    assert counters.wait_for("applied", 2)
+    with sessions() as session:
+        row = session.get(GatewayRow, gw)
+        assert row is not None
+        assert row.online is False
+    cleanup = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    cleanup.connect(mosquitto_address.host, mosquitto_address.port)
+    cleanup.loop_start()
+    cleanup.publish(status_topic, b"", qos=1, retain=True).wait_for_publish(DEADLINE_S)
+    cleanup.disconnect()
+    cleanup.loop_stop()

@@ -1,0 +1,88 @@
+"""The FastAPI application: ``create_app(settings, session_factory)``.
+
+Versioned under ``/api/v1``, one router per subject (ingest, health; people and roles come
+next), errors mapped in :mod:`triage.api.errors`, everything the handlers need on ``app.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.api.deps import Clock, GatewayAuthenticator
+from triage.api.errors import install_error_handlers
+from triage.api.routers import health, ingest
+from triage.config import Settings
+from triage.ingest.pipeline import PlanCache
+
+API_PREFIX = "/api/v1"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dho_version() -> str:
+    try:
+        return version("dho")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def create_app(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    broker_check: Callable[[], tuple[bool, str]] | None = None,
+    clock: Clock = utc_now,
+) -> FastAPI:
+    """The API over ``session_factory``'s database (already migrated by the caller).
+
+    ``broker_check`` (``() -> (ok, detail)``) feeds the health endpoint when this process uses
+    a broker; ``clock`` gives the receive time (tests pass a fixed one).
+    """
+    app = FastAPI(
+        title="DHO — digital hjemmeoppfølging",
+        summary="Home-monitoring triage: gateway ingest and service health.",
+        version=dho_version(),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessions = session_factory
+    app.state.clock = clock
+    app.state.broker_check = broker_check
+    app.state.plans = PlanCache()
+    app.state.gateway_authenticator = GatewayAuthenticator()
+    install_error_handlers(app)
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(ingest.router)
+    v1.include_router(health.router)
+    app.include_router(v1)
+    _document_bodies(app)
+    return app
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """Add the payload schemas that the ingest request bodies refer to to the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in ingest.BODY_MODELS:
+            _, definitions = ingest.body_schema(model)
+            for name, definition in definitions.items():
+                schemas.setdefault(name, definition)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""One router per subject; ``triage.api.app`` mounts them under ``/api/v1``."""

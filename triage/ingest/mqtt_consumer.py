@@ -1,0 +1,398 @@
+"""The MQTT ingest worker: paho-mqtt 2.x, MQTT 5, a persistent session, QoS 1, acknowledged
+only after the database commit.
+
+Messages are collected into batches (flushed at ``ingest_batch_size`` messages or
+``ingest_batch_ms`` after the first one), stored with :func:`triage.ingest.pipeline.store` in one
+transaction, then acknowledged (``client.ack(mid, qos)``, in the order received), then the
+gateways get their receipts. The worker announces a Receive Maximum of twice the batch size, so
+the broker keeps the next batch flowing while one is committed; without it the broker's
+in-flight window (Mosquitto: 20) would cap throughput at window ÷ flush interval.
+
+Threads: paho's network loop (``loop_start``) receives and queues; one worker thread batches,
+commits, acknowledges and publishes receipts. A crash at any point loses nothing: what was not
+acknowledged is redelivered to the same client id (persistent session), and what was committed
+but not acknowledged comes back as a duplicate, is stored once and receipted again.
+
+Several workers may share the load with ``mqtt_shared_group`` (``$share/<group>/…``);
+correctness never depends on which worker gets a message (the database decides).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.config import Settings
+from triage.ingest.pipeline import (
+    COUNTERS,
+    Channel,
+    Counters,
+    DatabaseUnavailableError,
+    Incoming,
+    PlanCache,
+    store,
+)
+from triage.ingest.receipts import build_receipts, receipt_topic
+
+log = logging.getLogger(__name__)
+
+#: The largest Receive Maximum MQTT 5 allows.
+MAX_RECEIVE_MAXIMUM = 65535
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    """Where the broker is and how to log in (from ``DHO_MQTT_URL``)."""
+
+    host: str
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> BrokerAddress:
+        """``mqtt://user:password@host:port`` (``mqtts://`` for TLS, port 8883 by default)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"not an mqtt:// or mqtts:// URL with a host: {url!r}")
+        tls = parts.scheme == "mqtts"
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (8883 if tls else 1883),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Received:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    retained: bool
+    generation: int
+    at: float  # time.monotonic() on arrival
+
+
+class IngestConsumer:
+    """Consume readings, reports and gateway status from the broker into the database.
+
+    ``start()`` connects (retrying in the background until the broker answers) and returns;
+    ``stop()`` drains the batch in flight — commit, acknowledge, receipts — and disconnects.
+    ``topic_prefix`` is put before every ``dho/v1/…`` topic (for tests sharing a broker).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        broker: BrokerAddress,
+        *,
+        client_id: str | None = None,
+        topic_prefix: str = "",
+        counters: Counters = COUNTERS,
+        before_commit: Callable[[Sequence[Incoming]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.broker = broker
+        self.client_id = client_id or settings.mqtt_client_id
+        self.topic_prefix = topic_prefix
+        self.counters = counters
+        self.before_commit = before_commit
+        self.plans = PlanCache()
+        self.batch_size = settings.ingest_batch_size
+        self.batch_s = settings.ingest_batch_ms / 1000
+        self.receive_maximum = min(MAX_RECEIVE_MAXIMUM, max(2 * self.batch_size, 20))
+
+        self._queue: deque[_Received] = deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._stop_deadline = 0.0
+        self._aborted = False
+        self._generation = 0
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._last_receipts: list[mqtt.MQTTMessageInfo] = []
+        self._local = Counters()
+        self.client = self._make_client()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, sessions: sessionmaker[Session], **kwargs: Any
+    ) -> IngestConsumer:
+        """A consumer of the broker at ``settings.mqtt_url``."""
+        if not settings.mqtt_url:
+            raise ValueError("DHO_MQTT_URL is not set: give the broker's mqtt:// URL")
+        return cls(settings, sessions, BrokerAddress.from_url(settings.mqtt_url), **kwargs)
+
+    # ------------------------------------------------------------------ public
+
+    def start(self) -> None:
+        """Connect in the background (reconnecting by itself) and start the worker."""
+        self._worker = threading.Thread(target=self._run, name="dho-ingest", daemon=True)
+        self._worker.start()
+        self.client.connect_async(
+            self.broker.host,
+            self.broker.port,
+            keepalive=30,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
+        self.client.loop_start()
+        log.info(
+            "ingest consumer started",
+            extra={"broker": f"{self.broker.host}:{self.broker.port}", "client_id": self.client_id},
+        )
+
+    def wait_until_subscribed(self, timeout: float) -> bool:
+        """Whether the subscriptions were acknowledged within ``timeout`` seconds."""
+        return self._subscribed.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Drain: commit, acknowledge and receipt what was received, then disconnect. What
+        arrives after the drain stays unacknowledged in the session and comes back on restart.
+        If the database is down for longer than ``timeout``, nothing more is acknowledged."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._stopping = True
+            self._stop_deadline = deadline
+            self._cond.notify_all()
+        if self._worker is not None:
+            self._worker.join(max(0.0, deadline - time.monotonic()))
+            if self._worker.is_alive():
+                log.error("ingest worker did not drain in time; stopping without acknowledging")
+                self._aborted = True
+        for info in self._last_receipts:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+            info.wait_for_publish(remaining)
+        self.client.disconnect()
+        self.client.loop_stop()
+        log.info("ingest consumer stopped", extra={"client_id": self.client_id})
+
+    def abort(self) -> None:
+        """Drop the connection at once, as a crash would: no drain, no acknowledgement, no
+        DISCONNECT (the broker keeps the session and redelivers what was not acknowledged)."""
+        self._aborted = True
+        with self._cond:
+            self._stopping = True
+            self._stop_deadline = time.monotonic()
+            self._cond.notify_all()
+        self.client.loop_stop()
+        sock = self.client.socket()
+        if sock is not None:
+            sock.close()
+
+    def stats(self) -> dict[str, int]:
+        """The ingest counters of this process plus this consumer's own (``mqtt.*``)."""
+        with self._cond:
+            queued = len(self._queue)
+        return {**self.counters.snapshot(), **self._local.snapshot(), "mqtt.queued": queued}
+
+    # ------------------------------------------------------------------ paho
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if self.broker.username is not None:
+            client.username_pw_set(self.broker.username, self.broker.password)
+        if self.broker.tls:
+            client.tls_set_context(ssl.create_default_context())
+        client.max_inflight_messages_set(self.receive_maximum)  # our receipts
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_socket_open = _no_delay
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _connect_properties(self) -> Properties:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self.settings.mqtt_session_expiry_s
+        properties.ReceiveMaximum = self.receive_maximum
+        return properties
+
+    def subscriptions(self) -> list[str]:
+        """The topic filters: readings, reports and status of every gateway."""
+        share = self.settings.mqtt_shared_group
+        head = f"$share/{share}/" if share else ""
+        return [f"{head}{self.topic_prefix}dho/v1/+/{channel}" for channel in Channel]
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection", extra={"reason": str(reason)})
+            return
+        with self._cond:
+            self._generation += 1
+        self._connected.set()
+        self._local.add("mqtt.connects")
+        # Re-subscribe on every connect: a broker that lost the session must not leave us deaf.
+        options = SubscribeOptions(qos=1)
+        client.subscribe([(topic, options) for topic in self.subscriptions()])
+        log.info("connected to the broker", extra={"client_id": self.client_id})
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            log.error("subscription refused", extra={"reasons": failed})
+            return
+        self._subscribed.set()
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        if not self._stopping:
+            log.warning("disconnected from the broker", extra={"reason": str(reason)})
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        item = _Received(
+            mid=message.mid,
+            qos=message.qos,
+            topic=message.topic,
+            payload=bytes(message.payload),
+            retained=bool(message.retain),
+            generation=self._generation,
+            at=time.monotonic(),
+        )
+        with self._cond:
+            self._queue.append(item)
+            size = len(self._queue)
+            if size == 1 or size >= self.batch_size:
+                self._cond.notify()
+
+    # ------------------------------------------------------------------ the worker
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._next_batch()) is not None:
+                self._handle(batch)
+        except BaseException:
+            if not self._aborted:
+                log.exception("ingest worker stopped by an error")
+                raise
+
+    def _next_batch(self) -> list[_Received] | None:
+        """Up to ``batch_size`` messages, once that many are queued or ``batch_ms`` after the
+        first one arrived; None when stopping with nothing left (or when aborted)."""
+        with self._cond:
+            while True:
+                if self._aborted:
+                    return None
+                if self._queue:
+                    first = self._queue[0].at
+                    wait = first + self.batch_s - time.monotonic()
+                    if len(self._queue) >= self.batch_size or wait <= 0 or self._stopping:
+                        count = min(self.batch_size, len(self._queue))
+                        return [self._queue.popleft() for _ in range(count)]
+                    self._cond.wait(wait)
+                elif self._stopping:
+                    return None
+                else:
+                    self._cond.wait()
+
+    def _handle(self, batch: list[_Received]) -> None:
+        prefix = len(self.topic_prefix)
+        messages = [
+            Incoming(topic=r.topic[prefix:], payload=r.payload, retained=r.retained) for r in batch
+        ]
+        outcomes = None
+        delay = 0.5
+        while outcomes is None:
+            now = datetime.now(UTC)
+            try:
+                outcomes = store(
+                    self.sessions,
+                    messages,
+                    self.settings,
+                    now,
+                    plans=self.plans,
+                    before_commit=self.before_commit,
+                    counters=self.counters,
+                )
+            except Exception as err:  # the database is down (or a fault): retry, never ack
+                if isinstance(err, DatabaseUnavailableError):
+                    self._local.add("mqtt.database_waits")
+                    log.error("database unavailable; will retry", extra={"error": str(err)})
+                else:
+                    self._local.add("mqtt.batch_errors")
+                    log.exception("ingest batch failed; will retry")
+                with self._cond:
+                    give_up = self._stopping and time.monotonic() >= self._stop_deadline
+                    if self._aborted or give_up:
+                        return  # nothing committed, nothing acknowledged: redelivered later
+                    self._cond.wait(delay)
+                delay = min(delay * 2, 10.0)
+        if self._aborted:
+            return
+        generation = self._generation
+        for received in batch:  # in the order received (MQTT 5, 4.6)
+            if received.generation == generation:
+                self.client.ack(received.mid, received.qos)
+        self._local.add("mqtt.batches")
+        self._local.add("mqtt.acked", len(batch))
+        receipts = build_receipts(outcomes, now)
+        infos = []
+        for gateway_id, receipt in receipts.items():
+            topic = f"{self.topic_prefix}{receipt_topic(gateway_id)}"
+            infos.append(self.client.publish(topic, receipt.to_json(), qos=1))
+        self._last_receipts = infos
+        self._local.add("mqtt.receipts", len(infos))
+
+
+def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+    """TCP_NODELAY: acknowledgements and receipts go out now, not after Nagle's ~5 ms wait."""
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,146 @@
+"""The wire payloads of ingest: ``dho.reading/1``, ``dho.report/1``, gateway status, and the
+receipt the service sends back (``dho.receipt/1``, documented in docs/contracts/receipts.md).
+
+These are API schemas, distinct from the domain values (:class:`triage.domain.readings.Reading`)
+and the table rows (:class:`triage.storage.models.ReadingRow`). They check the *shape* of a
+message: the schema name, an id the gateway chose, aware timestamps, and for readings the value
+keys of the kind (DESIGN.md) with finite numbers. Whether the numbers can be real is the
+domain's plausibility check, which runs after these.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from triage.domain.colours import Colour, Text
+from triage.domain.readings import REQUIRED_KEYS, VALUE_KEYS, Kind
+
+READING_SCHEMA = "dho.reading/1"
+REPORT_SCHEMA = "dho.report/1"
+RECEIPT_SCHEMA = "dho.receipt/1"
+
+#: Message ids are chosen by the gateway (a UUID in practice) and are the tables' primary keys.
+MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+#: A measured value: a finite JSON number (``true`` and ``"92"`` are refused, not coerced).
+Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ReadingPayload(_Payload):
+    """``dho.reading/1``: one measurement, in canonical units, as the gateway publishes it."""
+
+    schema_id: Literal["dho.reading/1"] = Field(alias="schema")
+    id: MessageId
+    kind: Kind
+    measured_at: AwareDatetime
+    received_at: AwareDatetime | None = Field(
+        default=None, description="when the gateway received it from the device"
+    )
+    values: dict[str, Value]
+    device: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _value_keys_of_the_kind(self) -> Self:
+        allowed = VALUE_KEYS[self.kind]
+        missing = sorted(REQUIRED_KEYS[self.kind] - self.values.keys())
+        unknown = sorted(self.values.keys() - allowed.keys())
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown {', '.join(unknown)}")
+        if problems:
+            raise ValueError(
+                f"values of a {self.kind} reading: {'; '.join(problems)} "
+                f"(allowed: {', '.join(allowed)}; required: "
+                f"{', '.join(sorted(REQUIRED_KEYS[self.kind]))})"
+            )
+        return self
+
+
+Answer = str | int | bool
+
+
+class ReportPayload(_Payload):
+    """``dho.report/1``: one questionnaire answer set."""
+
+    schema_id: Literal["dho.report/1"] = Field(alias="schema")
+    id: MessageId
+    questionnaire: str = Field(min_length=1, max_length=64)
+    answered_at: AwareDatetime
+    received_at: AwareDatetime | None = Field(
+        default=None, description="optional: when the gateway received the answers"
+    )
+    answers: dict[str, Answer]
+
+
+class StatusPayload(BaseModel):
+    """A gateway's retained status (``dho/v1/{gateway_id}/status``); its last will is
+    ``{"online": false}``. Other fields (battery, app version, …) are kept as sent."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    online: bool
+
+
+# ----------------------------------------------------------------------------- receipts
+
+
+class ItemType(StrEnum):
+    READING = "reading"
+    REPORT = "report"
+
+
+class ReceiptStatus(StrEnum):
+    """What happened to one message id: stored now, stored before, or refused (with why)."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+class ReceiptItem(BaseModel):
+    """The service's answer for one message id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | None = Field(description="the message id; null when the message had none")
+    type: ItemType
+    status: ReceiptStatus
+    colour: Colour | None = Field(
+        default=None,
+        description="stored/duplicate: the colour the plan gave it (null: the plan does not "
+        "triage it, or no approved plan)",
+    )
+    advice: Text | None = Field(
+        default=None,
+        description="stored/duplicate: the plan's advice to the patient for that colour "
+        "(null for backfill: the reading is history)",
+    )
+    flags: tuple[str, ...] = Field(
+        default=(), description="data-quality flags: device_clock_ahead, backfill, no_plan, …"
+    )
+    reason_code: str | None = Field(default=None, description="rejected: a stable code")
+    reason: str | None = Field(default=None, description="rejected: what was wrong, in English")
+
+
+class Receipt(BaseModel):
+    """``dho.receipt/1`` on ``dho/v1/{gateway_id}/receipts`` (QoS 1): one per gateway per
+    committed batch, listing every message id of that gateway in the batch."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    schema_id: Literal["dho.receipt/1"] = Field(default="dho.receipt/1", alias="schema")
+    gateway_id: str
+    issued_at: AwareDatetime = Field(description="when the service committed the batch")
+    items: tuple[ReceiptItem, ...]
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()

@@ -1,0 +1,40 @@
+"""Scheduled jobs of the triage service (APScheduler 3): missing measurements, escalation of
+unacknowledged red alerts, lost contact with the home gateway.
+
+Each job is a function ``job(session_factory, settings, now) -> JobResult`` that does one run at
+the instant ``now`` (aware UTC) and records it in ``job_runs``; tests call them directly with a
+fixed ``now``. :func:`build_scheduler` runs them in production::
+
+    scheduler = build_scheduler(session_factory(engine), settings)  # clock: datetime.now(UTC)
+    scheduler.start()
+    ...
+    scheduler.shutdown()
+
+Every job is idempotent (database constraints decide: one unresolved alert per patient and rule,
+one escalation per alert), isolates each patient or alert in a SAVEPOINT so that one failure
+never stops the others, and writes a JobRunRow (``ok`` / ``partial`` / ``failed``, counts, error
+summaries) so an operator can see that it ran and how it went.
+
+Escalations are **recorded and shown** (worklist, API, dashboard) with the plan's red-zone
+instruction for the patient; delivering them to a phone or to the after-hours service (SMS,
+call) is not part of DHO yet.
+"""
+
+from triage.jobs.escalation import escalate_red_alerts
+from triage.jobs.lost_contact import check_lost_contact
+from triage.jobs.missing import check_missing_measurements
+from triage.jobs.runs import JobFailedError, JobResult
+from triage.jobs.scheduler import JOBS, ScheduledJob, build_scheduler, run_guarded, utc_now
+
+__all__ = [
+    "JOBS",
+    "JobFailedError",
+    "JobResult",
+    "ScheduledJob",
+    "build_scheduler",
+    "check_lost_contact",
+    "check_missing_measurements",
+    "escalate_red_alerts",
+    "run_guarded",
+    "utc_now",
+]

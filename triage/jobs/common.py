@@ -1,0 +1,83 @@
+"""What the jobs share: which patients are followed up now, and applying findings as alerts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage.domain.alerts import Alert, AttachBreach, MarkBackInRange, OpenAlert, decide
+from triage.domain.findings import Finding
+from triage.storage import repositories
+from triage.storage.models import PatientRow
+
+#: Patient states the scheduled checks look at. ``paused`` patients are followed up again from
+#: local midnight at the start of ``paused_until``; ``discharged`` ones never.
+FOLLOWED_STATES = ("trial", "active", "paused")
+
+
+def followed_patient_ids(session: Session) -> list[str]:
+    """Ids of patients that may be followed up (the per-patient check decides exactly)."""
+    return list(
+        session.scalars(
+            select(PatientRow.id)
+            .where(PatientRow.state.in_(FOLLOWED_STATES))
+            .order_by(PatientRow.id)
+        )
+    )
+
+
+def followed_since(patient: PatientRow, now: datetime) -> datetime | None:
+    """From when the patient is followed up, or None when not at ``now``.
+
+    ``trial`` and ``active`` patients: from enrolment, or the last state change (activation or
+    resumption) when later. ``paused`` patients: not followed up before local midnight at the
+    start of ``paused_until`` (in the patient's zone), and from then on; a pause with no end date
+    lasts until someone resumes the patient. ``discharged`` (or unknown) states: never.
+    """
+    start = max(patient.enrolled_at, patient.state_changed_at)
+    if patient.state in ("trial", "active"):
+        return start
+    if patient.state != "paused" or patient.paused_until is None:
+        return None
+    resumes = datetime.combine(
+        patient.paused_until, time(0, 0), tzinfo=ZoneInfo(patient.timezone)
+    ).astimezone(UTC)
+    return max(start, resumes) if resumes <= now else None
+
+
+def apply_findings(
+    session: Session,
+    patient_id: str,
+    findings: Sequence[Finding],
+    already_known: Callable[[Alert, Finding], bool],
+) -> Counter[str]:
+    """Apply ``findings`` to the patient's unresolved alerts (``decide`` + ``apply``).
+
+    A breach that ``already_known(open_alert, finding)`` says the open alert already records
+    is left out, so a job that runs every few minutes does not attach the same breach again and
+    again. Returns how many alerts were opened, attached to and marked back in range.
+    """
+    rows = repositories.open_alerts(session, [patient_id]).get(patient_id, [])
+    alerts = [repositories.alert_from_row(row) for row in rows]
+    by_rule = {alert.rule_id: alert for alert in alerts}
+    fresh = [
+        f
+        for f in findings
+        if not (f.is_breach and f.rule_id in by_rule and already_known(by_rule[f.rule_id], f))
+    ]
+    changes = decide(patient_id, alerts, fresh)
+    repositories.apply_alert_changes(session, rows, changes)
+    done: Counter[str] = Counter()
+    for change in changes:
+        if isinstance(change, OpenAlert):
+            done["alerts_opened"] += 1
+        elif isinstance(change, AttachBreach):
+            done["breaches_attached"] += 1
+        elif isinstance(change, MarkBackInRange):
+            done["back_in_range"] += 1
+    return done

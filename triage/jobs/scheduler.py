@@ -1,0 +1,108 @@
+"""The APScheduler 3 scheduler that runs the three jobs, and the guard around each run.
+
+Intervals: missing measurements every 5 minutes, escalation every minute, lost contact every
+15 minutes. Each job has ``coalesce=True`` (runs missed while the process was busy or asleep
+collapse into one), ``max_instances=1`` (a slow run is never overlapped by the next one in this
+process) and a misfire grace of one interval (a late run still happens rather than being
+dropped). The jobs are idempotent and compute everything from the database at the time they
+run, so a skipped or coalesced run loses nothing; several processes may run schedulers at once
+(the database constraints decide, see :mod:`triage.jobs.escalation`).
+
+:func:`run_guarded` is what the scheduler calls: it reads the clock, runs the job and catches
+every exception, so one failing run never stops the scheduler; a run that broke before it could
+record itself gets a ``failed`` JobRunRow from the guard.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.config import Settings
+from triage.jobs import escalation, lost_contact, missing
+from triage.jobs.runs import JobFailedError, JobResult, record_failed_run, require_aware
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+JobFunction = Callable[[sessionmaker[Session], Settings, datetime], JobResult]
+
+
+def utc_now() -> datetime:
+    """The production clock: aware UTC now."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job function, its name (JobRunRow.job, the scheduler's job id) and its interval."""
+
+    name: str
+    function: JobFunction
+    every: timedelta
+
+
+JOBS: tuple[ScheduledJob, ...] = (
+    ScheduledJob(missing.JOB, missing.check_missing_measurements, timedelta(minutes=5)),
+    ScheduledJob(escalation.JOB, escalation.escalate_red_alerts, timedelta(minutes=1)),
+    ScheduledJob(lost_contact.JOB, lost_contact.check_lost_contact, timedelta(minutes=15)),
+)
+
+
+def run_guarded(
+    job: ScheduledJob, sessions: sessionmaker[Session], settings: Settings, clock: Clock
+) -> JobResult | None:
+    """Run ``job`` once at ``clock()``; never raises (an ``Exception``), returns None on failure."""
+    now: datetime | None = None
+    try:
+        now = require_aware(clock())
+        return job.function(sessions, settings, now)
+    except JobFailedError as error:
+        log.error("scheduled job failed", extra={"job": job.name, "run_id": error.run_id})
+    except Exception as error:
+        log.exception("scheduled job failed before recording its run", extra={"job": job.name})
+        try:
+            record_failed_run(sessions, job.name, now or utc_now(), error)
+        except Exception:
+            log.exception("could not record the failed run", extra={"job": job.name})
+    return None
+
+
+def build_scheduler(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    clock: Clock = utc_now,
+    *,
+    run_at_start: bool = True,
+) -> BackgroundScheduler:
+    """A BackgroundScheduler with the three jobs; the caller starts and shuts it down.
+
+    ``clock`` gives each run its ``now`` (aware UTC). With ``run_at_start`` every job runs once
+    as soon as the scheduler starts (catching up after downtime), then at its interval.
+    """
+    scheduler = BackgroundScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    for job in JOBS:
+        # next_run_time=None would add the job paused: leave it out to use the trigger's time.
+        first = {"next_run_time": utc_now()} if run_at_start else {}
+        scheduler.add_job(
+            run_guarded,
+            trigger=IntervalTrigger(seconds=int(job.every.total_seconds()), timezone=UTC),
+            args=(job, session_factory, settings, clock),
+            id=job.name,
+            name=job.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(job.every.total_seconds()),
+            replace_existing=True,
+            **first,
+        )
+    return scheduler
