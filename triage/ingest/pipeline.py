@@ -22,7 +22,7 @@ import logging
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, cast
@@ -801,20 +801,7 @@ def _stored(
 
 
 def _with_receipt(outcome: Outcome, receipt: bool) -> Outcome:
-    if outcome.receipt == receipt:
-        return outcome
-    return Outcome(
-        gateway_id=outcome.gateway_id,
-        message_id=outcome.message_id,
-        channel=outcome.channel,
-        status=outcome.status,
-        reason_code=outcome.reason_code,
-        reason=outcome.reason,
-        colour=outcome.colour,
-        advice=outcome.advice,
-        flags=outcome.flags,
-        receipt=receipt,
-    )
+    return outcome if outcome.receipt == receipt else replace(outcome, receipt=receipt)
 
 
 def _salvage_id(payload: bytes) -> str | None:
