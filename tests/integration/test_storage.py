@@ -95,10 +95,9 @@ def test_alert_changes_round_trip_and_keep_history(
     patient = world.patients[Condition.COVID19]
     for minutes in range(0, 50, 5):
         with sessions.begin() as session:
-            rows = repositories.open_alerts(session, [patient.id])[patient.id]
-            alerts = [repositories.alert_from_row(r) for r in rows]
+            alerts = repositories.open_alerts(session, [patient.id]).get(patient.id, [])
             changes = decide(patient.id, alerts, [_finding(Colour.RED, minutes)])
-            repositories.apply_alert_changes(session, rows, changes)
+            repositories.apply_alert_changes(session, alerts, changes)
     with sessions() as session:
         (row,) = session.scalars(select(AlertRow)).all()
         assert (row.colour, row.state, row.breaches) == ("red", "open", 10)

@@ -3,10 +3,12 @@
 * :func:`process_batch` / :func:`store` — the pipeline both transports use (validate → gateway →
   patient → dedupe → plausibility → classify → rows + alert changes; one transaction).
 * :class:`IngestConsumer` — the MQTT worker: ack after commit, then receipts.
+* :class:`HistoryCache` — a worker's patients' recent history, checked per batch by counts.
 * :func:`build_receipts` — ``dho.receipt/1`` per gateway from committed outcomes.
 * :func:`stats` — the process's ingest counters.
 """
 
+from triage.ingest.history_cache import HistoryCache
 from triage.ingest.mqtt_consumer import BrokerAddress, IngestConsumer
 from triage.ingest.pipeline import (
     COUNTERS,
@@ -42,6 +44,7 @@ __all__ = [
     "Counters",
     "DatabaseUnavailableError",
     "Flag",
+    "HistoryCache",
     "Incoming",
     "IngestConsumer",
     "Outcome",

@@ -40,6 +40,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
+from triage.ingest.history_cache import HistoryCache
 from triage.ingest.pipeline import (
     COUNTERS,
     Channel,
@@ -121,6 +122,7 @@ class IngestConsumer:
         self.counters = counters
         self.before_commit = before_commit
         self.plans = PlanCache()
+        self.histories = HistoryCache()
         self.batch_size = settings.ingest_batch_size
         self.batch_s = settings.ingest_batch_ms / 1000
         self.receive_maximum = min(MAX_RECEIVE_MAXIMUM, max(2 * self.batch_size, 20))
@@ -359,6 +361,7 @@ class IngestConsumer:
                     self.settings,
                     now,
                     plans=self.plans,
+                    histories=self.histories,
                     before_commit=self.before_commit,
                     counters=self.counters,
                 )

@@ -28,13 +28,12 @@ from enum import StrEnum
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import JSON, String, Table, any_, bindparam, insert, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import JSON, Table, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
-from triage.domain.alerts import AlertChange, decide
+from triage.domain.alerts import Alert, AlertChange, decide
 from triage.domain.classify import (
     Classification,
     History,
@@ -48,9 +47,10 @@ from triage.domain.findings import Finding
 from triage.domain.plan import PlanVersion
 from triage.domain.questionnaires import QuestionnaireError, get_questionnaire, score
 from triage.domain.readings import Reading, Report, check_plausibility
+from triage.ingest.history_cache import Entry, HistoryCache, make_entry
 from triage.ingest.schemas import ReadingPayload, ReportPayload, StatusPayload
 from triage.storage import repositories
-from triage.storage.models import AlertRow, GatewayRow, PatientRow, ReadingRow, ReportRow
+from triage.storage.models import GatewayRow, PatientRow, ReadingRow, ReportRow
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,6 @@ TOPIC_ROOT = "dho/v1"
 MAX_PAYLOAD_BYTES = 64 * 1024
 #: How many plan versions a worker keeps parsed (an approved version never changes): ~100 MiB.
 PLAN_CACHE_SIZE = 5000
-#: History per patient that classification may look back at (the newest, within the window).
-HISTORY_PER_PATIENT = 200
 
 #: The tables written on the hot path, as Core tables (bulk executemany, no ORM unit of work).
 READINGS = cast(Table, ReadingRow.__table__)
@@ -274,17 +272,26 @@ def process_batch(
     :class:`Outcome` per message, in order. Never commits: the caller commits, then
     acknowledges, then sends the receipts (see :func:`store`). ``now`` is the service's
     receive time; ``plans`` is the worker's plan cache."""
-    return _Batch(session, settings, now, plans).run(messages)
+    return _Batch(session, settings, now, plans, None).run(messages)
 
 
 class _Batch:
     def __init__(
-        self, session: Session, settings: Settings, now: datetime, plans: PlanCache | None
+        self,
+        session: Session,
+        settings: Settings,
+        now: datetime,
+        plans: PlanCache | None,
+        histories: HistoryCache | None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.now = now
         self.plans_cache = plans
+        self.histories = histories if histories is not None else HistoryCache()
+        #: Each classified patient's history including this batch's rows: for the cache, once
+        #: the batch has committed.
+        self.history_after: dict[str, Entry] = {}
         self.tolerance = timedelta(seconds=settings.clock_ahead_tolerance_s)
         self.backfill_before = now - timedelta(hours=settings.backfill_after_h)
         self.dead_letters: list[_Work] = []
@@ -456,20 +463,23 @@ class _Batch:
             if work.patient_id not in plans:
                 work.flags.append(Flag.NO_PLAN)
             by_patient[work.patient_id].append(work)
-        classified = [p for p in by_patient if p in plans]
-        histories: dict[str, History] = {}
-        if classified:
-            earliest = min(
-                w.classified_at for p in classified for w in by_patient[p] if w.classified_at
-            )
-            window = max(history_window(plans[p]) for p in classified)
-            histories = repositories.load_history(
-                self.session, classified, earliest - window, HISTORY_PER_PATIENT
-            )
+        needs: dict[str, datetime] = {}
+        windows: dict[int, timedelta] = {}
+        for patient_id, works in by_patient.items():
+            plan = plans.get(patient_id)
+            if plan is None:
+                continue
+            window = windows.get(id(plan))
+            if window is None:
+                window = windows[id(plan)] = history_window(plan)
+            earliest = min(cast(datetime, w.classified_at) for w in works)
+            needs[patient_id] = earliest - window
+        entries = self.histories.load(self.session, needs) if needs else {}
         alerting: dict[str, list[Finding]] = {}
         for patient_id, works in by_patient.items():
             plan = plans.get(patient_id)
-            history = _GrowingHistory(histories.get(patient_id))
+            entry = entries.get(patient_id)
+            history = _GrowingHistory(entry.history() if entry else None)
             works.sort(key=lambda w: (w.classified_at, w.index))
             found: list[Finding] = []
             for work in works:
@@ -481,6 +491,8 @@ class _Batch:
                     found.extend(result.findings)
             if found:
                 alerting[patient_id] = found
+            if entry is not None:
+                self.history_after[patient_id] = history.entry(entry, self.histories.per_patient)
         return alerting
 
     def _classify_one(
@@ -583,17 +595,16 @@ class _Batch:
         if reports:
             _insert(session, REPORTS, reports)
         if findings:
-            rows = repositories.open_alerts(session, findings)
-            touched: list[AlertRow] = []
+            open_alerts = repositories.open_alerts(session, findings)
+            touched: list[Alert] = []
             changes: list[AlertChange] = []
             for patient_id, patient_findings in findings.items():
-                mine = rows[patient_id]
-                alerts = [repositories.alert_from_row(r) for r in mine]
+                alerts = open_alerts.get(patient_id, [])
                 patient_changes = decide(patient_id, alerts, patient_findings)
                 if patient_changes:
-                    touched += mine
+                    touched += alerts
                     changes += patient_changes
-            if changes:  # all patients at once: one flush for the alerts this batch opens
+            if changes:  # all patients at once: three statements for the whole batch
                 repositories.apply_alert_changes(session, touched, changes)
         for work in statuses:
             self._apply_status(work)
@@ -606,7 +617,7 @@ class _Batch:
             session.execute(
                 update(GATEWAYS)
                 .where(
-                    GATEWAYS.c.id.in_(sorted(seen)),
+                    repositories.among(session, GATEWAYS.c.id, seen),
                     GATEWAYS.c.last_seen_at.is_(None) | (GATEWAYS.c.last_seen_at < self.now),
                 )
                 .values(last_seen_at=self.now)
@@ -708,6 +719,7 @@ class _GrowingHistory:
         self._reports = list(stored.reports)
         self._findings = list(stored.findings)
         self._value: History | None = stored
+        self._added = False
 
     def value(self) -> History:
         if self._value is None:
@@ -729,6 +741,13 @@ class _GrowingHistory:
     def _add_findings(self, findings: Iterable[Finding]) -> None:
         self._findings.extend(f for f in findings if f.is_breach)
         self._value = None
+        self._added = True
+
+    def entry(self, loaded: Entry, per_patient: int) -> Entry:
+        """The cache entry after this batch: ``loaded`` plus what the batch classified."""
+        if not self._added:
+            return loaded
+        return make_entry(loaded.since, self._readings, self._reports, self._findings, per_patient)
 
 
 # ----------------------------------------------------------------------------- look-ups
@@ -755,14 +774,6 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
             )
 
 
-def _among(session: Session, column: Any, ids: set[str]) -> Any:
-    """``column IN ids``; on PostgreSQL ``= ANY(array)``: one parameter, so the driver does not
-    parse a 500-placeholder statement anew for every batch size."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, sorted(ids), type_=ARRAY(String)))
-    return column.in_(ids)
-
-
 def _bindings(session: Session, ids: set[str]) -> dict[str, _Binding]:
     if not ids:
         return {}
@@ -775,7 +786,7 @@ def _bindings(session: Session, ids: set[str]) -> dict[str, _Binding]:
             PatientRow.timezone,
         )
         .outerjoin(PatientRow, PatientRow.id == GatewayRow.patient_id)
-        .where(_among(session, GatewayRow.id, ids))
+        .where(repositories.among(session, GatewayRow.id, ids))
     )
     return {
         gateway_id: _Binding(patient_id, revoked_at is not None, state, timezone or "Europe/Oslo")
@@ -791,7 +802,7 @@ def _stored(
         return {}
     rows = session.execute(
         select(table.id, table.gateway_id, table.colour, table.flags).where(
-            _among(session, table.id, ids)
+            repositories.among(session, table.id, ids)
         )
     )
     return {id_: (gateway_id, colour, flags) for id_, gateway_id, colour, flags in rows}
@@ -854,10 +865,13 @@ def store(
     now: datetime,
     *,
     plans: PlanCache | None = None,
+    histories: HistoryCache | None = None,
     before_commit: Callable[[Sequence[Incoming]], None] | None = None,
     counters: Counters = COUNTERS,
 ) -> list[Outcome]:
     """:func:`process_batch` in one transaction, committed; the outcomes are counted.
+    ``plans`` and ``histories`` are the worker's caches; a batch's history is kept in
+    ``histories`` only once it has committed.
 
     A batch that fails to commit (a concurrent worker stored the same id or opened the same
     alert first; a deadlock) is retried once — the retry sees the other worker's rows and
@@ -868,7 +882,7 @@ def store(
     """
     for attempt in (1, 2):
         try:
-            outcomes = _commit(sessions, messages, settings, now, plans, before_commit)
+            outcomes = _commit(sessions, messages, settings, now, plans, histories, before_commit)
         except DBAPIError as err:
             _raise_if_unreachable(sessions, err)
             log.warning("ingest batch failed", extra={"attempt": attempt, "error": str(err)})
@@ -883,7 +897,9 @@ def store(
     outcomes = []
     for message in messages:
         try:
-            outcomes.extend(_commit(sessions, [message], settings, now, plans, before_commit))
+            outcomes.extend(
+                _commit(sessions, [message], settings, now, plans, histories, before_commit)
+            )
         except DBAPIError as err:
             _raise_if_unreachable(sessions, err)
             outcomes.append(_dead_letter_alone(sessions, message, now, err))
@@ -900,12 +916,16 @@ def _commit(
     settings: Settings,
     now: datetime,
     plans: PlanCache | None,
+    histories: HistoryCache | None,
     before_commit: Callable[[Sequence[Incoming]], None] | None,
 ) -> list[Outcome]:
     with sessions.begin() as session:
-        outcomes = process_batch(session, messages, settings, now, plans=plans)
+        batch = _Batch(session, settings, now, plans, histories)
+        outcomes = batch.run(messages)
         if before_commit is not None:
             before_commit(messages)
+    if histories is not None:
+        histories.commit(batch.history_after)
     return outcomes
 
 

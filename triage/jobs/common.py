@@ -62,8 +62,7 @@ def apply_findings(
     is left out, so a job that runs every few minutes does not attach the same breach again and
     again. Returns how many alerts were opened, attached to and marked back in range.
     """
-    rows = repositories.open_alerts(session, [patient_id]).get(patient_id, [])
-    alerts = [repositories.alert_from_row(row) for row in rows]
+    alerts = repositories.open_alerts(session, [patient_id]).get(patient_id, [])
     by_rule = {alert.rule_id: alert for alert in alerts}
     fresh = [
         f
@@ -71,7 +70,7 @@ def apply_findings(
         if not (f.is_breach and f.rule_id in by_rule and already_known(by_rule[f.rule_id], f))
     ]
     changes = decide(patient_id, alerts, fresh)
-    repositories.apply_alert_changes(session, rows, changes)
+    repositories.apply_alert_changes(session, alerts, changes)
     done: Counter[str] = Counter()
     for change in changes:
         if isinstance(change, OpenAlert):

@@ -7,11 +7,29 @@ import os
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Label, case, func, null, select, type_coerce
+from sqlalchemy import (
+    Label,
+    Row,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from triage.domain.alerts import (
@@ -168,7 +186,11 @@ def load_history(
             .over(partition_by=ReadingRow.patient_id, order_by=ReadingRow.classified_at.desc())
             .label("rank"),
         )
-        .where(ReadingRow.patient_id.in_(wanted), ReadingRow.classified_at >= since)
+        .where(
+            ReadingRow.patient_id.in_(wanted),
+            ReadingRow.measured_at >= since,  # implied (classified ≤ measured): uses the index
+            ReadingRow.classified_at >= since,
+        )
         .subquery()
     )
     for row in session.execute(select(ranked).where(ranked.c.rank <= per_patient)):
@@ -214,6 +236,57 @@ def load_history(
     return result
 
 
+def history_counts(session: Session, since: Mapping[str, datetime]) -> dict[str, tuple[int, int]]:
+    """For each patient, how many readings and reports :func:`load_history` would find from
+    ``since[patient]`` on (without the per-patient limit): ``(readings, reports)``, patients
+    with none left out. A cache of history checks itself against these (rows are only ever
+    added, so equal counts mean the same rows)."""
+    if not since:
+        return {}
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    if session.get_bind().dialect.name == "postgresql":
+        ids, times = list(since), [since[p] for p in since]
+        for index, sql in enumerate(_HISTORY_COUNTS_POSTGRESQL):
+            for patient_id, count in session.execute(text(sql), {"ids": ids, "times": times}):
+                counts[patient_id][index] = count
+        return {p: (c[0], c[1]) for p, c in counts.items()}
+    reading_window = or_(
+        *(
+            and_(
+                ReadingRow.patient_id == p,
+                ReadingRow.measured_at >= t,
+                ReadingRow.classified_at >= t,
+            )
+            for p, t in since.items()
+        )
+    )
+    report_window = or_(
+        *(and_(ReportRow.patient_id == p, ReportRow.answered_at >= t) for p, t in since.items())
+    )
+    for index, (column, window) in enumerate(
+        ((ReadingRow.patient_id, reading_window), (ReportRow.patient_id, report_window))
+    ):
+        for patient_id, count in session.execute(
+            select(column, func.count()).where(window).group_by(column)
+        ):
+            counts[patient_id][index] = count
+    return {p: (c[0], c[1]) for p, c in counts.items()}
+
+
+#: One round trip per table on PostgreSQL, each patient with its own lower bound (``unnest`` of
+#: two arrays), on the (patient_id, measured_at) and (patient_id, answered_at) indexes.
+_HISTORY_COUNTS_POSTGRESQL = (
+    """SELECT r.patient_id, count(*) FROM readings r
+    JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS w(patient_id, since)
+      ON r.patient_id = w.patient_id AND r.measured_at >= w.since AND r.classified_at >= w.since
+    GROUP BY r.patient_id""",
+    """SELECT r.patient_id, count(*) FROM reports r
+    JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS w(patient_id, since)
+      ON r.patient_id = w.patient_id AND r.answered_at >= w.since
+    GROUP BY r.patient_id""",
+)
+
+
 def _breach_findings(table: type[ReadingRow] | type[ReportRow]) -> Label[Any]:
     """The row's findings, or NULL when it is green (then none of them is a breach): most rows
     are green, and their findings need not be fetched or parsed for history."""
@@ -230,7 +303,8 @@ def _findings(stored: Sequence[dict[str, Any]] | None) -> list[Finding]:
 # ----------------------------------------------------------------------------- alerts
 
 
-def alert_from_row(row: AlertRow) -> Alert:
+def alert_from_row(row: AlertRow | Row[Any]) -> Alert:
+    """The domain alert of an ORM row or a Core row of the alerts table."""
     return Alert(
         id=row.id,
         patient_id=row.patient_id,
@@ -262,69 +336,97 @@ def _alert_values(alert: Alert) -> dict[str, Any]:
     return data
 
 
-def open_alerts(session: Session, patient_ids: Iterable[str]) -> dict[str, list[AlertRow]]:
-    """Each patient's unresolved alert rows (acknowledged ones included)."""
+def _event_values(event: AlertEvent) -> dict[str, Any]:
+    return {
+        "alert_id": event.alert_id,
+        "event": event.event,
+        "at": event.at,
+        "by": event.by,
+        "from_state": event.from_state.value if event.from_state else None,
+        "to_state": event.to_state.value,
+        "colour": event.colour.value,
+        "note": event.note,
+    }
+
+
+def open_alerts(session: Session, patient_ids: Iterable[str]) -> dict[str, list[Alert]]:
+    """Each patient's unresolved alerts (acknowledged ones included), patients without any
+    left out."""
     wanted = set(patient_ids)
-    found: dict[str, list[AlertRow]] = defaultdict(list)
+    found: dict[str, list[Alert]] = defaultdict(list)
     if not wanted:
         return found
-    rows = session.scalars(
-        select(AlertRow).where(AlertRow.patient_id.in_(wanted), AlertRow.state != "resolved")
+    rows = session.execute(
+        select(ALERTS).where(
+            among(session, ALERTS.c.patient_id, wanted), ALERTS.c.state != "resolved"
+        )
     )
     for row in rows:
-        found[row.patient_id].append(row)
+        found[row.patient_id].append(alert_from_row(row))
     return found
 
 
 def save_alert_event(session: Session, event: AlertEvent) -> None:
-    session.add(
-        AlertEventRow(
-            alert_id=event.alert_id,
-            event=event.event,
-            at=event.at,
-            by=event.by,
-            from_state=event.from_state.value if event.from_state else None,
-            to_state=event.to_state.value,
-            colour=event.colour.value,
-            note=event.note,
-        )
-    )
+    session.add(AlertEventRow(**_event_values(event)))
 
 
 def apply_alert_changes(
     session: Session,
-    rows: list[AlertRow],
+    alerts: Sequence[Alert],
     changes: Sequence[AlertChange],
     make_id: Callable[[], str] = new_id,
 ) -> list[Alert]:
-    """Write ``changes`` (from :func:`triage.domain.alerts.decide`) to the patient's alert rows
-    and their event history; returns the alerts as they now are. ``rows`` is updated in place
-    with newly opened alerts."""
-    by_id = {row.id: row for row in rows}
-    changed: list[Alert] = []
+    """Write ``changes`` (from :func:`triage.domain.alerts.decide` over ``alerts``, the
+    patients' unresolved alerts) and their events; returns each changed alert as it now is.
+
+    Core statements, one per kind (insert the opened alerts, update the changed ones, insert the
+    events) whatever the number of patients: ingest writes a whole batch's alert changes at
+    once. Two workers opening an alert for the same patient and rule both reach the database;
+    its one-open-alert-per-rule index refuses the second (``IntegrityError``)."""
+    latest = {alert.id: alert for alert in alerts}
+    opened: list[Alert] = []
+    updated: dict[str, Alert] = {}
     events: list[AlertEvent] = []
-    opened = False
+    changed: list[Alert] = []
     for change in changes:
         if isinstance(change, OpenAlert):
             alert, event = open_alert(change, make_id())
-            row = AlertRow(**_alert_values(alert))
-            session.add(row)
-            opened = True
-            rows.append(row)
-            by_id[row.id] = row
+            opened.append(alert)
         else:
             assert isinstance(change, AttachBreach | MarkBackInRange)  # noqa: S101 - the union
-            row = by_id[change.alert_id]
-            alert, event = apply(alert_from_row(row), change)
-            for key, value in _alert_values(alert).items():
-                setattr(row, key, value)
+            alert, event = apply(latest[change.alert_id], change)
+            updated[alert.id] = alert
+        latest[alert.id] = alert
         events.append(event)
         changed.append(alert)
-    if opened:
-        session.flush()  # the alerts before their events (no ORM relationship orders them)
-    for event in events:
-        save_alert_event(session, event)
+    if opened:  # the alerts before their events (foreign key)
+        session.execute(insert(ALERTS), [_alert_values(alert) for alert in opened])
+    if updated:
+        values = [
+            {f"b_{key}": value for key, value in _alert_values(alert).items()}
+            for alert in updated.values()
+        ]
+        session.execute(_UPDATE_ALERT, values)
+    if events:
+        session.execute(insert(ALERT_EVENTS), [_event_values(event) for event in events])
     return changed
+
+
+ALERTS = cast(Table, AlertRow.__table__)
+ALERT_EVENTS = cast(Table, AlertEventRow.__table__)
+_UPDATE_ALERT = (
+    update(ALERTS)
+    .where(ALERTS.c.id == bindparam("b_id"))
+    .values({c.name: bindparam(f"b_{c.name}") for c in ALERTS.c if c.name != "id"})
+)
+
+
+def among(session: Session, column: Any, ids: Iterable[str]) -> Any:
+    """``column IN ids``; on PostgreSQL ``= ANY(array)``: one parameter, so the driver does not
+    parse a 500-placeholder statement anew for every batch size."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, sorted(ids), type_=ARRAY(String)))
+    return column.in_(set(ids))
 
 
 # ----------------------------------------------------------------------------- dead letters
