@@ -258,7 +258,9 @@ class _Context:
         bound: str | None = None,
     ) -> Finding:
         suffix = f" ({self.plan.label})"
-        return Finding(
+        # built from checked parts (an approved plan, a plausible reading, this module's texts):
+        # constructed without re-validation, ~3x cheaper on the ingest hot path
+        return Finding.model_construct(
             rule_id=rule_id,
             rule_type=rule_type,
             colour=colour,
@@ -268,7 +270,7 @@ class _Context:
             parameter=parameter.value if parameter is not None else None,
             value=value,
             bound=bound,
-            text=Text(nb=nb + suffix, en=en + suffix),
+            text=Text.model_construct(nb=nb + suffix, en=en + suffix),
         )
 
     def series(self, parameter: Parameter, since: datetime | None = None) -> list[float]:

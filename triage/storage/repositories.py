@@ -130,7 +130,10 @@ def _active_plans_cached(
             PlanRow.patient_id, PlanVersionRow.id, PlanVersionRow.plan_id, PlanVersionRow.version
         )
         .join(PlanVersionRow, PlanVersionRow.plan_id == PlanRow.id)
-        .where(PlanRow.patient_id.in_(wanted), PlanVersionRow.status == PlanStatus.APPROVED.value)
+        .where(
+            among(session, PlanRow.patient_id, wanted),
+            PlanVersionRow.status == PlanStatus.APPROVED.value,
+        )
         .order_by(PlanRow.patient_id, PlanVersionRow.version)
     ):
         latest[patient_id] = (row_id, plan_id, version)  # the last one wins
@@ -187,7 +190,7 @@ def load_history(
             .label("rank"),
         )
         .where(
-            ReadingRow.patient_id.in_(wanted),
+            among(session, ReadingRow.patient_id, wanted),
             ReadingRow.measured_at >= since,  # implied (classified ≤ measured): uses the index
             ReadingRow.classified_at >= since,
         )
@@ -213,7 +216,7 @@ def load_history(
             .over(partition_by=ReportRow.patient_id, order_by=ReportRow.answered_at.desc())
             .label("rank"),
         )
-        .where(ReportRow.patient_id.in_(wanted), ReportRow.answered_at >= since)
+        .where(among(session, ReportRow.patient_id, wanted), ReportRow.answered_at >= since)
         .subquery()
     )
     for row in session.execute(select(ranked_reports).where(ranked_reports.c.rank <= per_patient)):
