@@ -11,7 +11,11 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEMO_SECRET = "demo-only-not-secret"  # noqa: S105 - refused outside demo mode
+from triage.domain.access import PlanApprovers
+
+DEMO_SECRET = "demo-only-not-secret-never-use-in-production"  # noqa: S105 - refused outside demo
+#: Tokens are signed with HMAC-SHA256: a shorter key is guessable (RFC 7518 §3.2).
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -67,6 +71,28 @@ class Settings(BaseSettings):
     )
     lost_contact_after_h: int = Field(default=24, description="Silent gateway → lost contact.")
     escalate_after_min: int = Field(default=30, description="Unacknowledged red → on-call.")
+    access_token_minutes: int = Field(
+        default=15, ge=1, le=60, description="Lifetime of an access token (refresh renews it)."
+    )
+    refresh_token_hours: int = Field(
+        default=12, ge=1, description="A login lasts this long without activity (one shift)."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Wrong passwords in a row before the account backs off."
+    )
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="First back-off; doubles with every further failure."
+    )
+    login_rate_per_minute: int = Field(
+        default=20, ge=1, description="Login attempts per client address per minute."
+    )
+    ingest_rate_per_minute: int = Field(
+        default=600, ge=1, description="HTTP ingest requests per gateway per minute."
+    )
+    plan_approvers: PlanApprovers = Field(
+        default=PlanApprovers.GP,
+        description="Who approves plan versions: 'gp' (the patient's GP) or 'gp_or_nurse'.",
+    )
     demo: bool = Field(default=False, description="Demo mode: allows the demo secrets.")
     secret_key: str = Field(
         default=DEMO_SECRET, description="Signing key for tokens; must be set outside demo mode."
@@ -78,6 +104,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DHO_SECRET_KEY is the demo default: set a secret (e.g. `openssl rand -hex 32`) "
                 "or run in demo mode (DHO_DEMO=true)"
+            )
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"DHO_SECRET_KEY is too short: at least {MIN_SECRET_BYTES} bytes "
+                "(e.g. `openssl rand -hex 32`)"
             )
         return self
 

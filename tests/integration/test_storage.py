@@ -155,3 +155,18 @@ def test_gateway_secret_is_stored_hashed(sessions: sessionmaker[Session], world:
         assert patient.gateway_secret not in gateway.secret_hash
         assert seed.verify_secret(gateway.secret_hash, patient.gateway_secret)
         assert not seed.verify_secret(gateway.secret_hash, "wrong")
+
+
+def test_the_migrations_build_exactly_the_models(sessions: sessionmaker[Session]) -> None:
+    """Alembic finds nothing to change between the migrated database and the models: a column
+    added to a model without a migration (or the other way round) fails here, not in
+    production."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from triage.storage.models import Base
+
+    engine = sessions.kw["bind"]
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

@@ -7,7 +7,7 @@ next), errors mapped in :mod:`triage.api.errors`, everything the handlers need o
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.api.deps import Clock, GatewayAuthenticator
 from triage.api.errors import install_error_handlers
-from triage.api.routers import health, ingest
+from triage.api.ratelimit import RateLimiter
+from triage.api.routers import ROUTERS, ingest
+from triage.auth.tokens import LocalTokens
 from triage.config import Settings
 from triage.ingest.pipeline import PlanCache
 
@@ -60,10 +62,15 @@ def create_app(
     app.state.broker_check = broker_check
     app.state.plans = PlanCache()
     app.state.gateway_authenticator = GatewayAuthenticator()
+    app.state.token_verifier = LocalTokens(
+        settings.secret_key, timedelta(minutes=settings.access_token_minutes)
+    )
+    app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
+    app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_minute)
     install_error_handlers(app)
     v1 = APIRouter(prefix=API_PREFIX)
-    v1.include_router(ingest.router)
-    v1.include_router(health.router)
+    for router in ROUTERS:
+        v1.include_router(router)
     app.include_router(v1)
     _document_bodies(app)
     return app

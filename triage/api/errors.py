@@ -1,12 +1,18 @@
-"""Errors mapped to HTTP in one place: every error body is ``{"detail": "<what to do>"}``."""
+"""Errors mapped to HTTP in one place, as RFC 9457 problem details
+(``application/problem+json``): ``type``, ``title``, ``status``, ``detail`` (what to do) and, for
+validation errors, ``errors`` — each with the field's location and what is wrong with it."""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage.ingest.pipeline import DatabaseUnavailableError
 
@@ -30,8 +36,28 @@ class ApiError(Exception):
 class UnauthorizedError(ApiError):
     """401 with the bearer challenge."""
 
+    def __init__(self, detail: str, realm: str = "dho-gateway") -> None:
+        super().__init__(401, detail, {"WWW-Authenticate": f'Bearer realm="{realm}"'})
+
+
+class ForbiddenError(ApiError):
     def __init__(self, detail: str) -> None:
-        super().__init__(401, detail, {"WWW-Authenticate": 'Bearer realm="dho-gateway"'})
+        super().__init__(403, detail)
+
+
+class NotFoundError(ApiError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(404, detail)
+
+
+class ConflictError(ApiError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(409, detail)
+
+
+class TooManyRequestsError(ApiError):
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(429, detail, {"Retry-After": str(max(1, retry_after_s))})
 
 
 class TooManyItemsError(ApiError):
@@ -44,14 +70,63 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": err.detail}, err.status_code, headers=err.headers)
+        return problem(err.status_code, err.detail, headers=err.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, err: StarletteHTTPException) -> JSONResponse:
+        return problem(err.status_code, str(err.detail), headers=dict(err.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(part) for part in error["loc"]),
+                "message": error["msg"],
+                "type": error["type"],
+            }
+            for error in err.errors()
+        ]
+        where = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem(422, f"the request is not valid — {where}", errors=errors)
 
     @app.exception_handler(DatabaseUnavailableError)
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, err: Exception) -> JSONResponse:
         log.error("database unavailable", extra={"error": str(err).splitlines()[0][:300]})
-        return JSONResponse(
-            {"detail": "the database is not reachable; nothing was stored — try again shortly"},
+        return problem(
             503,
+            "the database is not reachable; nothing was stored — try again shortly",
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
+
+
+PROBLEM_TYPES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    413: "too-large",
+    422: "invalid",
+    429: "too-many-requests",
+    503: "unavailable",
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """An RFC 9457 problem-details response."""
+    body: dict[str, Any] = {
+        "type": f"https://dho.example/problems/{PROBLEM_TYPES.get(status, 'error')}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")

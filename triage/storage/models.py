@@ -113,6 +113,25 @@ class UserRow(Base):
     hpr_number: Mapped[str | None] = mapped_column(String(16))  # synthetic in tests and demos
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
+    locked_until: Mapped[datetime | None]  # back-off after repeated failures
+    last_login_at: Mapped[datetime | None]
+
+
+class AuthSessionRow(Base):
+    """A login: its refresh token (SHA-256 only; rotated on every refresh) and whether it was
+    ended. Access tokens carry the session id, so logging out ends them at once."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # logout | refresh_reuse | …
 
 
 class MembershipRow(Base):
@@ -190,6 +209,8 @@ class PlanVersionRow(Base):
     approved_by: Mapped[str | None] = mapped_column(String(100))
     approved_at: Mapped[datetime | None]
     retired_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)  # why this version (shown in the history)
 
 
 # ----------------------------------------------------------------------------- data
@@ -275,6 +296,35 @@ class AlertRow(Base):
     escalated_at: Mapped[datetime | None]
     escalated_to: Mapped[str | None] = mapped_column(String(32))
     raised_at: Mapped[datetime | None]
+    assigned_to: Mapped[str | None] = mapped_column(ForeignKey("users.id"))  # a nurse
+
+
+class GreenAcknowledgementRow(Base):
+    """A nurse has seen a patient's green readings and reports up to ``through`` (the day's
+    "acknowledge all green"); greens after it are still waiting."""
+
+    __tablename__ = "green_acknowledgements"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    through: Mapped[datetime]
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    readings: Mapped[int] = mapped_column(Integer, default=0)  # how many it covered
+
+
+class AlertActionRow(Base):
+    """What a nurse did about an alert: a structured outcome code and a note."""
+
+    __tablename__ = "alert_actions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[str] = mapped_column(String(32))  # phoned_patient | advised_per_plan | …
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class AlertEventRow(Base):
@@ -339,6 +389,7 @@ class AuditRow(Base):
     patient_id: Mapped[str | None] = mapped_column(String(64), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(16), default="allowed")  # allowed | refused
 
 
 class JobRunRow(Base):

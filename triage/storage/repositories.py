@@ -420,7 +420,7 @@ ALERT_EVENTS = cast(Table, AlertEventRow.__table__)
 _UPDATE_ALERT = (
     update(ALERTS)
     .where(ALERTS.c.id == bindparam("b_id"))
-    .values({c.name: bindparam(f"b_{c.name}") for c in ALERTS.c if c.name != "id"})
+    .values({name: bindparam(f"b_{name}") for name in Alert.model_fields if name != "id"})
 )
 
 

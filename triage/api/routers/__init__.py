@@ -1,1 +1,31 @@
 """One router per subject; ``triage.api.app`` mounts them under ``/api/v1``."""
+
+from fastapi import APIRouter
+
+from triage.api.routers import (
+    admin,
+    alerts,
+    audit,
+    auth,
+    data,
+    health,
+    ingest,
+    metrics,
+    patients,
+    plans,
+    worklist,
+)
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    worklist.router,
+    patients.router,
+    plans.router,
+    alerts.router,
+    data.router,
+    admin.router,
+    audit.router,
+    metrics.router,
+    ingest.router,
+    health.router,
+]

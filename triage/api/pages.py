@@ -1,0 +1,69 @@
+"""Pagination for every list that can grow: ``limit`` and an opaque ``cursor``; the response
+carries ``next_cursor`` (null on the last page)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.api.errors import ApiError
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+LimitQuery = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (at most {MAX_LIMIT}).")
+]
+CursorQuery = Annotated[
+    str | None, Query(description="`next_cursor` of the previous page; omit for the first.")
+]
+
+
+class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(frozen=True)
+
+    items: list[T]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as err:
+        raise ApiError(
+            400, "invalid cursor: pass `next_cursor` from the previous page as is"
+        ) from err
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid cursor: pass `next_cursor` from the previous page as is")
+    return value
+
+
+def offset_page(items: list[T], offset: int, limit: int) -> Page[T]:
+    """A page from ``limit + 1`` fetched items starting at ``offset``."""
+    more = len(items) > limit
+    return Page[T](
+        items=items[:limit],
+        next_cursor=encode_cursor({"offset": offset + limit}) if more else None,
+    )
+
+
+def cursor_offset(cursor: str | None) -> int:
+    position = decode_cursor(cursor)
+    offset = position.get("offset", 0) if position else 0
+    if not isinstance(offset, int) or offset < 0:
+        raise ApiError(400, "invalid cursor: pass `next_cursor` from the previous page as is")
+    return offset

@@ -1,0 +1,7 @@
+"""(being built) admin endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["admin"])

@@ -1,0 +1,7 @@
+"""(being built) plans endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["plans"])
