@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
@@ -220,6 +221,14 @@ def simulate_command(
                 )
     for event in simulate_population(population, first, days):
         typer.echo(json.dumps(simulated_line(event), ensure_ascii=False))
+
+
+@docs_app.command("openapi")
+def docs_openapi() -> None:
+    """Print docs/api/openapi.json, the API's OpenAPI document."""
+    from triage.api.openapi_doc import render_openapi_json
+
+    sys.stdout.write(render_openapi_json())
 
 
 @docs_app.command("templates")

@@ -232,10 +232,10 @@ class Caller:
 
 def get_caller(
     principal: CurrentUser,
-    reason: ReasonHeader,
     clock: ClockDep,
     settings: SettingsDep,
     sessions: SessionsDep,
+    reason: ReasonHeader = None,
 ) -> Caller:
     return Caller(principal, reason, clock(), settings, sessions)
 

@@ -8,11 +8,12 @@ import json
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, TypeAdapter
 
 from triage.api.deps import ClockDep, CurrentGateway, PlanCacheDep, SessionsDep, SettingsDep
-from triage.api.errors import TooManyItemsError
+from triage.api.errors import TooManyItemsError, TooManyRequestsError
+from triage.api.ratelimit import RateLimiter
 from triage.api.schemas import IngestResult
 from triage.ingest.pipeline import Channel, Incoming, store, topic_for
 from triage.ingest.receipts import receipt_item
@@ -26,6 +27,7 @@ router = APIRouter(tags=["ingest"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or revoked gateway token."},
     413: {"description": f"More than {MAX_ITEMS} items in one request."},
+    429: {"description": "Too many requests from this gateway; retry after `Retry-After` s."},
     503: {"description": "The database is not reachable; nothing was stored. Retry."},
 }
 
@@ -52,7 +54,22 @@ Payloads = Annotated[
 ]
 
 
+def limit_rate(request: Request, gateway_id: str) -> None:
+    """429 with ``Retry-After`` when the gateway sent more than its requests per minute
+    (``DHO_INGEST_RATE_PER_MINUTE``); nothing of the request is stored."""
+    limiter: RateLimiter = request.app.state.ingest_limiter
+    wait = limiter.hit(gateway_id)
+    if wait is not None:
+        retry_after = int(wait) + 1
+        raise TooManyRequestsError(
+            f"too many requests from gateway {gateway_id}; nothing was stored — send again "
+            f"in {retry_after} s (batch items: up to {MAX_ITEMS} per request)",
+            retry_after,
+        )
+
+
 def ingest(
+    request: Request,
     payload: Any,
     channel: Channel,
     gateway: CurrentGateway,
@@ -62,6 +79,7 @@ def ingest(
     plans: PlanCacheDep,
 ) -> IngestResult:
     """Run the items through the ingest pipeline as if published on the gateway's topic."""
+    limit_rate(request, gateway.id)
     items = payload if isinstance(payload, list) else [payload]
     if len(items) > MAX_ITEMS:
         raise TooManyItemsError(len(items), MAX_ITEMS)
@@ -91,6 +109,7 @@ def ingest(
     openapi_extra=_openapi_body(ReadingPayload),
 )
 def post_readings(
+    request: Request,
     payload: Payloads,
     gateway: CurrentGateway,
     sessions: SessionsDep,
@@ -104,7 +123,7 @@ def post_readings(
     advice), `duplicate` (the id was stored before; safe to resend), or `rejected` (with a
     reason code and reason). Valid items are kept even when others are rejected.
     """
-    return ingest(payload, Channel.READINGS, gateway, sessions, settings, clock, plans)
+    return ingest(request, payload, Channel.READINGS, gateway, sessions, settings, clock, plans)
 
 
 @router.post(
@@ -115,6 +134,7 @@ def post_readings(
     openapi_extra=_openapi_body(ReportPayload),
 )
 def post_reports(
+    request: Request,
     payload: Payloads,
     gateway: CurrentGateway,
     sessions: SessionsDep,
@@ -124,4 +144,4 @@ def post_reports(
 ) -> IngestResult:
     """Store one questionnaire answer set or an array of them for the token's gateway (results
     as for readings)."""
-    return ingest(payload, Channel.REPORTS, gateway, sessions, settings, clock, plans)
+    return ingest(request, payload, Channel.REPORTS, gateway, sessions, settings, clock, plans)

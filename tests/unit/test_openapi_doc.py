@@ -1,0 +1,32 @@
+"""The published OpenAPI document (docs/api/openapi.json) is the API as the code defines it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from triage.api.openapi_doc import openapi_document, render_openapi_json
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"
+
+
+def test_the_published_openapi_document_is_up_to_date() -> None:
+    """Regenerate with `dho docs openapi > docs/api/openapi.json` after changing the API."""
+    assert DOC.read_text(encoding="utf-8") == render_openapi_json()
+
+
+def test_every_patient_data_endpoint_requires_a_person_or_a_gateway() -> None:
+    """Only health, readiness, metrics, login and refresh are open; every other path needs a
+    bearer token (a person's, or a gateway's for ingest)."""
+    document = openapi_document()
+    open_paths = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not operation.get("security"):
+                open_paths.add(f"{method.upper()} {path}")
+    assert open_paths <= {
+        "GET /api/v1/health",
+        "GET /api/v1/ready",
+        "GET /api/v1/metrics",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/refresh",
+    }

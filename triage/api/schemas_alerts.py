@@ -1,0 +1,157 @@
+"""API schemas of alert episodes, their history and what nurses did about them, and of the day's
+"acknowledge all green" (distinct from the table rows and the domain's
+:class:`~triage.domain.alerts.Alert`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from triage.api.schemas_patients import FindingRead
+from triage.domain.alerts import AlertCategory, AlertState
+from triage.domain.colours import Colour
+from triage.domain.findings import RuleType
+
+
+class AlertStateFilter(StrEnum):
+    """Which of a patient's alerts to list: by state, ``unresolved`` (open or acknowledged), or
+    ``all``."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    UNRESOLVED = "unresolved"
+    ALL = "all"
+
+
+class ActionOutcome(StrEnum):
+    """What a nurse did about an alert (a structured code; the note says more)."""
+
+    PHONED_PATIENT = "phoned_patient"
+    ADVISED_PER_PLAN = "advised_per_plan"
+    CONTACTED_GP = "contacted_gp"
+    HOME_CARE_VISIT_REQUESTED = "home_care_visit_requested"
+    SENT_TO_EMERGENCY_CARE = "sent_to_emergency_care"
+    NO_ACTION_NEEDED = "no_action_needed"
+
+
+class AlertRead(BaseModel):
+    """An alert episode: the rule, its colour and state, a timestamp per state, and the finding
+    that explains the current colour."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    patient_id: str
+    rule_id: str
+    rule_type: RuleType
+    category: AlertCategory
+    colour: Colour
+    state: AlertState
+    opened_at: AwareDatetime
+    last_breach_at: AwareDatetime
+    breaches: int = Field(description="how many readings or reports broke the rule")
+    reason: FindingRead
+    acknowledged_at: AwareDatetime | None
+    acknowledged_by: str | None
+    resolved_at: AwareDatetime | None
+    resolved_by: str | None
+    back_in_range_at: AwareDatetime | None
+    escalated_at: AwareDatetime | None
+    escalated_to: str | None
+    raised_at: AwareDatetime | None = Field(description="when the colour last rose")
+    assigned_to: str | None = Field(description="the nurse's user id, if assigned")
+
+
+class AlertEventRead(BaseModel):
+    """One entry of an alert's history (opened, breach, raised, acknowledged, assigned, …)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event: str
+    at: AwareDatetime
+    by: str | None = Field(description="the username; null when the service did it")
+    from_state: AlertState | None
+    to_state: AlertState
+    colour: Colour
+    note: str
+
+
+class AlertActionRead(BaseModel):
+    """What a nurse did about the alert."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    at: AwareDatetime
+    by: str = Field(description="the nurse's user id")
+    by_username: str | None
+    outcome: ActionOutcome
+    note: str
+
+
+class AlertDetail(AlertRead):
+    """An alert with its history (oldest first) and the actions recorded (oldest first)."""
+
+    events: list[AlertEventRead]
+    actions: list[AlertActionRead]
+
+
+class AcknowledgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="a nurse of the patient's follow-up centre"
+    )
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: ActionOutcome
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+class ResolveRequest(BaseModel):
+    """Resolve the episode; with ``outcome``, the action is recorded too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: ActionOutcome | None = None
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+class GreensRequest(BaseModel):
+    """Acknowledge green readings up to ``through`` (default: now) for ``patient_ids`` (default:
+    every patient in your scope with green readings waiting)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patient_ids: Annotated[list[str] | None, Field(min_length=1, max_length=500)] = None
+    through: AwareDatetime | None = None
+
+
+class GreensCovered(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    patient_id: str
+    readings: int = Field(description="green readings this acknowledgement covered")
+
+
+class GreensAcknowledged(BaseModel):
+    """What was acknowledged: per patient, the green readings covered (patients with none
+    waiting are left out, and nothing is stored for them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    through: AwareDatetime
+    patients: list[GreensCovered]
+    readings: int = Field(description="green readings covered in all")

@@ -1,0 +1,79 @@
+"""API schemas of plans: version summaries, documents, new drafts, approval, proposals and diffs
+(distinct from the table rows and from the domain's :class:`~triage.domain.plan.PlanVersion`,
+which is the document itself)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from triage.domain.plan import Condition, PlanStatus
+from triage.domain.plan_diff import PlanDiff
+from triage.domain.plan_proposal import Proposal
+
+
+class PlanVersionSummary(BaseModel):
+    """One version in a plan's history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str
+    version: int
+    status: PlanStatus
+    condition: Condition | None
+    created_at: AwareDatetime
+    created_by: str | None = Field(description="the username who saved this version")
+    approved_at: AwareDatetime | None
+    approved_by: str | None = Field(description="the username who approved it")
+    retired_at: AwareDatetime | None = Field(
+        description="when a newer approved version replaced it"
+    )
+    note: str | None = Field(description="why this version was made")
+
+
+class PlanVersionRead(PlanVersionSummary):
+    """One version with its document (``dho.plan/1`` JSON, as classification uses it)."""
+
+    document: dict[str, Any]
+
+
+class NewPlanRequest(BaseModel):
+    """Start (or restart) a patient's plan from a condition template."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    condition: Condition
+    note: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class NewVersionRequest(BaseModel):
+    """A new draft: either ``document`` (a whole ``dho.plan/1`` document) or ``changes`` (a JSON
+    merge patch, RFC 7396, applied to version ``base_version`` — by default the highest: nested
+    objects are merged, ``null`` removes a key, arrays are replaced). ``plan_id``, ``version``,
+    ``status``, ``approval`` and ``retired_at`` are set by the server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: dict[str, Any] | None = None
+    changes: dict[str, Any] | None = Field(
+        default=None,
+        examples=[{"zones": {"spo2": {"yellow_low": 92}}, "goal": "Gå tur med barnebarna"}],
+    )
+    base_version: Annotated[int | None, Field(ge=1)] = None
+    note: Annotated[str, Field(min_length=1, max_length=2000)] = Field(
+        description="why this version (shown in the history)"
+    )
+
+
+class PlanDiffRead(PlanDiff):
+    """The differences from version ``from_version`` to ``to_version``; ``looser`` counts the
+    changes that loosen a bound (worth a second look before approving)."""
+
+
+class PlanProposalRead(Proposal):
+    """Thresholds proposed from the trial period's readings (see ``rule``), per parameter;
+    ``zones`` can be sent as ``changes: {"zones": …}`` to make a draft from them."""
+
+    patient_id: str
+    condition: Condition
