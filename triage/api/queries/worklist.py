@@ -143,12 +143,16 @@ def worklist_entries(session: Session, clauses: Sequence[Any]) -> dict[str, Work
     partial index), which of them are in scope (primary keys), and their alerts' summary. A
     join of alerts and patients gets a poor generic plan on PostgreSQL (the scope's row count
     is unknown) and loops over every patient of the scope."""
-    with_alerts = session.execute(
-        select(ALERTS.c.patient_id).where(_UNRESOLVED).distinct()
-    ).scalars().all()  # fetchall: one round of row conversion, not a fetchone per row
-    in_scope = session.execute(
-        select(PATIENTS.c.id).where(*clauses, among(session, PATIENTS.c.id, with_alerts))
-    ).scalars().all()
+    with_alerts = (
+        session.execute(select(ALERTS.c.patient_id).where(_UNRESOLVED).distinct()).scalars().all()
+    )  # fetchall: one round of row conversion, not a fetchone per row
+    in_scope = (
+        session.execute(
+            select(PATIENTS.c.id).where(*clauses, among(session, PATIENTS.c.id, with_alerts))
+        )
+        .scalars()
+        .all()
+    )
     alerts = ALERTS.c
     clinical = alerts.category == AlertCategory.CLINICAL.value
     waiting = and_(clinical, alerts.state == AlertState.OPEN.value)
