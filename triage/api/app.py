@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.api.deps import Clock, GatewayAuthenticator
 from triage.api.errors import install_error_handlers
+from triage.api.queries.worklist import AlertSummaryCache
 from triage.api.ratelimit import RateLimiter
 from triage.api.routers import ROUTERS, ingest
 from triage.auth.tokens import LocalTokens
@@ -65,6 +66,7 @@ def create_app(
     app.state.token_verifier = LocalTokens(
         settings.secret_key, timedelta(minutes=settings.access_token_minutes)
     )
+    app.state.worklist_cache = AlertSummaryCache()
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_minute)
     install_error_handlers(app)

@@ -7,7 +7,8 @@ of a logged-in user. Every user's password is :data:`PASSWORD`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,6 +20,7 @@ from tests.integration.test_http_ingest import serving
 from triage.api.app import create_app
 from triage.config import Settings
 from triage.domain.plan import Condition, PlanVersion
+from triage.ingest import Incoming, Outcome, PlanCache, store
 from triage.storage import seed
 
 #: The API's clock in these tests (a Monday morning in November, 09:30 Oslo time).
@@ -189,3 +191,27 @@ def login() -> Login:
         return headers
 
     return _login
+
+
+def ingest(
+    sessions: sessionmaker[Session],
+    gateway_id: str,
+    readings: Iterable[tuple[str, str, dict[str, float], datetime]],
+) -> list[Outcome]:
+    """Store ``(id, kind, values, measured_at)`` readings from ``gateway_id`` as ingest does."""
+    messages = [
+        Incoming(
+            topic=f"dho/v1/{gateway_id}/readings",
+            payload=json.dumps(
+                {
+                    "schema": "dho.reading/1",
+                    "id": id_,
+                    "kind": kind,
+                    "measured_at": measured_at.isoformat(),
+                    "values": values,
+                }
+            ).encode(),
+        )
+        for id_, kind, values, measured_at in readings
+    ]
+    return store(sessions, messages, SETTINGS, NOW, plans=PlanCache())

@@ -4,44 +4,17 @@ the patient's centre handle alerts; and "acknowledge all green"."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.integration.api.conftest import NOW, SETTINGS, ApiWorld, Login
-from triage.ingest import Incoming, Outcome, PlanCache, store
+from tests.integration.api.conftest import NOW, ApiWorld, Login, ingest
 from triage.storage.models import AlertRow, AuditRow, GreenAcknowledgementRow
 
 API = "/api/v1"
 GREEN_SPO2: dict[str, float] = {"spo2": 96, "pulse": 72}
-
-
-def ingest(
-    sessions: sessionmaker[Session],
-    gateway_id: str,
-    readings: Iterable[tuple[str, str, dict[str, float], datetime]],
-) -> list[Outcome]:
-    """Store ``(id, kind, values, measured_at)`` readings from ``gateway_id`` as ingest does."""
-    messages = [
-        Incoming(
-            topic=f"dho/v1/{gateway_id}/readings",
-            payload=json.dumps(
-                {
-                    "schema": "dho.reading/1",
-                    "id": id_,
-                    "kind": kind,
-                    "measured_at": measured_at.isoformat(),
-                    "values": values,
-                }
-            ).encode(),
-        )
-        for id_, kind, values, measured_at in readings
-    ]
-    return store(sessions, messages, SETTINGS, NOW, plans=PlanCache())
 
 
 def red_alert(sessions: sessionmaker[Session], world: ApiWorld) -> str:

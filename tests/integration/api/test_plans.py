@@ -3,8 +3,6 @@ right person, retirement, diffs, the trial-period proposal, and refusals that ar
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,39 +10,14 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.integration.api.conftest import NOW, SETTINGS, ApiWorld, Login
+from tests.integration.api.conftest import NOW, ApiWorld, Login, ingest
 from tests.integration.test_http_ingest import serving
 from triage.api.app import create_app
 from triage.config import Settings
 from triage.domain.access import PlanApprovers
-from triage.ingest import Incoming, Outcome, PlanCache, store
 from triage.storage.models import AuditRow, ReadingRow
 
 API = "/api/v1"
-
-
-def ingest(
-    sessions: sessionmaker[Session],
-    gateway_id: str,
-    readings: Iterable[tuple[str, str, dict[str, float], datetime]],
-) -> list[Outcome]:
-    """Store ``(id, kind, values, measured_at)`` readings from ``gateway_id`` as ingest does."""
-    messages = [
-        Incoming(
-            topic=f"dho/v1/{gateway_id}/readings",
-            payload=json.dumps(
-                {
-                    "schema": "dho.reading/1",
-                    "id": id_,
-                    "kind": kind,
-                    "measured_at": measured_at.isoformat(),
-                    "values": values,
-                }
-            ).encode(),
-        )
-        for id_, kind, values, measured_at in readings
-    ]
-    return store(sessions, messages, SETTINGS, NOW, plans=PlanCache())
 
 
 def refusals(sessions: sessionmaker[Session], actor: str, action: str) -> list[AuditRow]:

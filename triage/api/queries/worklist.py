@@ -21,8 +21,10 @@ How it stays fast for a region (10,000 patients, millions of readings):
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -35,7 +37,13 @@ from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour
 from triage.domain.findings import RuleType
 from triage.domain.worklist import WorklistEntry, tier, worklist_order
-from triage.storage.models import AlertRow, GreenAcknowledgementRow, PatientRow, ReadingRow
+from triage.storage.models import (
+    AlertEventRow,
+    AlertRow,
+    GreenAcknowledgementRow,
+    PatientRow,
+    ReadingRow,
+)
 from triage.storage.repositories import among
 
 #: How far back the worklist looks for each kind's latest reading and for greens waiting. A
@@ -46,6 +54,7 @@ LAST_READINGS_WINDOW = timedelta(days=30)
 _GREEN_TIER = 3
 
 ALERTS = cast(Table, AlertRow.__table__)
+ALERT_EVENTS = cast(Table, AlertEventRow.__table__)
 PATIENTS = cast(Table, PatientRow.__table__)
 
 #: Unresolved alerts. The state is written as a literal, not a parameter: only then can
@@ -117,13 +126,18 @@ class WorklistOrder:
         return head + greens[start : start + count - len(head)]
 
 
-def worklist_order_of(session: Session, scope: Any, filters: WorklistFilters) -> WorklistOrder:
+def worklist_order_of(
+    session: Session,
+    scope: Any,
+    filters: WorklistFilters,
+    cache: AlertSummaryCache | None = None,
+) -> WorklistOrder:
     """The worklist order of the patients matching ``scope`` (a WHERE clause on
     ``PatientRow``) and ``filters`` (discharged patients are left out), from their unresolved
     alerts: the entries of :func:`worklist_entries`, ordered by
     :func:`triage.domain.worklist.worklist_order`."""
     clauses = [scope, *filters.patient_clauses()]
-    entries = worklist_entries(session, clauses)
+    entries = worklist_entries(session, clauses, cache)
     ranked = [
         e.patient_id
         for e in worklist_order(entries.values())
@@ -133,26 +147,31 @@ def worklist_order_of(session: Session, scope: Any, filters: WorklistFilters) ->
     return WorklistOrder(ranked, entries, clauses, greens_wanted)
 
 
-def worklist_entries(session: Session, clauses: Sequence[Any]) -> dict[str, WorklistEntry]:
+def worklist_entries(
+    session: Session, clauses: Sequence[Any], cache: AlertSummaryCache | None = None
+) -> dict[str, WorklistEntry]:
     """The worklist entry of every patient matching ``clauses`` (on ``PatientRow``) who has an
     unresolved alert — what :func:`triage.domain.worklist.entry_for` makes of the patient's
-    unresolved alerts, summed up in the database (one row per patient, not per alert; a test
-    keeps the two equal).
-
-    Three small queries rather than one join: which patients have unresolved alerts (the
-    partial index), which of them are in scope (primary keys), and their alerts' summary. A
-    join of alerts and patients gets a poor generic plan on PostgreSQL (the scope's row count
-    is unknown) and loops over every patient of the scope."""
-    with_alerts = (
-        session.execute(select(ALERTS.c.patient_id).where(_UNRESOLVED).distinct()).scalars().all()
-    )  # fetchall: one round of row conversion, not a fetchone per row
+    unresolved alerts (:func:`alert_summaries`, from ``cache`` when given), for the patients
+    in scope (one query on the patients' primary keys)."""
+    summaries = cache.get(session) if cache is not None else alert_summaries(session)
+    if not summaries:
+        return {}
     in_scope = (
         session.execute(
-            select(PATIENTS.c.id).where(*clauses, among(session, PATIENTS.c.id, with_alerts))
+            select(PATIENTS.c.id).where(*clauses, among(session, PATIENTS.c.id, summaries))
         )
         .scalars()
         .all()
     )
+    return {patient_id: summaries[patient_id] for patient_id in in_scope}
+
+
+def alert_summaries(session: Session) -> dict[str, WorklistEntry]:
+    """Every patient with an unresolved alert, as the worklist entry
+    :func:`triage.domain.worklist.entry_for` makes of those alerts — summed up in the database
+    (one row per patient, not per alert; a test keeps the two equal), read on the partial index
+    of unresolved alerts."""
     alerts = ALERTS.c
     clinical = alerts.category == AlertCategory.CLINICAL.value
     waiting = and_(clinical, alerts.state == AlertState.OPEN.value)
@@ -178,14 +197,13 @@ def worklist_entries(session: Session, clauses: Sequence[Any]) -> dict[str, Work
             ),
             func.count().label("alerts"),
         )
-        .where(_UNRESOLVED, among(session, alerts.patient_id, in_scope))
+        .where(_UNRESOLVED)
         .group_by(alerts.patient_id)
-    ).all()
+    ).all()  # fetchall: one round of row conversion, not a fetchone per row
     entries: dict[str, WorklistEntry] = {}
     for row in summaries:
         colour = _BY_RANK[row.rank] if row.rank is not None else Colour.GREEN
-        # typed by the database columns: constructed without re-validation (~10 ms for the
-        # 2,000 patients with unresolved alerts in a large centre)
+        # typed by the database columns: constructed without re-validation
         entries[row.patient_id] = WorklistEntry.model_construct(
             patient_id=row.patient_id,
             colour=colour,
@@ -196,6 +214,43 @@ def worklist_entries(session: Session, clauses: Sequence[Any]) -> dict[str, Work
             missing_data=row.missing is not None,
         )
     return entries
+
+
+#: How long a cached alert summary may be used while the alerts' version looks unchanged. The
+#: version (the newest alert event's id) changes with every alert change, but ids are handed
+#: out before commit, so two transactions committing in the other order could hide one change
+#: from the version; the summary is then at most this old.
+SUMMARY_MAX_AGE_S = 5.0
+
+
+class AlertSummaryCache:
+    """:func:`alert_summaries` kept between requests while no alert changed: every change to an
+    alert (opened, breach, back in range, acknowledged, assigned, escalated, resolved) writes an
+    alert event, so the newest event's id is the alerts' version. One per API process; a
+    morning's worklist refreshes then cost one primary-key read instead of summing up every
+    unresolved alert again."""
+
+    def __init__(
+        self,
+        max_age_s: float = SUMMARY_MAX_AGE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[int | None, float, dict[str, WorklistEntry]] | None = None
+
+    def get(self, session: Session) -> dict[str, WorklistEntry]:
+        version = session.execute(select(func.max(ALERT_EVENTS.c.id))).scalar_one()
+        now = self._clock()
+        with self._lock:
+            cached = self._cached
+        if cached is not None and cached[0] == version and now - cached[1] <= self.max_age_s:
+            return cached[2]
+        summaries = alert_summaries(session)
+        with self._lock:
+            self._cached = (version, now, summaries)
+        return summaries
 
 
 _BY_RANK = {colour.rank: colour for colour in Colour}

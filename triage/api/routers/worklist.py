@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import Row
 
 from triage.api.pages import CursorQuery, LimitQuery, Page, cursor_offset, encode_cursor
@@ -33,6 +33,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 @router.get("/worklist", response_model=Page[WorklistItem], responses=_REFUSALS)
 def worklist(
     caller: CallerDep,
+    request: Request,
     centre: Annotated[str | None, Query(description="a follow-up centre's id")] = None,
     municipality: Annotated[str | None, Query(description="a municipality's id")] = None,
     colour: Annotated[Colour | None, Query(description="only patients of this colour")] = None,
@@ -57,7 +58,9 @@ def worklist(
     )
     offset = cursor_offset(cursor)
     with caller.sessions.begin() as session:
-        order = worklist_order_of(session, caller.scope_filter(scope), filters)
+        order = worklist_order_of(
+            session, caller.scope_filter(scope), filters, request.app.state.worklist_cache
+        )
         page_ids = order.page(session, offset, limit + 1)
         shown = page_ids[:limit]
         names = patients_with_names(session, shown)
