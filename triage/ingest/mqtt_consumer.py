@@ -24,6 +24,7 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ from triage.ingest.pipeline import (
 from triage.ingest.receipts import build_receipts, receipt_topic
 
 log = logging.getLogger(__name__)
+
+#: The consumers running in this process (for the metrics' queue lag).
+RUNNING: weakref.WeakSet[IngestConsumer] = weakref.WeakSet()
 
 #: The largest Receive Maximum MQTT 5 allows.
 MAX_RECEIVE_MAXIMUM = 65535
@@ -163,10 +167,19 @@ class IngestConsumer:
             properties=self._connect_properties(),
         )
         self.client.loop_start()
+        RUNNING.add(self)
         log.info(
             "ingest consumer started",
             extra={"broker": f"{self.broker.host}:{self.broker.port}", "client_id": self.client_id},
         )
+
+    def backlog(self) -> tuple[int, float]:
+        """Messages received and waiting for the worker, and how long the oldest has waited
+        (seconds; 0 when none): the ingest queue lag an operator watches."""
+        with self._cond:
+            depth = len(self._queue)
+            oldest = self._queue[0].at if self._queue else None
+        return depth, (time.monotonic() - oldest) if oldest is not None else 0.0
 
     def wait_until_subscribed(self, timeout: float) -> bool:
         """Whether the subscriptions were acknowledged within ``timeout`` seconds."""
@@ -197,6 +210,7 @@ class IngestConsumer:
             info.wait_for_publish(remaining)
         self.client.disconnect()
         self.client.loop_stop()
+        RUNNING.discard(self)
         log.info("ingest consumer stopped", extra={"client_id": self.client_id})
 
     def abort(self) -> None:

@@ -23,6 +23,7 @@ from triage.api.queries import admin as queries
 from triage.api.schemas_admin import Readiness
 from triage.domain.alerts import AlertState
 from triage.domain.colours import Colour
+from triage.ingest.mqtt_consumer import RUNNING
 from triage.ingest.pipeline import OutcomeStatus, stats
 
 router = APIRouter(tags=["metrics"])
@@ -107,7 +108,25 @@ def ingest_families(counts: Mapping[str, int]) -> list[Family]:
             flags.add(value, flag=tail)
         else:
             by_channel.add(value, outcome=head, channel=tail)
-    return [messages, received, by_channel, rejected, flags]
+    return [messages, received, by_channel, rejected, flags, *queue_families()]
+
+
+def queue_families() -> list[Family]:
+    """The ingest queue of each MQTT consumer running in this process (``dho serve``; absent
+    when ingest runs in other processes — scrape those separately)."""
+    depth = Family(
+        "dho_ingest_queue_depth", "gauge", "Messages received and waiting for the ingest worker."
+    )
+    oldest = Family(
+        "dho_ingest_queue_oldest_seconds",
+        "gauge",
+        "How long the oldest waiting message has waited (the ingest lag).",
+    )
+    for consumer in sorted(RUNNING, key=lambda c: c.client_id):
+        waiting, age = consumer.backlog()
+        depth.add(waiting, client_id=consumer.client_id)
+        oldest.add(age, client_id=consumer.client_id)
+    return [depth, oldest] if depth.samples else []
 
 
 def database_families(sessions: SessionsDep, now_s: float) -> list[Family]:
