@@ -1,0 +1,250 @@
+"""The gateway's on-disk outbox: every measurement is written here, durably, before anything is
+published, and leaves only when a receipt from the service names its id.
+
+One SQLite file (WAL, ``synchronous=FULL``: a committed row survives a power cut), one row per
+message in the order it was measured. A message is ``pending`` until a receipt says
+``stored`` or ``duplicate`` (then it is deleted) or ``rejected`` (then it is kept, visible, with
+the reason — the patient's tablet and ``dho gateway status`` show it). A published message
+without a receipt is published again after a back-off that doubles per attempt (5 s … 15 min,
+with jitter so a hub's many messages do not all retry at once).
+
+The outbox is bounded (``max_messages``): a gateway offline for weeks must not fill the tablet.
+From ``warn_fraction`` of the bound on, :meth:`Outbox.warning` says so, in bokmål and English,
+long before :class:`OutboxFullError` refuses a new message. Times are passed in (``now``).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+#: Back-off before a published message without a receipt is published again.
+FIRST_RETRY = timedelta(seconds=5)
+MAX_RETRY = timedelta(minutes=15)
+#: Default bound: ~4 readings a day for 60 years, ~30 MB; a clear warning from 80 % on.
+MAX_MESSAGES = 100_000
+WARN_FRACTION = 0.8
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    channel TEXT NOT NULL CHECK (channel IN ('readings', 'reports')),
+    payload BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_attempt_at TEXT,
+    reason_code TEXT,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at, seq);
+CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Channel(StrEnum):
+    READINGS = "readings"
+    REPORTS = "reports"
+
+
+class OutboxFullError(Exception):
+    """The outbox holds ``max_messages``: nothing more is accepted until receipts arrive."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    seq: int
+    id: str
+    channel: Channel
+    payload: bytes
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    id: str
+    channel: Channel
+    reason_code: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOutcome:
+    """What one receipt item did to the outbox."""
+
+    removed: int = 0
+    rejected: int = 0
+    unknown: int = 0  # ids we no longer hold (an earlier receipt already removed them)
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Wait after the ``attempts``-th publish without a receipt: 5 s, 10 s, 20 s … 15 min, and
+    up to a quarter more at random."""
+    base: timedelta = min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)
+    jitter: float = (rng or random).random() * 0.25
+    return base * (1 + jitter)
+
+
+class Outbox:
+    """The outbox in ``path`` (created if missing). Thread-safe: the BLE side adds while the
+    publisher drains."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_messages: int = MAX_MESSAGES,
+        warn_fraction: float = WARN_FRACTION,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.path = path
+        self.max_messages = max_messages
+        self.warn_fraction = warn_fraction
+        self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not a secret
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # fsync on every commit
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- the BLE side
+
+    def add(self, channel: Channel, message_id: str, payload: bytes, now: datetime) -> bool:
+        """Keep a message durably (committed and fsynced when this returns). False when the id
+        is already here (a device sent the same stored record again); raises
+        :class:`OutboxFullError` when the outbox is full."""
+        with self._lock:
+            if self._count() >= self.max_messages:
+                raise OutboxFullError(
+                    f"the outbox holds {self.max_messages} messages that the service has not "
+                    "confirmed: check the network and the service"
+                )
+            try:
+                self._db.execute(
+                    "INSERT INTO outbox (id, channel, payload, created_at, next_attempt_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (message_id, channel.value, payload, _iso(now), _iso(now)),
+                )
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+    # --- the publisher
+
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+        """Pending messages to publish now (never published, or past their back-off), oldest
+        first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, id, channel, payload, attempts FROM outbox "
+                "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY seq LIMIT ?",
+                (_iso(now), limit),
+            ).fetchall()
+        return [OutboxMessage(r[0], r[1], Channel(r[2]), bytes(r[3]), r[4]) for r in rows]
+
+    def published(self, ids: Iterable[str], now: datetime) -> None:
+        """Record a publish of ``ids``: the next one comes after the back-off unless a receipt
+        arrives first."""
+        with self._lock, self._db:
+            for message_id in ids:
+                row = self._db.execute(
+                    "SELECT attempts FROM outbox WHERE id = ?", (message_id,)
+                ).fetchone()
+                if row is None:
+                    continue
+                attempts = row[0] + 1
+                self._db.execute(
+                    "UPDATE outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ? "
+                    "WHERE id = ?",
+                    (attempts, _iso(now), _iso(now + backoff(attempts, self._rng)), message_id),
+                )
+
+    def receipt(
+        self,
+        items: Iterable[tuple[str, str, str | None, str | None]],
+        now: datetime,
+    ) -> ReceiptOutcome:
+        """Apply a receipt's items ``(id, status, reason_code, reason)``: ``stored`` and
+        ``duplicate`` remove the message, ``rejected`` keeps it as rejected with the reason."""
+        removed = rejected = unknown = 0
+        with self._lock, self._db:
+            for message_id, status, reason_code, reason in items:
+                if status in ("stored", "duplicate"):
+                    cursor = self._db.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
+                    removed += cursor.rowcount
+                    unknown += 1 - cursor.rowcount
+                elif status == "rejected":
+                    cursor = self._db.execute(
+                        "UPDATE outbox SET state = 'rejected', reason_code = ?, reason = ? "
+                        "WHERE id = ?",
+                        (reason_code, reason, message_id),
+                    )
+                    rejected += cursor.rowcount
+                    unknown += 1 - cursor.rowcount
+            self._db.execute(
+                "INSERT INTO outbox_meta (key, value) VALUES ('last_receipt_at', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_iso(now),),
+            )
+        return ReceiptOutcome(removed, rejected, unknown)
+
+    # --- status
+
+    def depth(self) -> int:
+        """Messages waiting for a receipt (rejected ones not counted)."""
+        with self._lock:
+            return int(
+                self._db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[
+                    0
+                ]
+            )
+
+    def rejected(self) -> list[Rejected]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, channel, reason_code, reason FROM outbox WHERE state = 'rejected' "
+                "ORDER BY seq"
+            ).fetchall()
+        return [Rejected(r[0], Channel(r[1]), r[2], r[3]) for r in rows]
+
+    def last_receipt_at(self) -> datetime | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM outbox_meta WHERE key = 'last_receipt_at'"
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def warning(self) -> tuple[str, str] | None:
+        """(bokmål, English) when the outbox is filling up, else None."""
+        with self._lock:
+            held = self._count()
+        if held < self.warn_fraction * self.max_messages:
+            return None
+        share = round(100 * held / self.max_messages)
+        return (
+            f"Nettbrettet har {held} målinger som ikke er bekreftet mottatt ({share} % av "
+            "plassen). Sjekk internettforbindelsen, eller ring oppfølgingstjenesten.",
+            f"The tablet holds {held} readings not yet confirmed received ({share} % of its "
+            "space). Check the internet connection, or call the follow-up centre.",
+        )
+
+    def _count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+def _iso(at: datetime) -> str:
+    """A sortable UTC text form (SQLite compares the text)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
