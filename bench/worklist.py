@@ -56,7 +56,6 @@ from sqlalchemy import Engine, create_engine, text
 from devices.simulate import SimulatedReading, make_population, simulate
 from triage.domain.alerts import (
     Alert,
-    AlertEvent,
     AttachBreach,
     MarkBackInRange,
     OpenAlert,
@@ -72,6 +71,7 @@ from triage.domain.plan import Condition, PlanVersion, approve
 from triage.domain.readings import Kind, Reading
 from triage.domain.templates import template
 from triage.storage.database import migrate
+from triage.storage.repositories import event_values
 from triage.storage.seed import hash_secret
 
 HERE = Path(__file__).resolve()
@@ -154,7 +154,7 @@ def build_prototype(patient: Any, start: datetime, days: int, seed: int) -> Prot
                 assert isinstance(change, AttachBreach | MarkBackInRange)  # noqa: S101
                 alert, ev = apply(open_alerts[change.alert_id], change)
                 open_alerts[alert.id] = alert
-            proto.events.append(_event_row(ev))
+            proto.events.append(event_values(ev))
     for alert_id, when in sorted(resolve_at.items(), key=lambda kv: kv[1]):
         _handle(proto, open_alerts, alert_id, min(when, NOW), close=when <= NOW)
     for alert in open_alerts.values():  # recent ones: half acknowledged this morning
@@ -172,10 +172,10 @@ def _handle(
     alert = alerts[alert_id]
     if alert.state.value == "open":
         alert, ev = acknowledge(alert, by="bench-nurse", at=at)
-        proto.events.append(_event_row(ev))
+        proto.events.append(event_values(ev))
     if close:
         alert, ev = resolve(alert, by="bench-nurse", at=at + timedelta(minutes=5))
-        proto.events.append(_event_row(ev))
+        proto.events.append(event_values(ev))
         proto.alerts[int(alert.id[1:])] = _alert_row(alert)
         del alerts[alert_id]
         return
@@ -186,19 +186,6 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
     data = alert.model_dump(mode="json")
     data["reason"] = alert.reason.model_dump(mode="json")
     return data
-
-
-def _event_row(event: AlertEvent) -> dict[str, Any]:
-    return {
-        "alert": event.alert_id,
-        "event": event.event,
-        "at": event.at,
-        "by": event.by,
-        "from_state": event.from_state.value if event.from_state else None,
-        "to_state": event.to_state.value,
-        "colour": event.colour.value,
-        "note": event.note,
-    }
 
 
 # ----------------------------------------------------------------------------- seeding
@@ -296,7 +283,7 @@ def seed(engine: Engine, patients: int, days: int, prototypes: int, seed_value: 
         (
             [
                 i,
-                e["alert"],
+                e["alert_id"],
                 e["event"],
                 e["at"],
                 e["by"],

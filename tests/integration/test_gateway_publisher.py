@@ -4,10 +4,8 @@ reading stored once, the outbox pruned only by receipts, a rejected one kept wit
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.outbox import Channel, Outbox
 from gateway.publisher import Publisher
+from tests.integration.test_ingest_mqtt import poll_until
 from tests.integration.world import World
 from tests.services import ServiceAddress
 from triage.config import Settings
@@ -27,16 +26,6 @@ from triage.storage.models import ReadingRow
 pytestmark = pytest.mark.mosquitto
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 DEADLINE_S = 15.0
-
-
-def poll_until(predicate: Callable[[], bool], timeout: float = DEADLINE_S) -> bool:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        pause.wait(0.02)
-    return True
 
 
 def spo2(id_: str, value: float) -> bytes:

@@ -32,6 +32,13 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: last")
 
 
+class InvalidCursorError(ApiError):
+    """400 for a cursor that is not the ``next_cursor`` of this list's previous page."""
+
+    def __init__(self, detail: str = "pass `next_cursor` from the previous page as is") -> None:
+        super().__init__(400, f"invalid cursor: {detail}")
+
+
 def encode_cursor(position: dict[str, Any]) -> str:
     raw = json.dumps(position, separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -65,5 +72,5 @@ def cursor_offset(cursor: str | None) -> int:
     position = decode_cursor(cursor)
     offset = position.get("offset", 0) if position else 0
     if not isinstance(offset, int) or offset < 0:
-        raise ApiError(400, "invalid cursor: pass `next_cursor` from the previous page as is")
+        raise InvalidCursorError
     return offset

@@ -196,18 +196,17 @@ class Caller:
         details: Mapping[str, Any] | None = None,
         outcome: str = "allowed",
     ) -> None:
-        session.add(
-            AuditRow(
-                at=self.now,
-                actor=self.principal.username,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                patient_id=patient_id,
-                reason=self.reason,
-                details=dict(details or {}),
-                outcome=outcome,
-            )
+        add_audit(
+            session,
+            at=self.now,
+            actor=self.principal.username,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            patient_id=patient_id,
+            reason=self.reason,
+            details=details,
+            outcome=outcome,
         )
 
     def refuse(
@@ -228,6 +227,35 @@ class Caller:
                 details={"refused": why},
                 outcome="refused",
             )
+
+
+def add_audit(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | None = None,
+    patient_id: str | None = None,
+    reason: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    outcome: str = "allowed",
+) -> None:
+    """One audit-log row in ``session``'s transaction (never a password or a secret)."""
+    session.add(
+        AuditRow(
+            at=at,
+            actor=actor[:100],
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            patient_id=patient_id,
+            reason=reason,
+            details=dict(details or {}),
+            outcome=outcome,
+        )
+    )
 
 
 def get_caller(

@@ -339,7 +339,7 @@ def _alert_values(alert: Alert) -> dict[str, Any]:
     return data
 
 
-def _event_values(event: AlertEvent) -> dict[str, Any]:
+def event_values(event: AlertEvent) -> dict[str, Any]:
     return {
         "alert_id": event.alert_id,
         "event": event.event,
@@ -370,7 +370,7 @@ def open_alerts(session: Session, patient_ids: Iterable[str]) -> dict[str, list[
 
 
 def save_alert_event(session: Session, event: AlertEvent) -> None:
-    session.add(AlertEventRow(**_event_values(event)))
+    session.add(AlertEventRow(**event_values(event)))
 
 
 def apply_alert_changes(
@@ -411,7 +411,7 @@ def apply_alert_changes(
         ]
         session.execute(_UPDATE_ALERT, values)
     if events:
-        session.execute(insert(ALERT_EVENTS), [_event_values(event) for event in events])
+        session.execute(insert(ALERT_EVENTS), [event_values(event) for event in events])
     return changed
 
 

@@ -188,14 +188,21 @@ def register_gateway(
     session: Session, patient: PatientRow | None, now: datetime, gateway_id: str | None = None
 ) -> tuple[GatewayRow, str]:
     """A gateway bound to ``patient`` and its secret (returned once; only the hash is stored)."""
-    secret = secrets.token_urlsafe(24)
     row = GatewayRow(
         id=gateway_id or f"gw-{new_id()[:8]}{new_id()[-4:]}",
         patient_id=patient.id if patient else None,
-        secret_hash=hash_secret(secret),
-        broker_password_hash=mosquitto_password_hash(secret),
         created_at=now,
         status={},
     )
+    secret = give_new_secret(row)
     session.add(row)
     return row, secret
+
+
+def give_new_secret(row: GatewayRow) -> str:
+    """A new secret for the gateway, returned once: only its argon2 hash (HTTP ingest) and its
+    Mosquitto password-file entry are stored; the previous secret stops matching."""
+    secret = secrets.token_urlsafe(24)
+    row.secret_hash = hash_secret(secret)
+    row.broker_password_hash = mosquitto_password_hash(secret)
+    return secret

@@ -24,7 +24,6 @@ from triage.api.schemas_admin import (
     MunicipalityRead,
     UserRead,
 )
-from triage.broker.passwords import mosquitto_password_hash
 from triage.domain.access import Role
 from triage.storage.database import alembic_config
 from triage.storage.models import (
@@ -39,7 +38,7 @@ from triage.storage.models import (
     MunicipalityRow,
     UserRow,
 )
-from triage.storage.seed import hash_secret
+from triage.storage.seed import give_new_secret, hash_secret
 
 #: Bytes of randomness in a generated password (base64url: 4 characters per 3 bytes → 19).
 GENERATED_PASSWORD_BYTES = 14
@@ -255,10 +254,7 @@ def rotate_secret(row: GatewayRow) -> str:
     """Give the gateway a new secret (returned once; its argon2 and broker hashes are stored).
     The old secret stops working for HTTP ingest at once and for the broker when its password
     file is next refreshed."""
-    secret = secrets.token_urlsafe(24)
-    row.secret_hash = hash_secret(secret)
-    row.broker_password_hash = mosquitto_password_hash(secret)
-    return secret
+    return give_new_secret(row)
 
 
 # ----------------------------------------------------------------------------- operations

@@ -14,15 +14,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.api.errors import ApiError
-from triage.api.pages import decode_cursor, encode_cursor
+from triage.api.pages import InvalidCursorError, decode_cursor, encode_cursor
 from triage.api.schemas_admin import AuditEntry
 from triage.storage.models import AuditRow
 
 #: Rows read per query while exporting.
 EXPORT_BATCH = 1000
-
-INVALID_CURSOR = "invalid cursor: pass `next_cursor` from the previous page as is"
 
 #: The export's columns, in order.
 CSV_COLUMNS = (
@@ -182,7 +179,7 @@ def position(cursor: str | None) -> Position | None:
         at = datetime.fromisoformat(str(value["at"]))
         row_id = value["id"]
     except (KeyError, ValueError) as err:
-        raise ApiError(400, INVALID_CURSOR) from err
+        raise InvalidCursorError from err
     if at.tzinfo is None or not isinstance(row_id, int):
-        raise ApiError(400, INVALID_CURSOR)
+        raise InvalidCursorError
     return Position(at, row_id)

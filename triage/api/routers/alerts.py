@@ -20,6 +20,7 @@ from triage.api.errors import ApiError, ConflictError, NotFoundError
 from triage.api.pages import (
     DEFAULT_LIMIT,
     CursorQuery,
+    InvalidCursorError,
     LimitQuery,
     Page,
     decode_cursor,
@@ -42,10 +43,8 @@ from triage.api.schemas_alerts import (
     GreensRequest,
     ResolveRequest,
 )
-from triage.api.schemas_patients import FindingRead
 from triage.domain.access import Permission, Role
 from triage.domain.alerts import (
-    AlertCategory,
     AlertEvent,
     AlertState,
     ForbiddenTransitionError,
@@ -53,7 +52,6 @@ from triage.domain.alerts import (
     resolve,
 )
 from triage.domain.colours import Colour
-from triage.domain.findings import RuleType
 from triage.storage.models import (
     AlertActionRow,
     AlertRow,
@@ -386,34 +384,11 @@ def _position(cursor: str | None) -> tuple[datetime, str] | None:
     try:
         return datetime.fromisoformat(str(position["at"])), str(position["id"])
     except (KeyError, ValueError) as err:
-        raise ApiError(
-            400, "invalid cursor: pass `next_cursor` from the previous page as is"
-        ) from err
+        raise InvalidCursorError from err
 
 
 def _alert(row: AlertRow) -> AlertRead:
-    return AlertRead(
-        id=row.id,
-        patient_id=row.patient_id,
-        rule_id=row.rule_id,
-        rule_type=RuleType(row.rule_type),
-        category=AlertCategory(row.category),
-        colour=Colour(row.colour),
-        state=AlertState(row.state),
-        opened_at=row.opened_at,
-        last_breach_at=row.last_breach_at,
-        breaches=row.breaches,
-        reason=FindingRead.model_validate(row.reason),
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by,
-        back_in_range_at=row.back_in_range_at,
-        escalated_at=row.escalated_at,
-        escalated_to=row.escalated_to,
-        raised_at=row.raised_at,
-        assigned_to=row.assigned_to,
-    )
+    return AlertRead.model_validate(row, from_attributes=True)
 
 
 def _detail(session: Session, row: AlertRow) -> AlertDetail:

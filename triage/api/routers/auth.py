@@ -9,10 +9,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from triage.api.deps import ClockDep, SessionsDep, SettingsDep
 from triage.api.errors import ApiError, TooManyRequestsError, UnauthorizedError
-from triage.api.people import REALM, CurrentUser
+from triage.api.people import REALM, CurrentUser, add_audit
 from triage.api.ratelimit import RateLimiter
 from triage.auth import logins
-from triage.storage.models import AuditRow
 
 router = APIRouter(tags=["auth"])
 
@@ -89,17 +88,15 @@ def login(
             issued = logins.login(session, settings, body.username, body.password, now)
         except logins.LoginRefusedError as err:
             refused = err  # the failure count and back-off are committed all the same
-        session.add(
-            AuditRow(
-                at=now,
-                actor=body.username[:100],
-                action="login",
-                object_type="session",
-                object_id=None if refused else issued.session_id,
-                patient_id=None,
-                details={"refused": str(refused)} if refused else {},
-                outcome="refused" if refused else "allowed",
-            )
+        add_audit(
+            session,
+            at=now,
+            actor=body.username,
+            action="login",
+            object_type="session",
+            object_id=None if refused else issued.session_id,
+            details={"refused": str(refused)} if refused else {},
+            outcome="refused" if refused else "allowed",
         )
     if refused is not None:
         raise UnauthorizedError(str(refused), REALM)

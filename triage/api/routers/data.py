@@ -15,7 +15,14 @@ from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from triage.api.errors import ApiError
-from triage.api.pages import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from triage.api.pages import (
+    CursorQuery,
+    InvalidCursorError,
+    LimitQuery,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
 from triage.api.people import Caller, CallerDep, require_role
 from triage.api.queries.timeline import (
     Position,
@@ -84,11 +91,9 @@ def _position(cursor: str | None, *types: str) -> Position | None:
     try:
         found = Position.from_cursor(position)
     except ValueError as err:
-        raise ApiError(
-            400, "invalid cursor: pass `next_cursor` from the previous page as is"
-        ) from err
+        raise InvalidCursorError from err
     if found.type not in types:
-        raise ApiError(400, "invalid cursor: it belongs to another list")
+        raise InvalidCursorError("it belongs to another list")
     return found
 
 
@@ -317,7 +322,7 @@ def dead_letters(
     position = decode_cursor(cursor)
     before = position.get("id") if position else None
     if position is not None and type(before) is not int:
-        raise ApiError(400, "invalid cursor: pass `next_cursor` from the previous page as is")
+        raise InvalidCursorError
     statement = select(DeadLetterRow)
     if reason_code is not None:
         statement = statement.where(DeadLetterRow.reason_code == reason_code)

@@ -16,7 +16,14 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from triage.api.errors import ApiError, ConflictError, ForbiddenError
-from triage.api.pages import CursorQuery, LimitQuery, Page, decode_cursor, encode_cursor
+from triage.api.pages import (
+    CursorQuery,
+    InvalidCursorError,
+    LimitQuery,
+    Page,
+    decode_cursor,
+    encode_cursor,
+)
 from triage.api.people import Caller, CallerDep
 from triage.api.queries.patients import (
     LIFECYCLE,
@@ -311,7 +318,7 @@ def _name_position(cursor: str | None) -> tuple[str, str] | None:
         return None
     name, patient_id = position.get("name"), position.get("id")
     if not isinstance(name, str) or not isinstance(patient_id, str):
-        raise ApiError(400, "invalid cursor: pass `next_cursor` from the previous page as is")
+        raise InvalidCursorError
     return name, patient_id
 
 
