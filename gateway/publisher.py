@@ -53,6 +53,7 @@ class Publisher:
         topic_prefix: str = "",
         clock: Callable[[], datetime] = utc_now,
         batch: int = 100,
+        status_extra: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.gateway_id = gateway_id
@@ -61,6 +62,7 @@ class Publisher:
         self.prefix = topic_prefix
         self.clock = clock
         self.batch = batch
+        self.status_extra = status_extra
         self.receipts = 0
         self._connected = threading.Event()
         self._subscribed = threading.Event()
@@ -83,7 +85,21 @@ class Publisher:
         return f"{self.prefix}{TOPIC_ROOT}/{self.gateway_id}/{channel}"
 
     def _status(self, *, online: bool) -> bytes:
-        return json.dumps({"online": online, "depth": self.outbox.depth()}).encode()
+        status: dict[str, Any] = {"online": online}
+        if online:
+            status["depth"] = self.outbox.depth()
+            if self.status_extra is not None:
+                status.update(self.status_extra())
+        return json.dumps(status).encode()
+
+    def publish_status(self) -> bool:
+        """Refresh the retained status (online, outbox depth, devices); False when offline."""
+        if not self._connected.is_set():
+            return False
+        info = self.client.publish(
+            self._topic("status"), self._status(online=True), qos=1, retain=True
+        )
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     # --- lifecycle
 

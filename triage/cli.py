@@ -17,6 +17,7 @@ from pydantic import ValidationError
 import devices
 from devices.catalogue import load_catalogue
 from devices.simulate import make_population, simulate_population
+from gateway.cli import app as gateway_app
 from triage import news2
 from triage.broker.mosquitto_config import SERVICE_USER
 from triage.config import Settings
@@ -38,6 +39,7 @@ devices_app = typer.Typer(help="Bluetooth health devices: decode bytes, the cata
 app.add_typer(plan_app, name="plan")
 app.add_typer(docs_app, name="docs")
 app.add_typer(devices_app, name="devices", no_args_is_help=True)
+app.add_typer(gateway_app, name="gateway")
 
 
 def _load_plan(path: Path) -> PlanVersion:

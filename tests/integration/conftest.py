@@ -7,6 +7,7 @@ the test (see tests/services.py).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +18,15 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.world import World, build_world
+from tests.services import ServiceAddress
+from triage.config import Settings
+from triage.ingest import BrokerAddress, IngestConsumer
 from triage.storage import seed
 from triage.storage.database import make_engine, migrate, session_factory
 from triage.storage.models import Base
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+SERVICE_DEADLINE_S = 15.0
 
 
 def _psycopg_url(url: str) -> str:
@@ -73,3 +78,38 @@ def world(sessions: sessionmaker[Session]) -> World:
     approved template plan and a registered gateway (synthetic identities)."""
     with sessions.begin() as session:
         return build_world(session, NOW)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A topic prefix of this test's own, so tests sharing one broker never see each other."""
+    return f"t{uuid.uuid4().hex[:12]}/"
+
+
+@pytest.fixture
+def service(
+    mosquitto_address: ServiceAddress, sessions: sessionmaker[Session], prefix: str
+) -> Iterator[IngestConsumer]:
+    """The real MQTT ingest of the triage service, on ``sessions``' database, below ``prefix``."""
+    consumer = start_ingest(
+        sessions, BrokerAddress(mosquitto_address.host, mosquitto_address.port), prefix
+    )
+    yield consumer
+    consumer.stop(timeout=5)
+
+
+def start_ingest(
+    sessions: sessionmaker[Session], broker: BrokerAddress, prefix: str
+) -> IngestConsumer:
+    """Start the triage service's MQTT ingest (client id ``{prefix}triage``, a persistent
+    session kept 10 minutes) and wait until it is subscribed."""
+    consumer = IngestConsumer(
+        Settings(demo=True, ingest_batch_ms=20, mqtt_session_expiry_s=600),
+        sessions,
+        broker,
+        client_id=f"{prefix}triage",
+        topic_prefix=prefix,
+    )
+    consumer.start()
+    assert consumer.wait_until_subscribed(SERVICE_DEADLINE_S)
+    return consumer

@@ -4,8 +4,6 @@ reading stored once, the outbox pruned only by receipts, a rejected one kept wit
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,28 +38,6 @@ def spo2(id_: str, value: float) -> bytes:
             "device": {"profile": "plx", "model": "emulated oximeter"},
         }
     ).encode()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"t{uuid.uuid4().hex[:12]}/"
-
-
-@pytest.fixture
-def service(
-    mosquitto_address: ServiceAddress, sessions: sessionmaker[Session], prefix: str
-) -> Iterator[IngestConsumer]:
-    consumer = IngestConsumer(
-        Settings(demo=True, ingest_batch_ms=20, mqtt_session_expiry_s=120),
-        sessions,
-        BrokerAddress(mosquitto_address.host, mosquitto_address.port),
-        client_id=f"{prefix}triage",
-        topic_prefix=prefix,
-    )
-    consumer.start()
-    assert consumer.wait_until_subscribed(DEADLINE_S)
-    yield consumer
-    consumer.stop(timeout=5)
 
 
 def stored(sessions: sessionmaker[Session]) -> int:

@@ -88,6 +88,8 @@ class Flag(StrEnum):
     GATEWAY_CLOCK_AHEAD = "gateway_clock_ahead"
     BACKFILL = "backfill"
     NO_PLAN = "no_plan"
+    #: The device's clock was unset or wrong; the gateway timed it on receipt (DESIGN.md, Time).
+    TIMED_BY_GATEWAY = "timed_by_gateway"
 
 
 class Reason(StrEnum):
@@ -426,6 +428,8 @@ class _Batch:
                     self._reject(work, Reason.IMPLAUSIBLE, "; ".join(p.message for p in problems))
                     continue
                 stamped = payload.measured_at
+                if payload.device.get("time_source") == "gateway":
+                    work.flags.append(Flag.TIMED_BY_GATEWAY)
             else:
                 assert isinstance(payload, ReportPayload)  # noqa: S101 - items are data
                 try:

@@ -1,0 +1,103 @@
+"""Where a device's bytes become an outbox message: decode, build the payload, keep it durably.
+
+Called from the BLE side for every measurement value; never raises for what a device sent. A
+value that cannot be decoded, or holds no reading (a control-solution test), is logged with
+the device, the characteristic and the bytes in hex — an operator can find it — and counted;
+it is never published as a reading and never stops the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import devices
+from devices.measurement import Measurement
+from gateway.outbox import Channel, Outbox, OutboxFullError
+from gateway.payloads import DeviceRef, NotAReadingError, reading_payload, report_payload
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    KEPT = "kept"  # written to the outbox
+    ALREADY_KEPT = "already_kept"  # the same measurement again (same id): kept once
+    NOT_A_READING = "not_a_reading"
+    UNDECODABLE = "undecodable"
+    OUTBOX_FULL = "outbox_full"
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    outcome: Outcome
+    measurement: Measurement | None = None
+    message_id: str | None = None
+
+
+class Recorder:
+    """Turns device values into outbox messages for one hub."""
+
+    def __init__(self, outbox: Outbox, zone: ZoneInfo, clock: Callable[[], datetime]) -> None:
+        self.outbox = outbox
+        self.zone = zone
+        self.clock = clock
+        self.counts: Counter[Outcome] = Counter()
+
+    def record(self, device: DeviceRef, characteristic: int, raw: bytes) -> Recorded:
+        """Decode ``raw`` from ``device``'s ``characteristic`` and keep the reading."""
+        result = self._record(device, characteristic, bytes(raw))
+        self.counts[result.outcome] += 1
+        return result
+
+    def _record(self, device: DeviceRef, characteristic: int, raw: bytes) -> Recorded:
+        context = {"device": device.address, "characteristic": f"{characteristic:#06x}"}
+        try:
+            measurement = devices.decode(characteristic, raw)
+        except devices.DecodeError as err:
+            log.warning(
+                "undecodable value from %s (%s): %s; bytes %s",
+                device.address,
+                device.profile,
+                err,
+                raw.hex(),
+                extra=context,
+            )
+            return Recorded(Outcome.UNDECODABLE)
+        now = self.clock()
+        try:
+            payload = reading_payload(
+                measurement,
+                characteristic=characteristic,
+                raw=raw,
+                device=device,
+                received_at=now,
+                zone=self.zone,
+            )
+        except NotAReadingError as err:
+            log.info("not a reading from %s: %s", device.address, err, extra=context)
+            return Recorded(Outcome.NOT_A_READING, measurement)
+        message_id = str(payload["id"])
+        try:
+            added = self.outbox.add(Channel.READINGS, message_id, _json(payload), now)
+        except OutboxFullError as err:
+            log.error("reading from %s not kept: %s", device.address, err, extra=context)
+            return Recorded(Outcome.OUTBOX_FULL, measurement, message_id)
+        return Recorded(Outcome.KEPT if added else Outcome.ALREADY_KEPT, measurement, message_id)
+
+    def report(
+        self, message_id: str, questionnaire: str, answers: dict[str, str | int | bool]
+    ) -> bool:
+        """Keep questionnaire answers given on the tablet (False: this id is already kept)."""
+        now = self.clock()
+        payload = report_payload(message_id, questionnaire, answers, now.astimezone(self.zone))
+        return self.outbox.add(Channel.REPORTS, message_id, _json(payload), now)
+
+
+def _json(payload: dict[str, object]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
