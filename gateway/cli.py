@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
+from bleak.exc import BleakError
 from pydantic import ValidationError
 
 from devices.catalogue import load_catalogue
@@ -158,7 +159,11 @@ def pair_command(
     """Scan for Bluetooth health devices nearby and remember the ones chosen."""
     settings = _settings(data_dir=data_dir)
     catalogue = load_catalogue()
-    found = asyncio.run(BleRadio().discover(seconds, list(catalogue.service_uuids)))
+    try:
+        found = asyncio.run(BleRadio().discover(seconds, list(catalogue.service_uuids)))
+    except BleakError as err:
+        typer.echo(f"Bluetooth er ikke tilgjengelig / Bluetooth is not available: {err}", err=True)
+        raise typer.Exit(1) from err
     candidates = []
     for ble_device, adv in found:
         profile = catalogue.profile_for_services(adv.service_uuids)

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from devices import units
 from devices.characteristics.blood_pressure import BloodPressureMeasurement
 from devices.characteristics.body_composition import BodyCompositionMeasurement
-from devices.characteristics.glucose import GlucoseMeasurement, GlucoseType
+from devices.characteristics.glucose import GlucoseMeasurement, GlucoseType, SampleLocation
 from devices.characteristics.heart_rate import HeartRateMeasurement
 from devices.characteristics.plx import PlxContinuousMeasurement, PlxSpotCheckMeasurement
 from devices.characteristics.temperature import TemperatureMeasurement
@@ -104,7 +104,10 @@ def canonical_values(m: Measurement) -> tuple[str, dict[str, float], datetime | 
     """(kind, values in DHO's canonical units, the device's naive time, clock-unset bit) of a
     decoded value; :class:`NotAReadingError` when it holds no reading."""
     if isinstance(m, BloodPressureMeasurement):
-        convert = units.kpa_to_mmhg if m.unit == "kPa" else float
+
+        def convert(value: float) -> float:  # cuffs show whole mmHg; one decimal is plenty
+            return round(units.kpa_to_mmhg(value), 1) if m.unit == "kPa" else float(value)
+
         if m.systolic is None or m.diastolic is None:
             raise NotAReadingError("blood pressure without systolic and diastolic values")
         values = {"systolic": convert(m.systolic), "diastolic": convert(m.diastolic)}
@@ -128,7 +131,10 @@ def canonical_values(m: Measurement) -> tuple[str, dict[str, float], datetime | 
             values["pulse"] = float(m.pulse_rate)
         return "spo2", values, None, False
     if isinstance(m, GlucoseMeasurement):
-        if m.type == GlucoseType.CONTROL_SOLUTION:
+        if (
+            m.type == GlucoseType.CONTROL_SOLUTION
+            or m.sample_location == SampleLocation.CONTROL_SOLUTION
+        ):
             raise NotAReadingError(
                 f"glucose record {m.sequence_number} is a control-solution test, not the patient"
             )

@@ -1,0 +1,103 @@
+"""``dho gateway status`` / ``report`` / ``run``: what the operator and the tablet see."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.known_devices import KnownDevices
+from gateway.outbox import Channel, Outbox
+from triage.cli import app
+
+NOW = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for name in ("GATEWAY_ID", "SECRET", "DATA_DIR", "TIMEZONE"):
+        monkeypatch.delenv(f"DHO_GATEWAY_{name}", raising=False)
+    return CliRunner()
+
+
+def test_status_shows_waiting_rejected_and_devices_in_oslo_time(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    """At 3 a.m. the operator sees what waits, what was refused and why, and each device."""
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox.add(Channel.READINGS, "r-1", b"{}", NOW)
+    outbox.add(Channel.READINGS, "r-2", b"{}", NOW)
+    outbox.receipt([("r-2", "rejected", "implausible", "spo2 30 % is not possible")], NOW)
+    outbox.close()
+    known = KnownDevices(tmp_path / "devices.sqlite3")
+    known.pair("c0:de:00:00:00:01", "glucose", "DHO-EMU-GLU", NOW)
+    known.seen("C0:DE:00:00:00:01", NOW)
+    known.advance_sequence("C0:DE:00:00:00:01", 41)
+    known.pair("C0:DE:00:00:00:02", "blood_pressure", "DHO-EMU-BP", NOW)
+    known.seen("C0:DE:00:00:00:02", NOW, error="could not connect: out of range")
+    known.close()
+
+    result = runner.invoke(app, ["gateway", "status", "--data-dir", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["waiting"] == 1
+    assert status["last_receipt_at"] == "2026-11-23T08:30:00+01:00"
+    assert status["rejected"] == [
+        {"id": "r-2", "reason_code": "implausible", "reason": "spo2 30 % is not possible"}
+    ]
+    assert [
+        (d["address"], d["last_sequence_number"], d["last_error"]) for d in status["devices"]
+    ] == [
+        ("C0:DE:00:00:00:01", 41, None),
+        ("C0:DE:00:00:00:02", None, "could not connect: out of range"),
+    ]
+
+    text = runner.invoke(app, ["gateway", "status", "--data-dir", str(tmp_path)]).output
+    assert "Venter på kvittering / waiting for a receipt: 1" in text
+    assert "r-2: implausible — spo2 30 % is not possible" in text
+    assert "feil / error: could not connect: out of range" in text
+
+
+def test_answers_given_on_the_tablet_wait_in_the_outbox(tmp_path: Path, runner: CliRunner) -> None:
+    """``dho gateway report`` keeps a dho.report/1 message for the running gateway to send."""
+    result = runner.invoke(
+        app, ["gateway", "report", "cat", '{"cough": "2"}', "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    [message] = outbox.due(datetime.now(UTC))
+    outbox.close()
+    payload = json.loads(message.payload)
+    assert message.channel == Channel.REPORTS
+    assert (payload["schema"], payload["questionnaire"], payload["answers"]) == (
+        "dho.report/1",
+        "cat",
+        {"cough": "2"},
+    )
+    assert payload["answered_at"].endswith(("+01:00", "+02:00"))
+
+    bad = runner.invoke(app, ["gateway", "report", "cat", "[1, 2]", "--data-dir", str(tmp_path)])
+    assert bad.exit_code == 2
+    assert "answers must be a JSON object" in bad.output
+
+
+def test_run_without_a_gateway_id_says_what_to_set(tmp_path: Path, runner: CliRunner) -> None:
+    """A hub that was never registered does not start silently: it names the setting."""
+    result = runner.invoke(app, ["gateway", "run", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "DHO_GATEWAY_GATEWAY_ID" in result.output
+
+
+def test_a_wrong_time_zone_is_refused_with_the_setting_named(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    result = runner.invoke(
+        app,
+        ["gateway", "status", "--data-dir", str(tmp_path)],
+        env={"DHO_GATEWAY_TIMEZONE": "Europe/Olso"},
+    )
+    assert result.exit_code == 2
+    assert "DHO_GATEWAY_TIMEZONE: unknown time zone 'Europe/Olso'" in result.output
