@@ -116,20 +116,15 @@ def canonical_values(m: Measurement) -> tuple[str, dict[str, float], datetime | 
         if m.pulse_rate is not None:
             values["pulse"] = float(m.pulse_rate)
         return "blood_pressure", values, m.timestamp, False
-    if isinstance(m, PlxSpotCheckMeasurement):
+    if isinstance(m, PlxSpotCheckMeasurement | PlxContinuousMeasurement):
         if m.spo2 is None:
-            raise NotAReadingError("SpO2 spot-check without a value")
+            raise NotAReadingError("SpO2 without a value")
         values = {"spo2": float(m.spo2)}
         if m.pulse_rate is not None:
             values["pulse"] = float(m.pulse_rate)
+        if isinstance(m, PlxContinuousMeasurement):  # a sample of a stream: no time of its own
+            return "spo2", values, None, False
         return "spo2", values, m.timestamp, m.device_clock_not_set
-    if isinstance(m, PlxContinuousMeasurement):
-        if m.spo2 is None:
-            raise NotAReadingError("continuous SpO2 sample without a value")
-        values = {"spo2": float(m.spo2)}
-        if m.pulse_rate is not None:
-            values["pulse"] = float(m.pulse_rate)
-        return "spo2", values, None, False
     if isinstance(m, GlucoseMeasurement):
         if (
             m.type == GlucoseType.CONTROL_SOLUTION

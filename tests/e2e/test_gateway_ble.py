@@ -341,3 +341,41 @@ def min_attempts(outbox: Path) -> int:
     """The fewest publishes of any message in the outbox file."""
     with sqlite3.connect(outbox) as db:
         return int(db.execute("SELECT coalesce(min(attempts), 0) FROM outbox").fetchone()[0])
+
+
+@SQLITE
+def test_a_device_that_refuses_is_retried_with_the_reason_kept_for_the_operator(
+    tmp_path: Path,
+    world: World,
+    sessions: sessionmaker[Session],
+    mosquitto_address: ServiceAddress,
+    prefix: str,
+    service: IngestConsumer,
+) -> None:
+    """A cuff that drops every connection does not stop the gateway: the error (with
+    bleak-retry-connector's advice) is the device's last error, and once the cuff behaves its
+    reading arrives and the error is cleared."""
+    gateway_id = world.patients[Condition.HYPERTENSION].gateway_id
+    faults = Faults(refuse_connections=True)
+
+    async def scenario() -> None:
+        async with EmulatedRadio() as radio:
+            cuff = await radio.add(
+                BloodPressureCuff("DHO-EMU-BP", stored=[bp(150, 95, 80, 10)], faults=faults)
+            )
+            settings = gateway_settings(tmp_path, gateway_id, mosquitto_address, prefix)
+            async with running_hub(settings, radio, [cuff]) as running:
+
+                def last_error() -> str | None:
+                    known = running.hub.known.get(cuff.address)
+                    return None if known is None else known.last_error
+
+                assert await until(lambda: last_error() is not None)
+                assert "could not connect" in (last_error() or "")
+                assert "Failed to connect after" in (last_error() or "")
+                assert not running.task.done()
+                faults.refuse_connections = False
+                assert await until(lambda: len(readings(sessions)) == 1)
+                assert await until(lambda: last_error() is None)
+
+    asyncio.run(scenario())
