@@ -309,6 +309,10 @@ class ApiClient:
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
         self._tokens: Tokens | None = None
 
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
     # --- login
 
     @property

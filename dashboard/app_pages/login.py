@@ -12,7 +12,7 @@ lang = session.language()
 st.title(f"🩺 {t('app_title', lang)}")
 st.write(t("login_intro", lang))
 
-with st.form("login", border=True):
+with st.form("login", border=True, clear_on_submit=True):
     username = st.text_input(t("username", lang), key="login_username")
     password = st.text_input(t("password", lang), type="password", key="login_password")
     submitted = st.form_submit_button(t("login", lang), type="primary")

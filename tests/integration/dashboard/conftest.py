@@ -8,7 +8,7 @@ failure patient (SpO2 93 %) and green readings waiting for a diabetes patient.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ api_world = api_tests.api_world
 http = api_tests.http
 login = api_tests.login
 
+CLIENT_KEY = "dho_client"  # where dashboard.session keeps the API client
 APP = Path(__file__).parents[3] / "dashboard" / "streamlit_app.py"
 #: one script run against a real API and database; generous for a loaded CI machine
 RUN_TIMEOUT = 30.0
@@ -78,13 +79,20 @@ AppFactory = Callable[[], AppTest]
 
 
 @pytest.fixture
-def app(dashboard_env: str) -> AppFactory:
-    """``app()`` → a fresh AppTest of the dashboard, not yet run."""
+def app(dashboard_env: str) -> Iterator[AppFactory]:
+    """``app()`` → a fresh AppTest of the dashboard, not yet run; each one's API connection
+    is closed after the test."""
+    made: list[AppTest] = []
 
     def _new() -> AppTest:
-        return AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT)
+        at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT)
+        made.append(at)
+        return at
 
-    return _new
+    yield _new
+    for at in made:
+        if CLIENT_KEY in at.session_state:
+            at.session_state[CLIENT_KEY].close()
 
 
 def logged_in(app: AppFactory, username: str) -> AppTest:
