@@ -7,12 +7,18 @@ from __future__ import annotations
 import httpx
 from streamlit.testing.v1 import AppTest
 
-from tests.integration.api.conftest import Login
-from tests.integration.dashboard.conftest import PASSWORD, AppFactory, Ward, logged_in
+from tests.integration.api.conftest import PASSWORD, Login
+from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
 
 
 def _markdown(at: AppTest) -> str:
     return "\n".join(str(m.value) for m in at.markdown)
+
+
+def _alert_ids(at: AppTest) -> list[str]:
+    """The alerts on the patient page that can be acknowledged (their buttons' keys)."""
+    keys = [b.key or "" for b in at.button]
+    return [k.removeprefix("ack-") for k in keys if k.startswith("ack-")]
 
 
 def _patient_names_in_order(at: AppTest) -> list[str]:
@@ -88,7 +94,7 @@ def test_open_acknowledge_and_resolve_the_red_alert_in_two_clicks(
     assert "**Egenbehandlingsplan**  \nversjon 1" in text
     assert "**SpO2 86 % — rød: ≤ 87 % (plan v1)**" in text
     assert any("Sykepleierens oppgave" in str(i.value) for i in at.info)
-    [alert_id] = [b.key.removeprefix("ack-") for b in at.button if b.key.startswith("ack-")]
+    [alert_id] = _alert_ids(at)
 
     at.button(key=f"ack-{alert_id}").click().run()  # click 1
     assert not at.exception
@@ -115,7 +121,7 @@ def test_a_refused_action_shows_the_apis_reason(app: AppFactory, ward: Ward) -> 
     not a stack trace, and the alert stays open for her to try again."""
     at = logged_in(app, "nurse-a")
     at.button(key=f"open-{ward.red}").click().run()
-    [alert_id] = [b.key.removeprefix("ack-") for b in at.button if b.key.startswith("ack-")]
+    [alert_id] = _alert_ids(at)
     at.button(key=f"ack-{alert_id}").click().run()
     at.text_input(key=f"note-{alert_id}").input("x" * 4001)
     at.button(key=f"resolve-{alert_id}").click().run()
@@ -133,7 +139,7 @@ def test_an_alert_handled_by_a_colleague_meanwhile_shows_who_did_it(
     it acknowledged by her (no second acknowledgement button)."""
     at = logged_in(app, "nurse-a")
     at.button(key=f"open-{ward.red}").click().run()
-    [alert_id] = [b.key.removeprefix("ack-") for b in at.button if b.key.startswith("ack-")]
+    [alert_id] = _alert_ids(at)
     other = login(http, "nurse-ab")
     assert http.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=other, json={}).is_success
     at.run()
