@@ -28,7 +28,7 @@ from dashboard.presenters import (
 )
 
 _SHAPES = {"red": "triangle-up", "yellow": "diamond", "green": "circle"}
-_HEIGHT = 170
+_HEIGHT = 240
 
 
 def _data(rows: list[dict[str, Any]]) -> alt.Data:
@@ -37,13 +37,16 @@ def _data(rows: list[dict[str, Any]]) -> alt.Data:
     return data
 
 
-def _time_axis(start: datetime, end: datetime, title: str) -> alt.X:
-    return alt.X(
-        "at:T",
-        title=title,
-        scale=alt.Scale(domain=[start.isoformat(), end.isoformat()]),
-        axis=alt.Axis(format="%d.%m", labelAngle=0),
-    )
+def _time_axis(title: str, field: str = "at") -> alt.X:
+    return alt.X(f"{field}:T", title=title, axis=alt.Axis(format="%d.%m", labelAngle=0))
+
+
+def _frame(start: datetime, end: datetime) -> alt.Chart:
+    """An invisible layer at ``start`` and ``end`` so every chart spans the same time axis
+    (an explicit temporal scale domain conflicts between layers in Vega-Lite)."""
+    rows = [{"at": start.isoformat()}, {"at": end.isoformat()}]
+    frame: alt.Chart = alt.Chart(_data(rows)).mark_point(opacity=0).encode(x=_time_axis(""))
+    return frame
 
 
 def _zone_scale(field: str, palette: Mapping[str, str], title: str, language: Language) -> Any:
@@ -73,10 +76,10 @@ def parameter_chart(
     and shaped points in front, a dashed rule at each alert of this parameter."""
     zones = zones or {}
     low, high = value_range(points, zones)
-    y_title = parameter_label(parameter, language)
-    x = _time_axis(start, end, t("time", language))
+    y_title = parameter_label(parameter, language).split(" (")[-1].rstrip(")")  # the unit
+    x = _time_axis(t("time", language))
     zone_title = t("zone", language)
-    layers: list[alt.Chart] = []
+    layers: list[alt.Chart] = [_frame(start, end)]
     bands = zone_bands(zones, low, high) if zones else []
     if bands:
         band_rows = [
@@ -93,7 +96,7 @@ def parameter_chart(
             alt.Chart(_data(band_rows))
             .mark_rect(opacity=0.55)
             .encode(
-                x=alt.X("start:T", scale=alt.Scale(domain=[start.isoformat(), end.isoformat()])),
+                x=_time_axis(t("time", language), "start"),
                 x2="end:T",
                 y=alt.Y("low:Q", scale=alt.Scale(domain=[low, high], nice=False), title=y_title),
                 y2="high:Q",
@@ -132,19 +135,23 @@ def parameter_chart(
         if a.reason.parameter == parameter
     ]
     if marks:
-        rules = alt.Chart(_data(marks)).encode(x=alt.X("at:T"))
-        layers.append(rules.mark_rule(strokeDash=[4, 3], color="#333333"))
         layers.append(
-            rules.mark_text(align="left", dx=3, dy=-_HEIGHT / 2 + 8, fontSize=11).encode(
-                text="label:N"
-            )
+            alt.Chart(_data(marks))
+            .mark_rule(strokeDash=[4, 3], color="#333333", strokeWidth=1.5)
+            .encode(x=x, tooltip=[alt.Tooltip("label:N", title=t("open_alerts", language))])
         )
-    return alt.layer(*layers).properties(height=_HEIGHT, title=y_title)
+    # bands and points colour by zone with different palettes: keep their scales apart
+    chart: alt.LayerChart | alt.FacetChart = (
+        alt.layer(*layers)
+        .resolve_scale(color="independent", shape="independent")
+        .properties(height=_HEIGHT)
+    )
+    return chart
 
 
 def reports_chart(
     reports: Sequence[Report], *, start: datetime, end: datetime, language: Language
-) -> alt.Chart:
+) -> alt.LayerChart | alt.FacetChart:
     """Questionnaire scores over the same time axis, shaped and labelled by zone."""
     rows = [
         {
@@ -158,11 +165,11 @@ def reports_chart(
         for r in reports
     ]
     zone_title = t("zone", language)
-    chart: alt.Chart = (
+    points = (
         alt.Chart(_data(rows))
         .mark_point(filled=True, size=90, stroke="#222222", strokeWidth=0.8)
         .encode(
-            x=_time_axis(start, end, t("time", language)),
+            x=_time_axis(t("time", language)),
             y=alt.Y("score:Q", title=t("reports", language)),
             color=_zone_scale("zone", CHART_COLOURS, zone_title, language),
             shape=alt.Shape("shape:N", scale=None),
@@ -173,6 +180,8 @@ def reports_chart(
                 alt.Tooltip("zone:N", title=zone_title),
             ],
         )
-        .properties(height=110, title=t("reports", language))
+    )
+    chart: alt.LayerChart | alt.FacetChart = alt.layer(_frame(start, end), points).properties(
+        height=160
     )
     return chart

@@ -407,15 +407,41 @@ class Point:
     colour: str | None
 
 
-def series_by_parameter(readings: Iterable[Reading]) -> dict[str, list[Point]]:
-    """Each parameter's values over time (oldest first), with the reading's colour."""
+def zone_of(zones: Mapping[str, Any], value: float) -> Colour:
+    """The colour of ``value`` under one parameter's zones (a bound belongs to the worse zone;
+    a bound ``{"value": v, "inclusive": false}`` does not include ``v``)."""
+
+    def reached(name: str, below: bool) -> bool:
+        raw = zones.get(name)
+        if raw is None:
+            return False
+        bound = float(raw) if isinstance(raw, int | float) else float(raw["value"])
+        inclusive = True if isinstance(raw, int | float) else bool(raw.get("inclusive", True))
+        if below:
+            return value <= bound if inclusive else value < bound
+        return value >= bound if inclusive else value > bound
+
+    if reached("red_low", below=True) or reached("red_high", below=False):
+        return "red"
+    if reached("yellow_low", below=True) or reached("yellow_high", below=False):
+        return "yellow"
+    return "green"
+
+
+def series_by_parameter(
+    readings: Iterable[Reading], zones: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, list[Point]]:
+    """Each parameter's values over time (oldest first). A point's colour is its own zone
+    under the plan (``zones``) when the plan has that parameter, else the reading's colour."""
     series: dict[str, list[Point]] = {}
     for reading in readings:
         for key, value in reading.values.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 parameter = PARAMETER_OF.get(key, key)
+                own = (zones or {}).get(parameter)
+                colour = zone_of(own, float(value)) if own else reading.colour
                 series.setdefault(parameter, []).append(
-                    Point(reading.measured_at, float(value), reading.colour)
+                    Point(reading.measured_at, float(value), colour)
                 )
     return {p: sorted(points, key=lambda x: x.at) for p, points in series.items()}
 
@@ -429,7 +455,14 @@ def value_range(points: Sequence[Point], zones: Mapping[str, Any]) -> tuple[floa
         if (v := _bound(zones, n)) is not None
     ]
     low, high = min(values), max(values)
-    margin = max((high - low) * 0.1, 1.0)
+    if len(values) > len(points):  # show some of the green side beyond the outermost bound
+        bounds = values[len(points) :]
+        span = max(max(bounds) - min(bounds), 1.0)
+        if _bound(zones, "yellow_high") is None and _bound(zones, "red_high") is None:
+            high = max(high, max(bounds) + span * 0.5)
+        if _bound(zones, "yellow_low") is None and _bound(zones, "red_low") is None:
+            low = min(low, min(bounds) - span * 0.5)
+    margin = max((high - low) * 0.05, 0.5)
     return low - margin, high + margin
 
 
@@ -455,7 +488,10 @@ def _values_text(values: Mapping[str, Any] | None) -> str:
 
 
 def timeline_rows(
-    entries: Iterable[TimelineEntry], now: datetime, language: Language
+    entries: Iterable[TimelineEntry],
+    now: datetime,
+    language: Language,
+    names: Mapping[str, str] | None = None,
 ) -> list[TimelineRow]:
     """The timeline as a nurse reads it, newest first: readings and answers with their colour
     and reason, what happened to alerts, and the actions with their outcome and note."""
@@ -476,7 +512,8 @@ def timeline_rows(
             rows.append(TimelineRow(when, what, e.note or e.rule_id or "", e.by or ""))
         else:
             what = f"✍ {outcome_label(e.outcome or '', language)}"
-            rows.append(TimelineRow(when, what, e.note or "", e.by or ""))
+            by = (names or {}).get(e.by or "", e.by or "")
+            rows.append(TimelineRow(when, what, e.note or "", by))
     return rows
 
 

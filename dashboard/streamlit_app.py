@@ -45,19 +45,25 @@ def _pages_for(role: str, language: Language) -> list[st.Page]:
     """The pages a role may use; the API enforces access, this only keeps the menu honest."""
     if role == "nurse":
         return [
-            _page("worklist.py", "nav_worklist", "📋", language, default=True),
-            _page("patient.py", "nav_patient", "🧑", language),
-            _page("plans.py", "nav_plans", "📝", language),
-            _page("enrolment.py", "nav_enrolment", "➕", language),
+            _page(
+                "worklist.py",
+                "nav_worklist",
+                ":material/format_list_bulleted:",
+                language,
+                default=True,
+            ),
+            _page("patient.py", "nav_patient", ":material/person:", language),
+            _page("plans.py", "nav_plans", ":material/assignment:", language),
+            _page("enrolment.py", "nav_enrolment", ":material/person_add:", language),
         ]
     if role == "gp":
         return [
-            _page("gp_overview.py", "nav_gp", "🩺", language, default=True),
-            _page("patient.py", "nav_patient", "🧑", language),
-            _page("plans.py", "nav_plans", "📝", language),
-            _page("summary.py", "nav_summary", "🖨️", language),
+            _page("gp_overview.py", "nav_gp", ":material/stethoscope:", language, default=True),
+            _page("patient.py", "nav_patient", ":material/person:", language),
+            _page("plans.py", "nav_plans", ":material/assignment:", language),
+            _page("summary.py", "nav_summary", ":material/print:", language),
         ]
-    return [_page("admin.py", "nav_admin", "⚙️", language, default=True)]
+    return [_page("admin.py", "nav_admin", ":material/settings:", language, default=True)]
 
 
 def _sidebar(language: Language) -> None:
@@ -79,7 +85,7 @@ def _sidebar(language: Language) -> None:
                 f"{t('logged_in_as', language)} **{user.display_name}** "
                 f"({role_label(user.role, language)})"
             )
-            if st.button(t("logout", language), key="logout", icon="🚪"):
+            if st.button(t("logout", language), key="logout", icon=":material/logout:"):
                 session.log_out()
                 st.rerun()
 
@@ -93,7 +99,7 @@ def main() -> None:
     _sidebar(language)
     user = session.me()
     if user is None:
-        pages = [_page("login.py", "login", "🔑", language, default=True)]
+        pages = [_page("login.py", "login", ":material/login:", language, default=True)]
     else:
         pages = _pages_for(user.role, language)
     st.navigation(pages).run()

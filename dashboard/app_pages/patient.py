@@ -21,6 +21,7 @@ from dashboard.presenters import (
     current_plan,
     format_time,
     outcome_label,
+    parameter_label,
     reason_text,
     series_by_parameter,
     time_since,
@@ -147,14 +148,15 @@ def _charts(
     end = session.now()
     start = end - timedelta(days=DAYS_SHOWN)
     st.subheader(t("charts", lang))
-    series = series_by_parameter(client.readings(patient_id, since=start))
+    zones: dict[str, Any] = dict(plan.document.get("zones") or {}) if plan else {}
+    series = series_by_parameter(client.readings(patient_id, since=start), zones)
     reports = [r for r in client.reports(patient_id, since=start) if r.score is not None]
     if not series and not reports:
         st.caption(t("no_readings", lang))
         return
-    zones: dict[str, Any] = dict(plan.document.get("zones") or {}) if plan else {}
     ordered = [p for p in zones if p in series] + [p for p in series if p not in zones]
     for parameter in ordered:
+        st.markdown(f"**{parameter_label(parameter, lang)}**")
         chart = parameter_chart(
             parameter,
             series[parameter],
@@ -166,6 +168,7 @@ def _charts(
         )
         st.altair_chart(chart, width="stretch")
     if reports:
+        st.markdown(f"**{t('reports', lang)}**")
         st.altair_chart(
             reports_chart(reports, start=start, end=end, language=lang), width="stretch"
         )
@@ -173,7 +176,9 @@ def _charts(
 
 def _timeline(client: ApiClient, patient_id: str, lang: Language) -> None:
     st.subheader(t("timeline", lang))
-    rows = timeline_rows(client.timeline(patient_id), session.now(), lang)
+    user = session.me()
+    names = {user.user_id: user.username} if user else {}
+    rows = timeline_rows(client.timeline(patient_id), session.now(), lang, names)
     st.dataframe(
         [
             {
