@@ -440,6 +440,10 @@ class ApiClient:
         path = f"/plans/{plan_id}/versions/{version}/approve"
         return _parse(PlanVersion, self._post(path, None))
 
+    def users(self) -> list[dict[str, Any]]:
+        """Every user (admins only)."""
+        return [_object(u) for u in self._all("/admin/users", {"limit": 500})]
+
     def plan_diff(self, plan_id: str, from_version: int, to_version: int) -> dict[str, Any]:
         params = {"from": from_version, "to": to_version}
         return _object(self._get(f"/plans/{plan_id}/diff", params))

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.api_client import (
     AlertBrief,
+    AlertDetail,
     Colour,
     Finding,
     PlanVersionSummary,
@@ -530,3 +531,70 @@ def drafts(versions: Sequence[PlanVersionSummary]) -> list[PlanVersionSummary]:
     return sorted(
         (v for v in versions if v.status == "draft" and v.version > floor), key=lambda v: v.version
     )
+
+
+# ----------------------------------------------------------------------------- GP
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One deviation from plan as a GP reads it: what, when, and what the centre did."""
+
+    alert_id: str
+    badge: str
+    reason: str
+    when: str
+    centre_did: tuple[str, ...]
+
+
+def deviation(
+    alert: AlertDetail, now: datetime, language: Language, names: Mapping[str, str] | None = None
+) -> Deviation:
+    """The alert with the centre's handling in words: actions (outcome and note), who
+    acknowledged and resolved it, or that nobody has yet."""
+    did: list[str] = []
+    for action in alert.actions:
+        note = f": {action.note}" if action.note else ""
+        who = action.by_username or ""
+        did.append(
+            f"{format_time(action.at, now)} {outcome_label(action.outcome, language)}{note}"
+            + (f" ({who})" if who else "")
+        )
+    if alert.resolved_at is not None:
+        did.append(
+            f"{format_time(alert.resolved_at, now)} {event_label('resolved', language)}"
+            f" ({alert.resolved_by or '?'})"
+        )
+    elif alert.acknowledged_at is not None:
+        did.append(
+            f"{format_time(alert.acknowledged_at, now)} {event_label('acknowledged', language)}"
+            f" ({alert.acknowledged_by or '?'})"
+        )
+    if not did:
+        did.append(t("nothing_done_yet", language))
+    return Deviation(
+        alert_id=alert.id,
+        badge=colour_badge(alert.colour, language),
+        reason=reason_text(alert.reason, language),
+        when=format_time(alert.opened_at, now),
+        centre_did=tuple(did),
+    )
+
+
+def bounds_text(zones: Mapping[str, Any]) -> tuple[str, str]:
+    """One parameter's bounds in words: (red, yellow), e.g. ("≤ 87", "≤ 91") or
+    ("≤ 40 / ≥ 131", "≤ 50 / ≥ 101")."""
+
+    def side(low: str, high: str) -> str:
+        parts = []
+        for name, sign in ((low, "≤"), (high, "≥")):
+            raw = zones.get(name)
+            if raw is None:
+                continue
+            value = float(raw) if isinstance(raw, int | float) else float(raw["value"])
+            inclusive = True if isinstance(raw, int | float) else bool(raw.get("inclusive", True))
+            symbol = sign if inclusive else sign.replace("≤", "<").replace("≥", ">")
+            parts.append(f"{symbol} {value:g}")
+        return " / ".join(parts) or "–"
+
+    return side("red_low", "red_high"), side("yellow_low", "yellow_high")
