@@ -176,6 +176,20 @@ def markers(item: WorklistItem, now: datetime, language: Language) -> tuple[str,
     return tuple(found)
 
 
+def _latest_text(item: WorklistItem, now: datetime, language: Language) -> tuple[str, ...]:
+    """For a patient with no alerts: the latest readings, as value and time."""
+    texts = []
+    for reading in sorted(item.last_readings, key=lambda r: r.measured_at, reverse=True)[:3]:
+        values = ", ".join(
+            f"{parameter_label(PARAMETER_OF.get(k, k), language).split(' (')[0]} {v:g}"
+            for k, v in reading.values.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        )
+        when = format_time(reading.measured_at, now)
+        texts.append(f"{colour_badge(reading.colour, language)} {values} · {when}")
+    return tuple(texts)
+
+
 def worklist_row(item: WorklistItem, now: datetime, language: Language) -> WorklistRow:
     """What the worklist shows for ``item``: reasons in words, the wait, who is on it."""
     alerts = sorted(item.alerts, key=lambda a: (-_RANK.get(a.colour, 0), a.opened_at))
@@ -184,7 +198,8 @@ def worklist_row(item: WorklistItem, now: datetime, language: Language) -> Workl
         name=item.display_name,
         badge=colour_badge(item.colour, language),
         colour=item.colour,
-        reasons=tuple(reason_text(a.reason, language) for a in alerts),
+        reasons=tuple(reason_text(a.reason, language) for a in alerts)
+        or _latest_text(item, now, language),
         waiting=(
             f"{t('waiting', language)} {time_since(item.waiting_since, now, language)}"
             if item.waiting_since
@@ -246,8 +261,12 @@ def is_staffed(now: datetime, *, opens: int = 8, closes: int = 15, zone: ZoneInf
 
 
 def last_closing(now: datetime, *, closes: int = 15, zone: ZoneInfo = OSLO) -> datetime:
-    """When the centre last closed before ``now`` (the previous weekday at ``closes``)."""
-    day = local_time(now, zone).date()
+    """When the centre last closed at or before ``now``: today at ``closes`` if that has
+    passed on a weekday, else the previous weekday's closing."""
+    local = local_time(now, zone)
+    day = local.date()
+    if day.isoweekday() <= 5 and local.hour >= closes:
+        return datetime(day.year, day.month, day.day, closes, tzinfo=zone)
     while True:
         day -= timedelta(days=1)
         if day.isoweekday() <= 5:

@@ -11,10 +11,13 @@ from dashboard import session
 from dashboard.api_client import ApiError, WorklistItem
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
+    arrived_since,
     colour_badge,
     colour_badge_markdown,
     counts,
     format_time,
+    is_staffed,
+    last_closing,
     new_red_patients,
     red_ids,
     worklist_row,
@@ -59,6 +62,19 @@ def _red_banner(items: list[WorklistItem], lang: Language) -> None:
         for item in fresh:
             st.toast(f"🔴 {t('new_red_banner', lang)}: {item.display_name}", icon="🚨")
     st.session_state[_KNOWN_REDS] = red_ids(items)
+
+
+def _opening_hours(items: list[WorklistItem], lang: Language) -> None:
+    """Outside staffed hours say so; in staffed hours, show what arrived since closing."""
+    now = session.now()
+    if not is_staffed(now):
+        st.warning(t("closed_now", lang), icon="🌙")
+        return
+    closed = last_closing(now)
+    overnight = arrived_since(items, closed)
+    if overnight:
+        names = ", ".join(f"{colour_badge(i.colour, lang)} {i.display_name}" for i in overnight)
+        st.info(f"**{t('overnight', lang)}** ({format_time(closed, now)}): {names}", icon="🌅")
 
 
 def _greens(items: list[WorklistItem], lang: Language) -> None:
@@ -109,6 +125,7 @@ def _live(lang: Language) -> None:
     now = session.now()
     st.caption(f"{t('updated_at', lang)} {format_time(now, now)} · {t('worklist_caption', lang)}")
     _red_banner(items, lang)
+    _opening_hours(items, lang)
     _header(items, lang)
     _greens(items, lang)
     shown = st.session_state.get("worklist_filter") or "all"

@@ -8,9 +8,18 @@ from typing import Any
 
 import pytest
 
-from dashboard.api_client import AlertBrief, Finding, Reading, Text, TimelineEntry, WorklistItem
+from dashboard.api_client import (
+    AlertBrief,
+    Finding,
+    LastReading,
+    Reading,
+    Text,
+    TimelineEntry,
+    WorklistItem,
+)
 from dashboard.i18n import WORDS, t
 from dashboard.presenters import (
+    OSLO,
     Band,
     Point,
     colour_badge,
@@ -18,6 +27,8 @@ from dashboard.presenters import (
     counts,
     duration_words,
     format_time,
+    is_staffed,
+    last_closing,
     new_red_patients,
     series_by_parameter,
     timeline_rows,
@@ -311,3 +322,42 @@ def test_every_word_has_bokmal_and_english_and_the_domain_words_are_there() -> N
     assert t("centre", "nb") == "Oppfølgingstjeneste"
     assert t("gp", "nb") == "Fastlege"
     assert t("greens_waiting", "en", count=3, patients=2).startswith("3 green readings")
+
+
+@pytest.mark.parametrize(
+    ("at", "staffed"),
+    [
+        (datetime(2026, 11, 23, 6, 59, tzinfo=UTC), False),  # Monday 07:59 Oslo
+        (datetime(2026, 11, 23, 7, 0, tzinfo=UTC), True),  # Monday 08:00 Oslo
+        (datetime(2026, 11, 23, 13, 59, tzinfo=UTC), True),  # 14:59
+        (datetime(2026, 11, 23, 14, 0, tzinfo=UTC), False),  # 15:00: closed
+        (datetime(2026, 11, 21, 10, 0, tzinfo=UTC), False),  # Saturday
+        (datetime(2026, 6, 1, 6, 30, tzinfo=UTC), True),  # summer: 08:30 Oslo is 06:30 UTC
+    ],
+)
+def test_staffed_hours_are_weekdays_8_to_15_oslo_time(at: datetime, staffed: bool) -> None:
+    assert is_staffed(at) is staffed
+
+
+def test_overnight_means_since_the_last_closing() -> None:
+    """Monday morning: since Friday 15:00; Tuesday evening: since Tuesday 15:00."""
+    assert last_closing(NOW) == datetime(2026, 11, 20, 15, tzinfo=OSLO)
+    tuesday_evening = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    assert last_closing(tuesday_evening) == datetime(2026, 11, 24, 15, tzinfo=OSLO)
+
+
+def test_a_patient_without_alerts_shows_the_latest_readings_instead() -> None:
+    quiet = item("Per", "green").model_copy(
+        update={
+            "last_readings": [
+                LastReading(
+                    id="g1",
+                    kind="glucose",
+                    values={"glucose": 6.2},
+                    colour="green",
+                    measured_at=NOW - timedelta(hours=1),
+                )
+            ]
+        }
+    )
+    assert worklist_row(quiet, NOW, "nb").reasons == ("🟢 Grønn Blodsukker 6.2 · 08:30",)

@@ -5,6 +5,7 @@ acknowledge and resolve the alert in two clicks."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.integration.api.conftest import PASSWORD, Login
@@ -64,6 +65,14 @@ def test_the_worklist_puts_red_first_then_yellow_with_reasons_in_words(
     # a red nobody has acknowledged is impossible to miss
     assert "NY RØD VARSLING" in at.error[0].value
     assert "Testpasient a-copd" in at.error[0].value
+    # Monday 09:30: what arrived since Friday's closing is listed
+    overnight = [str(i.value) for i in at.info if "siden sist stengt" in str(i.value)]
+    assert overnight == [
+        "**Kommet inn siden sist stengt** (20.11 15:00): 🔴 Rød Testpasient a-copd, "
+        "🟡 Gul Testpasient a-hf"
+    ]
+    # the green patient shows the latest readings instead of reasons
+    assert "🟢 Grønn Blodsukker 6 · 08:30" in text
     # the nurse at centre A never sees centre B's patients
     assert "b-hypertension" not in text
 
@@ -73,7 +82,8 @@ def test_greens_waiting_are_counted_and_acknowledged_in_one_click(
 ) -> None:
     """The two green glucose readings wait; one click acknowledges them and the count goes."""
     at = logged_in(app, "nurse-a")
-    assert "2 grønne målinger venter på kvittering (1 pasienter)" in at.info[0].value
+    infos = [str(i.value) for i in at.info]
+    assert "2 grønne målinger venter på kvittering (1 pasienter)" in infos
     at.button(key="ack_greens").click().run()
     assert not at.exception
     assert "2 grønne målinger kvittert ut." in at.success[0].value
@@ -172,3 +182,13 @@ def test_passwords_are_never_kept_in_the_session(app: AppFactory, ward: Ward) ->
     """The password typed is not left in the dashboard's session state after login."""
     at = logged_in(app, "nurse-a")
     assert PASSWORD not in repr(at.session_state.to_dict())
+
+
+def test_outside_staffed_hours_the_worklist_says_so(
+    app: AppFactory, ward: Ward, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a Monday evening the worklist says the centre is closed and where reds go."""
+    monkeypatch.setenv("DHO_DASHBOARD_FIXED_NOW", "2026-11-23T19:00:00+01:00")
+    at = logged_in(app, "nurse-a")
+    warnings = [str(w.value) for w in at.warning]
+    assert any(w.startswith("Utenfor bemannet tid (hverdager 08–15)") for w in warnings)
