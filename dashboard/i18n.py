@@ -72,8 +72,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "missing_data": ("Mangler måling", "Missing measurement"),
     "paused": ("Pause", "Paused"),
     "greens_waiting": (
-        "{count} grønne målinger venter på kvittering ({patients} pasienter)",
-        "{count} green readings wait for acknowledgement ({patients} patients)",
+        "{count} grønne målinger venter på kvittering (antall pasienter: {patients})",
+        "{count} green readings wait for acknowledgement (patients: {patients})",
     ),
     "ack_greens": ("Kvitter ut alle grønne", "Acknowledge all greens"),
     "greens_acked": (

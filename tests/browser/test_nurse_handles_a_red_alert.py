@@ -48,6 +48,8 @@ def test_nurse_logs_in_sees_red_first_opens_it_acknowledges_and_resolves(
     page.get_by_role("button", name="Kvitter ut").click()
     expect(page.get_by_text("Varselet er kvittert ut.")).to_be_visible()
     expect(page.get_by_text("Kvittert av nurse-a")).to_be_visible()
+    # the outcome, preset to the most common one, and a note field are ready for click 2
+    expect(page.get_by_role("combobox", name="Utfall")).to_have_value("Ringte pasienten")
     page.screenshot(path=shots / "04-acknowledged.png", full_page=True)
 
     # click 2: resolve with the default outcome (phoned the patient)

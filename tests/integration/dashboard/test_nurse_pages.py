@@ -83,7 +83,7 @@ def test_greens_waiting_are_counted_and_acknowledged_in_one_click(
     """The two green glucose readings wait; one click acknowledges them and the count goes."""
     at = logged_in(app, "nurse-a")
     infos = [str(i.value) for i in at.info]
-    assert "2 grønne målinger venter på kvittering (1 pasienter)" in infos
+    assert "2 grønne målinger venter på kvittering (antall pasienter: 1)" in infos
     at.button(key="ack_greens").click().run()
     assert not at.exception
     assert "2 grønne målinger kvittert ut." in at.success[0].value
