@@ -1,0 +1,543 @@
+"""A typed httpx client for the DHO API (``/api/v1``): the only way the dashboard reaches data.
+
+Every failure becomes an :class:`ApiError` carrying the API's problem details (RFC 9457
+``title`` and ``detail``) so a page can show the reason, never a stack trace. An expired access
+token is refreshed once with the single-use refresh token, and the request retried.
+
+The response models copy the API's schemas (the dashboard may not import ``triage``); they
+ignore fields they do not use, so the API can grow without breaking the dashboard.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+Colour = Literal["green", "yellow", "red"]
+
+
+class ApiError(Exception):
+    """The API refused or could not be reached; ``title`` and ``detail`` say why."""
+
+    def __init__(self, status: int | None, title: str, detail: str = "") -> None:
+        super().__init__(f"{title}: {detail}" if detail else title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+    @property
+    def is_unauthorised(self) -> bool:
+        """The login has ended (expired, logged out elsewhere, or refused)."""
+        return self.status == 401
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# ----------------------------------------------------------------------------- people
+
+
+class Tokens(_Model):
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+class Me(_Model):
+    user_id: str
+    username: str
+    display_name: str
+    role: Literal["nurse", "gp", "admin"]
+    centre_ids: list[str] = Field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- worklist
+
+
+class Text(_Model):
+    nb: str
+    en: str
+
+
+class Finding(_Model):
+    """Why something has its colour (the API's ``FindingRead``)."""
+
+    rule_id: str
+    rule_type: str
+    colour: Colour
+    at: datetime
+    text: Text
+    parameter: str | None = None
+    value: float | None = None
+    bound: str | None = None
+    plan_id: str | None = None
+    plan_version: int | None = None
+
+
+class AlertBrief(_Model):
+    id: str
+    rule_id: str
+    rule_type: str
+    category: str
+    colour: Colour
+    state: str
+    opened_at: datetime
+    last_breach_at: datetime
+    breaches: int
+    acknowledged: bool
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    assigned_to: str | None = None
+    back_in_range_at: datetime | None = None
+    escalated_at: datetime | None = None
+    reason: Finding
+
+
+class LastReading(_Model):
+    id: str
+    kind: str
+    values: dict[str, Any]
+    colour: Colour | None = None
+    measured_at: datetime
+
+
+class WorklistItem(_Model):
+    patient_id: str
+    display_name: str
+    condition: str | None = None
+    centre_id: str
+    centre_name: str
+    municipality_name: str
+    assigned_nurse_id: str | None = None
+    assigned_nurse_name: str | None = None
+    gp_user_id: str | None = None
+    gp_name: str | None = None
+    state: str
+    colour: Colour
+    waiting_since: datetime | None = None
+    missing_data: bool = False
+    lost_contact: bool = False
+    lost_contact_since: datetime | None = None
+    alerts: list[AlertBrief] = Field(default_factory=list)
+    last_readings: list[LastReading] = Field(default_factory=list)
+    greens_waiting: int = 0
+
+
+class GreensAcknowledged(_Model):
+    through: datetime
+    readings: int
+
+
+# ----------------------------------------------------------------------------- patients
+
+
+class Patient(_Model):
+    id: str
+    display_name: str
+    national_id: str | None = None
+    condition: str | None = None
+    municipality_id: str
+    municipality_name: str
+    centre_id: str
+    centre_name: str
+    gp_user_id: str | None = None
+    gp_name: str | None = None
+    assigned_nurse_id: str | None = None
+    assigned_nurse_name: str | None = None
+    timezone: str = "Europe/Oslo"
+    state: str
+    state_reason: str | None = None
+    enrolled_at: datetime
+
+
+class Reading(_Model):
+    id: str
+    kind: str
+    values: dict[str, Any]
+    measured_at: datetime
+    colour: Colour | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    plan_version: int | None = None
+
+
+class Report(_Model):
+    id: str
+    questionnaire: str
+    answers: dict[str, Any]
+    answered_at: datetime
+    score: int | None = None
+    colour: Colour | None = None
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class TimelineEntry(_Model):
+    """One timeline item; ``type`` is reading, report, alert_event or alert_action."""
+
+    type: Literal["reading", "report", "alert_event", "alert_action"]
+    at: datetime
+    kind: str | None = None
+    values: dict[str, Any] | None = None
+    questionnaire: str | None = None
+    score: int | None = None
+    colour: Colour | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    alert_id: str | None = None
+    rule_id: str | None = None
+    event: str | None = None
+    by: str | None = None
+    outcome: str | None = None
+    note: str | None = None
+
+
+class AlertEvent(_Model):
+    event: str
+    at: datetime
+    by: str | None = None
+    colour: Colour
+    note: str = ""
+
+
+class AlertAction(_Model):
+    at: datetime
+    by_username: str | None = None
+    outcome: str
+    note: str = ""
+
+
+class AlertDetail(_Model):
+    id: str
+    patient_id: str
+    rule_id: str
+    colour: Colour
+    state: str
+    opened_at: datetime
+    reason: Finding
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    assigned_to: str | None = None
+    events: list[AlertEvent] = Field(default_factory=list)
+    actions: list[AlertAction] = Field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+class PlanVersionSummary(_Model):
+    plan_id: str
+    version: int
+    status: Literal["draft", "approved", "retired"]
+    condition: str | None = None
+    created_at: datetime
+    created_by: str | None = None
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    note: str | None = None
+
+
+class PlanVersion(PlanVersionSummary):
+    document: dict[str, Any]
+
+
+class GatewayCredentials(_Model):
+    gateway_id: str
+    secret: str
+    http_token: str
+    mqtt_username: str
+    mqtt_topic_prefix: str
+    note: str
+
+
+class Gateway(_Model):
+    id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    online: bool = False
+    last_seen_at: datetime | None = None
+
+
+# ----------------------------------------------------------------------------- the client
+
+
+def _problem(response: httpx.Response) -> ApiError:
+    """The API's problem details as an :class:`ApiError` (a plain reason when not JSON)."""
+    title = response.reason_phrase or f"HTTP {response.status_code}"
+    detail = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        title = str(body.get("title") or title)
+        detail = str(body.get("detail") or "")
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            parts = [
+                f"{e.get('field', '?')}: {e.get('message', '')}"
+                for e in errors
+                if isinstance(e, dict)
+            ]
+            detail = "; ".join(filter(None, [detail, *parts]))
+    return ApiError(response.status_code, title, detail)
+
+
+class ApiClient:
+    """One logged-in (or not yet logged-in) person's connection to the API.
+
+    ``transport`` lets a test hand in an httpx transport; normally it is the network.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+        self._tokens: Tokens | None = None
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    # --- login
+
+    @property
+    def is_logged_in(self) -> bool:
+        return self._tokens is not None
+
+    def login(self, username: str, password: str) -> Me:
+        """Log in; raises :class:`ApiError` with the API's reason when refused."""
+        data = self._send("POST", "/auth/login", json={"username": username, "password": password})
+        self._tokens = _parse(Tokens, data)
+        return self.me()
+
+    def logout(self) -> None:
+        """End the login on the server too; the client forgets its tokens whatever happens."""
+        try:
+            if self._tokens is not None:
+                self._send("POST", "/auth/logout", authorised=True, retry=False)
+        finally:
+            self._tokens = None
+
+    def me(self) -> Me:
+        return _parse(Me, self._get("/me"))
+
+    # --- worklist and greens
+
+    def worklist(self, *, colour: Colour | None = None, limit: int = 200) -> list[WorklistItem]:
+        """The caller's worklist in triage order (every page, up to ``limit`` per page)."""
+        params: dict[str, Any] = {"limit": limit}
+        if colour is not None:
+            params["colour"] = colour
+        return [_parse(WorklistItem, item) for item in self._all("/worklist", params)]
+
+    def acknowledge_greens(self, patient_ids: list[str] | None = None) -> GreensAcknowledged:
+        body: dict[str, Any] = {} if patient_ids is None else {"patient_ids": patient_ids}
+        return _parse(GreensAcknowledged, self._post("/greens/acknowledge", body))
+
+    # --- patients
+
+    def patients(self) -> list[Patient]:
+        return [_parse(Patient, p) for p in self._all("/patients", {"limit": 500})]
+
+    def patient(self, patient_id: str) -> Patient:
+        return _parse(Patient, self._get(f"/patients/{patient_id}"))
+
+    def enrol(self, body: dict[str, Any]) -> Patient:
+        return _parse(Patient, self._post("/patients", body))
+
+    def change_state(self, patient_id: str, action: str, body: dict[str, Any] | None) -> Patient:
+        """``action``: activate, pause, resume or discharge."""
+        return _parse(Patient, self._post(f"/patients/{patient_id}/{action}", body))
+
+    def readings(self, patient_id: str, *, since: datetime | None = None) -> list[Reading]:
+        params: dict[str, Any] = {"limit": 500}
+        if since is not None:
+            params["since"] = since.isoformat()
+        return [_parse(Reading, r) for r in self._all(f"/patients/{patient_id}/readings", params)]
+
+    def reports(self, patient_id: str, *, since: datetime | None = None) -> list[Report]:
+        params: dict[str, Any] = {"limit": 500}
+        if since is not None:
+            params["since"] = since.isoformat()
+        return [_parse(Report, r) for r in self._all(f"/patients/{patient_id}/reports", params)]
+
+    def timeline(self, patient_id: str, *, limit: int = 100) -> list[TimelineEntry]:
+        data = self._get(f"/patients/{patient_id}/timeline", {"limit": limit})
+        return [_parse(TimelineEntry, item) for item in _items(data)]
+
+    def alerts(self, patient_id: str, *, state: str = "unresolved") -> list[AlertDetail]:
+        data = self._all(f"/patients/{patient_id}/alerts", {"state": state, "limit": 200})
+        return [_parse(AlertDetail, a) for a in data]
+
+    def gateways(self, patient_id: str) -> list[Gateway]:
+        return [_parse(Gateway, g) for g in _items(self._get(f"/patients/{patient_id}/gateways"))]
+
+    def register_gateway(self, patient_id: str) -> GatewayCredentials:
+        return _parse(GatewayCredentials, self._post(f"/patients/{patient_id}/gateways", {}))
+
+    # --- alerts
+
+    def alert(self, alert_id: str) -> AlertDetail:
+        return _parse(AlertDetail, self._get(f"/alerts/{alert_id}"))
+
+    def acknowledge(self, alert_id: str, note: str = "") -> AlertDetail:
+        return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/acknowledge", {"note": note}))
+
+    def assign(self, alert_id: str, user_id: str) -> AlertDetail:
+        body = {"user_id": user_id}
+        return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/assign", body))
+
+    def record_action(self, alert_id: str, outcome: str, note: str = "") -> AlertDetail:
+        body = {"outcome": outcome, "note": note}
+        return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/actions", body))
+
+    def resolve(self, alert_id: str, outcome: str | None = None, note: str = "") -> AlertDetail:
+        body: dict[str, Any] = {"note": note}
+        if outcome is not None:
+            body["outcome"] = outcome
+        return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/resolve", body))
+
+    # --- plans
+
+    def plan_versions(self, patient_id: str) -> list[PlanVersionSummary]:
+        data = self._get(f"/patients/{patient_id}/plans")
+        return [_parse(PlanVersionSummary, v) for v in _items(data)]
+
+    def plan_version(self, plan_id: str, version: int) -> PlanVersion:
+        return _parse(PlanVersion, self._get(f"/plans/{plan_id}/versions/{version}"))
+
+    def plan_from_template(self, patient_id: str, condition: str, note: str) -> PlanVersion:
+        body = {"condition": condition, "note": note}
+        return _parse(PlanVersion, self._post(f"/patients/{patient_id}/plans", body))
+
+    def plan_proposal(self, patient_id: str) -> dict[str, Any]:
+        return _object(self._get(f"/patients/{patient_id}/plans/proposal"))
+
+    def new_plan_version(
+        self, plan_id: str, changes: dict[str, Any], note: str, base_version: int | None = None
+    ) -> PlanVersion:
+        body: dict[str, Any] = {"changes": changes, "note": note}
+        if base_version is not None:
+            body["base_version"] = base_version
+        return _parse(PlanVersion, self._post(f"/plans/{plan_id}/versions", body))
+
+    def approve_plan(self, plan_id: str, version: int) -> PlanVersion:
+        path = f"/plans/{plan_id}/versions/{version}/approve"
+        return _parse(PlanVersion, self._post(path, None))
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user (admins only)."""
+        return [_object(u) for u in self._all("/admin/users", {"limit": 500})]
+
+    def plan_diff(self, plan_id: str, from_version: int, to_version: int) -> dict[str, Any]:
+        params = {"from": from_version, "to": to_version}
+        return _object(self._get(f"/plans/{plan_id}/diff", params))
+
+    # --- plumbing
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._send("GET", path, params=params, authorised=True)
+
+    def _post(self, path: str, body: dict[str, Any] | None) -> Any:
+        return self._send("POST", path, json=body, authorised=True)
+
+    def _all(self, path: str, params: dict[str, Any]) -> list[Any]:
+        """Every item of a paginated list (follows ``next_cursor``)."""
+        items: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = self._get(path, {**params, "cursor": cursor} if cursor else params)
+            items.extend(_items(page))
+            cursor = page.get("next_cursor") if isinstance(page, dict) else None
+            if not cursor:
+                return items
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        authorised: bool = False,
+        retry: bool = True,
+    ) -> Any:
+        headers: dict[str, str] = {}
+        if authorised:
+            if self._tokens is None:
+                raise ApiError(401, "Ikke innlogget", "Logg inn for å fortsette.")
+            headers["Authorization"] = f"Bearer {self._tokens.access_token}"
+        try:
+            response = self._http.request(method, path, params=params, json=json, headers=headers)
+        except httpx.HTTPError as err:
+            raise ApiError(
+                None,
+                "The DHO service does not answer",
+                f"{type(err).__name__} reaching {self._http.base_url}; check that the service "
+                "is running and try again.",
+            ) from err
+        if response.status_code == 401 and authorised and retry and self._refresh():
+            return self._send(method, path, params=params, json=json, authorised=True, retry=False)
+        if response.is_error:
+            if response.status_code == 401 and authorised:
+                self._tokens = None
+            raise _problem(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _refresh(self) -> bool:
+        """Swap the refresh token for new tokens; False when the login has ended."""
+        if self._tokens is None:
+            return False
+        try:
+            data = self._send(
+                "POST", "/auth/refresh", json={"refresh_token": self._tokens.refresh_token}
+            )
+        except ApiError as err:
+            logger.info("token refresh refused", extra={"status": err.status, "title": err.title})
+            self._tokens = None
+            return False
+        self._tokens = _parse(Tokens, data)
+        return True
+
+
+def _items(page: Any) -> list[Any]:
+    if isinstance(page, dict) and isinstance(page.get("items"), list):
+        return list(page["items"])
+    if isinstance(page, list):
+        return page
+    raise ApiError(None, "Unexpected answer from the DHO service", "expected a list of items")
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ApiError(None, "Unexpected answer from the DHO service", "expected an object")
+    return data
+
+
+def _parse(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ApiError(
+            None,
+            "Unexpected answer from the DHO service",
+            f"{model.__name__}: {err.error_count()} field(s) did not match; is the dashboard "
+            "the same version as the service?",
+        ) from err

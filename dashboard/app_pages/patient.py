@@ -1,0 +1,230 @@
+"""One patient: header (condition, fastlege, plan version, the patient's goal), the open alerts
+with their handling (acknowledge → resolve in two clicks, the plan's nurse instruction in view),
+the plan's advice for the current zone, charts with zone bands, and the timeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import streamlit as st
+
+from dashboard import session
+from dashboard.api_client import AlertDetail, ApiClient, ApiError, Patient, PlanVersion
+from dashboard.charts import parameter_chart, reports_chart
+from dashboard.i18n import Language, t
+from dashboard.presenters import (
+    OUTCOME_CODES,
+    colour_badge,
+    colour_badge_markdown,
+    condition_label,
+    current_plan,
+    format_time,
+    outcome_label,
+    parameter_label,
+    reason_text,
+    series_by_parameter,
+    time_since,
+    timeline_rows,
+    worst_colour,
+    zone_advice,
+)
+
+DAYS_SHOWN = 30
+
+
+def _choose(client: ApiClient, lang: Language) -> str | None:
+    """The patient chosen on the worklist, or one picked here."""
+    chosen = session.patient_id() or st.query_params.get("patient")
+    if chosen:
+        return chosen
+    st.info(t("no_patient", lang), icon="👈")
+    patients = client.patients()
+    by_id = {p.id: p.display_name for p in patients}
+    return st.selectbox(
+        t("choose_patient", lang), list(by_id), format_func=by_id.__getitem__, index=None
+    )
+
+
+def _plan(client: ApiClient, patient_id: str) -> PlanVersion | None:
+    summary = current_plan(client.plan_versions(patient_id))
+    return client.plan_version(summary.plan_id, summary.version) if summary else None
+
+
+def _header(patient: Patient, plan: PlanVersion | None, colour: str, lang: Language) -> None:
+    st.title(f"{patient.display_name}")
+    st.markdown(f"### {colour_badge_markdown(colour, lang)}")
+    cols = st.columns(4)
+    cols[0].markdown(f"**{t('condition', lang)}**  \n{condition_label(patient.condition, lang)}")
+    cols[1].markdown(f"**{t('gp', lang)}**  \n{patient.gp_name or '–'}")
+    plan_text = t("plan_version", lang, version=plan.version) if plan else t("no_plan", lang)
+    cols[2].markdown(f"**{t('plan', lang)}**  \n{plan_text}")
+    cols[3].markdown(f"**{t('centre', lang)}**  \n{patient.centre_name}")
+    goal = str(plan.document.get("goal") or "") if plan else ""
+    st.markdown(f"🎯 **{t('goal', lang)}:** {goal or '_' + t('no_goal', lang) + '_'}")
+
+
+def _act(action: str, alert: AlertDetail, lang: Language, **kwargs: Any) -> None:
+    """Do ``action`` on ``alert`` through the API; the reason is shown when it refuses."""
+    client = session.client()
+    try:
+        if action == "acknowledge":
+            client.acknowledge(alert.id)
+            session.flash(t("alert_acknowledged", lang))
+        elif action == "assign":
+            user = session.me()
+            if user is not None:
+                client.assign(alert.id, user.user_id)
+            session.flash(t("alert_assigned", lang))
+        elif action == "resolve":
+            client.resolve(alert.id, kwargs["outcome"], kwargs["note"])
+            session.flash(t("alert_resolved", lang))
+        else:
+            client.record_action(alert.id, kwargs["outcome"], kwargs["note"])
+            session.flash(t("action_recorded", lang))
+    except ApiError as err:
+        session.show_error(err)
+        return
+    st.rerun()
+
+
+def _alert_card(alert: AlertDetail, plan: PlanVersion | None, lang: Language) -> None:
+    now = session.now()
+    with st.container(border=True, key=f"alert-{alert.id}"):
+        st.markdown(
+            f"{colour_badge_markdown(alert.colour, lang)} **{reason_text(alert.reason, lang)}**"
+        )
+        status = f"{t('opened', lang)} {format_time(alert.opened_at, now)} · "
+        status += f"{t('waiting', lang)} {time_since(alert.opened_at, now, lang)}"
+        if alert.acknowledged_at is not None:
+            status += " · " + t(
+                "acknowledged_by",
+                lang,
+                by=alert.acknowledged_by or "?",
+                at=format_time(alert.acknowledged_at, now),
+            )
+        st.caption(status)
+        if plan is not None:
+            _, nurse = zone_advice(plan.document, alert.colour, lang)
+            st.info(f"**{t('advice_nurse', lang)}:** {nurse}", icon="🩺")
+        if alert.state == "open":
+            left, right = st.columns(2)
+            if left.button(t("acknowledge", lang), key=f"ack-{alert.id}", type="primary", icon="✔️"):
+                _act("acknowledge", alert, lang)
+            if right.button(t("assign_me", lang), key=f"assign-{alert.id}", icon="👤"):
+                _act("assign", alert, lang)
+            return
+        outcome = st.selectbox(
+            t("outcome", lang),
+            OUTCOME_CODES,
+            format_func=lambda code: outcome_label(code, lang),
+            key=f"outcome-{alert.id}",
+        )
+        note = st.text_input(t("note", lang), key=f"note-{alert.id}")
+        left, right = st.columns(2)
+        if left.button(t("resolve", lang), key=f"resolve-{alert.id}", type="primary", icon="🏁"):
+            _act("resolve", alert, lang, outcome=outcome, note=note)
+        if right.button(t("record_action", lang), key=f"action-{alert.id}", icon="✍️"):
+            _act("action", alert, lang, outcome=outcome, note=note)
+
+
+def _advice(plan: PlanVersion | None, colour: str, lang: Language) -> None:
+    if plan is None:
+        return
+    patient_advice, nurse = zone_advice(plan.document, colour, lang)
+    with st.container(border=True):
+        st.markdown(f"**{t('current_zone', lang)}: {colour_badge(colour, lang)}**")
+        st.markdown(f"🏠 **{t('advice_patient', lang)}:** {patient_advice}")
+        st.markdown(f"🩺 **{t('advice_nurse', lang)}:** {nurse}")
+
+
+def _charts(
+    client: ApiClient,
+    patient_id: str,
+    plan: PlanVersion | None,
+    alerts: list[AlertDetail],
+    lang: Language,
+) -> None:
+    end = session.now()
+    start = end - timedelta(days=DAYS_SHOWN)
+    st.subheader(t("charts", lang))
+    zones: dict[str, Any] = dict(plan.document.get("zones") or {}) if plan else {}
+    series = series_by_parameter(client.readings(patient_id, since=start), zones)
+    reports = [r for r in client.reports(patient_id, since=start) if r.score is not None]
+    if not series and not reports:
+        st.caption(t("no_readings", lang))
+        return
+    ordered = [p for p in zones if p in series] + [p for p in series if p not in zones]
+    for parameter in ordered:
+        st.markdown(f"**{parameter_label(parameter, lang)}**")
+        chart = parameter_chart(
+            parameter,
+            series[parameter],
+            zones.get(parameter),
+            alerts,
+            start=start,
+            end=end,
+            language=lang,
+        )
+        st.altair_chart(chart, width="stretch")
+    if reports:
+        st.markdown(f"**{t('reports', lang)}**")
+        st.altair_chart(
+            reports_chart(reports, start=start, end=end, language=lang), width="stretch"
+        )
+
+
+def _timeline(client: ApiClient, patient_id: str, lang: Language) -> None:
+    st.subheader(t("timeline", lang))
+    user = session.me()
+    names = {user.user_id: user.username} if user else {}
+    rows = timeline_rows(client.timeline(patient_id), session.now(), lang, names)
+    st.dataframe(
+        [
+            {
+                t("time", lang): r.when,
+                "": r.what,
+                t("note", lang): r.detail,
+                "👤": r.by,
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def _page(lang: Language) -> None:
+    client = session.client()
+    if st.button(t("back_to_worklist", lang), key="back"):
+        st.switch_page("app_pages/worklist.py")
+    session.show_flash()
+    patient_id = _choose(client, lang)
+    if patient_id is None:
+        return
+    st.query_params["patient"] = patient_id
+    patient = client.patient(patient_id)
+    plan = _plan(client, patient_id)
+    alerts = client.alerts(patient_id)
+    colour = worst_colour(a.colour for a in alerts)
+    _header(patient, plan, colour, lang)
+    main, side = st.columns([3, 2])
+    with main:
+        st.subheader(t("open_alerts", lang))
+        if not alerts:
+            st.success(t("no_open_alerts", lang), icon="🟢")
+        for alert in sorted(
+            alerts, key=lambda a: ({"red": 0, "yellow": 1}.get(a.colour, 2), a.opened_at)
+        ):
+            _alert_card(alert, plan, lang)
+    with side:
+        _advice(plan, colour, lang)
+    _charts(client, patient_id, plan, alerts, lang)
+    _timeline(client, patient_id, lang)
+
+
+language = session.language()
+try:
+    _page(language)
+except ApiError as error:
+    session.show_error(error)

@@ -1,0 +1,187 @@
+"""Altair charts of a patient's data: one chart per parameter with the plan's zone bands behind
+the values, alert markers on the same time axis, and questionnaire scores below.
+
+Pure builders (data in, chart out); colour is never the only signal: points carry the zone's
+shape (▲ red, ◆ yellow, ● green) and the tooltip says the zone in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import altair as alt
+
+from dashboard.api_client import AlertDetail, Report
+from dashboard.i18n import Language, t
+from dashboard.presenters import (
+    BAND_COLOURS,
+    CHART_COLOURS,
+    OSLO,
+    Point,
+    colour_word,
+    format_datetime,
+    parameter_label,
+    value_range,
+    zone_bands,
+)
+
+_SHAPES = {"red": "triangle-up", "yellow": "diamond", "green": "circle"}
+_HEIGHT = 240
+
+
+def _data(rows: list[dict[str, Any]]) -> alt.Data:
+    """Inline chart data (Altair's ``Data`` is untyped)."""
+    data: alt.Data = alt.Data(values=rows)  # type: ignore[no-untyped-call]
+    return data
+
+
+def _time_axis(title: str, field: str = "at") -> alt.X:
+    return alt.X(f"{field}:T", title=title, axis=alt.Axis(format="%d.%m", labelAngle=0))
+
+
+def _frame(start: datetime, end: datetime) -> alt.Chart:
+    """An invisible layer at ``start`` and ``end`` so every chart spans the same time axis
+    (an explicit temporal scale domain conflicts between layers in Vega-Lite)."""
+    rows = [{"at": start.isoformat()}, {"at": end.isoformat()}]
+    frame: alt.Chart = alt.Chart(_data(rows)).mark_point(opacity=0).encode(x=_time_axis(""))
+    return frame
+
+
+def _zone_scale(field: str, palette: Mapping[str, str], title: str, language: Language) -> Any:
+    colours = ["red", "yellow", "green"]
+    return alt.Color(
+        f"{field}:N",
+        title=title,
+        scale=alt.Scale(
+            domain=[colour_word(c, language) for c in colours],
+            range=[palette[c] for c in colours],
+        ),
+        legend=None,
+    )
+
+
+def parameter_chart(
+    parameter: str,
+    points: Sequence[Point],
+    zones: Mapping[str, Any] | None,
+    alerts: Sequence[AlertDetail],
+    *,
+    start: datetime,
+    end: datetime,
+    language: Language,
+) -> alt.LayerChart | alt.FacetChart:
+    """Values of one parameter over ``[start, end]``: zone bands (from the plan) behind, a line
+    and shaped points in front, a dashed rule at each alert of this parameter."""
+    zones = zones or {}
+    low, high = value_range(points, zones)
+    y_title = parameter_label(parameter, language).split(" (")[-1].rstrip(")")  # the unit
+    x = _time_axis(t("time", language))
+    zone_title = t("zone", language)
+    layers: list[alt.Chart] = [_frame(start, end)]
+    bands = zone_bands(zones, low, high) if zones else []
+    if bands:
+        band_rows = [
+            {
+                "low": b.low,
+                "high": b.high,
+                "zone": colour_word(b.colour, language),
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            }
+            for b in bands
+        ]
+        layers.append(
+            alt.Chart(_data(band_rows))
+            .mark_rect(opacity=0.55)
+            .encode(
+                x=_time_axis(t("time", language), "start"),
+                x2="end:T",
+                y=alt.Y("low:Q", scale=alt.Scale(domain=[low, high], nice=False), title=y_title),
+                y2="high:Q",
+                color=_zone_scale("zone", BAND_COLOURS, zone_title, language),
+                tooltip=[alt.Tooltip("zone:N", title=zone_title)],
+            )
+        )
+    rows = [
+        {
+            "at": p.at.isoformat(),
+            "value": p.value,
+            "zone": colour_word(p.colour, language),
+            "shape": _SHAPES.get(p.colour or "", "square"),
+            "when": format_datetime(p.at, OSLO),
+        }
+        for p in points
+    ]
+    base = alt.Chart(_data(rows)).encode(
+        x=x, y=alt.Y("value:Q", scale=alt.Scale(domain=[low, high], nice=False), title=y_title)
+    )
+    layers.append(base.mark_line(color="#555555", strokeWidth=1.2))
+    layers.append(
+        base.mark_point(filled=True, size=90, stroke="#222222", strokeWidth=0.8).encode(
+            color=_zone_scale("zone", CHART_COLOURS, zone_title, language),
+            shape=alt.Shape("shape:N", scale=None),
+            tooltip=[
+                alt.Tooltip("when:N", title=t("time", language)),
+                alt.Tooltip("value:Q", title=t("value", language)),
+                alt.Tooltip("zone:N", title=zone_title),
+            ],
+        )
+    )
+    marks = [
+        {"at": a.opened_at.isoformat(), "label": f"⚠ {colour_word(a.colour, language)}"}
+        for a in alerts
+        if a.reason.parameter == parameter
+    ]
+    if marks:
+        layers.append(
+            alt.Chart(_data(marks))
+            .mark_rule(strokeDash=[4, 3], color="#333333", strokeWidth=1.5)
+            .encode(x=x, tooltip=[alt.Tooltip("label:N", title=t("open_alerts", language))])
+        )
+    # bands and points colour by zone with different palettes: keep their scales apart
+    chart: alt.LayerChart | alt.FacetChart = (
+        alt.layer(*layers)
+        .resolve_scale(color="independent", shape="independent")
+        .properties(height=_HEIGHT)
+    )
+    return chart
+
+
+def reports_chart(
+    reports: Sequence[Report], *, start: datetime, end: datetime, language: Language
+) -> alt.LayerChart | alt.FacetChart:
+    """Questionnaire scores over the same time axis, shaped and labelled by zone."""
+    rows = [
+        {
+            "at": r.answered_at.isoformat(),
+            "score": r.score if r.score is not None else 0,
+            "questionnaire": r.questionnaire,
+            "zone": colour_word(r.colour, language),
+            "shape": _SHAPES.get(r.colour or "", "square"),
+            "when": format_datetime(r.answered_at, OSLO),
+        }
+        for r in reports
+    ]
+    zone_title = t("zone", language)
+    points = (
+        alt.Chart(_data(rows))
+        .mark_point(filled=True, size=90, stroke="#222222", strokeWidth=0.8)
+        .encode(
+            x=_time_axis(t("time", language)),
+            y=alt.Y("score:Q", title=t("reports", language)),
+            color=_zone_scale("zone", CHART_COLOURS, zone_title, language),
+            shape=alt.Shape("shape:N", scale=None),
+            tooltip=[
+                alt.Tooltip("when:N", title=t("time", language)),
+                alt.Tooltip("questionnaire:N"),
+                alt.Tooltip("score:Q"),
+                alt.Tooltip("zone:N", title=zone_title),
+            ],
+        )
+    )
+    chart: alt.LayerChart | alt.FacetChart = alt.layer(_frame(start, end), points).properties(
+        height=160
+    )
+    return chart

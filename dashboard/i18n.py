@@ -1,0 +1,197 @@
+"""The dashboard's words in Norwegian bokmål (the default) and English.
+
+Domain words are the ones a Norwegian nurse uses: *egenbehandlingsplan* (self-management plan),
+*oppfølgingstjeneste* (follow-up centre), *fastlege* (GP). A missing key raises ``KeyError`` in
+tests (``tests/unit/test_dashboard_i18n.py`` checks that every key has both languages).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["nb", "en"]
+LANGUAGES: tuple[Language, ...] = ("nb", "en")
+
+#: key → (bokmål, English)
+WORDS: dict[str, tuple[str, str]] = {
+    # everyone
+    "app_title": ("DHO oppfølgingstjeneste", "DHO follow-up centre"),
+    "language": ("Språk", "Language"),
+    "login": ("Logg inn", "Log in"),
+    "logout": ("Logg ut", "Log out"),
+    "username": ("Brukernavn", "Username"),
+    "password": ("Passord", "Password"),
+    "login_intro": (
+        "Digital hjemmeoppfølging: logg inn med brukeren din fra oppfølgingstjenesten.",
+        "Digital home follow-up: log in with your follow-up centre account.",
+    ),
+    "login_failed": ("Innloggingen ble avvist", "Login refused"),
+    "logged_in_as": ("Innlogget som", "Logged in as"),
+    "session_ended": (
+        "Innloggingen er utløpt. Logg inn på nytt.",
+        "Your login has ended. Please log in again.",
+    ),
+    "role_nurse": ("Sykepleier", "Nurse"),
+    "role_gp": ("Fastlege", "GP"),
+    "role_admin": ("Administrator", "Administrator"),
+    "error_prefix": ("Tjenesten svarte", "The service answered"),
+    # navigation
+    "nav_worklist": ("Arbeidsliste", "Worklist"),
+    "nav_patient": ("Pasient", "Patient"),
+    "nav_plans": ("Egenbehandlingsplaner", "Self-management plans"),
+    "nav_enrolment": ("Innskriving", "Enrolment"),
+    "nav_gp": ("Mine pasienter", "My patients"),
+    "nav_summary": ("Utskrift", "Printable summary"),
+    "nav_admin": ("Administrasjon", "Administration"),
+    "nav_account": ("Konto", "Account"),
+    # worklist
+    "worklist_title": ("Arbeidsliste", "Worklist"),
+    "worklist_caption": (
+        "Rød først, så gul; lengst ventende først innen hver farge.",
+        "Red first, then yellow; the longest waiting first within each colour.",
+    ),
+    "updated_at": ("Oppdatert", "Updated"),
+    "new_red_banner": ("NY RØD VARSLING", "NEW RED ALERT"),
+    "new_red_detail": (
+        "{names} — åpne pasienten nå.",
+        "{names} — open the patient now.",
+    ),
+    "count_red": ("røde", "red"),
+    "count_yellow": ("gule", "yellow"),
+    "count_lost": ("mistet kontakt", "lost contact"),
+    "count_green": ("grønne", "green"),
+    "empty_worklist": (
+        "Ingen pasienter å følge opp akkurat nå.",
+        "No patients to follow up right now.",
+    ),
+    "open_patient": ("Åpne", "Open"),
+    "waiting": ("venter", "waiting"),
+    "assigned_to": ("Ansvarlig", "Assigned"),
+    "nobody_assigned": ("ikke tildelt", "not assigned"),
+    "lost_contact": ("Mistet kontakt", "Lost contact"),
+    "missing_data": ("Mangler måling", "Missing measurement"),
+    "paused": ("Pause", "Paused"),
+    "greens_waiting": (
+        "{count} grønne målinger venter på kvittering (antall pasienter: {patients})",
+        "{count} green readings wait for acknowledgement (patients: {patients})",
+    ),
+    "ack_greens": ("Kvitter ut alle grønne", "Acknowledge all greens"),
+    "greens_acked": (
+        "{count} grønne målinger kvittert ut.",
+        "{count} green readings acknowledged.",
+    ),
+    "no_greens": ("Ingen grønne målinger venter.", "No green readings waiting."),
+    "closed_now": (
+        "Utenfor bemannet tid (hverdager 08–15). Røde varsler går til legevakt/hjemmesykepleie.",
+        "Outside staffed hours (weekdays 08–15). Red alerts go to the after-hours service.",
+    ),
+    "overnight": ("Kommet inn siden sist stengt", "Arrived since closing"),
+    "filter_colour": ("Vis", "Show"),
+    "filter_all": ("Alle", "All"),
+    # patient
+    "choose_patient": ("Velg pasient", "Choose a patient"),
+    "no_patient": (
+        "Velg en pasient fra arbeidslisten.",
+        "Choose a patient from the worklist.",
+    ),
+    "condition": ("Tilstand", "Condition"),
+    "gp": ("Fastlege", "GP"),
+    "plan": ("Egenbehandlingsplan", "Self-management plan"),
+    "plan_version": ("versjon {version}", "version {version}"),
+    "no_plan": ("Ingen godkjent plan", "No approved plan"),
+    "goal": ("Pasientens mål", "The patient's goal"),
+    "no_goal": ("Ikke skrevet ennå", "Not written yet"),
+    "centre": ("Oppfølgingstjeneste", "Follow-up centre"),
+    "current_zone": ("Nå", "Now"),
+    "advice_patient": ("Råd til pasienten", "Advice to the patient"),
+    "advice_nurse": ("Sykepleierens oppgave", "The nurse's instruction"),
+    "charts": ("Målinger siste 30 dager", "Readings, last 30 days"),
+    "no_readings": ("Ingen målinger siste 30 dager.", "No readings in the last 30 days."),
+    "timeline": ("Tidslinje", "Timeline"),
+    "open_alerts": ("Åpne varsler", "Open alerts"),
+    "no_open_alerts": ("Ingen åpne varsler.", "No open alerts."),
+    "reports": ("Spørreskjema", "Questionnaires"),
+    "value": ("Verdi", "Value"),
+    "time": ("Tid", "Time"),
+    "zone": ("Sone", "Zone"),
+    "back_to_worklist": ("← Arbeidsliste", "← Worklist"),
+    # alert handling
+    "acknowledge": ("Kvitter ut", "Acknowledge"),
+    "assign_me": ("Tildel meg", "Assign to me"),
+    "resolve": ("Avslutt varsel", "Resolve alert"),
+    "record_action": ("Registrer tiltak", "Record action"),
+    "outcome": ("Utfall", "Outcome"),
+    "note": ("Notat", "Note"),
+    "acknowledged_by": ("Kvittert av {by} {at}", "Acknowledged by {by} {at}"),
+    "alert_acknowledged": ("Varselet er kvittert ut.", "The alert is acknowledged."),
+    "alert_resolved": ("Varselet er avsluttet.", "The alert is resolved."),
+    "action_recorded": ("Tiltaket er registrert.", "The action is recorded."),
+    "alert_assigned": ("Varselet er tildelt deg.", "The alert is assigned to you."),
+    "opened": ("Åpnet", "Opened"),
+    "breaches": ("brudd", "breaches"),
+    # GP
+    "gp_title": ("Mine pasienter", "My patients"),
+    "gp_caption": (
+        "Avvik fra egenbehandlingsplanen og hva oppfølgingstjenesten gjorde.",
+        "Deviations from the self-management plan and what the follow-up centre did.",
+    ),
+    "since_last_look": ("Siden du sist så", "Since you last looked"),
+    "centre_did": ("Oppfølgingstjenesten", "The follow-up centre"),
+    "nothing_done_yet": ("Ikke håndtert ennå", "Not handled yet"),
+    "no_deviations": ("Ingen avvik.", "No deviations."),
+    "drafts_to_approve": ("Planutkast til godkjenning", "Plan drafts to approve"),
+    "approve": ("Godkjenn", "Approve"),
+    "approved": ("Godkjent: {label}", "Approved: {label}"),
+    "mark_seen": ("Merk som sett", "Mark as seen"),
+    "print_hint": (
+        "Skriv ut med nettleserens utskrift (Ctrl+P); siden er laget for ett ark.",
+        "Print with the browser's print (Ctrl+P); the page fits one sheet.",
+    ),
+    "summary_title": ("Sammendrag", "Summary"),
+    # plans
+    "plans_title": ("Egenbehandlingsplaner", "Self-management plans"),
+    "versions": ("Versjoner", "Versions"),
+    "new_from_template": ("Ny plan fra mal", "New plan from a template"),
+    "create": ("Opprett", "Create"),
+    "proposal": ("Forslag fra prøveperioden", "Proposal from the trial period"),
+    "edit_bounds": ("Endre grenser", "Edit bounds"),
+    "save_draft": ("Lagre utkast", "Save draft"),
+    "why": ("Hvorfor (vises i historikken)", "Why (shown in the history)"),
+    "diff": ("Forskjeller", "Differences"),
+    "draft_saved": ("Utkast lagret: {label}", "Draft saved: {label}"),
+    "status_draft": ("Utkast", "Draft"),
+    "status_approved": ("Godkjent", "Approved"),
+    "status_retired": ("Avløst", "Retired"),
+    # enrolment
+    "enrol_title": ("Innskriving", "Enrolment"),
+    "display_name": ("Navn", "Name"),
+    "national_id": ("Fødselsnummer (kun syntetisk)", "National id (synthetic only)"),
+    "municipality_id": ("Kommune-id", "Municipality id"),
+    "centre_id": ("Oppfølgingstjeneste-id", "Follow-up centre id"),
+    "enrol": ("Skriv inn", "Enrol"),
+    "enrolled": ("{name} er skrevet inn (prøveperiode).", "{name} is enrolled (trial period)."),
+    "register_gateway": ("Registrer gateway", "Register gateway"),
+    "credentials_once": (
+        "Vises bare én gang: skriv dem inn i pasientens gateway nå.",
+        "Shown only once: enter them in the patient's gateway now.",
+    ),
+    "pause": ("Sett på pause", "Pause"),
+    "resume": ("Gjenoppta", "Resume"),
+    "discharge": ("Skriv ut", "Discharge"),
+    "reason": ("Begrunnelse", "Reason"),
+    "state": ("Status", "State"),
+    "state_changed": ("Status er nå: {state}", "The state is now: {state}"),
+    "admin_intro": (
+        "Administratorer ser pasientdata bare med en begrunnelse; bruk API-et for brukere og "
+        "revisjonslogg.",
+        "Administrators see patient data only with a reason; use the API for users and the "
+        "audit log.",
+    ),
+}
+
+
+def t(key: str, language: Language, **values: object) -> str:
+    """The text for ``key`` in ``language``, with ``{placeholders}`` filled from ``values``."""
+    nb, en = WORDS[key]
+    text = en if language == "en" else nb
+    return text.format(**values) if values else text

@@ -1,0 +1,619 @@
+"""Pure functions that turn API data into what a nurse or GP reads: colour as icon *and* word,
+reasons in words, times in Europe/Oslo, "waiting 2 h 5 min", triage order, zone bands.
+
+No Streamlit, no I/O, no clock: ``now`` is always passed in, so every function is unit tested
+(``tests/unit/test_dashboard_presenters.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dashboard.api_client import (
+    AlertBrief,
+    AlertDetail,
+    Colour,
+    Finding,
+    PlanVersionSummary,
+    Reading,
+    TimelineEntry,
+    WorklistItem,
+)
+from dashboard.i18n import Language, t
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+# ----------------------------------------------------------------------------- colours
+
+#: colour → (icon, bokmål, English). The icon differs in shape as well as colour (●, ▲, ■ would
+#: do too); the word is always shown next to it, so colour is never the only signal.
+_COLOURS: dict[str, tuple[str, str, str]] = {
+    "red": ("🔴", "Rød", "Red"),
+    "yellow": ("🟡", "Gul", "Yellow"),
+    "green": ("🟢", "Grønn", "Green"),
+}
+_UNKNOWN_COLOUR = ("⚪", "Ikke vurdert", "Not classified")
+
+#: colours as drawn in charts (Okabe–Ito-inspired, distinguishable with colour-blindness)
+CHART_COLOURS: dict[str, str] = {"red": "#d55e00", "yellow": "#e6b800", "green": "#009e73"}
+BAND_COLOURS: dict[str, str] = {"red": "#f8d3c0", "yellow": "#fbeeb5", "green": "#d5efe5"}
+
+_RANK = {"green": 0, "yellow": 1, "red": 2}
+
+
+def colour_badge(colour: str | None, language: Language) -> str:
+    """ "🔴 Rød" / "🟡 Yellow": the icon and the word, never the colour alone."""
+    icon, nb, en = _COLOURS.get(colour or "", _UNKNOWN_COLOUR)
+    return f"{icon} {en if language == 'en' else nb}"
+
+
+def colour_badge_markdown(colour: str | None, language: Language) -> str:
+    """The badge as Streamlit Markdown (``:red-badge[🔴 Rød]``): colour, icon and word."""
+    tint = {"red": "red", "yellow": "yellow", "green": "green"}.get(colour or "", "gray")
+    return f":{tint}-badge[{colour_badge(colour, language)}]"
+
+
+def colour_word(colour: str | None, language: Language) -> str:
+    _, nb, en = _COLOURS.get(colour or "", _UNKNOWN_COLOUR)
+    return en if language == "en" else nb
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def local_time(at: datetime, zone: ZoneInfo = OSLO) -> datetime:
+    """``at`` on the wall clock of ``zone`` (Europe/Oslo unless told)."""
+    return at.astimezone(zone)
+
+
+def format_time(at: datetime | None, now: datetime, zone: ZoneInfo = OSLO) -> str:
+    """Oslo time, as short as is unambiguous: "09:30" today, "22.11 21:05" this year,
+    "22.11.2025 21:05" before; "–" for no time."""
+    if at is None:
+        return "–"
+    local, today = local_time(at, zone), local_time(now, zone)
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    if local.year == today.year:
+        return local.strftime("%d.%m %H:%M")
+    return local.strftime("%d.%m.%Y %H:%M")
+
+
+def format_datetime(at: datetime, zone: ZoneInfo = OSLO) -> str:
+    """Full Oslo date and time: "23.11.2026 09:30"."""
+    return local_time(at, zone).strftime("%d.%m.%Y %H:%M")
+
+
+def duration_words(elapsed: timedelta, language: Language) -> str:
+    """ "under 1 min", "12 min", "2 t 5 min", "3 døgn 4 t" (English: "2 h 5 min", "3 days 4 h")."""
+    minutes = max(0, int(elapsed.total_seconds() // 60))
+    if minutes < 1:
+        return "under 1 min" if language == "nb" else "less than 1 min"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    hour = "t" if language == "nb" else "h"
+    if days:
+        day = "døgn" if language == "nb" else ("day" if days == 1 else "days")
+        return f"{days} {day} {hours} {hour}" if hours else f"{days} {day}"
+    if hours:
+        return f"{hours} {hour} {mins} min" if mins else f"{hours} {hour}"
+    return f"{mins} min"
+
+
+def time_since(at: datetime | None, now: datetime, language: Language) -> str:
+    """How long ago ``at`` was, in words ("venter 2 t 5 min" is built from this)."""
+    if at is None:
+        return "–"
+    return duration_words(now - at, language)
+
+
+# ----------------------------------------------------------------------------- reasons
+
+
+def reason_text(finding: Finding, language: Language) -> str:
+    """The finding's reason as the API wrote it, e.g. "SpO2 86 % — rød: ≤ 87 % (plan v1)"."""
+    return finding.text.en if language == "en" else finding.text.nb
+
+
+def alert_line(alert: AlertBrief, now: datetime, language: Language) -> str:
+    """One alert on the worklist: badge, reason, how long it has waited."""
+    waited = time_since(alert.opened_at, now, language)
+    waiting = t("waiting", language)
+    badge, reason = colour_badge(alert.colour, language), reason_text(alert.reason, language)
+    return f"{badge} — {reason} · {waiting} {waited}"
+
+
+# ----------------------------------------------------------------------------- worklist
+
+
+def _triage_key(item: WorklistItem) -> tuple[int, int, datetime]:
+    colour_rank = _RANK.get(item.colour, 0)
+    # red, yellow, then lost contact only, then green (the API's documented order)
+    group = {2: 0, 1: 1}.get(colour_rank, 2 if item.lost_contact else 3)
+    waiting = item.waiting_since or item.lost_contact_since or datetime.max.replace(tzinfo=OSLO)
+    return (group, 0, waiting)
+
+
+def triage_order(items: Iterable[WorklistItem]) -> list[WorklistItem]:
+    """Red first, then yellow, then lost contact only, then green; within each, the longest
+    waiting (oldest unacknowledged alert) first. Stable for ties."""
+    return sorted(items, key=_triage_key)
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One patient on the worklist as the nurse reads it."""
+
+    patient_id: str
+    name: str
+    badge: str
+    colour: str
+    reasons: tuple[str, ...]
+    waiting: str
+    assigned: str
+    markers: tuple[str, ...]
+    place: str
+
+
+def markers(item: WorklistItem, now: datetime, language: Language) -> tuple[str, ...]:
+    """Lost contact, missing measurement and pause, each with an icon and words."""
+    found: list[str] = []
+    if item.lost_contact:
+        since = (
+            f" ({time_since(item.lost_contact_since, now, language)})"
+            if item.lost_contact_since
+            else ""
+        )
+        found.append(f"📡 {t('lost_contact', language)}{since}")
+    if item.missing_data:
+        found.append(f"⏰ {t('missing_data', language)}")
+    if item.state == "paused":
+        found.append(f"⏸ {t('paused', language)}")
+    return tuple(found)
+
+
+def _latest_text(item: WorklistItem, now: datetime, language: Language) -> tuple[str, ...]:
+    """For a patient with no alerts: the latest readings, as value and time."""
+    texts = []
+    for reading in sorted(item.last_readings, key=lambda r: r.measured_at, reverse=True)[:3]:
+        values = ", ".join(
+            f"{parameter_label(PARAMETER_OF.get(k, k), language).split(' (')[0]} {v:g}"
+            for k, v in reading.values.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        )
+        when = format_time(reading.measured_at, now)
+        texts.append(f"{colour_badge(reading.colour, language)} {values} · {when}")
+    return tuple(texts)
+
+
+def worklist_row(item: WorklistItem, now: datetime, language: Language) -> WorklistRow:
+    """What the worklist shows for ``item``: reasons in words, the wait, who is on it."""
+    alerts = sorted(item.alerts, key=lambda a: (-_RANK.get(a.colour, 0), a.opened_at))
+    return WorklistRow(
+        patient_id=item.patient_id,
+        name=item.display_name,
+        badge=colour_badge(item.colour, language),
+        colour=item.colour,
+        reasons=tuple(reason_text(a.reason, language) for a in alerts)
+        or _latest_text(item, now, language),
+        waiting=(
+            f"{t('waiting', language)} {time_since(item.waiting_since, now, language)}"
+            if item.waiting_since
+            else ""
+        ),
+        assigned=item.assigned_nurse_name or t("nobody_assigned", language),
+        markers=markers(item, now, language),
+        place=f"{item.municipality_name} · {item.centre_name}",
+    )
+
+
+def new_red_patients(previous: Iterable[str], items: Iterable[WorklistItem]) -> list[WorklistItem]:
+    """Red patients that were not red at the last refresh (``previous``: their ids then)."""
+    before = set(previous)
+    return [i for i in items if i.colour == "red" and i.patient_id not in before]
+
+
+def red_ids(items: Iterable[WorklistItem]) -> list[str]:
+    return [i.patient_id for i in items if i.colour == "red"]
+
+
+@dataclass(frozen=True)
+class Counts:
+    red: int
+    yellow: int
+    lost_contact: int
+    green: int
+    greens_waiting: int
+    patients_with_greens: int
+
+
+def counts(items: Sequence[WorklistItem]) -> Counts:
+    """How many patients of each colour, and the green readings waiting for acknowledgement."""
+    return Counts(
+        red=sum(i.colour == "red" for i in items),
+        yellow=sum(i.colour == "yellow" for i in items),
+        lost_contact=sum(i.lost_contact for i in items),
+        green=sum(i.colour == "green" for i in items),
+        greens_waiting=sum(i.greens_waiting for i in items),
+        patients_with_greens=sum(i.greens_waiting > 0 for i in items),
+    )
+
+
+def arrived_since(items: Iterable[WorklistItem], since: datetime) -> list[WorklistItem]:
+    """Patients with an alert opened at or after ``since`` (e.g. overnight, since closing)."""
+    return [i for i in items if any(a.opened_at >= since for a in i.alerts)]
+
+
+# ----------------------------------------------------------------------------- staffed hours
+
+
+def is_staffed(now: datetime, *, opens: int = 8, closes: int = 15, zone: ZoneInfo = OSLO) -> bool:
+    """Whether the centre is staffed at ``now`` by the usual pattern (weekdays 08–15 Oslo time).
+
+    A default until the API exposes each centre's service calendar (public holidays are not
+    known here)."""
+    local = local_time(now, zone)
+    return local.isoweekday() <= 5 and opens <= local.hour < closes
+
+
+def last_closing(now: datetime, *, closes: int = 15, zone: ZoneInfo = OSLO) -> datetime:
+    """When the centre last closed at or before ``now``: today at ``closes`` if that has
+    passed on a weekday, else the previous weekday's closing."""
+    local = local_time(now, zone)
+    day = local.date()
+    if day.isoweekday() <= 5 and local.hour >= closes:
+        return datetime(day.year, day.month, day.day, closes, tzinfo=zone)
+    while True:
+        day -= timedelta(days=1)
+        if day.isoweekday() <= 5:
+            return datetime(day.year, day.month, day.day, closes, tzinfo=zone)
+
+
+# ----------------------------------------------------------------------------- labels
+
+_OUTCOMES: dict[str, tuple[str, str]] = {
+    "phoned_patient": ("Ringte pasienten", "Phoned the patient"),
+    "advised_per_plan": ("Ga råd etter planen", "Advised per the plan"),
+    "contacted_gp": ("Kontaktet fastlegen", "Contacted the GP"),
+    "home_care_visit_requested": (
+        "Ba om besøk fra hjemmesykepleien",
+        "Requested a home-care visit",
+    ),
+    "sent_to_emergency_care": ("Sendt til legevakt/akutt", "Sent to emergency care"),
+    "no_action_needed": ("Ingen tiltak nødvendig", "No action needed"),
+}
+#: the structured outcome codes, most common first
+OUTCOME_CODES: tuple[str, ...] = tuple(_OUTCOMES)
+
+_CONDITIONS: dict[str, tuple[str, str]] = {
+    "copd": ("KOLS", "COPD"),
+    "heart_failure": ("Hjertesvikt", "Heart failure"),
+    "diabetes": ("Diabetes", "Diabetes"),
+    "hypertension": ("Høyt blodtrykk", "Hypertension"),
+    "covid19": ("Covid-19", "COVID-19"),
+}
+CONDITION_CODES: tuple[str, ...] = tuple(_CONDITIONS)
+
+_EVENTS: dict[str, tuple[str, str]] = {
+    "opened": ("åpnet", "opened"),
+    "breach": ("nytt brudd", "new breach"),
+    "raised": ("forverret", "raised"),
+    "lowered": ("bedret", "lowered"),
+    "back_in_range": ("tilbake i grønt", "back in range"),
+    "acknowledged": ("kvittert ut", "acknowledged"),
+    "assigned": ("tildelt", "assigned"),
+    "escalated": ("eskalert", "escalated"),
+    "resolved": ("avsluttet", "resolved"),
+}
+
+#: parameter → (bokmål, English, unit); reading value keys map onto these (see PARAMETER_OF)
+_PARAMETERS: dict[str, tuple[str, str, str]] = {
+    "systolic": ("Systolisk blodtrykk", "Systolic blood pressure", "mmHg"),
+    "diastolic": ("Diastolisk blodtrykk", "Diastolic blood pressure", "mmHg"),
+    "mean_arterial": ("Middeltrykk", "Mean arterial pressure", "mmHg"),
+    "pulse": ("Puls", "Pulse", "/min"),
+    "spo2": ("Oksygenmetning (SpO2)", "Oxygen saturation (SpO2)", "%"),
+    "glucose": ("Blodsukker", "Blood glucose", "mmol/L"),
+    "weight": ("Vekt", "Weight", "kg"),
+    "temperature": ("Temperatur", "Temperature", "°C"),
+    "respiratory_rate": ("Respirasjonsfrekvens", "Respiratory rate", "/min"),
+    "peak_flow": ("PEF", "Peak flow", "L/min"),
+}
+#: a reading's value key → the plan parameter it is
+PARAMETER_OF: dict[str, str] = {
+    **{p: p for p in _PARAMETERS},
+    "mean": "mean_arterial",
+    "rate": "respiratory_rate",
+    "pef": "peak_flow",
+}
+
+
+def outcome_label(code: str, language: Language) -> str:
+    nb, en = _OUTCOMES.get(code, (code, code))
+    return en if language == "en" else nb
+
+
+def condition_label(code: str | None, language: Language) -> str:
+    if code is None:
+        return "–"
+    nb, en = _CONDITIONS.get(code, (code, code))
+    return en if language == "en" else nb
+
+
+def event_label(event: str, language: Language) -> str:
+    nb, en = _EVENTS.get(event, (event, event))
+    return en if language == "en" else nb
+
+
+def parameter_label(parameter: str, language: Language) -> str:
+    nb, en, unit = _PARAMETERS.get(parameter, (parameter, parameter, ""))
+    name = en if language == "en" else nb
+    return f"{name} ({unit})" if unit else name
+
+
+def role_label(role: str, language: Language) -> str:
+    return t(f"role_{role}", language) if role in {"nurse", "gp", "admin"} else role
+
+
+# ----------------------------------------------------------------------------- plans and charts
+
+
+def zone_advice(
+    plan_document: Mapping[str, Any], colour: str, language: Language
+) -> tuple[str, str]:
+    """The plan's advice for ``colour``: (to the patient, the nurse's instruction)."""
+    actions = plan_document.get("actions", {}).get(colour) or {}
+    patient = actions.get("patient") or {}
+    nurse = actions.get("nurse") or {}
+    return (
+        str(patient.get(language) or patient.get("nb") or "–"),
+        str(nurse.get(language) or nurse.get("nb") or "–"),
+    )
+
+
+@dataclass(frozen=True)
+class Band:
+    """A zone band drawn behind a parameter's values: ``low`` ≤ value < ``high``."""
+
+    low: float
+    high: float
+    colour: Colour
+
+
+def _bound(zones: Mapping[str, Any], name: str) -> float | None:
+    raw = zones.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, int | float):
+        return float(raw)
+    return float(raw["value"])
+
+
+def zone_bands(zones: Mapping[str, Any], floor: float, ceiling: float) -> list[Band]:
+    """The plan's zones of one parameter as bands from ``floor`` to ``ceiling`` (the chart's
+    value range), lowest first. Bound values belong to the worse zone (the plan's semantics);
+    on a chart the difference is invisible, so bands simply meet at the bound."""
+    red_low, yellow_low = _bound(zones, "red_low"), _bound(zones, "yellow_low")
+    yellow_high, red_high = _bound(zones, "yellow_high"), _bound(zones, "red_high")
+    # (upper edge, colour below it), from the bottom up
+    segments: list[tuple[float, Colour]] = []
+    if red_low is not None:
+        segments.append((red_low, "red"))
+    if yellow_low is not None:
+        segments.append((yellow_low, "yellow"))
+    segments.append((next(v for v in (yellow_high, red_high, ceiling) if v is not None), "green"))
+    if yellow_high is not None:
+        segments.append((red_high if red_high is not None else ceiling, "yellow"))
+    if red_high is not None:
+        segments.append((ceiling, "red"))
+    bands: list[Band] = []
+    start = floor
+    for edge, colour in segments:
+        top = min(edge, ceiling)
+        if top > start:
+            bands.append(Band(start, top, colour))
+        start = max(start, edge)
+    return bands
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    value: float
+    colour: str | None
+
+
+def zone_of(zones: Mapping[str, Any], value: float) -> Colour:
+    """The colour of ``value`` under one parameter's zones (a bound belongs to the worse zone;
+    a bound ``{"value": v, "inclusive": false}`` does not include ``v``)."""
+
+    def reached(name: str, below: bool) -> bool:
+        raw = zones.get(name)
+        if raw is None:
+            return False
+        bound = float(raw) if isinstance(raw, int | float) else float(raw["value"])
+        inclusive = True if isinstance(raw, int | float) else bool(raw.get("inclusive", True))
+        if below:
+            return value <= bound if inclusive else value < bound
+        return value >= bound if inclusive else value > bound
+
+    if reached("red_low", below=True) or reached("red_high", below=False):
+        return "red"
+    if reached("yellow_low", below=True) or reached("yellow_high", below=False):
+        return "yellow"
+    return "green"
+
+
+def series_by_parameter(
+    readings: Iterable[Reading], zones: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, list[Point]]:
+    """Each parameter's values over time (oldest first). A point's colour is its own zone
+    under the plan (``zones``) when the plan has that parameter, else the reading's colour."""
+    series: dict[str, list[Point]] = {}
+    for reading in readings:
+        for key, value in reading.values.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                parameter = PARAMETER_OF.get(key, key)
+                own = (zones or {}).get(parameter)
+                colour = zone_of(own, float(value)) if own else reading.colour
+                series.setdefault(parameter, []).append(
+                    Point(reading.measured_at, float(value), colour)
+                )
+    return {p: sorted(points, key=lambda x: x.at) for p, points in series.items()}
+
+
+def value_range(points: Sequence[Point], zones: Mapping[str, Any]) -> tuple[float, float]:
+    """A value axis that holds every point and every bound, with a margin."""
+    values = [p.value for p in points]
+    values += [
+        v
+        for n in ("red_low", "yellow_low", "yellow_high", "red_high")
+        if (v := _bound(zones, n)) is not None
+    ]
+    low, high = min(values), max(values)
+    if len(values) > len(points):  # show some of the green side beyond the outermost bound
+        bounds = values[len(points) :]
+        span = max(max(bounds) - min(bounds), 1.0)
+        if _bound(zones, "yellow_high") is None and _bound(zones, "red_high") is None:
+            high = max(high, max(bounds) + span * 0.5)
+        if _bound(zones, "yellow_low") is None and _bound(zones, "red_low") is None:
+            low = min(low, min(bounds) - span * 0.5)
+    margin = max((high - low) * 0.05, 0.5)
+    return low - margin, high + margin
+
+
+def worst_colour(colours: Iterable[str | None]) -> str:
+    return max((c for c in colours if c), key=lambda c: _RANK.get(c, 0), default="green")
+
+
+# ----------------------------------------------------------------------------- timeline
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    when: str
+    what: str
+    detail: str
+    by: str
+
+
+def _values_text(values: Mapping[str, Any] | None) -> str:
+    if not values:
+        return ""
+    return ", ".join(f"{PARAMETER_OF.get(k, k)} {v}" for k, v in values.items())
+
+
+def timeline_rows(
+    entries: Iterable[TimelineEntry],
+    now: datetime,
+    language: Language,
+    names: Mapping[str, str] | None = None,
+) -> list[TimelineRow]:
+    """The timeline as a nurse reads it, newest first: readings and answers with their colour
+    and reason, what happened to alerts, and the actions with their outcome and note."""
+    rows: list[TimelineRow] = []
+    for e in sorted(entries, key=lambda e: e.at, reverse=True):
+        when = format_time(e.at, now)
+        reasons = "; ".join(reason_text(f, language) for f in e.findings)
+        if e.type == "reading":
+            what = f"{colour_badge(e.colour, language)} · {e.kind or ''}"
+            detail = reasons or _values_text(e.values)
+            rows.append(TimelineRow(when, what, detail, ""))
+        elif e.type == "report":
+            score = f" ({e.score})" if e.score is not None else ""
+            what = f"{colour_badge(e.colour, language)} · {e.questionnaire or ''}{score}"
+            rows.append(TimelineRow(when, what, reasons, ""))
+        elif e.type == "alert_event":
+            what = f"⚠ {event_label(e.event or '', language)} ({colour_word(e.colour, language)})"
+            rows.append(TimelineRow(when, what, e.note or e.rule_id or "", e.by or ""))
+        else:
+            what = f"✍ {outcome_label(e.outcome or '', language)}"
+            by = (names or {}).get(e.by or "", e.by or "")
+            rows.append(TimelineRow(when, what, e.note or "", by))
+    return rows
+
+
+def current_plan(versions: Sequence[PlanVersionSummary]) -> PlanVersionSummary | None:
+    """The version in use: the newest approved one."""
+    approved = [v for v in versions if v.status == "approved"]
+    return max(approved, key=lambda v: v.version, default=None)
+
+
+def drafts(versions: Sequence[PlanVersionSummary]) -> list[PlanVersionSummary]:
+    """Drafts newer than the version in use (older drafts were overtaken)."""
+    in_use = current_plan(versions)
+    floor = in_use.version if in_use else 0
+    return sorted(
+        (v for v in versions if v.status == "draft" and v.version > floor), key=lambda v: v.version
+    )
+
+
+# ----------------------------------------------------------------------------- GP
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One deviation from plan as a GP reads it: what, when, and what the centre did."""
+
+    alert_id: str
+    badge: str
+    reason: str
+    when: str
+    centre_did: tuple[str, ...]
+
+
+def deviation(
+    alert: AlertDetail, now: datetime, language: Language, names: Mapping[str, str] | None = None
+) -> Deviation:
+    """The alert with the centre's handling in words: actions (outcome and note), who
+    acknowledged and resolved it, or that nobody has yet."""
+    did: list[str] = []
+    for action in alert.actions:
+        note = f": {action.note}" if action.note else ""
+        who = action.by_username or ""
+        did.append(
+            f"{format_time(action.at, now)} {outcome_label(action.outcome, language)}{note}"
+            + (f" ({who})" if who else "")
+        )
+    if alert.resolved_at is not None:
+        did.append(
+            f"{format_time(alert.resolved_at, now)} {event_label('resolved', language)}"
+            f" ({alert.resolved_by or '?'})"
+        )
+    elif alert.acknowledged_at is not None:
+        did.append(
+            f"{format_time(alert.acknowledged_at, now)} {event_label('acknowledged', language)}"
+            f" ({alert.acknowledged_by or '?'})"
+        )
+    if not did:
+        did.append(t("nothing_done_yet", language))
+    return Deviation(
+        alert_id=alert.id,
+        badge=colour_badge(alert.colour, language),
+        reason=reason_text(alert.reason, language),
+        when=format_time(alert.opened_at, now),
+        centre_did=tuple(did),
+    )
+
+
+def bounds_text(zones: Mapping[str, Any]) -> tuple[str, str]:
+    """One parameter's bounds in words: (red, yellow), e.g. ("≤ 87", "≤ 91") or
+    ("≤ 40 / ≥ 131", "≤ 50 / ≥ 101")."""
+
+    def side(low: str, high: str) -> str:
+        parts = []
+        for name, sign in ((low, "≤"), (high, "≥")):
+            raw = zones.get(name)
+            if raw is None:
+                continue
+            value = float(raw) if isinstance(raw, int | float) else float(raw["value"])
+            inclusive = True if isinstance(raw, int | float) else bool(raw.get("inclusive", True))
+            symbol = sign if inclusive else sign.replace("≤", "<").replace("≥", ">")
+            parts.append(f"{symbol} {value:g}")
+        return " / ".join(parts) or "–"
+
+    return side("red_low", "red_high"), side("yellow_low", "yellow_high")

@@ -1,0 +1,112 @@
+"""One person's dashboard session in ``st.session_state``: the settings of this run, the logged-in
+API client and user, the chosen language and patient; and how an API error is shown.
+
+Pages call these instead of touching ``st.session_state`` keys themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from dashboard.api_client import ApiClient, ApiError, Me
+from dashboard.i18n import Language, t
+from dashboard.settings import DashboardSettings
+
+_SETTINGS = "dho_settings"
+_CLIENT = "dho_client"
+_ME = "dho_me"
+_LANGUAGE = "dho_language"
+_PATIENT = "dho_patient_id"
+_FLASH = "dho_flash"
+
+
+def start(settings: DashboardSettings) -> None:
+    """Called by the entry script on every run: keep this run's settings, make a client."""
+    st.session_state[_SETTINGS] = settings
+    if _CLIENT not in st.session_state:
+        st.session_state[_CLIENT] = ApiClient(
+            settings.api_base, timeout=settings.api_timeout_seconds
+        )
+    if _LANGUAGE not in st.session_state:
+        st.session_state[_LANGUAGE] = settings.language
+
+
+def settings() -> DashboardSettings:
+    found: DashboardSettings = st.session_state[_SETTINGS]
+    return found
+
+
+def now() -> datetime:
+    """The dashboard's 'now' (see :meth:`DashboardSettings.now`)."""
+    return settings().now()
+
+
+def client() -> ApiClient:
+    found: ApiClient = st.session_state[_CLIENT]
+    return found
+
+
+def language() -> Language:
+    chosen: Language = st.session_state.get(_LANGUAGE, "nb")
+    return chosen
+
+
+def set_language(chosen: Language) -> None:
+    st.session_state[_LANGUAGE] = chosen
+
+
+def me() -> Me | None:
+    found: Me | None = st.session_state.get(_ME)
+    return found
+
+
+def logged_in(user: Me) -> None:
+    st.session_state[_ME] = user
+
+
+def log_out() -> None:
+    """End the login on the server and forget the user (the language stays)."""
+    try:
+        client().logout()
+    except ApiError as err:
+        # the login is forgotten here whatever the server said; it ends by itself when the
+        # access token expires
+        flash(f"{t('logout', language())}: {err.title}")
+    st.session_state.pop(_ME, None)
+    st.session_state.pop(_PATIENT, None)
+
+
+def patient_id() -> str | None:
+    found: str | None = st.session_state.get(_PATIENT)
+    return found
+
+
+def choose_patient(patient: str) -> None:
+    st.session_state[_PATIENT] = patient
+
+
+def flash(message: str) -> None:
+    """A message to show at the top of the next page run (after an action and a rerun)."""
+    st.session_state[_FLASH] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(_FLASH, None)
+    if message:
+        st.success(message, icon="✅")
+
+
+def show_error(err: ApiError) -> None:
+    """The API's reason, in a box a person can read; a login that ended sends them back to log
+    in."""
+    lang = language()
+    if err.is_unauthorised and me() is not None:
+        st.session_state.pop(_ME, None)
+        st.warning(t("session_ended", lang), icon="🔒")
+        return
+    text = f"**{err.title}**"
+    if err.detail:
+        text += f"  \n{err.detail}"
+    st.error(text, icon="⚠️")

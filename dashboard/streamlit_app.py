@@ -1,0 +1,108 @@
+"""The DHO follow-up-centre dashboard: ``streamlit run dashboard/streamlit_app.py``.
+
+Builds the navigation for the logged-in person's role (nurse, GP, admin) with ``st.navigation``;
+the pages in ``app_pages/`` are thin: they call :mod:`dashboard.api_client` and the pure
+functions of :mod:`dashboard.presenters`. Settings come from ``DHO_DASHBOARD_*`` variables,
+read when the script runs (never at import).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import session
+from dashboard.i18n import LANGUAGES, Language, t
+from dashboard.presenters import role_label
+from dashboard.settings import DashboardSettings
+
+PAGES = Path(__file__).parent / "app_pages"
+
+#: print: hide Streamlit's chrome so a summary page fits one sheet
+_STYLE = """
+<style>
+@media print {
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
+  .stButton, [data-testid="stDecoration"] { display: none !important; }
+  .block-container { padding-top: 0 !important; }
+}
+</style>
+"""
+
+
+def _page(file: str, key: str, icon: str, language: Language, *, default: bool = False) -> st.Page:
+    return st.Page(
+        PAGES / file,
+        title=t(key, language),
+        icon=icon,
+        url_path=file.removesuffix(".py"),
+        default=default,
+    )
+
+
+def _pages_for(role: str, language: Language) -> list[st.Page]:
+    """The pages a role may use; the API enforces access, this only keeps the menu honest."""
+    if role == "nurse":
+        return [
+            _page(
+                "worklist.py",
+                "nav_worklist",
+                ":material/format_list_bulleted:",
+                language,
+                default=True,
+            ),
+            _page("patient.py", "nav_patient", ":material/person:", language),
+            _page("plans.py", "nav_plans", ":material/assignment:", language),
+            _page("enrolment.py", "nav_enrolment", ":material/person_add:", language),
+        ]
+    if role == "gp":
+        return [
+            _page("gp_overview.py", "nav_gp", ":material/stethoscope:", language, default=True),
+            _page("patient.py", "nav_patient", ":material/person:", language),
+            _page("plans.py", "nav_plans", ":material/assignment:", language),
+            _page("summary.py", "nav_summary", ":material/print:", language),
+        ]
+    return [_page("admin.py", "nav_admin", ":material/settings:", language, default=True)]
+
+
+def _sidebar(language: Language) -> None:
+    with st.sidebar:
+        chosen = st.radio(
+            t("language", language),
+            LANGUAGES,
+            index=LANGUAGES.index(language),
+            format_func=lambda code: {"nb": "Norsk (bokmål)", "en": "English"}[code],
+            horizontal=True,
+            key="language_choice",
+        )
+        if chosen != language:
+            session.set_language(chosen)
+            st.rerun()
+        user = session.me()
+        if user is not None:
+            st.caption(
+                f"{t('logged_in_as', language)} **{user.display_name}** "
+                f"({role_label(user.role, language)})"
+            )
+            if st.button(t("logout", language), key="logout", icon=":material/logout:"):
+                session.log_out()
+                st.rerun()
+
+
+def main() -> None:
+    settings = DashboardSettings()
+    st.set_page_config(page_title="DHO", page_icon="🩺", layout="wide")
+    st.html(_STYLE)
+    session.start(settings)
+    language = session.language()
+    _sidebar(language)
+    user = session.me()
+    if user is None:
+        pages = [_page("login.py", "login", ":material/login:", language, default=True)]
+    else:
+        pages = _pages_for(user.role, language)
+    st.navigation(pages).run()
+
+
+main()

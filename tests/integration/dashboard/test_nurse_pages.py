@@ -1,0 +1,194 @@
+"""What a nurse sees and does in the dashboard (AppTest running the real script against the real
+API on SQLite and PostgreSQL): log in, the worklist in triage order, open the red patient,
+acknowledge and resolve the alert in two clicks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.integration.api.conftest import PASSWORD, Login
+from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(str(m.value) for m in at.markdown)
+
+
+def _alert_ids(at: AppTest) -> list[str]:
+    """The alerts on the patient page that can be acknowledged (their buttons' keys)."""
+    keys = [b.key or "" for b in at.button]
+    return [k.removeprefix("ack-") for k in keys if k.startswith("ack-")]
+
+
+def _patient_names_in_order(at: AppTest) -> list[str]:
+    return [
+        line.strip("*")
+        for m in at.markdown
+        for line in str(m.value).split("\n")
+        if line.startswith("**Testpasient")
+    ]
+
+
+def test_a_wrong_password_shows_the_apis_reason_and_no_worklist(
+    app: AppFactory, ward: Ward
+) -> None:
+    """A refused login says why (the API's words) and shows no patient data."""
+    at = app().run()
+    at.text_input(key="login_username").input("nurse-a")
+    at.text_input(key="login_password").input("feil-passord")
+    at.button[0].click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] != []
+    assert "Innloggingen ble avvist" in at.error[0].value
+    assert "Testpasient" not in _markdown(at)
+
+
+def test_the_worklist_puts_red_first_then_yellow_with_reasons_in_words(
+    app: AppFactory, ward: Ward
+) -> None:
+    """Red COPD patient first, then the yellow heart-failure patient, then green; each with the
+    colour as icon and word, the plan's reason, and how long it has waited."""
+    at = logged_in(app, "nurse-a")
+    assert _patient_names_in_order(at) == [
+        "Testpasient a-copd",
+        "Testpasient a-hf",
+        "Testpasient a-diabetes",
+    ]
+    text = _markdown(at)
+    assert ":red-badge[🔴 Rød]  \n**Testpasient a-copd**" in text
+    assert "- SpO2 86 % — rød: ≤ 87 % (plan v1)" in text
+    assert "⏱ venter 40 min" in text
+    assert ":yellow-badge[🟡 Gul]  \n**Testpasient a-hf**" in text
+    assert "⏱ venter 3 t" in text
+    # a red nobody has acknowledged is impossible to miss
+    assert "NY RØD VARSLING" in at.error[0].value
+    assert "Testpasient a-copd" in at.error[0].value
+    # Monday 09:30: what arrived since Friday's closing is listed
+    overnight = [str(i.value) for i in at.info if "siden sist stengt" in str(i.value)]
+    assert overnight == [
+        "**Kommet inn siden sist stengt** (20.11 15:00): 🔴 Rød Testpasient a-copd, "
+        "🟡 Gul Testpasient a-hf"
+    ]
+    # the green patient shows the latest readings instead of reasons
+    assert "🟢 Grønn Blodsukker 6 · 08:30" in text
+    # the nurse at centre A never sees centre B's patients
+    assert "b-hypertension" not in text
+
+
+def test_greens_waiting_are_counted_and_acknowledged_in_one_click(
+    app: AppFactory, ward: Ward
+) -> None:
+    """The two green glucose readings wait; one click acknowledges them and the count goes."""
+    at = logged_in(app, "nurse-a")
+    infos = [str(i.value) for i in at.info]
+    assert "2 grønne målinger venter på kvittering (antall pasienter: 1)" in infos
+    at.button(key="ack_greens").click().run()
+    assert not at.exception
+    assert "2 grønne målinger kvittert ut." in at.success[0].value
+    assert not [i for i in at.info if "venter på kvittering" in str(i.value)]
+
+
+def test_open_acknowledge_and_resolve_the_red_alert_in_two_clicks(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login
+) -> None:
+    """From the worklist the nurse opens the red patient, sees the plan's nurse instruction next
+    to the alert, acknowledges it and resolves it with an outcome and a note; the API has it."""
+    at = logged_in(app, "nurse-a")
+    at.button(key=f"open-{ward.red}").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Testpasient a-copd"
+    text = _markdown(at)
+    assert "**Fastlege**  \nFastlege En" in text
+    assert "**Egenbehandlingsplan**  \nversjon 1" in text
+    assert "**SpO2 86 % — rød: ≤ 87 % (plan v1)**" in text
+    assert any("Sykepleierens oppgave" in str(i.value) for i in at.info)
+    [alert_id] = _alert_ids(at)
+
+    at.button(key=f"ack-{alert_id}").click().run()  # click 1
+    assert not at.exception
+    assert "Varselet er kvittert ut." in at.success[0].value
+    assert "Kvittert av nurse-a" in "\n".join(str(c.value) for c in at.caption)
+
+    at.selectbox(key=f"outcome-{alert_id}").set_value("phoned_patient")
+    at.text_input(key=f"note-{alert_id}").input("Ringte, fått hjelp på legevakt")
+    at.button(key=f"resolve-{alert_id}").click().run()  # click 2
+    assert not at.exception
+    assert "Varselet er avsluttet." in at.success[0].value
+    assert any("Ingen åpne varsler" in str(s.value) for s in at.success)
+
+    stored = http.get(f"/api/v1/alerts/{alert_id}", headers=login(http, "nurse-a")).json()
+    assert stored["state"] == "resolved"
+    assert stored["resolved_by"] == "nurse-a"
+    assert [(a["outcome"], a["note"]) for a in stored["actions"]] == [
+        ("phoned_patient", "Ringte, fått hjelp på legevakt")
+    ]
+
+
+def test_a_refused_action_shows_the_apis_reason(app: AppFactory, ward: Ward) -> None:
+    """When the API refuses (here: a note longer than it accepts) the nurse reads its reason,
+    not a stack trace, and the alert stays open for her to try again."""
+    at = logged_in(app, "nurse-a")
+    at.button(key=f"open-{ward.red}").click().run()
+    [alert_id] = _alert_ids(at)
+    at.button(key=f"ack-{alert_id}").click().run()
+    at.text_input(key=f"note-{alert_id}").input("x" * 4001)
+    at.button(key=f"resolve-{alert_id}").click().run()
+    assert not at.exception
+    assert at.error, "the refusal must be shown"
+    assert "note" in at.error[0].value
+    assert "4000" in at.error[0].value
+    assert at.button(key=f"resolve-{alert_id}") is not None
+
+
+def test_an_alert_handled_by_a_colleague_meanwhile_shows_who_did_it(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login
+) -> None:
+    """If another nurse acknowledged the alert since the page was drawn, the next run shows
+    it acknowledged by her (no second acknowledgement button)."""
+    at = logged_in(app, "nurse-a")
+    at.button(key=f"open-{ward.red}").click().run()
+    [alert_id] = _alert_ids(at)
+    other = login(http, "nurse-ab")
+    assert http.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=other, json={}).is_success
+    at.run()
+    assert not at.exception
+    assert "Kvittert av nurse-ab" in "\n".join(str(c.value) for c in at.caption)
+    assert not [b for b in at.button if b.key == f"ack-{alert_id}"]
+
+
+def test_english_is_one_click_away_and_keeps_the_domain_words(app: AppFactory, ward: Ward) -> None:
+    """Switching to English changes the labels and the reasons."""
+    at = logged_in(app, "nurse-a")
+    at.radio(key="language_choice").set_value("en").run()
+    at.run()
+    text = _markdown(at)
+    assert ":red-badge[🔴 Red]" in text
+    assert "SpO2 86 % — red" in text
+    assert at.title[0].value.endswith("Worklist")
+
+
+def test_logout_ends_the_login_on_the_server(app: AppFactory, ward: Ward) -> None:
+    """After logging out the login page is back and the patient data is gone."""
+    at = logged_in(app, "nurse-a")
+    at.button(key="logout").click().run()
+    assert not at.exception
+    assert at.text_input(key="login_username") is not None
+    assert "Testpasient" not in _markdown(at)
+
+
+def test_passwords_are_never_kept_in_the_session(app: AppFactory, ward: Ward) -> None:
+    """The password typed is not left in the dashboard's session state after login."""
+    at = logged_in(app, "nurse-a")
+    assert PASSWORD not in repr(at.session_state.to_dict())
+
+
+def test_outside_staffed_hours_the_worklist_says_so(
+    app: AppFactory, ward: Ward, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a Monday evening the worklist says the centre is closed and where reds go."""
+    monkeypatch.setenv("DHO_DASHBOARD_FIXED_NOW", "2026-11-23T19:00:00+01:00")
+    at = logged_in(app, "nurse-a")
+    warnings = [str(w.value) for w in at.warning]
+    assert any(w.startswith("Utenfor bemannet tid (hverdager 08–15)") for w in warnings)

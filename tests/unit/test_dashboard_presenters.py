@@ -1,0 +1,363 @@
+"""What the dashboard says to a nurse: colour as icon and word, reasons in words, Oslo times,
+waits in words, triage order, zone bands (pure presenters, no Streamlit, no API)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dashboard.api_client import (
+    AlertBrief,
+    Finding,
+    LastReading,
+    Reading,
+    Text,
+    TimelineEntry,
+    WorklistItem,
+)
+from dashboard.i18n import WORDS, t
+from dashboard.presenters import (
+    OSLO,
+    Band,
+    Point,
+    colour_badge,
+    colour_badge_markdown,
+    counts,
+    duration_words,
+    format_time,
+    is_staffed,
+    last_closing,
+    new_red_patients,
+    series_by_parameter,
+    timeline_rows,
+    triage_order,
+    worklist_row,
+    zone_advice,
+    zone_bands,
+    zone_of,
+)
+
+NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # 09:30 in Oslo (CET)
+SPO2_ZONES: dict[str, Any] = {"red_low": {"value": 87.0, "inclusive": True}, "yellow_low": 91.0}
+
+
+def finding(colour: str = "red", nb: str = "SpO2 86 % — rød: ≤ 87 % (plan v3)") -> Finding:
+    return Finding(
+        rule_id="threshold:spo2",
+        rule_type="threshold",
+        colour=colour,  # type: ignore[arg-type]
+        at=NOW,
+        text=Text(nb=nb, en=nb.replace("rød", "red")),
+        parameter="spo2",
+        value=86,
+        plan_version=3,
+    )
+
+
+def alert(colour: str, opened: datetime, *, acknowledged: bool = False) -> AlertBrief:
+    return AlertBrief(
+        id=f"alert-{colour}-{opened.isoformat()}",
+        rule_id="threshold:spo2",
+        rule_type="threshold",
+        category="clinical",
+        colour=colour,  # type: ignore[arg-type]
+        state="acknowledged" if acknowledged else "open",
+        opened_at=opened,
+        last_breach_at=opened,
+        breaches=1,
+        acknowledged=acknowledged,
+        reason=finding(colour),
+    )
+
+
+def item(
+    name: str,
+    colour: str,
+    waiting_since: datetime | None = None,
+    *,
+    lost_contact: bool = False,
+    missing_data: bool = False,
+    greens: int = 0,
+    nurse: str | None = None,
+) -> WorklistItem:
+    return WorklistItem(
+        patient_id=name,
+        display_name=name,
+        centre_id="c",
+        centre_name="Oppfølgingstjenesten Testvik",
+        municipality_name="Testvik",
+        state="active",
+        colour=colour,  # type: ignore[arg-type]
+        waiting_since=waiting_since,
+        lost_contact=lost_contact,
+        lost_contact_since=NOW - timedelta(days=2) if lost_contact else None,
+        missing_data=missing_data,
+        alerts=[alert(colour, waiting_since)] if waiting_since and colour != "green" else [],
+        greens_waiting=greens,
+        assigned_nurse_name=nurse,
+    )
+
+
+@pytest.mark.parametrize(
+    ("colour", "language", "expected"),
+    [
+        ("red", "nb", "🔴 Rød"),
+        ("yellow", "nb", "🟡 Gul"),
+        ("green", "nb", "🟢 Grønn"),
+        ("red", "en", "🔴 Red"),
+        ("yellow", "en", "🟡 Yellow"),
+        (None, "nb", "⚪ Ikke vurdert"),
+    ],
+)
+def test_a_colour_is_always_an_icon_and_a_word(
+    colour: str | None, language: str, expected: str
+) -> None:
+    """Colour-blind safe: the word is always there next to the icon."""
+    assert colour_badge(colour, language) == expected  # type: ignore[arg-type]
+
+
+def test_the_markdown_badge_carries_the_word_too() -> None:
+    assert colour_badge_markdown("red", "nb") == ":red-badge[🔴 Rød]"
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (NOW, "09:30"),  # today: only the clock, in Oslo time (UTC+1 in November)
+        (datetime(2026, 11, 22, 22, 5, tzinfo=UTC), "22.11 23:05"),
+        (datetime(2026, 7, 1, 6, 0, tzinfo=UTC), "01.07 08:00"),  # summer time: UTC+2
+        (datetime(2025, 12, 31, 23, 30, tzinfo=UTC), "01.01 00:30"),
+        (datetime(2024, 12, 31, 12, 0, tzinfo=UTC), "31.12.2024 13:00"),
+        (None, "–"),
+    ],
+)
+def test_times_are_shown_in_oslo_time(at: datetime | None, expected: str) -> None:
+    assert format_time(at, NOW) == expected
+
+
+def test_the_day_boundary_is_oslos_not_utcs() -> None:
+    """23:30 UTC on the 22nd is already 00:30 on the 23rd in Oslo: 'today'."""
+    assert format_time(datetime(2026, 11, 22, 23, 30, tzinfo=UTC), NOW) == "00:30"
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "nb", "en"),
+    [
+        (timedelta(seconds=30), "under 1 min", "less than 1 min"),
+        (timedelta(minutes=40), "40 min", "40 min"),
+        (timedelta(hours=3), "3 t", "3 h"),
+        (timedelta(hours=2, minutes=5), "2 t 5 min", "2 h 5 min"),
+        (timedelta(days=1, hours=4), "1 døgn 4 t", "1 day 4 h"),
+        (timedelta(days=3), "3 døgn", "3 days"),
+        (timedelta(minutes=-5), "under 1 min", "less than 1 min"),  # a clock slightly behind
+    ],
+)
+def test_waits_are_said_in_words(elapsed: timedelta, nb: str, en: str) -> None:
+    assert duration_words(elapsed, "nb") == nb
+    assert duration_words(elapsed, "en") == en
+
+
+def test_triage_order_is_red_yellow_lost_contact_green_oldest_first() -> None:
+    """Red before yellow whatever the wait; within a colour, the longest waiting first; lost
+    contact only after yellow and before green."""
+    items = [
+        item("green", "green"),
+        item("yellow-old", "yellow", NOW - timedelta(hours=5)),
+        item("lost", "green", lost_contact=True),
+        item("red-new", "red", NOW - timedelta(minutes=5)),
+        item("yellow-new", "yellow", NOW - timedelta(minutes=1)),
+        item("red-old", "red", NOW - timedelta(hours=2)),
+    ]
+    assert [i.display_name for i in triage_order(items)] == [
+        "red-old",
+        "red-new",
+        "yellow-old",
+        "yellow-new",
+        "lost",
+        "green",
+    ]
+
+
+def test_a_worklist_row_says_why_how_long_and_who() -> None:
+    row = worklist_row(
+        item("Kari", "red", NOW - timedelta(minutes=40), missing_data=True, nurse="Sykepleier A"),
+        NOW,
+        "nb",
+    )
+    assert row.badge == "🔴 Rød"
+    assert row.reasons == ("SpO2 86 % — rød: ≤ 87 % (plan v3)",)
+    assert row.waiting == "venter 40 min"
+    assert row.assigned == "Sykepleier A"
+    assert row.markers == ("⏰ Mangler måling",)
+
+
+def test_lost_contact_says_for_how_long_and_nobody_assigned_is_said() -> None:
+    row = worklist_row(item("Ola", "green", lost_contact=True), NOW, "nb")
+    assert row.markers == ("📡 Mistet kontakt (2 døgn)",)
+    assert row.assigned == "ikke tildelt"
+    english = worklist_row(item("Ola", "green", lost_contact=True), NOW, "en")
+    assert english.markers == ("📡 Lost contact (2 days)",)
+
+
+def test_a_new_red_is_one_that_was_not_red_at_the_last_refresh() -> None:
+    before = ["red-old"]
+    now_items = [item("red-old", "red", NOW), item("red-new", "red", NOW), item("y", "yellow", NOW)]
+    assert [i.patient_id for i in new_red_patients(before, now_items)] == ["red-new"]
+
+
+def test_greens_waiting_are_counted_over_patients() -> None:
+    found = counts(
+        [
+            item("a", "green", greens=2),
+            item("b", "green", greens=0),
+            item("c", "red", NOW, greens=1),
+        ]
+    )
+    assert (found.greens_waiting, found.patients_with_greens, found.red, found.green) == (
+        3,
+        2,
+        1,
+        2,
+    )
+
+
+def test_bands_run_red_yellow_green_from_the_bottom_for_a_low_only_parameter() -> None:
+    """SpO2 (COPD): red ≤ 87, yellow ≤ 91, green above."""
+    assert zone_bands(SPO2_ZONES, 80, 100) == [
+        Band(80, 87, "red"),
+        Band(87, 91, "yellow"),
+        Band(91, 100, "green"),
+    ]
+
+
+def test_bands_on_both_sides_and_clipped_to_the_chart() -> None:
+    pulse = {"red_low": 40, "yellow_low": 50, "yellow_high": 101, "red_high": 131}
+    assert zone_bands(pulse, 45, 120) == [
+        Band(45, 50, "yellow"),
+        Band(50, 101, "green"),
+        Band(101, 120, "yellow"),
+    ]
+    assert zone_bands(pulse, 30, 140) == [
+        Band(30, 40, "red"),
+        Band(40, 50, "yellow"),
+        Band(50, 101, "green"),
+        Band(101, 131, "yellow"),
+        Band(131, 140, "red"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "colour"),
+    [(86, "red"), (87, "red"), (87.1, "yellow"), (91, "yellow"), (91.1, "green"), (99, "green")],
+)
+def test_a_point_gets_its_own_parameters_zone_bounds_in_the_worse_zone(
+    value: float, colour: str
+) -> None:
+    assert zone_of(SPO2_ZONES, value) == colour
+
+
+def test_an_exclusive_bound_leaves_its_value_in_the_better_zone() -> None:
+    glucose = {"red_low": {"value": 3.0, "inclusive": False}}
+    assert (zone_of(glucose, 3.0), zone_of(glucose, 2.9)) == ("green", "red")
+
+
+def test_series_colour_points_by_their_own_parameter() -> None:
+    """SpO2 86 % with pulse 90 is one red reading; the pulse point is green on its own chart."""
+    reading = Reading(
+        id="r1",
+        kind="spo2",
+        values={"spo2": 86, "pulse": 90},
+        measured_at=NOW,
+        colour="red",
+    )
+    zones = {"spo2": SPO2_ZONES, "pulse": {"yellow_high": 101}}
+    assert series_by_parameter([reading], zones) == {
+        "spo2": [Point(NOW, 86.0, "red")],
+        "pulse": [Point(NOW, 90.0, "green")],
+    }
+
+
+def test_the_plans_advice_for_the_zone_in_the_chosen_language() -> None:
+    plan = {
+        "actions": {
+            "red": {
+                "patient": {"nb": "Ring legevakten", "en": "Call out-of-hours"},
+                "nurse": {"nb": "Følg opp", "en": "Follow up"},
+            }
+        }
+    }
+    assert zone_advice(plan, "red", "nb") == (
+        "Ring legevakten",
+        "Follow up".replace("Follow up", "Følg opp"),
+    )
+    assert zone_advice(plan, "red", "en") == ("Call out-of-hours", "Follow up")
+    assert zone_advice(plan, "yellow", "nb") == ("–", "–")
+
+
+def test_the_timeline_reads_newest_first_with_outcomes_in_words() -> None:
+    entries = [
+        TimelineEntry(
+            type="alert_event",
+            at=NOW - timedelta(hours=1),
+            event="opened",
+            colour="red",
+            rule_id="threshold:spo2",
+        ),
+        TimelineEntry(
+            type="alert_action", at=NOW, outcome="phoned_patient", note="Fått hjelp", by="u1"
+        ),
+    ]
+    rows = timeline_rows(entries, NOW, "nb", {"u1": "nurse-a"})
+    assert [(r.when, r.what, r.detail, r.by) for r in rows] == [
+        ("09:30", "✍ Ringte pasienten", "Fått hjelp", "nurse-a"),
+        ("08:30", "⚠ åpnet (Rød)", "threshold:spo2", ""),
+    ]
+
+
+def test_every_word_has_bokmal_and_english_and_the_domain_words_are_there() -> None:
+    assert all(nb and en for nb, en in WORDS.values())
+    assert t("plan", "nb") == "Egenbehandlingsplan"
+    assert t("centre", "nb") == "Oppfølgingstjeneste"
+    assert t("gp", "nb") == "Fastlege"
+    assert t("greens_waiting", "en", count=3, patients=2).startswith("3 green readings")
+
+
+@pytest.mark.parametrize(
+    ("at", "staffed"),
+    [
+        (datetime(2026, 11, 23, 6, 59, tzinfo=UTC), False),  # Monday 07:59 Oslo
+        (datetime(2026, 11, 23, 7, 0, tzinfo=UTC), True),  # Monday 08:00 Oslo
+        (datetime(2026, 11, 23, 13, 59, tzinfo=UTC), True),  # 14:59
+        (datetime(2026, 11, 23, 14, 0, tzinfo=UTC), False),  # 15:00: closed
+        (datetime(2026, 11, 21, 10, 0, tzinfo=UTC), False),  # Saturday
+        (datetime(2026, 6, 1, 6, 30, tzinfo=UTC), True),  # summer: 08:30 Oslo is 06:30 UTC
+    ],
+)
+def test_staffed_hours_are_weekdays_8_to_15_oslo_time(at: datetime, staffed: bool) -> None:
+    assert is_staffed(at) is staffed
+
+
+def test_overnight_means_since_the_last_closing() -> None:
+    """Monday morning: since Friday 15:00; Tuesday evening: since Tuesday 15:00."""
+    assert last_closing(NOW) == datetime(2026, 11, 20, 15, tzinfo=OSLO)
+    tuesday_evening = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    assert last_closing(tuesday_evening) == datetime(2026, 11, 24, 15, tzinfo=OSLO)
+
+
+def test_a_patient_without_alerts_shows_the_latest_readings_instead() -> None:
+    quiet = item("Per", "green").model_copy(
+        update={
+            "last_readings": [
+                LastReading(
+                    id="g1",
+                    kind="glucose",
+                    values={"glucose": 6.2},
+                    colour="green",
+                    measured_at=NOW - timedelta(hours=1),
+                )
+            ]
+        }
+    )
+    assert worklist_row(quiet, NOW, "nb").reasons == ("🟢 Grønn Blodsukker 6.2 · 08:30",)
