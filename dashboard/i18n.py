@@ -110,6 +110,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "timeline": ("Tidslinje", "Timeline"),
     "open_alerts": ("Åpne varsler", "Open alerts"),
     "no_open_alerts": ("Ingen åpne varsler.", "No open alerts."),
+    "no_timeline": (
+        "Ingen hendelser ennå: varsler, tiltak og notater vises her.",
+        "Nothing yet: alerts, actions and notes show here.",
+    ),
     "reports": ("Spørreskjema", "Questionnaires"),
     "value": ("Verdi", "Value"),
     "time": ("Tid", "Time"),

@@ -179,6 +179,9 @@ def _timeline(client: ApiClient, patient_id: str, lang: Language) -> None:
     user = session.me()
     names = {user.user_id: user.username} if user else {}
     rows = timeline_rows(client.timeline(patient_id), session.now(), lang, names)
+    if not rows:
+        st.caption(t("no_timeline", lang))
+        return
     st.dataframe(
         [
             {
