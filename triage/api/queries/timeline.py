@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,8 @@ from triage.storage.models import (
     ReadingRow,
     ReportRow,
 )
+
+_Row = TypeVar("_Row", ReadingRow, ReportRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,33 @@ def _before(time_column: Any, id_column: Any, type_: str, after: Position | None
     ]
 
 
+def _patient_page(
+    session: Session,
+    model: type[_Row],
+    time_column: Any,
+    type_: str,
+    patient_id: str,
+    since: datetime,
+    until: datetime,
+    filters: list[Any],
+    after: Position | None,
+    limit: int,
+) -> list[_Row]:
+    """Up to ``limit + 1`` of the patient's ``model`` rows timed in [since, until] by
+    ``time_column``, newest first, after keyset position ``after``."""
+    id_column = model.id
+    statement = select(model).where(
+        model.patient_id == patient_id,
+        time_column >= since,
+        time_column <= until,
+        *_before(time_column, id_column, type_, after),
+        *filters,
+    )
+    return list(
+        session.scalars(statement.order_by(time_column.desc(), id_column.desc()).limit(limit + 1))
+    )
+
+
 def readings_page(
     session: Session,
     patient_id: str,
@@ -84,19 +113,18 @@ def readings_page(
     limit: int,
 ) -> list[ReadingRow]:
     """Up to ``limit + 1`` of the patient's readings measured in [since, until], newest first."""
-    rows = ReadingRow
-    statement = select(rows).where(
-        rows.patient_id == patient_id,
-        rows.measured_at >= since,
-        rows.measured_at <= until,
-        *_before(rows.measured_at, rows.id, "reading", after),
-    )
-    if kind is not None:
-        statement = statement.where(rows.kind == kind)
-    return list(
-        session.scalars(
-            statement.order_by(rows.measured_at.desc(), rows.id.desc()).limit(limit + 1)
-        )
+    filters = [] if kind is None else [ReadingRow.kind == kind]
+    return _patient_page(
+        session,
+        ReadingRow,
+        ReadingRow.measured_at,
+        "reading",
+        patient_id,
+        since,
+        until,
+        filters,
+        after,
+        limit,
     )
 
 
@@ -111,19 +139,18 @@ def reports_page(
     limit: int,
 ) -> list[ReportRow]:
     """Up to ``limit + 1`` of the patient's reports answered in [since, until], newest first."""
-    rows = ReportRow
-    statement = select(rows).where(
-        rows.patient_id == patient_id,
-        rows.answered_at >= since,
-        rows.answered_at <= until,
-        *_before(rows.answered_at, rows.id, "report", after),
-    )
-    if questionnaire is not None:
-        statement = statement.where(rows.questionnaire == questionnaire)
-    return list(
-        session.scalars(
-            statement.order_by(rows.answered_at.desc(), rows.id.desc()).limit(limit + 1)
-        )
+    filters = [] if questionnaire is None else [ReportRow.questionnaire == questionnaire]
+    return _patient_page(
+        session,
+        ReportRow,
+        ReportRow.answered_at,
+        "report",
+        patient_id,
+        since,
+        until,
+        filters,
+        after,
+        limit,
     )
 
 
