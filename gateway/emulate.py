@@ -38,6 +38,7 @@ from devices.simulate.schedules import DEVICE_PROFILE, SCHEDULES
 from gateway.ble.radio import BleRadio
 from gateway.known_devices import KnownDevices
 from gateway.recorder import Recorder
+from gateway.stop import stopped_within
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,8 @@ class EmulatedHome:
         for event in simulate(self.patient, start, days):
             offset_days = (event.at - start).total_seconds() / 86_400
             due = began + offset_days * self.seconds_per_day
-            try:
-                await asyncio.wait_for(stop.wait(), max(0.0, due - loop.time()))
+            if await stopped_within(stop, due - loop.time()):
                 return
-            except TimeoutError:
-                pass
             if isinstance(event, SimulatedReading):
                 await self._take(event, keep_time=False)
             else:

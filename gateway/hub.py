@@ -24,6 +24,7 @@ from gateway.known_devices import KnownDevices
 from gateway.outbox import Outbox
 from gateway.publisher import Publisher
 from gateway.recorder import Recorder
+from gateway.stop import stopped_within
 
 log = logging.getLogger(__name__)
 
@@ -149,19 +150,14 @@ class Hub:
     async def _drain(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.to_thread(self.publisher.drain_once)
-            self._warn_if_filling()
-            try:
-                await asyncio.wait_for(stop.wait(), self.settings.drain_every_s)
-            except TimeoutError:
-                continue
+            if await stopped_within(stop, self.settings.drain_every_s):
+                return
 
     async def _status(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), self.settings.status_every_s)
-            except TimeoutError:
-                self._start_keepers(stop)
-                await asyncio.to_thread(self.publisher.publish_status)
+        while not await stopped_within(stop, self.settings.status_every_s):
+            self._start_keepers(stop)
+            self._warn_if_filling()
+            await asyncio.to_thread(self.publisher.publish_status)
 
     def _warn_if_filling(self) -> None:
         """Log the outbox warning, at most every :data:`WARN_EVERY_S` seconds."""

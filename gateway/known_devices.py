@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS known_devices (
 );
 """
 
+_COLUMNS = (
+    "address, profile, name, paired_at, last_seen_at, last_sequence_number, battery, last_error"
+)
+_SELECT_ALL = f"SELECT {_COLUMNS} FROM known_devices ORDER BY paired_at, address"  # noqa: S608
+_SELECT_ONE = f"SELECT {_COLUMNS} FROM known_devices WHERE address = ?"  # noqa: S608
+
 
 @dataclass(frozen=True, slots=True)
 class KnownDevice:
@@ -76,11 +82,15 @@ class KnownDevices:
             )
 
     def all(self) -> list[KnownDevice]:
+        return self._select(_SELECT_ALL, ())
+
+    def get(self, address: str) -> KnownDevice | None:
+        found = self._select(_SELECT_ONE, (address.upper(),))
+        return found[0] if found else None
+
+    def _select(self, query: str, parameters: tuple[str, ...]) -> list[KnownDevice]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT address, profile, name, paired_at, last_seen_at, last_sequence_number, "
-                "battery, last_error FROM known_devices ORDER BY paired_at, address"
-            ).fetchall()
+            rows = self._db.execute(query, parameters).fetchall()
         return [
             KnownDevice(
                 address=r[0],
@@ -94,9 +104,6 @@ class KnownDevices:
             )
             for r in rows
         ]
-
-    def get(self, address: str) -> KnownDevice | None:
-        return next((d for d in self.all() if d.address == address.upper()), None)
 
     def seen(self, address: str, now: datetime, *, error: str | None = None) -> None:
         """The device was reached (``error`` None clears the last error) or failed with

@@ -26,6 +26,7 @@ from gateway.ble.session import DeviceSession, DownloadError, SessionSummary
 from gateway.known_devices import KnownDevice, KnownDevices
 from gateway.payloads import DeviceRef
 from gateway.recorder import Recorder
+from gateway.stop import stopped_within
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,8 @@ class DeviceKeeper:
                 wait = self.timing.poll_every_s if self.profile.stores_records else delay
             else:
                 wait, delay = delay, min(delay * 2, self.timing.retry_max_s)
-            try:
-                await asyncio.wait_for(stop.wait(), wait)
-            except TimeoutError:
-                continue
+            if await stopped_within(stop, wait):
+                return
 
     async def _once(self, stop: asyncio.Event) -> bool:
         """One try: find, connect, run a session. True when the device was reached."""

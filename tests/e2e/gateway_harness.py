@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from devices.catalogue import load_catalogue
 from devices.emulated import EmulatedDevice, EmulatedRadio
 from gateway.config import GatewaySettings
 from gateway.emulate import emulated_radio
@@ -61,14 +62,9 @@ async def running_hub(
     """A hub paired with ``devices``, running until the block ends (then stopped cleanly)."""
     hub = Hub(settings, emulated_radio(radio), clock=clock or (lambda: datetime.now(UTC)))
     for device in devices:
-        profile = {
-            0x1810: "blood_pressure",
-            0x1822: "pulse_oximeter",
-            0x1808: "glucose",
-            0x1809: "thermometer",
-            0x181D: "weight_scale",
-        }[device.SERVICE_UUID]
-        hub.known.pair(device.address, profile, device.name, datetime.now(UTC))
+        profile = load_catalogue().profile_for_services([device.SERVICE_UUID])
+        assert profile is not None, f"{device!r} is not a health device of the catalogue"
+        hub.known.pair(device.address, profile.id, device.name, datetime.now(UTC))
     stop = asyncio.Event()
     task = asyncio.create_task(hub.run(stop))
     try:
