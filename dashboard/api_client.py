@@ -251,6 +251,49 @@ class PlanVersion(PlanVersionSummary):
     document: dict[str, Any]
 
 
+class ZoneCounts(_Model):
+    red: int = 0
+    yellow: int = 0
+    green: int = 0
+    unclassified: int = 0
+
+
+class ReplayChange(_Model):
+    """A reading whose zone differs under the replayed version (the API's ``ReplayChange``)."""
+
+    reading_id: str
+    kind: str
+    measured_at: datetime
+    values: dict[str, Any]
+    before: Colour | None = None
+    before_plan_version: int | None = None
+    before_reasons: list[Finding] = Field(default_factory=list)
+    after: Colour | None = None
+    after_plan_version: int
+    after_reasons: list[Finding] = Field(default_factory=list)
+    direction: Literal["worse", "better"]
+
+
+class PlanReplay(_Model):
+    """A plan version replayed against the patient's recent readings (``PlanReplayRead``)."""
+
+    plan_id: str
+    version: int
+    status: Literal["draft", "approved", "retired"]
+    patient_id: str
+    days: int
+    since: datetime
+    until: datetime
+    readings: int
+    truncated: bool = False
+    under_version: ZoneCounts
+    as_stored: ZoneCounts
+    stored_plan_versions: list[int] = Field(default_factory=list)
+    changed: int
+    changes: list[ReplayChange] = Field(default_factory=list)
+    changes_truncated: bool = False
+
+
 class GatewayCredentials(_Model):
     gateway_id: str
     secret: str
@@ -439,6 +482,13 @@ class ApiClient:
     def approve_plan(self, plan_id: str, version: int) -> PlanVersion:
         path = f"/plans/{plan_id}/versions/{version}/approve"
         return _parse(PlanVersion, self._post(path, None))
+
+    def plan_replay(
+        self, plan_id: str, version: int, *, days: int = 30, limit: int = 100
+    ) -> PlanReplay:
+        """Version ``version`` replayed against the patient's readings of the last ``days``."""
+        path = f"/plans/{plan_id}/versions/{version}/replay"
+        return _parse(PlanReplay, self._get(path, {"days": days, "limit": limit}))
 
     def users(self) -> list[dict[str, Any]]:
         """Every user (admins only)."""

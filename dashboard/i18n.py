@@ -166,6 +166,77 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_draft": ("Utkast", "Draft"),
     "status_approved": ("Godkjent", "Approved"),
     "status_retired": ("Avløst", "Retired"),
+    # plans: replaying a draft against the last days' readings
+    "replay_title": (
+        "Forhåndsvis mot siste 30 dager",
+        "Preview against the last 30 days",
+    ),
+    "replay_caption": (
+        "Målingene fra de siste {days} dagene vurdert på nytt med utkastet v{version}, med "
+        "samme regler som ved mottak. Ingenting lagres.",
+        "The readings of the last {days} days classified again with draft v{version}, by the "
+        "same rules as on arrival. Nothing is saved.",
+    ),
+    "replay_as_stored": ("Slik de ble vurdert", "As classified"),
+    "replay_under_version": ("Med utkastet v{version}", "Under draft v{version}"),
+    "replay_now_would_be": ("Med utkastet", "Under the draft"),
+    "replay_difference": ("Endring", "Change"),
+    "replay_no_readings": (
+        "Ingen målinger de siste {days} dagene å forhåndsvise mot.",
+        "No readings in the last {days} days to preview against.",
+    ),
+    "replay_nothing_changes": (
+        "Ingen av de {readings} målingene fra de siste {days} dagene ville fått en annen sone "
+        "med v{version}.",
+        "None of the {readings} readings of the last {days} days would have had another zone "
+        "under v{version}.",
+    ),
+    "replay_some_change": (
+        "{changed} av {readings} målinger fra de siste {days} dagene ville fått en annen sone "
+        "med v{version}: {worse} mer alvorlig, {better} mindre alvorlig.",
+        "{changed} of {readings} readings of the last {days} days would have had another zone "
+        "under v{version}: {worse} more urgent, {better} less urgent.",
+    ),
+    "replay_worse": ("mer alvorlig", "more urgent"),
+    "replay_better": ("mindre alvorlig", "less urgent"),
+    "replay_why_after": ("Hvorfor med utkastet", "Why, under the draft"),
+    "replay_why_before": ("Hvorfor da", "Why, then"),
+    "replay_changed_readings": ("Målinger som skifter sone", "Readings that change zone"),
+    "replay_truncated": (
+        "Bare de nyeste {readings} målingene er vurdert (for mange til å ta alle).",
+        "Only the newest {readings} readings were classified (too many to take all).",
+    ),
+    "replay_changes_truncated": (
+        "Viser de {shown} nyeste av {total} målinger som skifter sone.",
+        "Showing the newest {shown} of {total} readings that change zone.",
+    ),
+    "replay_chart_caption": (
+        "Utkastets soner bak målingene; punktene har formen og fargen til sonen de ville fått "
+        "med utkastets grenser (▲ rød, ◆ gul, ● grønn).",
+        "The draft's zones behind the readings; each point has the shape and colour of the "
+        "zone the draft's bounds would give it (▲ red, ◆ yellow, ● green).",
+    ),
+    # plans: the measurement schedule
+    "schedule_title": ("Måleplan", "Measurement schedule"),
+    "schedule_caption": (
+        "Klokkeslett er lokal tid i {zone}. Samme måling kan ikke stå to ganger på samme "
+        "tidspunkt.",
+        "Times are local time in {zone}. The same measurement cannot be scheduled twice at "
+        "the same time.",
+    ),
+    "schedule_kinds": ("Målinger", "Measurements"),
+    "schedule_days": ("Dager", "Days"),
+    "schedule_questionnaire": ("Spørreskjema (valgfritt)", "Questionnaire (optional)"),
+    "schedule_remove": ("Ta ut", "Remove"),
+    "schedule_new": ("Ny måling", "New measurement"),
+    "schedule_save": ("Lagre måleplan som utkast", "Save schedule as a draft"),
+    "schedule_unchanged": (
+        "Måleplanen er ikke endret; ingenting er lagret.",
+        "The schedule is unchanged; nothing was saved.",
+    ),
+    "questionnaire": ("skjema", "questionnaire"),
+    "every_day": ("hver dag", "every day"),
+    "due_by": ("innen", "by"),
     # enrolment
     "enrol_title": ("Innskriving", "Enrolment"),
     "display_name": ("Navn", "Name"),

@@ -1,22 +1,41 @@
 """Egenbehandlingsplaner: versions, a new draft from a condition template, the trial period's
-proposed thresholds next to the template's, editing zone bounds into a new draft, approving a
-draft (the API decides who may), and the differences between two versions."""
+proposed thresholds next to the template's, editing zone bounds and the measurement schedule
+into a new draft, approving a draft (the API decides who may), the differences between two
+versions, and a draft previewed against the last 30 days' readings."""
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 import streamlit as st
 
 from dashboard import session
-from dashboard.api_client import ApiClient, ApiError, PlanVersionSummary
+from dashboard.api_client import ApiClient, ApiError, PlanVersion, PlanVersionSummary
+from dashboard.charts import parameter_chart
 from dashboard.i18n import Language, t
+from dashboard.plan_presenters import (
+    KIND_CODES,
+    WEEKDAYS,
+    ScheduleItem,
+    change_table,
+    changed_parameters,
+    count_table,
+    day_label,
+    kind_label,
+    replay_notes,
+    replay_summary,
+    schedule_changes,
+    schedule_of,
+    schedule_text,
+)
 from dashboard.presenters import (
     CONDITION_CODES,
     bounds_text,
     condition_label,
     format_datetime,
     parameter_label,
+    series_by_parameter,
 )
 
 BOUNDS = ("red_low", "yellow_low", "yellow_high", "red_high")
@@ -106,9 +125,8 @@ def _proposal(client: ApiClient, patient_id: str, lang: Language) -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def _edit(client: ApiClient, latest: PlanVersionSummary, lang: Language) -> None:
-    plan = client.plan_version(latest.plan_id, latest.version)
-    zones: dict[str, Any] = dict(plan.document.get("zones") or {})
+def _edit(client: ApiClient, latest: PlanVersion, lang: Language) -> None:
+    zones: dict[str, Any] = dict(latest.document.get("zones") or {})
     with st.form("plan_edit"):
         st.markdown(f"**{t('edit_bounds', lang)}** (v{latest.version})")
         changed: dict[str, dict[str, float | None]] = {}
@@ -136,6 +154,124 @@ def _edit(client: ApiClient, latest: PlanVersionSummary, lang: Language) -> None
             else:
                 session.flash(t("draft_saved", lang, label=f"v{draft.version}"))
                 st.rerun()
+
+
+def _schedule_item_inputs(prefix: str, item: ScheduleItem | None, lang: Language) -> ScheduleItem:
+    """One scheduled measurement's inputs (measurements, days, time, questionnaire)."""
+    kinds_col, days_col, due_col, form_col = st.columns([3, 3, 1.3, 2])
+    known = list(KIND_CODES) + [k for k in (item.kinds if item else ()) if k not in KIND_CODES]
+    kinds = kinds_col.multiselect(
+        t("schedule_kinds", lang),
+        known,
+        default=list(item.kinds) if item else [],
+        format_func=lambda k: kind_label(k, lang),
+        key=f"{prefix}-kinds",
+    )
+    days = days_col.multiselect(
+        t("schedule_days", lang),
+        list(WEEKDAYS),
+        default=list(item.days) if item else list(WEEKDAYS),
+        format_func=lambda d: day_label(d, lang),
+        key=f"{prefix}-days",
+    )
+    due = due_col.time_input(
+        t("due_by", lang).capitalize(),
+        value=item.due_by if item else time(10, 0),
+        step=300,
+        key=f"{prefix}-due",
+    )
+    questionnaire = form_col.text_input(
+        t("schedule_questionnaire", lang),
+        value=(item.questionnaire or "") if item else "",
+        key=f"{prefix}-questionnaire",
+    )
+    return ScheduleItem(
+        kinds=tuple(kinds),
+        due_by=due,
+        days=tuple(sorted(days)),
+        questionnaire=questionnaire.strip() or None,
+        sources=item.sources if item else (),
+    )
+
+
+def _schedule(client: ApiClient, latest: PlanVersion, lang: Language) -> None:
+    """Edit the measurement schedule (times in the schedule's zone) into a new draft."""
+    zone, items = schedule_of(latest.document)
+    with st.form("plan_schedule"):
+        st.markdown(f"**{t('schedule_title', lang)}** (v{latest.version})")
+        st.caption(t("schedule_caption", lang, zone=zone))
+        edited: list[ScheduleItem] = []
+        for index, item in enumerate(items):
+            st.markdown(f"{index + 1}. {schedule_text(item, lang)}")
+            changed = _schedule_item_inputs(f"sched-{index}", item, lang)
+            if not st.checkbox(t("schedule_remove", lang), key=f"sched-{index}-remove"):
+                edited.append(changed)
+        st.markdown(f"*{t('schedule_new', lang)}*")
+        added = _schedule_item_inputs("sched-new", None, lang)
+        if not added.is_empty:
+            edited.append(added)
+        note = st.text_input(t("why", lang), key="schedule_note")
+        if st.form_submit_button(t("schedule_save", lang)):
+            if edited == items:
+                st.info(t("schedule_unchanged", lang))
+                return
+            try:
+                draft = client.new_plan_version(
+                    latest.plan_id,
+                    schedule_changes(zone, edited),
+                    note,
+                    base_version=latest.version,
+                )
+            except ApiError as err:
+                session.show_error(err)
+            else:
+                session.flash(t("draft_saved", lang, label=f"v{draft.version}"))
+                st.rerun()
+
+
+def _replay(client: ApiClient, patient_id: str, newest: PlanVersion, lang: Language) -> None:
+    """The newest draft replayed against the last 30 days: counts now and under the draft,
+    the readings that change zone (words and icons), and charts with the draft's bands."""
+    if newest.status != "draft":
+        return
+    st.subheader(t("replay_title", lang))
+    try:
+        replay = client.plan_replay(newest.plan_id, newest.version, days=30)
+    except ApiError as err:
+        session.show_error(err)
+        return
+    st.caption(t("replay_caption", lang, days=replay.days, version=replay.version))
+    st.markdown(f"**{replay_summary(replay, lang)}**")
+    for note in replay_notes(replay, lang):
+        st.warning(note, icon="⚠️")
+    if not replay.readings:
+        return
+    st.table(count_table(replay, lang))
+    if not replay.changes:
+        return
+    st.markdown(f"**{t('replay_changed_readings', lang)}**")
+    st.dataframe(change_table(replay.changes, session.now(), lang), hide_index=True)
+    zones: dict[str, Any] = dict(newest.document.get("zones") or {})
+    parameters = changed_parameters(replay.changes, zones)
+    if not parameters:
+        return
+    series = series_by_parameter(client.readings(patient_id, since=replay.since), zones)
+    st.caption(t("replay_chart_caption", lang))
+    for parameter in parameters:
+        points = series.get(parameter, [])
+        if not points:
+            continue
+        st.markdown(parameter_label(parameter, lang))
+        chart = parameter_chart(
+            parameter,
+            points,
+            zones.get(parameter),
+            [],
+            start=replay.since,
+            end=replay.until,
+            language=lang,
+        )
+        st.altair_chart(chart, width="stretch")
 
 
 def _approve(client: ApiClient, versions: list[PlanVersionSummary], lang: Language) -> None:
@@ -189,9 +325,13 @@ def _page(lang: Language) -> None:
         _from_template(client, patient_id, lang)
     with right:
         _proposal(client, patient_id, lang)
-    if versions:
-        _edit(client, versions[0], lang)
+    newest = client.plan_version(versions[0].plan_id, versions[0].version) if versions else None
+    if newest is not None:
+        _edit(client, newest, lang)
+        _schedule(client, newest, lang)
     _diff(client, versions, lang)
+    if newest is not None:
+        _replay(client, patient_id, newest, lang)
 
 
 language = session.language()

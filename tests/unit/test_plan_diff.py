@@ -134,24 +134,41 @@ def test_rules_added_removed_and_changed_are_listed_by_id() -> None:
     assert result.changes[1].text.nb == "Regel lagt til: extra-cat (questionnaire)"
 
 
-def test_schedule_items_added_and_removed_are_described() -> None:
-    """Moving the COPD measurement from Mon/Thu 12:00 to every day 10:00 is one removal and
-    one addition, each in words."""
+def test_a_schedule_item_moved_to_other_days_and_times_is_one_change() -> None:
+    """Moving the COPD measurement from Mon/Thu 12:00 to every day 10:00 is one change that
+    says what it was and what it is, in both languages, with the item before and after."""
     plan = template("copd")
     item = ScheduledMeasurement(
         kinds=(Kind.SPO2, Kind.BODY_TEMPERATURE), questionnaire="copd-daily", due_by=time(10, 0)
     )
     after = edited(plan, schedule={"timezone": "Europe/Oslo", "items": [item.model_dump()]})
+    [change] = diff(plan, after).changes
+    assert change.text.en == (
+        "Measurement changed: SpO2, temperature, questionnaire copd-daily (Mon, Thu) by 12:00 "
+        "→ (every day) by 10:00"
+    )
+    assert change.text.nb == (
+        "Måling endret: SpO2, temperatur, skjema copd-daily (man, tor) innen 12:00 "
+        "→ (hver dag) innen 10:00"
+    )
+    assert isinstance(change.before, dict)
+    assert isinstance(change.after, dict)
+    assert (change.before["due_by"], change.after["due_by"]) == ("12:00:00", "10:00:00")
+
+
+def test_schedule_items_added_and_removed_are_described() -> None:
+    """Replacing the COPD measurement with a weight measurement is one removal and one
+    addition, each in words."""
+    plan = template("copd")
+    item = ScheduledMeasurement(kinds=(Kind.BODY_WEIGHT,), due_by=time(10, 0))
+    after = edited(plan, schedule={"timezone": "Europe/Oslo", "items": [item.model_dump()]})
     changes = diff(plan, after).changes
     assert [c.text.en for c in changes] == [
         "Measurement removed from the schedule: SpO2, temperature, questionnaire copd-daily "
         "(Mon, Thu) by 12:00",
-        "Measurement added to the schedule: SpO2, temperature, questionnaire copd-daily "
-        "(every day) by 10:00",
+        "Measurement added to the schedule: weight (every day) by 10:00",
     ]
-    assert changes[1].text.nb == (
-        "Måling lagt til i planen: SpO2, temperatur, skjema copd-daily (hver dag) innen 10:00"
-    )
+    assert changes[1].text.nb == "Måling lagt til i planen: vekt (hver dag) innen 10:00"
 
 
 def test_goal_settings_and_actions_are_listed() -> None:

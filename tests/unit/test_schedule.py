@@ -18,6 +18,7 @@ from triage.domain.schedule import (
     iter_slots,
     local_instant,
     missing_findings,
+    schedule_problems,
     slots_on,
 )
 from triage.domain.templates import template
@@ -476,3 +477,30 @@ def test_finding_text(
     ]
     assert done.text.nb == f"Målt: {nb_name} innen kl. 10:00 {nb_day} (plan v1)"
     assert done.text.en == f"Measured: {en_name} due by 10:00 on {en_day} (plan v1)"
+
+
+def test_schedule_problems_name_a_measurement_twice_at_the_same_time() -> None:
+    """The same kind at the same time on a shared weekday, across items or listed twice in one,
+    is a problem naming where; the same kind at another time, or on other days, is not."""
+    schedule = next_draft(
+        COPD,
+        schedule={
+            "items": [
+                {"kinds": ["spo2", "body_temperature"], "days": [1, 4], "due_by": "12:00"},
+                {"kinds": ["spo2"], "days": [2, 4], "due_by": "12:00"},
+                {"kinds": ["spo2"], "days": [1, 4], "due_by": "18:00"},
+                {"kinds": ["body_temperature"], "days": [2], "due_by": "12:00"},
+                {"kinds": ["body_weight", "body_weight"], "due_by": "08:00"},
+            ]
+        },
+    ).schedule
+    assert schedule_problems(schedule) == [
+        (
+            ("items", 1, "due_by"),
+            "SpO2 is already scheduled at 12:00 (Europe/Oslo) on Thursday in items[0]: a "
+            "measurement cannot be scheduled twice at the same time — remove one, or move it to "
+            "another time",
+        ),
+        (("items", 4, "kinds"), "body_weight is listed twice in one item"),
+    ]
+    assert all(schedule_problems(t.schedule) == [] for t in (HF, COVID, HYPERTENSION, COPD))

@@ -1,6 +1,6 @@
-"""API schemas of plans: version summaries, documents, new drafts, approval, proposals and diffs
-(distinct from the table rows and from the domain's :class:`~triage.domain.plan.PlanVersion`,
-which is the document itself)."""
+"""API schemas of plans: version summaries, documents, new drafts, approval, proposals, diffs
+and replays (distinct from the table rows and from the domain's
+:class:`~triage.domain.plan.PlanVersion`, which is the document itself)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from triage.domain.plan import Condition, PlanStatus
 from triage.domain.plan_diff import PlanDiff
 from triage.domain.plan_proposal import Proposal
+from triage.domain.replay import ReplayChange, ZoneCounts
 
 
 class PlanVersionSummary(BaseModel):
@@ -77,3 +78,37 @@ class PlanProposalRead(Proposal):
 
     patient_id: str
     condition: Condition
+
+
+class PlanReplayRead(BaseModel):
+    """The patient's readings of the last ``days`` days classified again under one version
+    (draft or approved) with the same code ingest uses, next to their colours as stored (under
+    the version in force when each arrived). ``changes`` lists the readings whose zone differs,
+    newest first, each with the reasons before and after (rule, bound, value, plan version)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan_id: str
+    version: int
+    status: PlanStatus
+    patient_id: str
+    days: int
+    since: AwareDatetime = Field(description="the start of the window replayed")
+    until: AwareDatetime = Field(description="the server's now: the end of the window")
+    readings: int = Field(description="how many readings were replayed")
+    truncated: bool = Field(
+        description="the window held more readings than the service replays at once: only the "
+        "newest were replayed, and `since` is when the oldest of them was classified"
+    )
+    under_version: ZoneCounts = Field(description="the readings per zone under this version")
+    as_stored: ZoneCounts = Field(description="the same readings per zone as they were stored")
+    stored_plan_versions: tuple[int, ...] = Field(
+        description="the plan versions the stored colours came from"
+    )
+    changed: int = Field(description="how many readings change zone under this version")
+    changes: tuple[ReplayChange, ...] = Field(
+        description="the readings that change zone, newest first (at most `limit`)"
+    )
+    changes_truncated: bool = Field(
+        description="more readings change zone than `limit`: the oldest are not listed"
+    )

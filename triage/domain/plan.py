@@ -328,12 +328,20 @@ class ScheduledMeasurement(_Frozen):
             raise ValueError("days are ISO weekdays 1 (Monday) to 7 (Sunday), at least one")
         return tuple(sorted(set(days)))
 
+    @field_validator("due_by")
+    @classmethod
+    def _wall_clock(cls, due_by: time) -> time:
+        if due_by.tzinfo is not None:
+            raise ValueError(
+                'due_by is a wall-clock time in the schedule\'s time zone (e.g. "08:00"), '
+                "without a zone or offset"
+            )
+        return due_by
+
     @model_validator(mode="after")
     def _something(self) -> Self:
         if not self.kinds and self.questionnaire is None:
             raise ValueError("a scheduled item needs kinds or a questionnaire")
-        if self.due_by.tzinfo is not None:
-            raise ValueError("due_by is a local wall-clock time, without a zone")
         return self
 
 

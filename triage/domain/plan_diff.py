@@ -9,7 +9,8 @@
   a second look before approval); a parameter whose zones were added or removed as a whole;
   the sustained rule (``yellow_after``);
 * **rules** beyond thresholds, matched by id: added, removed, or changed field by field;
-* the **schedule**: time zone, measurements added or removed;
+* the **schedule**: time zone, measurements added, removed, or changed (the same measurements
+  on other days or at another time);
 * the patient's **goal**, the **actions** per zone, and the plan settings (condition, SpO2
   scale, oxygen).
 
@@ -319,21 +320,34 @@ _DAYS_NB = ("man", "tir", "ons", "tor", "fre", "lør", "søn")
 _DAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+def kind_words(kind: Kind) -> Text:
+    """What a reading kind is called: "blodtrykk" / "blood pressure"."""
+    nb, en = _KIND_WORDS[kind]
+    return Text(nb=nb, en=en)
+
+
 def describe_item(item: ScheduledMeasurement) -> Text:
-    """A scheduled measurement in words: "SpO2, temperatur + copd-daily, man, tor innen 12:00"."""
+    """A scheduled measurement in words: "SpO2, temperatur, skjema copd-daily (man, tor) innen
+    12:00"."""
+    what, when = _what_words(item), _when_words(item)
+    return Text(nb=f"{what.nb} {when.nb}", en=f"{what.en} {when.en}")
+
+
+def _what_words(item: ScheduledMeasurement) -> Text:
     what_nb = [_KIND_WORDS[k][0] for k in item.kinds]
     what_en = [_KIND_WORDS[k][1] for k in item.kinds]
     if item.questionnaire:
         what_nb.append(f"skjema {item.questionnaire}")
         what_en.append(f"questionnaire {item.questionnaire}")
+    return Text(nb=", ".join(what_nb), en=", ".join(what_en))
+
+
+def _when_words(item: ScheduledMeasurement) -> Text:
     every_day = len(item.days) == 7
     days_nb = "hver dag" if every_day else ", ".join(_DAYS_NB[d - 1] for d in item.days)
     days_en = "every day" if every_day else ", ".join(_DAYS_EN[d - 1] for d in item.days)
     due = item.due_by.strftime("%H:%M")
-    return Text(
-        nb=f"{', '.join(what_nb)} ({days_nb}) innen {due}",
-        en=f"{', '.join(what_en)} ({days_en}) by {due}",
-    )
+    return Text(nb=f"({days_nb}) innen {due}", en=f"({days_en}) by {due}")
 
 
 def _schedule_changes(before: PlanVersion, after: PlanVersion) -> list[PlanChange]:
@@ -355,35 +369,69 @@ def _schedule_changes(before: PlanVersion, after: PlanVersion) -> list[PlanChang
         )
     old = [_item_key(item) for item in before.schedule.items]
     new = [_item_key(item) for item in after.schedule.items]
-    for item in before.schedule.items:
-        if _item_key(item) not in new:
-            words = describe_item(item)
-            changes.append(
-                PlanChange(
-                    kind=ChangeKind.SCHEDULE,
-                    path="schedule.items",
-                    before=_item_json(item),
-                    text=Text(
-                        nb=f"Måling tatt ut av planen: {words.nb}",
-                        en=f"Measurement removed from the schedule: {words.en}",
-                    ),
-                )
+    removed = [item for item in before.schedule.items if _item_key(item) not in new]
+    added = [item for item in after.schedule.items if _item_key(item) not in old]
+    for was, now in _moved(removed, added):
+        removed.remove(was)
+        added.remove(now)
+        what, old_when, new_when = _what_words(was), _when_words(was), _when_words(now)
+        changes.append(
+            PlanChange(
+                kind=ChangeKind.SCHEDULE,
+                path="schedule.items",
+                before=_item_json(was),
+                after=_item_json(now),
+                text=Text(
+                    nb=f"Måling endret: {what.nb} {old_when.nb} → {new_when.nb}",
+                    en=f"Measurement changed: {what.en} {old_when.en} → {new_when.en}",
+                ),
             )
-    for item in after.schedule.items:
-        if _item_key(item) not in old:
-            words = describe_item(item)
-            changes.append(
-                PlanChange(
-                    kind=ChangeKind.SCHEDULE,
-                    path="schedule.items",
-                    after=_item_json(item),
-                    text=Text(
-                        nb=f"Måling lagt til i planen: {words.nb}",
-                        en=f"Measurement added to the schedule: {words.en}",
-                    ),
-                )
+        )
+    for item in removed:
+        words = describe_item(item)
+        changes.append(
+            PlanChange(
+                kind=ChangeKind.SCHEDULE,
+                path="schedule.items",
+                before=_item_json(item),
+                text=Text(
+                    nb=f"Måling tatt ut av planen: {words.nb}",
+                    en=f"Measurement removed from the schedule: {words.en}",
+                ),
             )
+        )
+    for item in added:
+        words = describe_item(item)
+        changes.append(
+            PlanChange(
+                kind=ChangeKind.SCHEDULE,
+                path="schedule.items",
+                after=_item_json(item),
+                text=Text(
+                    nb=f"Måling lagt til i planen: {words.nb}",
+                    en=f"Measurement added to the schedule: {words.en}",
+                ),
+            )
+        )
     return changes
+
+
+def _moved(
+    removed: list[ScheduledMeasurement], added: list[ScheduledMeasurement]
+) -> list[tuple[ScheduledMeasurement, ScheduledMeasurement]]:
+    """Pairs of a removed and an added item that measure the same (kinds and questionnaire)
+    at other days or times — when each is the only one of its side that does."""
+
+    def what(item: ScheduledMeasurement) -> tuple[tuple[str, ...], str | None]:
+        return tuple(sorted(k.value for k in item.kinds)), item.questionnaire
+
+    pairs = []
+    for was in removed:
+        same_old = [r for r in removed if what(r) == what(was)]
+        same_new = [a for a in added if what(a) == what(was)]
+        if len(same_old) == 1 and len(same_new) == 1:
+            pairs.append((was, same_new[0]))
+    return pairs
 
 
 def _item_json(item: ScheduledMeasurement) -> dict[str, JsonValue]:

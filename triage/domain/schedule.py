@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import MissingMeasurementRule, PlanVersion, Schedule
+from triage.domain.plan_diff import kind_words
 from triage.domain.readings import Kind, Reading, Report
 
 _WEEKDAY_NB = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"]
@@ -105,6 +106,53 @@ def iter_slots(schedule: Schedule, since: datetime, until: datetime) -> Iterator
             if since <= slot.deadline <= until:
                 yield slot
         day += timedelta(days=1)
+
+
+def schedule_problems(schedule: Schedule) -> list[tuple[tuple[str | int, ...], str]]:
+    """What is wrong with a schedule a person wrote, beyond what each item checks itself: the
+    same measurement (a kind, or a questionnaire) twice at the same time on the same weekday,
+    within one item or across items. Each problem is ``(where, message)``, ``where`` the path
+    inside the schedule (``("items", 1, "due_by")``). Checked when a draft is saved, not when a
+    stored version is read, so that an existing plan never stops classifying."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[tuple[str, int, time], int] = {}
+    for index, item in enumerate(schedule.items):
+        repeated = sorted({k.value for k in item.kinds if item.kinds.count(k) > 1})
+        if repeated:
+            problems.append(
+                (("items", index, "kinds"), f"{', '.join(repeated)} is listed twice in one item")
+            )
+        whats = [k.value for k in dict.fromkeys(item.kinds)]
+        if item.questionnaire is not None:
+            whats.append(f"questionnaire:{item.questionnaire}")
+        clashes: dict[int, tuple[list[str], list[int]]] = {}
+        for what in whats:
+            for day in item.days:
+                earlier = seen.setdefault((what, day, item.due_by), index)
+                if earlier != index:
+                    names, days = clashes.setdefault(earlier, ([], []))
+                    if what not in names:
+                        names.append(what)
+                    if day not in days:
+                        days.append(day)
+        for earlier, (names, days) in clashes.items():
+            shown = ", ".join(_name_en(w) for w in names)
+            on = ", ".join(_WEEKDAY_EN[d - 1] for d in sorted(days))
+            problems.append(
+                (
+                    ("items", index, "due_by"),
+                    f"{shown} is already scheduled at {item.due_by:%H:%M} ({schedule.timezone}) "
+                    f"on {on} in items[{earlier}]: a measurement cannot be scheduled twice at "
+                    "the same time — remove one, or move it to another time",
+                )
+            )
+    return problems
+
+
+def _name_en(what: str) -> str:
+    if what.startswith("questionnaire:"):
+        return _names(what)[1]
+    return kind_words(Kind(what)).en
 
 
 def _times_of(what: str, readings: Sequence[Reading], reports: Sequence[Report]) -> list[datetime]:

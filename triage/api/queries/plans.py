@@ -1,18 +1,24 @@
-"""Plans: a patient's plans and versions, the next version number, and the trial readings a
-proposal is made from. Versions are rows that are never deleted; an approved document's content
-never changes (only its status moves on to retired)."""
+"""Plans: a patient's plans and versions, the next version number, the trial readings a
+proposal is made from, and the stored readings a version is replayed against. Versions are rows
+that are never deleted; an approved document's content never changes (only its status moves on
+to retired)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from triage.domain.classify import History
+from triage.domain.colours import Colour
+from triage.domain.findings import Finding
 from triage.domain.plan import PlanStatus
-from triage.domain.readings import Kind, Reading
-from triage.storage.models import PlanRow, PlanVersionRow, ReadingRow
+from triage.domain.readings import Kind, Reading, Report
+from triage.domain.replay import StoredReading
+from triage.storage.models import PlanRow, PlanVersionRow, ReadingRow, ReportRow
 
 
 def patient_plan(session: Session, patient_id: str) -> PlanRow | None:
@@ -106,3 +112,136 @@ def trial_readings(
         )
         for row in rows
     ]
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def replay_readings(
+    session: Session, patient_id: str, since: datetime, limit: int
+) -> list[StoredReading]:
+    """The patient's readings classified at or after ``since``, newest first, at most
+    ``limit + 1`` (one more than asked tells the caller there were more), each with the colour,
+    plan version and findings it was stored with. A reading's time is the time it was
+    classified at (its own, or its arrival when the device clock ran ahead), as in ingest."""
+    rows = session.execute(
+        select(
+            ReadingRow.id,
+            ReadingRow.kind,
+            ReadingRow.classified_at,
+            ReadingRow.values,
+            ReadingRow.colour,
+            ReadingRow.plan_version,
+            ReadingRow.findings,
+        )
+        .where(
+            ReadingRow.patient_id == patient_id,
+            ReadingRow.measured_at >= since,  # implied (classified ≤ measured): uses the index
+            ReadingRow.classified_at >= since,
+        )
+        .order_by(ReadingRow.classified_at.desc(), ReadingRow.id.desc())
+        .limit(limit + 1)
+    )
+    return [
+        StoredReading(
+            reading=Reading.model_construct(  # stored by ingest after validation
+                id=row.id, kind=Kind(row.kind), measured_at=row.classified_at, values=row.values
+            ),
+            colour=Colour(row.colour) if row.colour else None,
+            plan_version=row.plan_version,
+            findings=tuple(Finding.model_validate(f) for f in row.findings or ()),
+        )
+        for row in rows
+    ]
+
+
+def replay_reports(session: Session, patient_id: str, since: datetime, limit: int) -> list[Report]:
+    """The patient's questionnaire reports answered at or after ``since`` (the newest
+    ``limit``): replayed with the readings for the rules that combine them."""
+    rows = session.execute(
+        select(ReportRow.id, ReportRow.questionnaire, ReportRow.answered_at, ReportRow.answers)
+        .where(ReportRow.patient_id == patient_id, ReportRow.answered_at >= since)
+        .order_by(ReportRow.answered_at.desc(), ReportRow.id.desc())
+        .limit(limit)
+    )
+    return [
+        Report.model_construct(
+            id=row.id,
+            questionnaire=row.questionnaire,
+            answered_at=row.answered_at,
+            answers=row.answers,
+        )
+        for row in rows
+    ]
+
+
+def history_before(
+    session: Session, patient_id: str, start: datetime, end: datetime, per_kind: int
+) -> History:
+    """What classification looks back at from ``end``: the patient's readings and reports in
+    ``[start, end)`` (the newest ``per_kind`` of each, as ingest keeps) with their stored yellow
+    and red findings."""
+    readings: list[Reading] = []
+    reports: list[Report] = []
+    findings: list[Finding] = []
+    for row in session.execute(
+        select(
+            ReadingRow.id,
+            ReadingRow.kind,
+            ReadingRow.classified_at,
+            ReadingRow.values,
+            ReadingRow.colour,
+            ReadingRow.findings,
+        )
+        .where(
+            ReadingRow.patient_id == patient_id,
+            ReadingRow.measured_at >= start,
+            ReadingRow.classified_at >= start,
+            ReadingRow.classified_at < end,
+        )
+        .order_by(ReadingRow.classified_at.desc(), ReadingRow.id.desc())
+        .limit(per_kind)
+    ):
+        readings.append(
+            Reading.model_construct(
+                id=row.id, kind=Kind(row.kind), measured_at=row.classified_at, values=row.values
+            )
+        )
+        findings.extend(_breaches(row.colour, row.findings))
+    for row in session.execute(
+        select(
+            ReportRow.id,
+            ReportRow.questionnaire,
+            ReportRow.answered_at,
+            ReportRow.answers,
+            ReportRow.colour,
+            ReportRow.findings,
+        )
+        .where(
+            ReportRow.patient_id == patient_id,
+            ReportRow.answered_at >= start,
+            ReportRow.answered_at < end,
+        )
+        .order_by(ReportRow.answered_at.desc(), ReportRow.id.desc())
+        .limit(per_kind)
+    ):
+        reports.append(
+            Report.model_construct(
+                id=row.id,
+                questionnaire=row.questionnaire,
+                answered_at=row.answered_at,
+                answers=row.answers,
+            )
+        )
+        findings.extend(_breaches(row.colour, row.findings))
+    return History.model_construct(
+        readings=tuple(reversed(readings)),
+        reports=tuple(reversed(reports)),
+        findings=tuple(findings),
+    )
+
+
+def _breaches(colour: str | None, stored: list[dict[str, Any]] | None) -> list[Finding]:
+    if colour in (None, "green"):
+        return []
+    return [Finding.model_validate(f) for f in stored or () if f.get("colour") != "green"]

@@ -1,5 +1,6 @@
 """Plans (*egenbehandlingsplaner*): a patient's versions, drafts from a condition template or
-from edits, approval, the proposal from the trial period, and what changed between versions.
+from edits, approval, the proposal from the trial period, what changed between versions, and a
+version replayed against the patient's recent readings.
 
 A version is never edited: every change is a new draft with the next version number, validated
 as a ``dho.plan/1`` document. Approving a draft makes it the version ingest classifies with (the
@@ -12,6 +13,7 @@ is audited.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
@@ -36,10 +38,12 @@ from triage.api.schemas_plans import (
     NewVersionRequest,
     PlanDiffRead,
     PlanProposalRead,
+    PlanReplayRead,
     PlanVersionRead,
     PlanVersionSummary,
 )
 from triage.domain.access import Permission, Role
+from triage.domain.classify import history_window
 from triage.domain.plan import (
     PLAN_SCHEMA,
     Condition,
@@ -51,7 +55,10 @@ from triage.domain.plan import (
 )
 from triage.domain.plan_diff import diff
 from triage.domain.plan_proposal import propose, trial_window
+from triage.domain.replay import replay
+from triage.domain.schedule import schedule_problems
 from triage.domain.templates import template
+from triage.ingest.history_cache import HISTORY_PER_PATIENT
 from triage.storage.models import PlanRow, PlanVersionRow
 
 router = APIRouter(tags=["plans"])
@@ -59,6 +66,9 @@ router = APIRouter(tags=["plans"])
 PatientId = Annotated[str, Path(description="the patient's id")]
 PlanId = Annotated[str, Path(description="the plan's id")]
 Version = Annotated[int, Path(ge=1, description="the version number")]
+
+#: The most readings (and reports) one replay classifies: ~20 a day for 90 days.
+MAX_REPLAY_READINGS = 2000
 
 
 # ----------------------------------------------------------------------------- a patient's plans
@@ -298,6 +308,73 @@ def approve_version(plan_id: PlanId, version: Version, caller: CallerDep) -> Pla
 
 
 @router.get(
+    "/plans/{plan_id}/versions/{version}/replay",
+    response_model=PlanReplayRead,
+    summary="Replay a version against the last days' readings",
+    responses={403: {}, 404: {}},
+)
+def replay_version(
+    plan_id: PlanId,
+    version: Version,
+    caller: CallerDep,
+    days: Annotated[int, Query(ge=1, le=90, description="how many days back from now")] = 30,
+    limit: Annotated[
+        int, Query(ge=1, le=500, description="the most changed readings to list")
+    ] = 100,
+) -> PlanReplayRead:
+    """Which of the patient's readings of the last `days` days (1–90) would have been red,
+    yellow or green under this version — typically a draft before it is approved. Each reading
+    is classified again with the same code ingest uses, in the order ingest uses, with the
+    history as it was before the window; questionnaire reports are replayed alongside for the
+    rules that combine them. Returns the counts per zone under this version and as stored (under
+    the version in force when each reading arrived), and the readings whose zone differs with
+    the reasons before and after. Nothing is saved. Anyone who may read the plan's patient."""
+    with caller.sessions.begin() as session:
+        plan = _plan(session, caller, plan_id, "replay_plan_version")
+        caller.patient(
+            session,
+            plan.patient_id,
+            Permission.READ,
+            "replay_plan_version",
+            object_type="plan_version",
+            object_id=f"{plan_id}/v{version}",
+            details={"days": days},
+        )
+        row = _version(session, plan_id, version)
+        document = PlanVersion.model_validate(row.document)
+        now = caller.now
+        since = now - timedelta(days=days)
+        stored = queries.replay_readings(session, plan.patient_id, since, MAX_REPLAY_READINGS)
+        truncated = len(stored) > MAX_REPLAY_READINGS
+        stored = stored[:MAX_REPLAY_READINGS]
+        if truncated:
+            since = stored[-1].reading.measured_at
+        reports = queries.replay_reports(session, plan.patient_id, since, MAX_REPLAY_READINGS)
+        before = queries.history_before(
+            session, plan.patient_id, since - history_window(document), since, HISTORY_PER_PATIENT
+        )
+        result = replay(document, stored, reports=reports, before=before, now=now)
+        newest_first = result.changes[::-1]
+        return PlanReplayRead(
+            plan_id=plan_id,
+            version=version,
+            status=PlanStatus(row.status),
+            patient_id=plan.patient_id,
+            days=days,
+            since=since,
+            until=now,
+            readings=result.readings,
+            truncated=truncated,
+            under_version=result.under_version,
+            as_stored=result.as_stored,
+            stored_plan_versions=result.stored_plan_versions,
+            changed=len(result.changes),
+            changes=newest_first[:limit],
+            changes_truncated=len(result.changes) > limit,
+        )
+
+
+@router.get(
     "/plans/{plan_id}/diff",
     response_model=PlanDiffRead,
     summary="What changed between two versions",
@@ -345,9 +422,10 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _validated(data: dict[str, Any], where: str) -> PlanVersion:
-    """The plan, or a 422 naming each field that is wrong (``body.<where>.<path>``)."""
+    """The plan, or a 422 naming each field that is wrong (``body.<where>.<path>``): the
+    document's own checks, and the schedule's (no measurement twice at the same time)."""
     try:
-        return PlanVersion.model_validate(data)
+        plan = PlanVersion.model_validate(data)
     except ValidationError as err:
         raise RequestValidationError(
             [
@@ -355,6 +433,15 @@ def _validated(data: dict[str, Any], where: str) -> PlanVersion:
                 for e in err.errors(include_url=False)
             ]
         ) from err
+    problems = schedule_problems(plan.schedule)
+    if problems:
+        raise RequestValidationError(
+            [
+                {"loc": ("body", where, "schedule", *loc), "msg": msg, "type": "value_error"}
+                for loc, msg in problems
+            ]
+        )
+    return plan
 
 
 def _plan(
