@@ -19,12 +19,19 @@ class DashboardSettings(BaseSettings):
         default=AnyHttpUrl("http://127.0.0.1:8000"),
         description="the DHO service's base URL (the API lives under /api/v1)",
     )
-    api_timeout_seconds: float = Field(default=10.0, gt=0)
+    api_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long to wait for an answer from the API"
+    )
     refresh_seconds: float = Field(
         default=30.0, ge=2, description="how often the worklist refreshes by itself"
     )
-    language: Literal["nb", "en"] = "nb"
-    timezone: str = "Europe/Oslo"
+    language: Literal["nb", "en"] = Field(
+        default="nb", description="the language a page opens in (bokmål or English)"
+    )
+    timezone: str = Field(
+        default="Europe/Oslo",
+        description="not read yet: the pages show every time in Europe/Oslo whatever this says",
+    )
     fixed_now: AwareDatetime | None = Field(
         default=None,
         description="a fixed 'now' for demos and tests against an API with a fixed clock; "

@@ -19,6 +19,7 @@ second it arrived (two equal untimed values are two measurements).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -202,3 +203,17 @@ def report_payload(
         "answered_at": answered_at.isoformat(),
         "answers": answers,
     }
+
+
+def status_payload(
+    *, online: bool, depth: int | None = None, details: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The retained status on ``dho/v1/{gateway_id}/status``: ``{"online": false}`` as the
+    last will and on a clean stop; online, the outbox ``depth`` (messages waiting for a receipt)
+    and the hub's ``details`` (its devices, and an outbox warning when there is one)."""
+    status: dict[str, Any] = {"online": online}
+    if online:
+        if depth is not None:
+            status["depth"] = depth
+        status.update(details or {})
+    return status

@@ -23,6 +23,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.outbox import Outbox
+from gateway.payloads import status_payload
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,10 @@ class Publisher:
         return f"{self.prefix}{TOPIC_ROOT}/{self.gateway_id}/{channel}"
 
     def _status(self, *, online: bool) -> bytes:
-        status: dict[str, Any] = {"online": online}
-        if online:
-            status["depth"] = self.outbox.depth()
-            if self.status_extra is not None:
-                status.update(self.status_extra())
+        if not online:
+            return json.dumps(status_payload(online=False)).encode()
+        details = self.status_extra() if self.status_extra is not None else None
+        status = status_payload(online=True, depth=self.outbox.depth(), details=details)
         return json.dumps(status).encode()
 
     def publish_status(self) -> bool:

@@ -241,6 +241,56 @@ def docs_templates() -> None:
     typer.echo(render_templates_markdown(), nl=False)
 
 
+@docs_app.command("settings")
+def docs_settings(
+    write: Annotated[
+        bool, typer.Option("--write", help="Rewrite the reference block in --file.")
+    ] = False,
+    file: Annotated[
+        Path, typer.Option("--file", help="The page holding the block (with --write).")
+    ] = Path("docs/operator.md"),
+) -> None:
+    """Print the configuration reference of docs/operator.md (every DHO_ variable), generated
+    from the settings classes and the command line; --write puts it into the page."""
+    from triage.settings_reference import render_settings_block, replace_block
+
+    block = render_settings_block()
+    if not write:
+        typer.echo(block)
+        return
+    try:
+        page = file.read_text(encoding="utf-8")
+        file.write_text(replace_block(page, block), encoding="utf-8")
+    except OSError as err:
+        typer.echo(f"Cannot update {file}: {err.strerror}", err=True)
+        raise typer.Exit(2) from err
+    except ValueError as err:
+        typer.echo(f"Cannot update {file}: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"updated the configuration reference in {file}")
+
+
+@docs_app.command("schemas")
+def docs_schemas(
+    out: Annotated[Path, typer.Option("--out", help="The folder for the schema files.")] = Path(
+        "docs/contracts/schemas"
+    ),
+) -> None:
+    """Write the JSON Schemas of the MQTT and HTTP payloads (docs/contracts/schemas/*.json),
+    generated from the models the service validates with."""
+    from triage.contract_schemas import write_schemas
+
+    try:
+        written, removed = write_schemas(out)
+    except OSError as err:
+        typer.echo(f"Cannot write the schemas into {out}: {err.strerror}", err=True)
+        raise typer.Exit(2) from err
+    for path in written:
+        typer.echo(f"wrote {path}")
+    for path in removed:
+        typer.echo(f"removed {path} (no such schema any more)")
+
+
 # ----------------------------------------------------------------------------- the service
 
 broker_app = typer.Typer(

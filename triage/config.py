@@ -50,27 +50,50 @@ class Settings(BaseSettings):
     broker_max_queued_messages: int = Field(
         default=100_000,
         ge=1000,
-        description="Embedded Mosquitto's max_queued_messages: QoS 1 messages kept per offline "
-        "session; size it for the longest tolerated service outage (docs/operator-broker.md).",
+        description="Mosquitto's max_queued_messages, for the embedded broker and `dho broker "
+        "config`: QoS 1 messages kept per offline session; size it for the longest tolerated "
+        "service outage (docs/operator-broker.md).",
     )
-    mqtt_client_id: str = Field(default="dho-triage-1", description="MQTT client id (unique).")
+    mqtt_client_id: str = Field(
+        default="dho-triage-1",
+        description="This process's MQTT client id; give every ingest process its own (each "
+        "resumes its own persistent session).",
+    )
     mqtt_shared_group: str | None = Field(
         default=None,
         description="Subscribe as $share/<group>/… so several ingest workers split the load.",
     )
     mqtt_session_expiry_s: int = Field(
-        default=7 * 24 * 3600, description="How long the broker keeps our session while away."
+        default=7 * 24 * 3600,
+        description="Seconds the broker keeps the service's session (and queues for it) while "
+        "it is away.",
     )
-    ingest_batch_size: int = Field(default=500, ge=1, description="Flush after this many.")
-    ingest_batch_ms: int = Field(default=50, ge=1, description="…or after this many ms.")
+    ingest_batch_size: int = Field(
+        default=500, ge=1, description="Ingest commits a batch when it holds this many messages…"
+    )
+    ingest_batch_ms: int = Field(
+        default=50, ge=1, description="…or this many milliseconds after its first message."
+    )
     clock_ahead_tolerance_s: int = Field(
-        default=300, description="measured_at this far after received_at is 'device clock ahead'."
+        default=300,
+        description="Seconds a measured_at may lie after the gateway's received_at (or a "
+        "received_at after the service's clock) before the reading is flagged clock ahead.",
     )
     backfill_after_h: int = Field(
-        default=24, description="Readings older than this are history: stored, no new alerts."
+        default=24,
+        description="Hours: a reading older than this when it arrives is history (flag "
+        "backfill): stored and classified, but it opens no alert and gets no advice.",
     )
-    lost_contact_after_h: int = Field(default=24, description="Silent gateway → lost contact.")
-    escalate_after_min: int = Field(default=30, description="Unacknowledged red → on-call.")
+    lost_contact_after_h: int = Field(
+        default=24,
+        description="Hours without a message from any of a patient's gateways before a "
+        "lost-contact (technical) alert opens.",
+    )
+    escalate_after_min: int = Field(
+        default=30,
+        description="Minutes an unacknowledged red alert waits in staffed hours before it is "
+        "escalated to the on-call nurse (a centre's own policy may override it).",
+    )
     access_token_minutes: int = Field(
         default=15, ge=1, le=60, description="Lifetime of an access token (refresh renews it)."
     )

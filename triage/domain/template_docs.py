@@ -430,7 +430,7 @@ _INTRO = """\
 A template is a **starting draft** (version 1) of a self-management plan (*egenbehandlingsplan*),
 not a patient's plan. After the 2–4-week trial period its numbers are replaced with the patient's
 own, and the plan is approved by the GP or nurse before it is used {spredning}. See
-[README.md](README.md#how-to-write-a-plan) for how to write a plan.
+[writing-a-plan.md](writing-a-plan.md) for how to write a plan.
 
 * **A bound belongs to the worse zone.** `≤`/`≥` means the value itself is included (an inclusive
   bound), `<`/`>` that it is not (a strict bound). Red is checked before yellow; anything else is

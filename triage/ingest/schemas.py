@@ -29,22 +29,63 @@ MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
+#: In the JSON Schema, an aware time: a date-time that ends in its UTC offset (or Z).
+AWARE_IN_SCHEMA: dict[str, Any] = {"pattern": r"(Z|z|[+-]\d\d:?\d\d)$"}
+
+
 class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _values_of_each_kind(schema: dict[str, Any]) -> None:
+    """The JSON Schema says what the validator below checks: the value keys of each kind."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": kind.value}}, "required": ["kind"]},
+            "then": {
+                "properties": {
+                    "values": {
+                        "required": sorted(REQUIRED_KEYS[kind]),
+                        "propertyNames": {"enum": list(VALUE_KEYS[kind])},
+                    }
+                }
+            },
+        }
+        for kind in Kind
+    ]
 
 
 class ReadingPayload(_Payload):
     """``dho.reading/1``: one measurement, in canonical units, as the gateway publishes it."""
 
-    schema_id: Literal["dho.reading/1"] = Field(alias="schema")
-    id: MessageId
-    kind: Kind
-    measured_at: AwareDatetime
-    received_at: AwareDatetime | None = Field(
-        default=None, description="when the gateway received it from the device"
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, json_schema_extra=_values_of_each_kind
     )
-    values: dict[str, Value]
-    device: dict[str, Any] = Field(default_factory=dict)
+
+    schema_id: Literal["dho.reading/1"] = Field(alias="schema")
+    id: MessageId = Field(
+        description="chosen once by the gateway when it first sees the measurement; every "
+        "retry reuses it (the service stores each id once)"
+    )
+    kind: Kind = Field(description="what was measured; decides the keys of `values`")
+    measured_at: AwareDatetime = Field(
+        description="when the patient measured, with its UTC offset (ISO 8601)",
+        json_schema_extra=AWARE_IN_SCHEMA,
+    )
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the gateway received it from the device",
+        json_schema_extra=AWARE_IN_SCHEMA,
+    )
+    values: dict[str, Value] = Field(
+        description="the kind's value keys, in canonical units (mmHg, %, /min, mmol/L, kg, °C, "
+        "L/min); finite JSON numbers"
+    )
+    device: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the device it came from: profile, model, address; time_source and clock "
+        "when the gateway timed it; sequence_number for glucose records",
+    )
 
     @model_validator(mode="after")
     def _value_keys_of_the_kind(self) -> Self:
@@ -72,13 +113,20 @@ class ReportPayload(_Payload):
     """``dho.report/1``: one questionnaire answer set."""
 
     schema_id: Literal["dho.report/1"] = Field(alias="schema")
-    id: MessageId
-    questionnaire: str = Field(min_length=1, max_length=64)
-    answered_at: AwareDatetime
-    received_at: AwareDatetime | None = Field(
-        default=None, description="optional: when the gateway received the answers"
+    id: MessageId = Field(description="chosen once by the gateway; every retry reuses it")
+    questionnaire: str = Field(
+        min_length=1, max_length=64, description="the questionnaire's id, e.g. copd-daily"
     )
-    answers: dict[str, Answer]
+    answered_at: AwareDatetime = Field(
+        description="when the patient answered, with its UTC offset",
+        json_schema_extra=AWARE_IN_SCHEMA,
+    )
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description="optional: when the gateway received the answers",
+        json_schema_extra=AWARE_IN_SCHEMA,
+    )
+    answers: dict[str, Answer] = Field(description="item id → the chosen option")
 
 
 class StatusPayload(BaseModel):
@@ -87,7 +135,7 @@ class StatusPayload(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    online: bool
+    online: bool = Field(description="true while connected; the last will says false")
 
 
 # ----------------------------------------------------------------------------- receipts
