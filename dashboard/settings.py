@@ -28,10 +28,6 @@ class DashboardSettings(BaseSettings):
     language: Literal["nb", "en"] = Field(
         default="nb", description="the language a page opens in (bokmål or English)"
     )
-    timezone: str = Field(
-        default="Europe/Oslo",
-        description="not read yet: the pages show every time in Europe/Oslo whatever this says",
-    )
     fixed_now: AwareDatetime | None = Field(
         default=None,
         description="a fixed 'now' for demos and tests against an API with a fixed clock; "
