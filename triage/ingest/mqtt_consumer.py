@@ -55,6 +55,9 @@ from triage.ingest.receipts import build_receipts, receipt_topic
 
 log = logging.getLogger(__name__)
 
+#: MQTT 5 DISCONNECT reason 0x8E: a client with the same client id connected.
+SESSION_TAKEN_OVER = 142
+
 #: The consumers running in this process (for the metrics' queue lag).
 RUNNING: weakref.WeakSet[IngestConsumer] = weakref.WeakSet()
 
@@ -297,8 +300,16 @@ class IngestConsumer:
     ) -> None:
         failed = [str(r) for r in reasons if r.is_failure]
         if failed:
-            log.error("subscription refused", extra={"reasons": failed})
+            log.error(
+                "the broker refused the subscriptions (%s): check the ACL gives %s read access "
+                "to dho/v1/+/readings, reports and status",
+                ", ".join(failed),
+                self.broker.username or "this client",
+                extra={"reasons": failed},
+            )
             return
+        if not self._subscribed.is_set():
+            log.info("subscribed as %s: ingest is ready", self.client_id)
         self._subscribed.set()
 
     def _on_disconnect(
@@ -310,8 +321,18 @@ class IngestConsumer:
         _properties: Properties | None,
     ) -> None:
         self._connected.clear()
-        if not self._stopping:
-            log.warning("disconnected from the broker", extra={"reason": str(reason)})
+        if self._stopping:
+            return
+        if reason.value == SESSION_TAKEN_OVER:
+            self._local.add("mqtt.session_taken_over")
+            log.error(
+                "another client connected with this worker's client id %r and took its session "
+                "over: every ingest worker needs its own DHO_MQTT_CLIENT_ID (the two keep "
+                "throwing each other off)",
+                self.client_id,
+            )
+            return
+        log.warning("disconnected from the broker: %s", reason, extra={"reason": str(reason)})
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         item = _Received(
