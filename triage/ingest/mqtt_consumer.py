@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 
 #: MQTT 5 DISCONNECT reason 0x8E: a client with the same client id connected.
 SESSION_TAKEN_OVER = 142
+#: This many connections in a row that end within SHORT_CONNECTION_S look like a takeover.
+SHORT_CONNECTIONS = 3
+SHORT_CONNECTION_S = 10.0
 
 #: The consumers running in this process (for the metrics' queue lag).
 RUNNING: weakref.WeakSet[IngestConsumer] = weakref.WeakSet()
@@ -141,6 +144,8 @@ class IngestConsumer:
         self._aborted = False
         self._generation = 0
         self._connected = threading.Event()
+        self._connected_at = 0.0
+        self._short_connections = 0
         self._subscribed = threading.Event()
         self._worker: threading.Thread | None = None
         self._last_receipts: list[mqtt.MQTTMessageInfo] = []
@@ -283,6 +288,7 @@ class IngestConsumer:
             return
         with self._cond:
             self._generation += 1
+        self._connected_at = time.monotonic()
         self._connected.set()
         self._local.add("mqtt.connects")
         # Re-subscribe on every connect: a broker that lost the session must not leave us deaf.
@@ -323,13 +329,18 @@ class IngestConsumer:
         self._connected.clear()
         if self._stopping:
             return
-        if reason.value == SESSION_TAKEN_OVER:
+        # MQTT 5 brokers may say why (0x8E); Mosquitto 2.0.11 just closes the socket, so
+        # connections that keep ending within seconds count as the same symptom.
+        lasted = time.monotonic() - self._connected_at
+        self._short_connections = self._short_connections + 1 if lasted < SHORT_CONNECTION_S else 0
+        if reason.value == SESSION_TAKEN_OVER or self._short_connections == SHORT_CONNECTIONS:
             self._local.add("mqtt.session_taken_over")
             log.error(
-                "another client connected with this worker's client id %r and took its session "
-                "over: every ingest worker needs its own DHO_MQTT_CLIENT_ID (the two keep "
-                "throwing each other off)",
+                "the broker keeps ending this worker's connection (client id %r, last: %s): most "
+                "often another client connected with the same client id and took the session "
+                "over. Every ingest worker needs its own DHO_MQTT_CLIENT_ID.",
                 self.client_id,
+                reason,
             )
             return
         log.warning("disconnected from the broker: %s", reason, extra={"reason": str(reason)})
