@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -366,6 +367,15 @@ def jobs_command() -> None:
     _run((False, True, False), "", 0)
 
 
+@app.command("api")
+def api_command(host: ApiHost = "127.0.0.1", port: ApiPort = 8000) -> None:
+    """Run the HTTP API alone (larger sites: ingest and the jobs run as their own processes).
+
+    Its health answer has no broker part: the ingest workers hold the MQTT connections.
+    """
+    _run((False, False, True), host, port)
+
+
 @broker_app.command("run")
 def broker_run_command() -> None:
     """Run the embedded broker alone (Mosquitto; amqtt in demo mode when Mosquitto is missing).
@@ -400,6 +410,15 @@ def broker_config_command(
             help="The user Mosquitto switches to when started as root (default: mosquitto)."
         ),
     ] = None,
+    service_password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="DHO_BROKER_SERVICE_PASSWORD",
+            show_default=False,
+            help="The service login's password (prefer the environment variable); default: "
+            "the one in OUT/service-password, or a new random one.",
+        ),
+    ] = None,
 ) -> None:
     """Write mosquitto.conf, acl and passwd for a site's Mosquitto from the registered gateways.
 
@@ -428,6 +447,7 @@ def broker_config_command(
             persistence_dir=persistence_dir,
             tls=tls,
             run_as_user=user,
+            service_password=service_password or None,
         )
     typer.echo(f"wrote {written.files.conf}, {written.files.acl}, {written.files.password_file}")
     typer.echo(f"  {written.gateways} gateway login(s) and the service login ({SERVICE_USER})")
@@ -439,3 +459,135 @@ def broker_config_command(
             "--tls-keyfile)",
             err=True,
         )
+
+
+# ----------------------------------------------------------------------------- operations
+
+users_app = typer.Typer(help="People who log in (the rest is done in the API).")
+probe_app = typer.Typer(
+    help="Health probes for container health checks and scripts: exit 0 when healthy, else 1."
+)
+app.add_typer(users_app, name="users", no_args_is_help=True)
+app.add_typer(probe_app, name="probe", no_args_is_help=True)
+
+
+@users_app.command("create-admin")
+def users_create_admin(
+    username: Annotated[str, typer.Argument(help="The administrator's login name.")],
+    display_name: Annotated[str, typer.Option(help="Full name, as shown in the dashboard.")] = "",
+) -> None:
+    """Create an administrator with a generated password, shown once (a new site's first user).
+
+    Waits for the database and migrates it. Every other user is created by an administrator
+    through the API or the dashboard.
+    """
+    from triage.first_admin import AdminExistsError, create_admin
+    from triage.service import configure_logging, open_database
+
+    settings = _service_settings()
+    configure_logging(logging.WARNING)
+    with _plain_errors():
+        engine, sessions = open_database(settings)
+    try:
+        with sessions.begin() as session:
+            created = create_admin(
+                session, username=username, display_name=display_name, now=datetime.now(UTC)
+            )
+    except (AdminExistsError, ValueError) as err:
+        typer.echo(f"dho: {err}", err=True)
+        raise typer.Exit(1) from err
+    finally:
+        engine.dispose()
+    typer.echo(f"created administrator {created.username} (id {created.user_id})")
+    typer.echo(f"password (shown this once; give it in person): {created.password}")
+    if created.admins_before:
+        typer.echo(f"  note: there were already {created.admins_before} administrator(s)", err=True)
+
+
+@probe_app.command("http")
+def probe_http(
+    url: Annotated[str, typer.Argument(help="e.g. http://127.0.0.1:8000/api/v1/ready")],
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the answer.")] = 5,
+) -> None:
+    """Healthy when URL answers 2xx; otherwise says what it got, and exits 1."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.HTTPError as err:
+        typer.echo(f"{url}: no answer ({type(err).__name__}: {err})", err=True)
+        raise typer.Exit(1) from err
+    if not response.is_success:
+        typer.echo(f"{url}: HTTP {response.status_code} {response.text[:300]}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{url}: HTTP {response.status_code}")
+
+
+@probe_app.command("mqtt")
+def probe_mqtt(
+    url: Annotated[
+        str,
+        typer.Argument(
+            envvar="DHO_MQTT_URL",
+            show_default=False,
+            help="mqtt://user:password@host:port; default: DHO_MQTT_URL (keeps the password off "
+            "the command line).",
+        ),
+    ],
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the broker.")] = 5,
+) -> None:
+    """Healthy when the broker accepts this login (MQTT 5 CONNECT); otherwise says why, exit 1."""
+    from triage.broker import MqttProtocol, probe_broker, redact
+
+    try:
+        answer = probe_broker(url, MqttProtocol.V5, timeout_s=timeout)
+    except ValueError as err:
+        typer.echo(f"dho: {err}", err=True)
+        raise typer.Exit(2) from err
+    if str(answer) != "Success":
+        typer.echo(f"{redact(url)}: {answer}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{redact(url)}: connected")
+
+
+@app.command("dashboard")
+def dashboard_command(
+    host: Annotated[
+        str, typer.Option("--host", envvar="DHO_DASHBOARD_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", envvar="DHO_DASHBOARD_PORT", min=1, max=65535, help="Port to listen on."
+        ),
+    ] = 8501,
+) -> None:
+    """Run the follow-up-centre dashboard (Streamlit), pointed at DHO_DASHBOARD_API_URL.
+
+    Replaces this process with Streamlit, so signals (SIGTERM, Ctrl-C) reach it directly;
+    its health answer is GET /_stcore/health.
+    """
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("dashboard.streamlit_app")
+    if spec is None or spec.origin is None:
+        typer.echo("dho: the dashboard package is not installed with dho", err=True)
+        raise typer.Exit(1)
+    args = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        spec.origin,
+        "--server.headless=true",
+        f"--server.address={host}",
+        f"--server.port={port}",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+        "--global.developmentMode=false",
+        "--client.toolbarMode=viewer",
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)  # noqa: S606 - our own interpreter and the installed app

@@ -357,6 +357,25 @@ def run_broker(settings: Settings, announce: Callable[[str], None]) -> None:
 # ----------------------------------------------------------------------------- site broker config
 
 
+#: A given service password goes into DHO_MQTT_URL as it is, so only URL-safe characters.
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+MIN_SERVICE_PASSWORD = 16
+
+
+def check_service_password(password: str) -> None:
+    """Refuse a given service password that is short, or that would need escaping in a URL."""
+    if len(password) < MIN_SERVICE_PASSWORD:
+        raise ServiceError(
+            f"the broker service password is too short: at least {MIN_SERVICE_PASSWORD} "
+            "characters (e.g. `openssl rand -hex 24`)"
+        )
+    if not set(password) <= _URL_SAFE:
+        raise ServiceError(
+            "the broker service password goes into DHO_MQTT_URL: use letters, digits and "
+            "- . _ ~ only (e.g. `openssl rand -hex 24`)"
+        )
+
+
 @dataclass(frozen=True)
 class SiteBrokerConfig:
     """What ``dho broker config`` wrote."""
@@ -380,10 +399,13 @@ def write_site_broker_config(
 ) -> SiteBrokerConfig:
     """Write a site Mosquitto's configuration from the registered gateways (``dho broker config``).
 
-    The service user's password is reused from ``out_dir/service-password`` when it exists (so
-    re-running after new registrations does not lock the running service out), else taken from
-    ``service_password`` or generated, and written there (owner-only).
+    The service user's password is ``service_password`` when given (it must be URL-safe: it goes
+    into ``DHO_MQTT_URL``), else reused from ``out_dir/service-password`` when that exists (so
+    re-running after new registrations does not lock the running service out), else generated;
+    it is written to ``out_dir/service-password`` (owner-only).
     """
+    if service_password is not None:
+        check_service_password(service_password)
     engine, sessions = open_database(settings)
     try:
         gateways = load_gateway_credentials(sessions)

@@ -8,6 +8,7 @@ deadline; nothing sleeps.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -373,3 +374,25 @@ def test_the_gateway_last_will_marks_it_offline(
     cleanup.publish(status_topic, b"", qos=1, retain=True).wait_for_publish(DEADLINE_S)
     cleanup.disconnect()
     cleanup.loop_stop()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_second_worker_with_the_same_client_id_is_reported(
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two ingest workers started with one client id throw each other off the broker; the log
+    says that each worker needs its own DHO_MQTT_CLIENT_ID."""
+    first, _ = make_consumer()
+    with caplog.at_level(logging.ERROR, logger="triage.ingest.mqtt_consumer"):
+        make_consumer()
+        assert poll_until(lambda: first.stats().get("mqtt.session_taken_over", 0) >= 1)
+    warnings = [r.getMessage() for r in caplog.records if "keeps ending" in r.getMessage()]
+    assert warnings, "no warning about the shared client id"
+    assert warnings[0].startswith(
+        f"the broker keeps ending this worker's connection (client id '{first.client_id}', last: "
+    )
+    assert warnings[0].endswith(
+        "most often another client connected with the same client id and took the session "
+        "over. Every ingest worker needs its own DHO_MQTT_CLIENT_ID."
+    )

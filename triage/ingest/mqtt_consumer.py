@@ -55,6 +55,12 @@ from triage.ingest.receipts import build_receipts, receipt_topic
 
 log = logging.getLogger(__name__)
 
+#: MQTT 5 DISCONNECT reason 0x8E: a client with the same client id connected.
+SESSION_TAKEN_OVER = 142
+#: This many connections in a row that end within SHORT_CONNECTION_S look like a takeover.
+SHORT_CONNECTIONS = 3
+SHORT_CONNECTION_S = 10.0
+
 #: The consumers running in this process (for the metrics' queue lag).
 RUNNING: weakref.WeakSet[IngestConsumer] = weakref.WeakSet()
 
@@ -138,6 +144,8 @@ class IngestConsumer:
         self._aborted = False
         self._generation = 0
         self._connected = threading.Event()
+        self._connected_at = 0.0
+        self._short_connections = 0
         self._subscribed = threading.Event()
         self._worker: threading.Thread | None = None
         self._last_receipts: list[mqtt.MQTTMessageInfo] = []
@@ -280,6 +288,7 @@ class IngestConsumer:
             return
         with self._cond:
             self._generation += 1
+        self._connected_at = time.monotonic()
         self._connected.set()
         self._local.add("mqtt.connects")
         # Re-subscribe on every connect: a broker that lost the session must not leave us deaf.
@@ -297,8 +306,16 @@ class IngestConsumer:
     ) -> None:
         failed = [str(r) for r in reasons if r.is_failure]
         if failed:
-            log.error("subscription refused", extra={"reasons": failed})
+            log.error(
+                "the broker refused the subscriptions (%s): check the ACL gives %s read access "
+                "to dho/v1/+/readings, reports and status",
+                ", ".join(failed),
+                self.broker.username or "this client",
+                extra={"reasons": failed},
+            )
             return
+        if not self._subscribed.is_set():
+            log.info("subscribed as %s: ingest is ready", self.client_id)
         self._subscribed.set()
 
     def _on_disconnect(
@@ -310,8 +327,23 @@ class IngestConsumer:
         _properties: Properties | None,
     ) -> None:
         self._connected.clear()
-        if not self._stopping:
-            log.warning("disconnected from the broker", extra={"reason": str(reason)})
+        if self._stopping:
+            return
+        # MQTT 5 brokers may say why (0x8E); Mosquitto 2.0.11 just closes the socket, so
+        # connections that keep ending within seconds count as the same symptom.
+        lasted = time.monotonic() - self._connected_at
+        self._short_connections = self._short_connections + 1 if lasted < SHORT_CONNECTION_S else 0
+        if reason.value == SESSION_TAKEN_OVER or self._short_connections == SHORT_CONNECTIONS:
+            self._local.add("mqtt.session_taken_over")
+            log.error(
+                "the broker keeps ending this worker's connection (client id %r, last: %s): most "
+                "often another client connected with the same client id and took the session "
+                "over. Every ingest worker needs its own DHO_MQTT_CLIENT_ID.",
+                self.client_id,
+                reason,
+            )
+            return
+        log.warning("disconnected from the broker: %s", reason, extra={"reason": str(reason)})
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         item = _Received(

@@ -61,10 +61,23 @@ def alembic_config() -> Config:
     return config
 
 
+#: PostgreSQL advisory-lock key held while migrating ("DHO-MIGR"), so processes starting
+#: together (the API, several ingest workers, the jobs) migrate one after the other.
+MIGRATION_LOCK_KEY = 0x44484F2D4D494752
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (the same migrations on SQLite and PostgreSQL)."""
+    """Bring the schema to ``revision`` (the same migrations on SQLite and PostgreSQL).
+
+    On PostgreSQL the upgrade holds a transaction-level advisory lock: a second process waits,
+    then finds the schema at head and does nothing (SQLite serialises writers by itself).
+    """
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
