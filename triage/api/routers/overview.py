@@ -8,6 +8,7 @@ overview was fetched — so a deviation that arrived while they read is shown ne
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,6 +20,9 @@ from triage.domain.access import Role
 from triage.storage.models import OverviewLookRow
 
 router = APIRouter(tags=["overview"])
+
+#: a dashboard's clock may run this far ahead of the service's: its `through` counts as now
+CLOCK_SKEW = timedelta(minutes=2)
 
 _GPS_ONLY: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not logged in."},
@@ -52,11 +56,18 @@ def read_overview_seen(caller: CallerDep) -> OverviewLook:
 def mark_overview_seen(caller: CallerDep, body: MarkSeenRequest | None = None) -> OverviewLook:
     """The deviations opened before `through` (the moment the overview you read was fetched;
     default now) count as seen. An earlier `through` than the stored one is kept too (another
-    window showed less): it shows more next time, never less. GPs only."""
+    window showed less): it shows more next time, never less. A `through` up to two minutes
+    ahead of the service's clock counts as now (clock skew); further ahead is refused. GPs
+    only."""
     require_role(caller, Role.GP, action="mark_seen", object_type="overview")
     through = (body.through if body else None) or caller.now
-    if through > caller.now:
-        raise ApiError(422, "`through` is in the future: mark seen only what was shown")
+    if through > caller.now + CLOCK_SKEW:
+        raise ApiError(
+            422,
+            f"`through` ({through.isoformat()}) is in the future: mark seen only what was "
+            "shown (check the clock of the computer that sent it)",
+        )
+    through = min(through, caller.now)
     with caller.sessions.begin() as session:
         row = session.get(OverviewLookRow, caller.user_id)
         if row is None:
