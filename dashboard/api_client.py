@@ -11,11 +11,11 @@ ignore fields they do not use, so the API can grow without breaking the dashboar
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,47 @@ class Me(_Model):
     display_name: str
     role: Literal["nurse", "gp", "admin"]
     centre_ids: list[str] = Field(default_factory=list)
+
+
+class Colleague(_Model):
+    """An active nurse of one of the caller's centres (whom an alert may be assigned to)."""
+
+    user_id: str
+    display_name: str
+
+
+class OverviewLook(_Model):
+    """When the GP last marked the overview seen (null: never)."""
+
+    seen_through: datetime | None = None
+    marked_at: datetime | None = None
+
+
+# ----------------------------------------------------------------------------- centres
+
+
+class ClosedDay(_Model):
+    date: date
+    name: Text | None = None
+
+
+class ServiceHours(_Model):
+    """When one of the caller's centres is staffed (the API's ``ServiceHours``)."""
+
+    centre_id: str
+    centre_name: str
+    timezone: str = "Europe/Oslo"
+    opens: time
+    closes: time
+    open_now: bool
+    today: date
+    today_opens_at: datetime | None = None
+    today_closes_at: datetime | None = None
+    today_closed: ClosedDay | None = None
+    next_opening: datetime
+    last_closing: datetime
+    closed_days: list[ClosedDay] = Field(default_factory=list)
+    calendar_problem: str | None = None
 
 
 # ----------------------------------------------------------------------------- worklist
@@ -230,6 +271,12 @@ class AlertDetail(_Model):
     assigned_to: str | None = None
     events: list[AlertEvent] = Field(default_factory=list)
     actions: list[AlertAction] = Field(default_factory=list)
+
+    @field_validator("events", "actions", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        """A list without ``history=true`` answers null for these."""
+        return [] if value is None else value
 
 
 # ----------------------------------------------------------------------------- plans
@@ -423,15 +470,63 @@ class ApiClient:
         data = self._get(f"/patients/{patient_id}/timeline", {"limit": limit})
         return [_parse(TimelineEntry, item) for item in _items(data)]
 
-    def alerts(self, patient_id: str, *, state: str = "unresolved") -> list[AlertDetail]:
-        data = self._all(f"/patients/{patient_id}/alerts", {"state": state, "limit": 200})
+    def alerts(
+        self,
+        patient_id: str,
+        *,
+        state: str = "unresolved",
+        opened_since: datetime | None = None,
+        history: bool = False,
+    ) -> list[AlertDetail]:
+        """The patient's alerts (with ``history``: each with its history and actions, in the
+        same request)."""
+        params: dict[str, Any] = {"state": state, "limit": 200}
+        if opened_since is not None:
+            params["opened_since"] = opened_since.isoformat()
+        if history:
+            params["history"] = "true"
+        data = self._all(f"/patients/{patient_id}/alerts", params)
         return [_parse(AlertDetail, a) for a in data]
 
+    def deviations(self, since: datetime) -> list[AlertDetail]:
+        """Every alert opened since ``since`` of the patients the caller may see, each with its
+        history and what the centre did: one request, one audit row (``GET /alerts``)."""
+        params = {"opened_since": since.isoformat(), "history": "true", "limit": 500}
+        return [_parse(AlertDetail, a) for a in self._all("/alerts", params)]
+
     def gateways(self, patient_id: str) -> list[Gateway]:
-        return [_parse(Gateway, g) for g in _items(self._get(f"/patients/{patient_id}/gateways"))]
+        return [_parse(Gateway, g) for g in self._all(f"/patients/{patient_id}/gateways", {})]
 
     def register_gateway(self, patient_id: str) -> GatewayCredentials:
         return _parse(GatewayCredentials, self._post(f"/patients/{patient_id}/gateways", {}))
+
+    def rotate_gateway(self, gateway_id: str) -> GatewayCredentials:
+        """A new secret for the gateway (shown once; the old one stops working)."""
+        return _parse(GatewayCredentials, self._post(f"/gateways/{gateway_id}/rotate", None))
+
+    def revoke_gateway(self, gateway_id: str) -> Gateway:
+        """The gateway's data are refused from now on."""
+        return _parse(Gateway, self._post(f"/gateways/{gateway_id}/revoke", None))
+
+    # --- the caller's centres and overview
+
+    def colleagues(self, centre_id: str | None = None) -> list[Colleague]:
+        """The active nurses of the caller's centres (of ``centre_id`` only, when given)."""
+        params: dict[str, Any] = {"limit": 500}
+        if centre_id is not None:
+            params["centre"] = centre_id
+        return [_parse(Colleague, c) for c in self._all("/colleagues", params)]
+
+    def service_hours(self) -> list[ServiceHours]:
+        """When each of the caller's centres is staffed."""
+        return [_parse(ServiceHours, h) for h in _items(self._get("/service-hours"))]
+
+    def overview_seen(self) -> OverviewLook:
+        return _parse(OverviewLook, self._get("/me/overview-seen"))
+
+    def mark_overview_seen(self, through: datetime) -> OverviewLook:
+        body = {"through": through.isoformat()}
+        return _parse(OverviewLook, self._post("/me/overview-seen", body))
 
     # --- alerts
 

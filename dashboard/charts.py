@@ -30,6 +30,46 @@ from dashboard.presenters import (
 _SHAPES = {"red": "triangle-up", "yellow": "diamond", "green": "circle"}
 _HEIGHT = 240
 
+#: a point's symbol: its size (Vega's area, px²) and outline width (px). Vega draws a symbol
+#: inside a square of side sqrt(size) (a triangle's or diamond's tips touch it), so a point
+#: reaches sqrt(size)/2 + outline/2 from its centre: about 5 px.
+POINT_SIZE = 90
+POINT_STROKE = 0.8
+POINT_REACH_PX = POINT_SIZE**0.5 / 2 + POINT_STROKE / 2
+#: room kept between a point's centre and each edge of the plot: the point's reach and air
+EDGE_CLEARANCE_PX = POINT_REACH_PX + 4.0
+#: the smallest plot the padding is sized for: Streamlit fits the whole chart, axis and title
+#: included, into its height, and into the page's width (a narrow window)
+PLOT_HEIGHT_MIN_PX = _HEIGHT - 60
+PLOT_WIDTH_MIN_PX = 400
+
+
+def _pad_fraction(clearance_px: float, plot_px: float) -> float:
+    """How much of the unpadded span to add at each end so that a point at the end of the
+    data keeps ``clearance_px`` from the plot's edge: ``p = c / (plot - 2c)`` of the span."""
+    return clearance_px / (plot_px - 2 * clearance_px)
+
+
+def y_domain(points: Sequence[Point], zones: Mapping[str, Any]) -> tuple[float, float]:
+    """The value axis: every point and every bound with a margin (:func:`value_range`),
+    widened where needed so that the lowest and highest points are drawn whole, however near
+    a band edge they lie."""
+    low, high = value_range(points, zones)
+    if not points:
+        return low, high
+    lowest, highest = min(p.value for p in points), max(p.value for p in points)
+    pad = (max(high, highest) - min(low, lowest)) * _pad_fraction(
+        EDGE_CLEARANCE_PX, PLOT_HEIGHT_MIN_PX
+    )
+    return min(low, lowest - pad), max(high, highest + pad)
+
+
+def time_domain(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The time axis: ``[start, end]`` widened so that a reading taken just now (or at the
+    period's start) is drawn whole at the plot's edge."""
+    pad = (end - start) * _pad_fraction(EDGE_CLEARANCE_PX, PLOT_WIDTH_MIN_PX)
+    return start - pad, end + pad
+
 
 def _data(rows: list[dict[str, Any]]) -> alt.Data:
     """Inline chart data (Altair's ``Data`` is untyped)."""
@@ -75,7 +115,8 @@ def parameter_chart(
     """Values of one parameter over ``[start, end]``: zone bands (from the plan) behind, a line
     and shaped points in front, a dashed rule at each alert of this parameter."""
     zones = zones or {}
-    low, high = value_range(points, zones)
+    low, high = y_domain(points, zones)
+    start, end = time_domain(start, end)
     y_title = parameter_label(parameter, language).split(" (")[-1].rstrip(")")  # the unit
     x = _time_axis(t("time", language))
     zone_title = t("zone", language)
@@ -119,7 +160,9 @@ def parameter_chart(
     )
     layers.append(base.mark_line(color="#555555", strokeWidth=1.2))
     layers.append(
-        base.mark_point(filled=True, size=90, stroke="#222222", strokeWidth=0.8).encode(
+        base.mark_point(
+            filled=True, size=POINT_SIZE, stroke="#222222", strokeWidth=POINT_STROKE
+        ).encode(
             color=_zone_scale("zone", CHART_COLOURS, zone_title, language),
             shape=alt.Shape("shape:N", scale=None),
             tooltip=[
@@ -165,9 +208,10 @@ def reports_chart(
         for r in reports
     ]
     zone_title = t("zone", language)
+    start, end = time_domain(start, end)
     points = (
         alt.Chart(_data(rows))
-        .mark_point(filled=True, size=90, stroke="#222222", strokeWidth=0.8)
+        .mark_point(filled=True, size=POINT_SIZE, stroke="#222222", strokeWidth=POINT_STROKE)
         .encode(
             x=_time_axis(t("time", language)),
             y=alt.Y("score:Q", title=t("reports", language)),

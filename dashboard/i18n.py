@@ -82,9 +82,22 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "no_greens": ("Ingen grønne målinger venter.", "No green readings waiting."),
     "closed_now": (
-        "Utenfor bemannet tid (hverdager 08–15). Røde varsler går til legevakt/hjemmesykepleie.",
-        "Outside staffed hours (weekdays 08–15). Red alerts go to the after-hours service.",
+        "Utenfor bemannet tid{centre}: åpner {when}. Røde varsler går til "
+        "legevakt/hjemmesykepleie.",
+        "Outside staffed hours{centre}: opens {when}. Red alerts go to the after-hours service.",
     ),
+    "staffed_today": (
+        "Bemannet i dag {opens}–{closes}{centre}",
+        "Staffed today {opens}–{closes}{centre}",
+    ),
+    "closed_today": ("Stengt i dag: {name}", "Closed today: {name}"),
+    "next_closed_day": (
+        "Neste stengte hverdag: {when} ({name})",
+        "Next closed weekday: {when} ({name})",
+    ),
+    "local_closure": ("lokal stengning", "local closure"),
+    "today": ("i dag", "today"),
+    "tomorrow": ("i morgen", "tomorrow"),
     "overnight": ("Kommet inn siden sist stengt", "Arrived since closing"),
     "filter_colour": ("Vis", "Show"),
     "filter_all": ("Alle", "All"),
@@ -121,7 +134,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "back_to_worklist": ("← Arbeidsliste", "← Worklist"),
     # alert handling
     "acknowledge": ("Kvitter ut", "Acknowledge"),
-    "assign_me": ("Tildel meg", "Assign to me"),
     "resolve": ("Avslutt varsel", "Resolve alert"),
     "record_action": ("Registrer tiltak", "Record action"),
     "outcome": ("Utfall", "Outcome"),
@@ -130,7 +142,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "alert_acknowledged": ("Varselet er kvittert ut.", "The alert is acknowledged."),
     "alert_resolved": ("Varselet er avsluttet.", "The alert is resolved."),
     "action_recorded": ("Tiltaket er registrert.", "The action is recorded."),
-    "alert_assigned": ("Varselet er tildelt deg.", "The alert is assigned to you."),
+    "alert_assigned": ("Varselet er tildelt {name}.", "The alert is assigned to {name}."),
+    "alert_assigned_me": ("Varselet er tildelt deg.", "The alert is assigned to you."),
+    "assign_to": ("Tildel til", "Assign to"),
+    "assign": ("Tildel", "Assign"),
+    "me": ("Meg", "Me"),
+    "assigned_to_me": ("tildelt meg", "assigned to me"),
+    "assigned_to_name": ("tildelt {name}", "assigned to {name}"),
     "opened": ("Åpnet", "Opened"),
     "breaches": ("brudd", "breaches"),
     # GP
@@ -147,6 +165,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "approve": ("Godkjenn", "Approve"),
     "approved": ("Godkjent: {label}", "Approved: {label}"),
     "mark_seen": ("Merk som sett", "Mark as seen"),
+    "marked_seen": (
+        "Merket som sett. Nye avvik fra nå vises neste gang.",
+        "Marked as seen. New deviations from now on show next time.",
+    ),
+    "never_looked": (
+        "siste 7 dager (ikke merket som sett før)",
+        "the last 7 days (never marked as seen)",
+    ),
     "print_hint": (
         "Skriv ut med nettleserens utskrift (Ctrl+P); siden er laget for ett ark.",
         "Print with the browser's print (Ctrl+P); the page fits one sheet.",
@@ -250,6 +276,28 @@ WORDS: dict[str, tuple[str, str]] = {
         "Vises bare én gang: skriv dem inn i pasientens gateway nå.",
         "Shown only once: enter them in the patient's gateway now.",
     ),
+    "gateways": ("Gatewayer", "Gateways"),
+    "no_gateways": ("Ingen gateway registrert.", "No gateway registered."),
+    "gateway_online": ("tilkoblet", "online"),
+    "gateway_offline": ("ikke tilkoblet", "offline"),
+    "gateway_revoked": ("trukket tilbake {at}", "revoked {at}"),
+    "last_seen": ("Sist sett", "Last seen"),
+    "never": ("aldri", "never"),
+    "rotate": ("Ny hemmelighet", "New secret"),
+    "rotated": (
+        "Ny hemmelighet for {gateway}. Den gamle virker ikke lenger.",
+        "New secret for {gateway}. The old one no longer works.",
+    ),
+    "revoke": ("Trekk tilbake", "Revoke"),
+    "revoke_confirm": (
+        "Trekke tilbake {gateway}? Målinger fra den blir avvist fra nå, og den kan ikke tas i "
+        "bruk igjen (registrer en ny gateway i stedet).",
+        "Revoke {gateway}? Its readings are refused from now on, and it cannot be used again "
+        "(register a new gateway instead).",
+    ),
+    "revoke_yes": ("Ja, trekk tilbake", "Yes, revoke"),
+    "cancel": ("Avbryt", "Cancel"),
+    "revoked": ("{gateway} er trukket tilbake.", "{gateway} is revoked."),
     "pause": ("Sett på pause", "Pause"),
     "resume": ("Gjenoppta", "Resume"),
     "discharge": ("Skriv ut", "Discharge"),

@@ -16,8 +16,12 @@ from zoneinfo import ZoneInfo
 from dashboard.api_client import (
     AlertBrief,
     AlertDetail,
+    Colleague,
     Colour,
     Finding,
+    Gateway,
+    GatewayCredentials,
+    OverviewLook,
     PlanVersionSummary,
     Reading,
     TimelineEntry,
@@ -241,36 +245,6 @@ def counts(items: Sequence[WorklistItem]) -> Counts:
         greens_waiting=sum(i.greens_waiting for i in items),
         patients_with_greens=sum(i.greens_waiting > 0 for i in items),
     )
-
-
-def arrived_since(items: Iterable[WorklistItem], since: datetime) -> list[WorklistItem]:
-    """Patients with an alert opened at or after ``since`` (e.g. overnight, since closing)."""
-    return [i for i in items if any(a.opened_at >= since for a in i.alerts)]
-
-
-# ----------------------------------------------------------------------------- staffed hours
-
-
-def is_staffed(now: datetime, *, opens: int = 8, closes: int = 15, zone: ZoneInfo = OSLO) -> bool:
-    """Whether the centre is staffed at ``now`` by the usual pattern (weekdays 08–15 Oslo time).
-
-    A default until the API exposes each centre's service calendar (public holidays are not
-    known here)."""
-    local = local_time(now, zone)
-    return local.isoweekday() <= 5 and opens <= local.hour < closes
-
-
-def last_closing(now: datetime, *, closes: int = 15, zone: ZoneInfo = OSLO) -> datetime:
-    """When the centre last closed at or before ``now``: today at ``closes`` if that has
-    passed on a weekday, else the previous weekday's closing."""
-    local = local_time(now, zone)
-    day = local.date()
-    if day.isoweekday() <= 5 and local.hour >= closes:
-        return datetime(day.year, day.month, day.day, closes, tzinfo=zone)
-    while True:
-        day -= timedelta(days=1)
-        if day.isoweekday() <= 5:
-            return datetime(day.year, day.month, day.day, closes, tzinfo=zone)
 
 
 # ----------------------------------------------------------------------------- labels
@@ -617,3 +591,100 @@ def bounds_text(zones: Mapping[str, Any]) -> tuple[str, str]:
         return " / ".join(parts) or "–"
 
     return side("red_low", "red_high"), side("yellow_low", "yellow_high")
+
+
+#: without a stored last look, the GP overview shows this far back
+DEFAULT_LOOK_BACK = timedelta(days=7)
+
+
+def since_last_look(look: OverviewLook, now: datetime) -> datetime:
+    """Where the GP's "since you last looked" starts: the stored look, else a week back."""
+    return look.seen_through or now - DEFAULT_LOOK_BACK
+
+
+def deviations_by_patient(alerts: Iterable[AlertDetail]) -> dict[str, list[AlertDetail]]:
+    """The alerts of one request grouped per patient, each patient's oldest first."""
+    grouped: dict[str, list[AlertDetail]] = {}
+    for found in sorted(alerts, key=lambda a: (a.opened_at, a.id)):
+        grouped.setdefault(found.patient_id, []).append(found)
+    return grouped
+
+
+# ----------------------------------------------------------------------------- assignment
+
+
+def assignee_options(
+    colleagues: Iterable[Colleague], me: str, language: Language
+) -> dict[str, str]:
+    """Whom an alert may be given to, as user id → label: the nurse herself first ("meg"),
+    then her colleagues at the patient's centre by name."""
+    options = {me: t("me", language)}
+    others: list[Colleague] = []
+    for colleague in colleagues:
+        if colleague.user_id == me:
+            options[me] = f"{t('me', language)} ({colleague.display_name})"
+        else:
+            others.append(colleague)
+    for colleague in sorted(others, key=lambda c: (c.display_name, c.user_id)):
+        options[colleague.user_id] = colleague.display_name
+    return options
+
+
+def assigned_text(
+    user_id: str | None, colleagues: Iterable[Colleague], me: str, language: Language
+) -> str:
+    """Who has the alert, in words: "tildelt meg", "tildelt Sykepleier AB", "ikke tildelt"."""
+    if user_id is None:
+        return t("nobody_assigned", language)
+    if user_id == me:
+        return t("assigned_to_me", language)
+    names = {c.user_id: c.display_name for c in colleagues}
+    return t("assigned_to_name", language, name=names.get(user_id, user_id))
+
+
+# ----------------------------------------------------------------------------- gateways
+
+
+@dataclass(frozen=True)
+class GatewayRow:
+    """One of the patient's gateways as the nurse reads it."""
+
+    gateway_id: str
+    state: str
+    last_seen: str
+    can_change: bool  # rotate and revoke: not for a revoked gateway
+
+
+def gateway_rows(
+    gateways: Iterable[Gateway], now: datetime, language: Language
+) -> list[GatewayRow]:
+    """Usable gateways first (newest first), revoked ones last; the state in icon and words,
+    when it was last seen ("aldri" when never)."""
+    rows = []
+    ordered = sorted(gateways, key=lambda g: (g.revoked_at is not None, -g.created_at.timestamp()))
+    for gateway in ordered:
+        if gateway.revoked_at is not None:
+            state = f"⛔ {t('gateway_revoked', language, at=format_time(gateway.revoked_at, now))}"
+        elif gateway.online:
+            state = f"🟢 {t('gateway_online', language)}"
+        else:
+            state = f"⚪ {t('gateway_offline', language)}"
+        seen = (
+            f"{format_time(gateway.last_seen_at, now)} "
+            f"({time_since(gateway.last_seen_at, now, language)})"
+            if gateway.last_seen_at is not None
+            else t("never", language)
+        )
+        rows.append(GatewayRow(gateway.id, state, seen, gateway.revoked_at is None))
+    return rows
+
+
+def credentials_text(credentials: GatewayCredentials) -> str:
+    """What to enter in the gateway, one setting a line (shown once, never kept)."""
+    return (
+        f"gateway_id: {credentials.gateway_id}\n"
+        f"secret: {credentials.secret}\n"
+        f"mqtt_username: {credentials.mqtt_username}\n"
+        f"mqtt_topic_prefix: {credentials.mqtt_topic_prefix}\n"
+        f"http_token: {credentials.http_token}"
+    )

@@ -20,6 +20,7 @@ _ME = "dho_me"
 _LANGUAGE = "dho_language"
 _PATIENT = "dho_patient_id"
 _FLASH = "dho_flash"
+_FLASH_ERROR = "dho_flash_error"
 
 
 def start(settings: DashboardSettings) -> None:
@@ -92,10 +93,18 @@ def flash(message: str) -> None:
     st.session_state[_FLASH] = message
 
 
+def flash_error(err: ApiError) -> None:
+    """A refusal to show at the top of the next page run (from a button's callback)."""
+    st.session_state[_FLASH_ERROR] = err
+
+
 def show_flash() -> None:
     message = st.session_state.pop(_FLASH, None)
     if message:
         st.success(message, icon="✅")
+    refused: ApiError | None = st.session_state.pop(_FLASH_ERROR, None)
+    if refused is not None:
+        show_error(refused)
 
 
 def show_error(err: ApiError) -> None:

@@ -1,16 +1,25 @@
-"""Innskriving: enrol a patient (trial period), register their gateway (the credentials are
-shown once and never kept), start follow-up after the trial, pause, resume and discharge."""
+"""Innskriving: enrol a patient (trial period), start follow-up after the trial, pause, resume
+and discharge; the patient's gateways — register one, give one a new secret (the credentials are
+shown once and never kept), revoke one (after a confirmation)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from dashboard import session
-from dashboard.api_client import ApiClient, ApiError, Patient
+from dashboard.api_client import ApiClient, ApiError, GatewayCredentials, Patient
 from dashboard.i18n import Language, t
-from dashboard.presenters import CONDITION_CODES, condition_label, format_time
+from dashboard.presenters import (
+    CONDITION_CODES,
+    GatewayRow,
+    condition_label,
+    credentials_text,
+    gateway_rows,
+)
 
 PICKER = "enrolment_patient"
+#: the gateway whose revocation waits for the nurse's confirmation
+CONFIRM_REVOKE = "gateway_confirm_revoke"
 
 
 def _enrol(client: ApiClient, patients: list[Patient], lang: Language) -> None:
@@ -62,27 +71,66 @@ def _enrol(client: ApiClient, patients: list[Patient], lang: Language) -> None:
                 st.rerun()
 
 
-def _gateway(client: ApiClient, patient: Patient, lang: Language) -> None:
-    gateways = client.gateways(patient.id)
-    now = session.now()
-    for gateway in gateways:
-        state = "⛔" if gateway.revoked_at else ("🟢 online" if gateway.online else "⚪ offline")
-        st.caption(f"`{gateway.id}` · {state} · {format_time(gateway.last_seen_at, now)}")
+def _show_once(credentials: GatewayCredentials, lang: Language) -> None:
+    """The credentials, this once: they are kept nowhere in the session."""
+    st.warning(t("credentials_once", lang), icon="🔐")
+    st.code(credentials_text(credentials), language="yaml")
+
+
+def _revoke(client: ApiClient, row: GatewayRow, lang: Language) -> None:
+    """Revoking cannot be undone: it waits for a second, explicit click."""
+    st.warning(t("revoke_confirm", lang, gateway=row.gateway_id), icon="⛔")
+    yes, no = st.columns(2)
+    if yes.button(t("revoke_yes", lang), key=f"revoke-yes-{row.gateway_id}", type="primary"):
+        st.session_state.pop(CONFIRM_REVOKE, None)
+        try:
+            client.revoke_gateway(row.gateway_id)
+        except ApiError as err:
+            session.show_error(err)
+            return
+        session.flash(t("revoked", lang, gateway=row.gateway_id))
+        st.rerun()
+    if no.button(t("cancel", lang), key=f"revoke-no-{row.gateway_id}"):
+        st.session_state.pop(CONFIRM_REVOKE, None)
+        st.rerun()
+
+
+def _gateway_row(client: ApiClient, row: GatewayRow, lang: Language) -> None:
+    with st.container(border=True, key=f"gateway-{row.gateway_id}"):
+        info, rotate, revoke = st.columns([4, 1.4, 1.4], vertical_alignment="center")
+        info.markdown(
+            f"📟 `{row.gateway_id}` · {row.state}  \n{t('last_seen', lang)}: {row.last_seen}"
+        )
+        if not row.can_change:
+            return
+        if rotate.button(t("rotate", lang), key=f"rotate-{row.gateway_id}", icon="🔑"):
+            try:
+                credentials = client.rotate_gateway(row.gateway_id)
+            except ApiError as err:
+                session.show_error(err)
+            else:
+                st.success(t("rotated", lang, gateway=row.gateway_id), icon="🔑")
+                _show_once(credentials, lang)
+        if revoke.button(t("revoke", lang), key=f"revoke-{row.gateway_id}", icon="⛔"):
+            st.session_state[CONFIRM_REVOKE] = row.gateway_id
+        if st.session_state.get(CONFIRM_REVOKE) == row.gateway_id:
+            _revoke(client, row, lang)
+
+
+def _gateways(client: ApiClient, patient: Patient, lang: Language) -> None:
+    st.markdown(f"**{t('gateways', lang)}**")
+    rows = gateway_rows(client.gateways(patient.id), session.now(), lang)
+    if not rows:
+        st.caption(t("no_gateways", lang))
+    for row in rows:
+        _gateway_row(client, row, lang)
     if st.button(t("register_gateway", lang), key="register_gateway", icon="📟"):
         try:
             credentials = client.register_gateway(patient.id)
         except ApiError as err:
             session.show_error(err)
             return
-        # shown once, never stored in the session
-        st.warning(t("credentials_once", lang), icon="🔐")
-        st.code(
-            f"gateway_id: {credentials.gateway_id}\nsecret: {credentials.secret}\n"
-            f"mqtt_username: {credentials.mqtt_username}\n"
-            f"mqtt_topic_prefix: {credentials.mqtt_topic_prefix}\n"
-            f"http_token: {credentials.http_token}",
-            language="yaml",
-        )
+        _show_once(credentials, lang)
 
 
 def _state(client: ApiClient, patient: Patient, lang: Language) -> None:
@@ -129,7 +177,7 @@ def _page(lang: Language) -> None:
         return
     with st.container(border=True):
         _state(client, by_id[picked], lang)
-        _gateway(client, by_id[picked], lang)
+        _gateways(client, by_id[picked], lang)
 
 
 language = session.language()

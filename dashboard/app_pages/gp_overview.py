@@ -4,33 +4,32 @@ follow-up centre did; plan drafts waiting for approval; the printable summary pe
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import streamlit as st
 
 from dashboard import session
-from dashboard.api_client import ApiClient, ApiError, Patient
+from dashboard.api_client import AlertDetail, ApiClient, ApiError, Patient
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
     colour_badge_markdown,
     condition_label,
     deviation,
+    deviations_by_patient,
     drafts,
     format_datetime,
+    since_last_look,
     worst_colour,
 )
 
-_LAST_LOOK = "gp_last_look"
-DEFAULT_LOOK_BACK = timedelta(days=7)
+#: when the overview on the screen was fetched: "mark as seen" marks through then, so a
+#: deviation that arrived while the GP read is shown next time
+_SHOWN_AT = "gp_overview_shown_at"
 
 
-def _since() -> datetime:
-    found: datetime | None = st.session_state.get(_LAST_LOOK)
-    return found or session.now() - DEFAULT_LOOK_BACK
-
-
-def _deviations(client: ApiClient, patient: Patient, since: datetime, lang: Language) -> None:
-    alerts = [a for a in client.alerts(patient.id, state="all") if a.opened_at >= since]
+def _deviations(
+    client: ApiClient, patient: Patient, alerts: list[AlertDetail], lang: Language
+) -> None:
     colour = worst_colour(a.colour for a in alerts if a.resolved_at is None)
     with st.container(border=True, key=f"gp-{patient.id}"):
         head, go = st.columns([5, 1], vertical_alignment="center")
@@ -43,10 +42,8 @@ def _deviations(client: ApiClient, patient: Patient, since: datetime, lang: Lang
             st.switch_page("app_pages/summary.py")
         if not alerts:
             st.caption(t("no_deviations", lang))
-        user = session.me()
-        names = {user.user_id: user.username} if user else {}
         for alert in alerts:
-            found = deviation(client.alert(alert.id), session.now(), lang, names)
+            found = deviation(alert, session.now(), lang)
             st.markdown(f"{found.badge} **{found.reason}** · {found.when}")
             st.markdown(
                 "\n".join(f"  - {t('centre_did', lang)}: {did}" for did in found.centre_did)
@@ -69,20 +66,36 @@ def _deviations(client: ApiClient, patient: Patient, since: datetime, lang: Lang
                     st.rerun()
 
 
+def _mark_seen(client: ApiClient, lang: Language, now: datetime) -> None:
+    """Explicitly, never on view: a GP called away mid-overview finds it unchanged."""
+    shown_at: datetime = st.session_state.get(_SHOWN_AT) or now
+    try:
+        client.mark_overview_seen(min(shown_at, now))
+    except ApiError as err:
+        session.show_error(err)
+        return
+    session.flash(t("marked_seen", lang))
+    st.rerun()
+
+
 def _page(lang: Language) -> None:
     st.title(f"🩺 {t('gp_title', lang)}")
     st.caption(t("gp_caption", lang))
     session.show_flash()
-    since = _since()
-    left, right = st.columns([4, 1], vertical_alignment="center")
-    left.markdown(f"**{t('since_last_look', lang)}:** {format_datetime(since)}")
-    if right.button(t("mark_seen", lang), key="mark_seen", icon="👁️"):
-        st.session_state[_LAST_LOOK] = session.now()
-        st.rerun()
     client = session.client()
+    now = session.now()
+    look = client.overview_seen()
+    since = since_last_look(look, now)
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    never = f" — {t('never_looked', lang)}" if look.seen_through is None else ""
+    left.markdown(f"**{t('since_last_look', lang)}:** {format_datetime(since)}{never}")
+    if right.button(t("mark_seen", lang), key="mark_seen", icon="👁️"):
+        _mark_seen(client, lang, now)
+    by_patient = deviations_by_patient(client.deviations(since))
+    st.session_state[_SHOWN_AT] = now
     for patient in client.patients():
         if patient.state != "discharged":
-            _deviations(client, patient, since, lang)
+            _deviations(client, patient, by_patient.get(patient.id, []), lang)
 
 
 language = session.language()

@@ -10,11 +10,20 @@ from typing import Any
 import streamlit as st
 
 from dashboard import session
-from dashboard.api_client import AlertDetail, ApiClient, ApiError, Patient, PlanVersion
+from dashboard.api_client import (
+    AlertDetail,
+    ApiClient,
+    ApiError,
+    Colleague,
+    Patient,
+    PlanVersion,
+)
 from dashboard.charts import parameter_chart, reports_chart
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
     OUTCOME_CODES,
+    assigned_text,
+    assignee_options,
     colour_badge,
     colour_badge_markdown,
     condition_label,
@@ -71,11 +80,6 @@ def _act(action: str, alert: AlertDetail, lang: Language, **kwargs: Any) -> None
         if action == "acknowledge":
             client.acknowledge(alert.id)
             session.flash(t("alert_acknowledged", lang))
-        elif action == "assign":
-            user = session.me()
-            if user is not None:
-                client.assign(alert.id, user.user_id)
-            session.flash(t("alert_assigned", lang))
         elif action == "resolve":
             client.resolve(alert.id, kwargs["outcome"], kwargs["note"])
             session.flash(t("alert_resolved", lang))
@@ -88,8 +92,51 @@ def _act(action: str, alert: AlertDetail, lang: Language, **kwargs: Any) -> None
     st.rerun()
 
 
-def _alert_card(alert: AlertDetail, plan: PlanVersion | None, lang: Language) -> None:
+def _assign_clicked(alert_id: str, options: dict[str, str], me: str, lang: Language) -> None:
+    """On the click, before the page is drawn again: the choice the nurse saw is the one
+    sent, even if the colleague list has changed since (the API then says why it refuses)."""
+    chosen: str = st.session_state[f"assignee-{alert_id}"]
+    try:
+        session.client().assign(alert_id, chosen)
+    except ApiError as err:
+        session.flash_error(err)
+        return
+    name = options.get(chosen, chosen)
+    session.flash(
+        t("alert_assigned_me", lang) if chosen == me else t("alert_assigned", lang, name=name)
+    )
+
+
+def _assignment(alert: AlertDetail, colleagues: list[Colleague], me: str, lang: Language) -> None:
+    """Tildel: to me (the default) or a colleague at the patient's centre; the API checks."""
+    options = assignee_options(colleagues, me, lang)
+    who, go = st.columns([3, 1], vertical_alignment="bottom")
+    who.selectbox(
+        t("assign_to", lang),
+        list(options),
+        format_func=options.__getitem__,
+        key=f"assignee-{alert.id}",
+    )
+    go.button(
+        t("assign", lang),
+        key=f"assign-{alert.id}",
+        icon="👤",
+        on_click=_assign_clicked,
+        args=(alert.id, options, me, lang),
+    )
+
+
+def _alert_card(
+    alert: AlertDetail,
+    plan: PlanVersion | None,
+    colleagues: list[Colleague] | None,
+    lang: Language,
+) -> None:
+    """One open alert and its handling; ``colleagues`` is None for someone who does not
+    handle alerts (a GP), who gets no assignment choice."""
     now = session.now()
+    user = session.me()
+    me = user.user_id if user else ""
     with st.container(border=True, key=f"alert-{alert.id}"):
         st.markdown(
             f"{colour_badge_markdown(alert.colour, lang)} **{reason_text(alert.reason, lang)}**"
@@ -103,16 +150,17 @@ def _alert_card(alert: AlertDetail, plan: PlanVersion | None, lang: Language) ->
                 by=alert.acknowledged_by or "?",
                 at=format_time(alert.acknowledged_at, now),
             )
+        if colleagues is not None:
+            status += f" · 👤 {assigned_text(alert.assigned_to, colleagues, me, lang)}"
         st.caption(status)
         if plan is not None:
             _, nurse = zone_advice(plan.document, alert.colour, lang)
             st.info(f"**{t('advice_nurse', lang)}:** {nurse}", icon="🩺")
         if alert.state == "open":
-            left, right = st.columns(2)
-            if left.button(t("acknowledge", lang), key=f"ack-{alert.id}", type="primary", icon="✔️"):
+            if st.button(t("acknowledge", lang), key=f"ack-{alert.id}", type="primary", icon="✔️"):
                 _act("acknowledge", alert, lang)
-            if right.button(t("assign_me", lang), key=f"assign-{alert.id}", icon="👤"):
-                _act("assign", alert, lang)
+            if colleagues is not None:
+                _assignment(alert, colleagues, me, lang)
             return
         outcome = st.selectbox(
             t("outcome", lang),
@@ -126,6 +174,8 @@ def _alert_card(alert: AlertDetail, plan: PlanVersion | None, lang: Language) ->
             _act("resolve", alert, lang, outcome=outcome, note=note)
         if right.button(t("record_action", lang), key=f"action-{alert.id}", icon="✍️"):
             _act("action", alert, lang, outcome=outcome, note=note)
+        if colleagues is not None:
+            _assignment(alert, colleagues, me, lang)
 
 
 def _advice(plan: PlanVersion | None, colour: str, lang: Language) -> None:
@@ -212,6 +262,10 @@ def _page(lang: Language) -> None:
     colour = worst_colour(a.colour for a in alerts)
     _header(patient, plan, colour, lang)
     main, side = st.columns([3, 2])
+    user = session.me()
+    colleagues = (
+        client.colleagues(patient.centre_id) if alerts and user and user.role == "nurse" else None
+    )
     with main:
         st.subheader(t("open_alerts", lang))
         if not alerts:
@@ -219,7 +273,7 @@ def _page(lang: Language) -> None:
         for alert in sorted(
             alerts, key=lambda a: ({"red": 0, "yellow": 1}.get(a.colour, 2), a.opened_at)
         ):
-            _alert_card(alert, plan, lang)
+            _alert_card(alert, plan, colleagues, lang)
     with side:
         _advice(plan, colour, lang)
     _charts(client, patient_id, plan, alerts, lang)

@@ -75,11 +75,11 @@ def _page(lang: Language) -> None:
             f"{colour_badge(c, lang)}: {tally.get(c, 0)}" for c in ("red", "yellow", "green")
         )
     )
-    alerts = [a for a in client.alerts(picked, state="all") if a.opened_at >= since]
+    alerts = client.alerts(picked, state="all", opened_since=since, history=True)
     if not alerts:
         st.markdown(t("no_deviations", lang))
     for alert in alerts:
-        found = deviation(client.alert(alert.id), now, lang)
+        found = deviation(alert, now, lang)
         st.markdown(
             f"- {found.badge} **{found.reason}** · {found.when}  \n  " + "; ".join(found.centre_did)
         )

@@ -8,20 +8,18 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import session
-from dashboard.api_client import ApiError, WorklistItem
+from dashboard.api_client import ApiError, ServiceHours, WorklistItem
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
-    arrived_since,
     colour_badge,
     colour_badge_markdown,
     counts,
     format_time,
-    is_staffed,
-    last_closing,
     new_red_patients,
     red_ids,
     worklist_row,
 )
+from dashboard.staffed_hours import hours_notices, since_closing, when_words
 
 _KNOWN_REDS = "worklist_known_reds"
 PATIENT_PAGE = "app_pages/patient.py"
@@ -64,17 +62,27 @@ def _red_banner(items: list[WorklistItem], lang: Language) -> None:
     st.session_state[_KNOWN_REDS] = red_ids(items)
 
 
-def _opening_hours(items: list[WorklistItem], lang: Language) -> None:
-    """Outside staffed hours say so; in staffed hours, show what arrived since closing."""
+def _opening_hours(items: list[WorklistItem], hours: list[ServiceHours], lang: Language) -> None:
+    """From each centre's calendar: closed now (and when it opens) or today's hours, a holiday
+    today or coming soon; in staffed hours, what arrived since the centre last closed."""
     now = session.now()
-    if not is_staffed(now):
-        st.warning(t("closed_now", lang), icon="🌙")
-        return
-    closed = last_closing(now)
-    overnight = arrived_since(items, closed)
-    if overnight:
-        names = ", ".join(f"{colour_badge(i.colour, lang)} {i.display_name}" for i in overnight)
-        st.info(f"**{t('overnight', lang)}** ({format_time(closed, now)}): {names}", icon="🌅")
+    for notice in hours_notices(hours, now, lang):
+        if notice.problem:
+            st.warning(notice.problem, icon="🗓️")
+        if notice.closed_today:
+            st.warning(notice.closed_today, icon="🗓️")
+        if notice.open_now:
+            extra = f" · {notice.next_closed_day}" if notice.next_closed_day else ""
+            st.caption(f"🕗 {notice.headline}{extra}")
+        else:
+            st.warning(notice.headline, icon="🌙")
+    many = len(hours) > 1
+    names = {h.centre_id: h.centre_name for h in hours}
+    for arrived in since_closing(hours, items):
+        who = ", ".join(f"{colour_badge(i.colour, lang)} {i.display_name}" for i in arrived.items)
+        centre = f" — {names[arrived.centre_id]}" if many else ""
+        closed = when_words(arrived.closed_at, now, lang)
+        st.info(f"**{t('overnight', lang)}{centre}** ({closed}): {who}", icon="🌅")
 
 
 def _greens(items: list[WorklistItem], lang: Language) -> None:
@@ -119,13 +127,14 @@ def _live(lang: Language) -> None:
     session.show_flash()
     try:
         items = session.client().worklist()
+        hours = session.client().service_hours()
     except ApiError as err:
         session.show_error(err)
         return
     now = session.now()
     st.caption(f"{t('updated_at', lang)} {format_time(now, now)} · {t('worklist_caption', lang)}")
     _red_banner(items, lang)
-    _opening_hours(items, lang)
+    _opening_hours(items, hours, lang)
     _header(items, lang)
     _greens(items, lang)
     shown = st.session_state.get("worklist_filter") or "all"

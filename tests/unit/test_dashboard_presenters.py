@@ -9,9 +9,15 @@ from typing import Any
 import pytest
 
 from dashboard.api_client import (
+    AlertAction,
     AlertBrief,
+    AlertDetail,
+    Colleague,
     Finding,
+    Gateway,
+    GatewayCredentials,
     LastReading,
+    OverviewLook,
     Reading,
     Text,
     TimelineEntry,
@@ -19,18 +25,21 @@ from dashboard.api_client import (
 )
 from dashboard.i18n import WORDS, t
 from dashboard.presenters import (
-    OSLO,
     Band,
     Point,
+    assigned_text,
+    assignee_options,
     colour_badge,
     colour_badge_markdown,
     counts,
+    credentials_text,
+    deviations_by_patient,
     duration_words,
     format_time,
-    is_staffed,
-    last_closing,
+    gateway_rows,
     new_red_patients,
     series_by_parameter,
+    since_last_look,
     timeline_rows,
     triage_order,
     worklist_row,
@@ -324,28 +333,6 @@ def test_every_word_has_bokmal_and_english_and_the_domain_words_are_there() -> N
     assert t("greens_waiting", "en", count=3, patients=2).startswith("3 green readings")
 
 
-@pytest.mark.parametrize(
-    ("at", "staffed"),
-    [
-        (datetime(2026, 11, 23, 6, 59, tzinfo=UTC), False),  # Monday 07:59 Oslo
-        (datetime(2026, 11, 23, 7, 0, tzinfo=UTC), True),  # Monday 08:00 Oslo
-        (datetime(2026, 11, 23, 13, 59, tzinfo=UTC), True),  # 14:59
-        (datetime(2026, 11, 23, 14, 0, tzinfo=UTC), False),  # 15:00: closed
-        (datetime(2026, 11, 21, 10, 0, tzinfo=UTC), False),  # Saturday
-        (datetime(2026, 6, 1, 6, 30, tzinfo=UTC), True),  # summer: 08:30 Oslo is 06:30 UTC
-    ],
-)
-def test_staffed_hours_are_weekdays_8_to_15_oslo_time(at: datetime, staffed: bool) -> None:
-    assert is_staffed(at) is staffed
-
-
-def test_overnight_means_since_the_last_closing() -> None:
-    """Monday morning: since Friday 15:00; Tuesday evening: since Tuesday 15:00."""
-    assert last_closing(NOW) == datetime(2026, 11, 20, 15, tzinfo=OSLO)
-    tuesday_evening = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
-    assert last_closing(tuesday_evening) == datetime(2026, 11, 24, 15, tzinfo=OSLO)
-
-
 def test_a_patient_without_alerts_shows_the_latest_readings_instead() -> None:
     quiet = item("Per", "green").model_copy(
         update={
@@ -361,3 +348,131 @@ def test_a_patient_without_alerts_shows_the_latest_readings_instead() -> None:
         }
     )
     assert worklist_row(quiet, NOW, "nb").reasons == ("🟢 Grønn Blodsukker 6.2 · 08:30",)
+
+
+# ----------------------------------------------------------------------------- assignment
+
+COLLEAGUES = [
+    Colleague(user_id="u-ab", display_name="Sykepleier AB"),
+    Colleague(user_id="u-a", display_name="Sykepleier A"),
+    Colleague(user_id="u-aa", display_name="Anne Aas"),
+]
+
+
+def test_the_nurse_herself_is_the_first_choice_then_colleagues_by_name() -> None:
+    """Default "me" (with her name), then the others alphabetically; both languages."""
+    assert assignee_options(COLLEAGUES, "u-a", "nb") == {
+        "u-a": "Meg (Sykepleier A)",
+        "u-aa": "Anne Aas",
+        "u-ab": "Sykepleier AB",
+    }
+    assert next(iter(assignee_options(COLLEAGUES, "u-a", "en").values())) == "Me (Sykepleier A)"
+    # not in the list (e.g. deactivated meanwhile): still offered first, the API decides
+    assert list(assignee_options([], "u-x", "nb").items()) == [("u-x", "Meg")]
+
+
+@pytest.mark.parametrize(
+    ("user_id", "expected"),
+    [
+        (None, "ikke tildelt"),
+        ("u-a", "tildelt meg"),
+        ("u-ab", "tildelt Sykepleier AB"),
+        ("u-gone", "tildelt u-gone"),  # not a colleague any more: the id, never nothing
+    ],
+)
+def test_who_has_the_alert_is_said_in_words(user_id: str | None, expected: str) -> None:
+    assert assigned_text(user_id, COLLEAGUES, "u-a", "nb") == expected
+
+
+# ----------------------------------------------------------------------------- gateways
+
+
+def test_gateways_show_their_state_and_last_contact_usable_ones_first() -> None:
+    """Online, offline (never seen) and revoked, in words; a revoked one cannot be changed."""
+    gateways = [
+        Gateway(
+            id="gw-old",
+            created_at=NOW - timedelta(days=60),
+            revoked_at=NOW - timedelta(days=30),
+            last_seen_at=NOW - timedelta(days=31),
+        ),
+        Gateway(
+            id="gw-hub",
+            created_at=NOW - timedelta(days=29),
+            online=True,
+            last_seen_at=NOW - timedelta(minutes=5),
+        ),
+        Gateway(id="gw-app", created_at=NOW - timedelta(days=1)),
+    ]
+    rows = gateway_rows(gateways, NOW, "nb")
+    assert [(r.gateway_id, r.state, r.last_seen, r.can_change) for r in rows] == [
+        ("gw-app", "⚪ ikke tilkoblet", "aldri", True),
+        ("gw-hub", "🟢 tilkoblet", "09:25 (5 min)", True),
+        ("gw-old", "⛔ trukket tilbake 24.10 10:30", "23.10 10:30 (31 døgn)", False),
+    ]
+    assert gateway_rows(gateways, NOW, "en")[2].state == "⛔ revoked 24.10 10:30"  # CEST
+
+
+def test_credentials_are_one_setting_a_line() -> None:
+    credentials = GatewayCredentials(
+        gateway_id="gw-1",
+        secret="s3cr3t-s3cr3t-s3cr3t",  # noqa: S106 - a made-up secret
+        http_token="gw-1:s3cr3t-s3cr3t-s3cr3t",  # noqa: S106
+        mqtt_username="gw-1",
+        mqtt_topic_prefix="dho/v1/gw-1",
+        note="shown once",
+    )
+    assert credentials_text(credentials).splitlines() == [
+        "gateway_id: gw-1",
+        "secret: s3cr3t-s3cr3t-s3cr3t",
+        "mqtt_username: gw-1",
+        "mqtt_topic_prefix: dho/v1/gw-1",
+        "http_token: gw-1:s3cr3t-s3cr3t-s3cr3t",
+    ]
+
+
+# ----------------------------------------------------------------------------- GP
+
+
+def test_since_the_last_look_is_the_stored_look_or_a_week() -> None:
+    seen = NOW - timedelta(hours=20)
+    assert since_last_look(OverviewLook(seen_through=seen, marked_at=seen), NOW) == seen
+    assert since_last_look(OverviewLook(), NOW) == NOW - timedelta(days=7)
+
+
+def _detail(alert_id: str, patient_id: str, opened: datetime) -> AlertDetail:
+    return AlertDetail(
+        id=alert_id,
+        patient_id=patient_id,
+        rule_id="threshold:spo2",
+        colour="red",
+        state="open",
+        opened_at=opened,
+        reason=finding(),
+        actions=[AlertAction(at=opened, outcome="phoned_patient", by_username="nurse-a")],
+    )
+
+
+def test_one_answer_of_deviations_is_grouped_per_patient_oldest_first() -> None:
+    alerts = [
+        _detail("a2", "p1", NOW - timedelta(hours=1)),
+        _detail("b1", "p2", NOW - timedelta(hours=3)),
+        _detail("a1", "p1", NOW - timedelta(hours=2)),
+    ]
+    grouped = deviations_by_patient(alerts)
+    assert {p: [a.id for a in found] for p, found in grouped.items()} == {
+        "p1": ["a1", "a2"],
+        "p2": ["b1"],
+    }
+
+
+def test_a_list_answer_without_history_reads_as_no_events_and_no_actions() -> None:
+    """The API answers null for events and actions unless asked for history."""
+    detail = AlertDetail.model_validate(
+        {
+            **_detail("a1", "p1", NOW).model_dump(mode="json"),
+            "events": None,
+            "actions": None,
+        }
+    )
+    assert (detail.events, detail.actions) == ([], [])

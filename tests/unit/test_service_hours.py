@@ -256,3 +256,54 @@ def test_other_country_and_zone() -> None:
     assert calendar.is_holiday(date(2026, 6, 6))  # Sweden's National Day
     assert not calendar.is_holiday(date(2026, 3, 1))  # a plain Sunday
     assert not CAL.is_holiday(date(2026, 6, 6))
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        # Monday morning, open: what arrived since Friday's closing.
+        (oslo(2026, 11, 23, 9, 30), oslo(2026, 11, 20, 15)),
+        # Monday before opening: still Friday's closing.
+        (oslo(2026, 11, 23, 7, 59), oslo(2026, 11, 20, 15)),
+        # At the closing instant: that closing (it has happened).
+        (oslo(2026, 11, 18, 15, 0), oslo(2026, 11, 18, 15)),
+        # One second before closing: the centre is open, so the day before's closing.
+        (oslo(2026, 11, 18, 14, 59, 59), oslo(2026, 11, 17, 15)),
+        # Evening: today's closing.
+        (oslo(2026, 11, 18, 21), oslo(2026, 11, 18, 15)),
+        # Tuesday after Easter 2026: past Easter Monday, Good Friday and Maundy Thursday.
+        (oslo(2026, 4, 7, 9), oslo(2026, 4, 1, 15)),
+        # Monday after the fall-back weekend: Friday 15:00 CEST = 13:00 UTC.
+        (utc(2026, 10, 26, 8), utc(2026, 10, 23, 13)),
+    ],
+)
+def test_last_closing(at: datetime, expected: datetime) -> None:
+    """'Since we closed' starts at the end of the last staffed period before now."""
+    closing = CAL.last_closing(at)
+    assert closing == expected
+    assert closing.astimezone(OSLO).time() == time(15, 0)
+    assert closing <= at
+
+
+def test_last_closing_without_a_staffed_day_raises() -> None:
+    """A calendar with only future extra days has no last closing, and says so."""
+    calendar = ServiceCalendar(weekdays=(), open_dates=(date(2030, 1, 7),))
+    with pytest.raises(ServiceCalendarError, match="no staffed day"):
+        calendar.last_closing(oslo(2026, 1, 1))
+
+
+def test_closed_days_lists_weekday_holidays_and_local_closures() -> None:
+    """Christmas 2026: Christmas Eve (closed locally, no name) and Christmas Day (Friday) are
+    listed; Boxing Day (Saturday) is a weekend and not listed; an extra open day is not."""
+    calendar = ServiceCalendar(
+        closed_dates=(date(2026, 12, 24), date(2026, 12, 31)),
+        open_dates=(date(2027, 1, 1),),
+    )
+    days = calendar.closed_days(date(2026, 12, 21), date(2027, 1, 4))
+    assert [(d, text.nb if text else None) for d, text in days] == [
+        (date(2026, 12, 24), None),
+        (date(2026, 12, 25), "Første juledag"),
+        (date(2026, 12, 31), None),
+    ]
+    assert days[1][1] is not None
+    assert days[1][1].en == "Christmas Day"

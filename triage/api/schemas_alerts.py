@@ -99,6 +99,38 @@ class AlertDetail(AlertRead):
     actions: list[AlertActionRead]
 
 
+class AlertListItem(AlertRead):
+    """An alert on a list; with ``history=true`` also its history and actions (else null), so
+    a list of deviations with what the centre did is one request."""
+
+    events: list[AlertEventRead] | None = Field(
+        default=None, description="with history=true: the alert's history, oldest first"
+    )
+    actions: list[AlertActionRead] | None = Field(
+        default=None, description="with history=true: the actions recorded, oldest first"
+    )
+
+
+class OverviewLook(BaseModel):
+    """When the person last marked their overview seen ("since you last looked")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seen_through: AwareDatetime | None = Field(
+        description="deviations opened before this were seen; null: never marked"
+    )
+    marked_at: AwareDatetime | None = Field(description="when the person marked it")
+
+
+class MarkSeenRequest(BaseModel):
+    """Mark the overview seen through ``through``: the moment the overview the person read was
+    fetched (default now), so a deviation that arrived while they were reading is not lost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    through: AwareDatetime | None = None
+
+
 class AcknowledgeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -15,6 +15,9 @@ Definitions (exact; tested at each edge)
   at 15:00:00 exactly.
 * :meth:`ServiceCalendar.next_opening` is the instant itself when the centre is open, and
   otherwise the start of the next staffed period strictly after it.
+* :meth:`ServiceCalendar.last_closing` is the end of the latest staffed period that ended at or
+  before the instant (while open: the previous staffed day's closing), so "what arrived since we
+  closed" on a Monday morning starts at Friday 15:00, and after Easter at Wednesday 15:00.
 * Opening and closing are local wall-clock times, so the centre opens at 08:00 local time on
   either side of a daylight-saving change (06:00 UTC in summer time, 07:00 UTC in winter).
 
@@ -177,6 +180,37 @@ class ServiceCalendar(BaseModel):
         raise ServiceCalendarError(
             f"no staffed day within {SEARCH_DAYS} days after {local.isoformat()}"
         )
+
+    def last_closing(self, at: datetime) -> datetime:
+        """The end of the latest staffed period that ended at or before ``at`` (in the calendar
+        zone): today's closing once it has passed, else the previous staffed day's.
+
+        Raises :class:`ServiceCalendarError` when no staffed day lies within
+        :data:`SEARCH_DAYS` days before ``at``.
+        """
+        local = self._local(at)
+        day = local.date()
+        for offset in range(SEARCH_DAYS + 1):
+            candidate = day - timedelta(days=offset)
+            if self.is_staffed_day(candidate):
+                closing = self.closing_on(candidate)
+                if closing <= at:
+                    return closing
+        raise ServiceCalendarError(
+            f"no staffed day within {SEARCH_DAYS} days before {local.isoformat()}"
+        )
+
+    def closed_days(self, start: date, end: date) -> list[tuple[date, Text | None]]:
+        """The usual weekdays from ``start`` to ``end`` (inclusive) the centre is closed: its
+        public holidays (with their names in bokmål and English) and its own ``closed_dates``
+        (no name). Weekends are not listed; an ``open_dates`` day is not closed."""
+        days: list[tuple[date, Text | None]] = []
+        current = start
+        while current <= end:
+            if current.isoweekday() in self.weekdays and not self.is_staffed_day(current):
+                days.append((current, self.holiday_text(current)))
+            current += timedelta(days=1)
+        return days
 
     def _local(self, at: datetime) -> datetime:
         if at.tzinfo is None or at.utcoffset() is None:

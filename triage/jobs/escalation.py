@@ -104,7 +104,7 @@ def centre_rules(
     if centre is None:
         return defaults
     try:
-        calendar = ServiceCalendar.model_validate({"timezone": zone, **(centre.calendar or {})})
+        calendar = repositories.centre_calendar(centre)
         policy = EscalationPolicy.model_validate(
             {"on_call_after": default_delay, **(centre.escalation or {})}
         )

@@ -134,6 +134,17 @@ class AuthSessionRow(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32))  # logout | refresh_reuse | …
 
 
+class OverviewLookRow(Base):
+    """When a person last marked their overview seen (the GP's "since you last looked"): kept
+    on the server, so it follows the person from browser to browser."""
+
+    __tablename__ = "overview_looks"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    seen_through: Mapped[datetime]  # deviations opened before this were seen
+    marked_at: Mapped[datetime]  # when the person said so
+
+
 class MembershipRow(Base):
     """A user working for a centre (nurses; admins of a centre)."""
 

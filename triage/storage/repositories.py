@@ -49,9 +49,11 @@ from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import PlanStatus, PlanVersion
 from triage.domain.readings import Kind, Reading, Report
+from triage.domain.service_hours import ServiceCalendar
 from triage.storage.models import (
     AlertEventRow,
     AlertRow,
+    CentreRow,
     DeadLetterRow,
     GatewayRow,
     JSONType,
@@ -85,6 +87,13 @@ def gateways_by_id(session: Session, ids: Iterable[str]) -> dict[str, GatewayRow
         return {}
     rows = session.scalars(select(GatewayRow).where(GatewayRow.id.in_(wanted)))
     return {row.id: row for row in rows}
+
+
+def centre_calendar(centre: CentreRow) -> ServiceCalendar:
+    """The centre's service calendar: its stored fields over the defaults, in the centre's time
+    zone. Raises ``ValueError`` (pydantic's ``ValidationError``) when the stored fields are not
+    a valid calendar; callers decide what to do then."""
+    return ServiceCalendar.model_validate({"timezone": centre.timezone, **(centre.calendar or {})})
 
 
 def patients_by_id(session: Session, ids: Iterable[str]) -> dict[str, PatientRow]:

@@ -210,6 +210,15 @@ def test_an_alert_is_assigned_only_to_a_nurse_of_the_patients_centre(
         http.get(f"{API}/alerts/{alert_id}", headers=nurse).json()["assigned_to"]
         == (users["nurse-ab"])
     )
+    # each refused assignment is in the audit log with its reason
+    refusals = audited(sessions, "nurse-a", "assign_alert")
+    assert sorted(r.details["refused"] for r in refusals) == sorted(
+        f"user {users[u]} is not an active nurse of the patient's follow-up centre"
+        for u in ("nurse-b", "gp-1")
+    )
+    assert {(r.object_id, r.patient_id) for r in refusals} == {
+        (alert_id, api_world.patients["a-copd"].id)
+    }
 
 
 def test_a_patients_alerts_are_listed_newest_first_page_by_page(

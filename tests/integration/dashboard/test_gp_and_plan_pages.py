@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from tests.integration.api.conftest import Login
+from tests.integration.api.test_admin import post_reading
 from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
+from triage.storage.models import AuditRow
 from triage.storage.seed import synthetic_national_id
 
 
@@ -128,3 +132,115 @@ def test_a_nurse_enrols_a_patient_and_sees_the_gateway_credentials_once(
     assert secret not in repr(at.session_state.to_dict())
     at.run()
     assert not at.code, "the credentials are shown once"
+
+
+# ----------------------------------------------------------------------------- the GP's last look
+
+
+def test_the_gp_overview_reads_every_deviation_in_one_request_and_one_audit_row(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """The deviations with what the centre did come from one alert list: the audit log has
+    one 'list alerts' row for gp-1 naming the patients, and no read of single alerts."""
+    _handle_red(http, login, ward)
+    at = logged_in(app, "gp-1")
+    assert not at.exception
+    with sessions() as session:
+        rows = session.execute(
+            select(AuditRow.action, AuditRow.object_type, AuditRow.details).where(
+                AuditRow.actor == "gp-1", AuditRow.object_type.in_(["alert", "alerts"])
+            )
+        ).all()
+    assert [(action, kind) for action, kind, _ in rows] == [("list", "alerts")]
+    assert sorted(rows[0][2]["patients"]) == sorted([ward.red, ward.yellow])
+
+
+def test_marking_the_overview_seen_follows_the_gp_to_another_browser(
+    app: AppFactory, ward: Ward
+) -> None:
+    """Never marked: the last 7 days, with both deviations. Marked as seen: a fresh session
+    (another browser) starts from that moment and shows no deviations from before it."""
+    at = logged_in(app, "gp-1")
+    text = _text(at)
+    assert "**Siden du sist så:** 16.11.2026 09:30 — siste 7 dager" in text
+    assert "SpO2 86 % — rød" in text
+    at.button(key="mark_seen").click().run()
+    assert not at.exception
+    assert "Merket som sett." in at.success[0].value
+
+    elsewhere = logged_in(app, "gp-1")
+    text = _text(elsewhere)
+    assert "**Siden du sist så:** 23.11.2026 09:30" in text
+    assert "siste 7 dager" not in text
+    assert "SpO2 86 % — rød" not in text
+    assert "Ingen avvik." in text
+
+
+# ----------------------------------------------------------------------------- gateways
+
+
+def _gateways_of_red(app: AppFactory, ward: Ward) -> AppTest:
+    at = logged_in(app, "nurse-a")
+    at.switch_page("app_pages/enrolment.py").run()
+    at.selectbox(key="enrolment_patient").set_value(ward.red).run()
+    assert not at.exception
+    return at
+
+
+def test_the_patients_gateways_are_listed_with_their_last_contact(
+    app: AppFactory, ward: Ward
+) -> None:
+    """gw-a-copd is listed with its state and when it was last seen, with its buttons."""
+    at = _gateways_of_red(app, ward)
+    [row] = [m.value for m in at.markdown if "`gw-a-copd`" in str(m.value)]
+    assert "Sist sett:" in row
+    assert at.button(key="rotate-gw-a-copd") is not None
+    assert at.button(key="revoke-gw-a-copd") is not None
+
+
+def test_a_new_secret_is_shown_once_and_only_it_works_from_then_on(
+    app: AppFactory, ward: Ward, http: httpx.Client
+) -> None:
+    """Rotating shows the new credentials once, saying so; the gateway's old secret is refused
+    by HTTP ingest and the new one accepted; the secret is not kept in the session."""
+    gateway = ward.world.patients["a-copd"]
+    at = _gateways_of_red(app, ward)
+    at.button(key="rotate-gw-a-copd").click().run()
+    assert not at.exception
+    assert any("Vises bare én gang" in str(w.value) for w in at.warning)
+    [code] = at.code
+    settings = dict(line.split(": ", 1) for line in str(code.value).splitlines())
+    assert settings["gateway_id"] == "gw-a-copd"
+    assert post_reading(http, f"gw-a-copd:{gateway.gateway_secret}").status_code == 401
+    assert post_reading(http, settings["http_token"]).status_code == 200
+    assert settings["secret"] not in repr(at.session_state.to_dict())
+    at.run()
+    assert not at.code, "the new secret is shown once"
+
+
+def test_revoking_waits_for_a_confirmation_and_can_be_cancelled(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login
+) -> None:
+    """The first click only asks; 'Avbryt' leaves the gateway working; 'Ja, trekk tilbake'
+    revokes it, after which it has no buttons and its data are refused."""
+    gateway = ward.world.patients["a-copd"]
+    token = f"gw-a-copd:{gateway.gateway_secret}"
+    at = _gateways_of_red(app, ward)
+    at.button(key="revoke-gw-a-copd").click().run()
+    assert any(str(w.value).startswith("Trekke tilbake gw-a-copd?") for w in at.warning)
+    at.button(key="revoke-no-gw-a-copd").click().run()
+    assert not [w for w in at.warning if "Trekke tilbake" in str(w.value)]
+    assert post_reading(http, token).status_code == 200
+
+    at.button(key="revoke-gw-a-copd").click().run()
+    at.button(key="revoke-yes-gw-a-copd").click().run()
+    assert not at.exception
+    assert "gw-a-copd er trukket tilbake." in at.success[0].value
+    assert post_reading(http, token).status_code == 401
+    assert not [b for b in at.button if b.key in {"rotate-gw-a-copd", "revoke-gw-a-copd"}]
+    [row] = [m.value for m in at.markdown if "`gw-a-copd`" in str(m.value)]
+    assert "⛔ trukket tilbake 09:30" in row
+    listed = http.get(
+        f"/api/v1/patients/{ward.red}/gateways", headers=login(http, "nurse-a")
+    ).json()
+    assert [g["revoked_at"] is not None for g in listed["items"]] == [True]

@@ -4,12 +4,15 @@ acknowledge and resolve the alert in two clicks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
-import pytest
+from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from tests.integration.api.conftest import PASSWORD, Login
 from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
+from triage.storage.models import CentreRow, UserRow
 
 
 def _markdown(at: AppTest) -> str:
@@ -68,7 +71,7 @@ def test_the_worklist_puts_red_first_then_yellow_with_reasons_in_words(
     # Monday 09:30: what arrived since Friday's closing is listed
     overnight = [str(i.value) for i in at.info if "siden sist stengt" in str(i.value)]
     assert overnight == [
-        "**Kommet inn siden sist stengt** (20.11 15:00): 🔴 Rød Testpasient a-copd, "
+        "**Kommet inn siden sist stengt** (fredag 20.11 15:00): 🔴 Rød Testpasient a-copd, "
         "🟡 Gul Testpasient a-hf"
     ]
     # the green patient shows the latest readings instead of reasons
@@ -184,11 +187,120 @@ def test_passwords_are_never_kept_in_the_session(app: AppFactory, ward: Ward) ->
     assert PASSWORD not in repr(at.session_state.to_dict())
 
 
-def test_outside_staffed_hours_the_worklist_says_so(
-    app: AppFactory, ward: Ward, monkeypatch: pytest.MonkeyPatch
+def _calendar(sessions: sessionmaker[Session], centre_id: str, calendar: dict[str, Any]) -> None:
+    with sessions.begin() as session:
+        centre = session.get(CentreRow, centre_id)
+        assert centre is not None
+        centre.calendar = calendar
+
+
+def test_outside_the_centres_own_hours_the_worklist_says_when_it_opens(
+    app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
 ) -> None:
-    """On a Monday evening the worklist says the centre is closed and where reds go."""
-    monkeypatch.setenv("DHO_DASHBOARD_FIXED_NOW", "2026-11-23T19:00:00+01:00")
+    """A centre that opens at 10:00 is closed at 09:30: the worklist says so, when it opens
+    and where reds go, and lists nothing as 'since closing'."""
+    _calendar(sessions, ward.world.centre_a, {"opens": "10:00"})
+    at = logged_in(app, "nurse-a")
+    assert not at.exception
+    warnings = [str(w.value) for w in at.warning]
+    assert (
+        "Utenfor bemannet tid: åpner i dag 10:00. Røde varsler går til legevakt/hjemmesykepleie."
+        in warnings
+    )
+    assert not [i for i in at.info if "siden sist stengt" in str(i.value)]
+
+
+def test_a_day_the_centre_closes_is_named_and_the_next_opening_given(
+    app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
+) -> None:
+    """Closed today by the centre's own calendar (a course day): said in both languages."""
+    _calendar(sessions, ward.world.centre_a, {"closed_dates": ["2026-11-23"]})
     at = logged_in(app, "nurse-a")
     warnings = [str(w.value) for w in at.warning]
-    assert any(w.startswith("Utenfor bemannet tid (hverdager 08–15)") for w in warnings)
+    assert "Stengt i dag: lokal stengning" in warnings
+    assert any(w.startswith("Utenfor bemannet tid: åpner i morgen 08:00.") for w in warnings)
+    at.radio(key="language_choice").set_value("en").run()
+    at.run()
+    warnings = [str(w.value) for w in at.warning]
+    assert "Closed today: local closure" in warnings
+    assert any(w.startswith("Outside staffed hours: opens tomorrow 08:00.") for w in warnings)
+
+
+def test_in_staffed_hours_the_worklist_gives_todays_hours_from_the_calendar(
+    app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
+) -> None:
+    """A centre open 07:30–15:30: today's hours are shown, and since-closing starts at
+    Friday's 15:30."""
+    _calendar(sessions, ward.world.centre_a, {"opens": "07:30", "closes": "15:30"})
+    at = logged_in(app, "nurse-a")
+    captions = [str(c.value) for c in at.caption]
+    assert "🕗 Bemannet i dag 07:30–15:30" in captions
+    assert any("(fredag 20.11 15:30)" in str(i.value) for i in at.info)
+
+
+# ----------------------------------------------------------------------------- assigning
+
+
+def _open_red(app: AppFactory, ward: Ward) -> tuple[AppTest, str]:
+    at = logged_in(app, "nurse-a")
+    at.button(key=f"open-{ward.red}").click().run()
+    assert not at.exception
+    [alert_id] = _alert_ids(at)
+    return at, alert_id
+
+
+def test_a_nurse_assigns_the_alert_to_a_colleague_of_the_patients_centre(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login
+) -> None:
+    """The choice offers herself first, then nurse-ab (centre A) — never nurse-b (centre B);
+    assigning to nurse-ab is stored and shown."""
+    at, alert_id = _open_red(app, ward)
+    choice = at.selectbox(key=f"assignee-{alert_id}")
+    assert choice.options == ["Meg (Sykepleier A)", "Sykepleier AB"]
+    assert choice.value == ward.world.users["nurse-a"]
+    assert "👤 ikke tildelt" in "\n".join(str(c.value) for c in at.caption)
+    choice.set_value(ward.world.users["nurse-ab"])
+    at.button(key=f"assign-{alert_id}").click().run()
+    assert not at.exception
+    assert "Varselet er tildelt Sykepleier AB." in at.success[0].value
+    assert "👤 tildelt Sykepleier AB" in "\n".join(str(c.value) for c in at.caption)
+    stored = http.get(f"/api/v1/alerts/{alert_id}", headers=login(http, "nurse-a")).json()
+    assert stored["assigned_to"] == ward.world.users["nurse-ab"]
+
+
+def test_assigning_to_oneself_is_the_default_and_works_after_acknowledging(
+    app: AppFactory, ward: Ward
+) -> None:
+    """After acknowledging, the choice is still there; the default assigns it to her."""
+    at, alert_id = _open_red(app, ward)
+    at.button(key=f"ack-{alert_id}").click().run()
+    at.button(key=f"assign-{alert_id}").click().run()
+    assert not at.exception
+    assert "Varselet er tildelt deg." in at.success[0].value
+    assert "👤 tildelt meg" in "\n".join(str(c.value) for c in at.caption)
+
+
+def test_a_colleague_who_left_the_centre_meanwhile_is_refused_with_the_apis_reason(
+    app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
+) -> None:
+    """nurse-ab is offered, then deactivated before the click: the API refuses, the nurse
+    reads why, and the alert stays unassigned."""
+    at, alert_id = _open_red(app, ward)
+    at.selectbox(key=f"assignee-{alert_id}").set_value(ward.world.users["nurse-ab"])
+    with sessions.begin() as session:
+        user = session.get(UserRow, ward.world.users["nurse-ab"])
+        assert user is not None
+        user.active = False
+    at.button(key=f"assign-{alert_id}").click().run()
+    assert not at.exception
+    assert "not an active nurse of the patient's follow-up centre" in at.error[0].value
+
+
+def test_a_gp_on_the_patient_page_gets_no_assignment_choice(app: AppFactory, ward: Ward) -> None:
+    """A GP does not handle alerts: no colleague list is asked for, none is shown."""
+    at = logged_in(app, "gp-1")
+    at.switch_page("app_pages/patient.py")
+    at.query_params["patient"] = ward.red
+    at.run()
+    assert not at.exception
+    assert not [s for s in at.selectbox if (s.key or "").startswith("assignee-")]

@@ -38,10 +38,44 @@ def patient_alerts(
     state: AlertStateFilter,
     limit: int,
     after: tuple[datetime, str] | None,
+    *,
+    opened_since: datetime | None = None,
 ) -> Sequence[AlertRow]:
     """The patient's alerts in ``state``, newest opened first, ``limit + 1`` after the keyset
-    position ``after`` (``opened_at``, ``id``)."""
-    query = select(AlertRow).where(AlertRow.patient_id == patient_id)
+    position ``after`` (``opened_at``, ``id``); with ``opened_since``, only those opened then or
+    later."""
+    return alerts_page(
+        session, AlertRow.patient_id == patient_id, state, limit, after, opened_since=opened_since
+    )
+
+
+def scoped_alerts(
+    session: Session,
+    scope: Any,
+    state: AlertStateFilter,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    *,
+    opened_since: datetime | None = None,
+) -> Sequence[AlertRow]:
+    """:func:`patient_alerts` across the patients ``scope`` (a WHERE clause on ``PatientRow``)
+    lets the caller see."""
+    patients = select(PatientRow.id).where(scope)
+    return alerts_page(
+        session, AlertRow.patient_id.in_(patients), state, limit, after, opened_since=opened_since
+    )
+
+
+def alerts_page(
+    session: Session,
+    where: Any,
+    state: AlertStateFilter,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    *,
+    opened_since: datetime | None,
+) -> Sequence[AlertRow]:
+    query = select(AlertRow).where(where)
     match state:
         case AlertStateFilter.UNRESOLVED:
             query = query.where(AlertRow.state != AlertState.RESOLVED.value)
@@ -49,6 +83,8 @@ def patient_alerts(
             pass
         case _:
             query = query.where(AlertRow.state == state.value)
+    if opened_since is not None:
+        query = query.where(AlertRow.opened_at >= opened_since)
     if after is not None:
         at, alert_id = after
         query = query.where(
@@ -59,23 +95,38 @@ def patient_alerts(
     ).all()
 
 
-def events(session: Session, alert_id: str) -> Sequence[AlertEventRow]:
-    return session.scalars(
+def events(session: Session, alert_ids: Sequence[str]) -> dict[str, list[AlertEventRow]]:
+    """The history of each of ``alert_ids``, oldest first (one query for them all)."""
+    found: dict[str, list[AlertEventRow]] = {alert_id: [] for alert_id in alert_ids}
+    if not alert_ids:
+        return found
+    rows = session.scalars(
         select(AlertEventRow)
-        .where(AlertEventRow.alert_id == alert_id)
-        .order_by(AlertEventRow.at, AlertEventRow.id)
+        .where(among(session, AlertEventRow.alert_id, alert_ids))
+        .order_by(AlertEventRow.alert_id, AlertEventRow.at, AlertEventRow.id)
     ).all()
+    for row in rows:
+        found[row.alert_id].append(row)
+    return found
 
 
-def actions(session: Session, alert_id: str) -> list[tuple[AlertActionRow, str | None]]:
-    """The actions recorded on the alert, oldest first, each with the nurse's username."""
+def actions(
+    session: Session, alert_ids: Sequence[str]
+) -> dict[str, list[tuple[AlertActionRow, str | None]]]:
+    """The actions recorded on each of ``alert_ids``, oldest first, each with the nurse's
+    username (one query for them all)."""
+    found: dict[str, list[tuple[AlertActionRow, str | None]]] = {a: [] for a in alert_ids}
+    if not alert_ids:
+        return found
     rows = session.execute(
         select(AlertActionRow, UserRow.username)
         .outerjoin(UserRow, UserRow.id == AlertActionRow.by)
-        .where(AlertActionRow.alert_id == alert_id)
-        .order_by(AlertActionRow.at, AlertActionRow.id)
+        .where(among(session, AlertActionRow.alert_id, alert_ids))
+        .order_by(AlertActionRow.alert_id, AlertActionRow.at, AlertActionRow.id)
     ).all()
-    return [(action, username) for action, username in rows]
+    for action, username in rows:
+        found[action.alert_id].append((action, username))
+    return found
 
 
 def centre_nurse(session: Session, user_id: str, centre_id: str) -> UserRow | None:

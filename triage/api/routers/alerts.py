@@ -9,11 +9,12 @@ admins may read but not handle. Every read and change is audited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from triage.api.errors import ApiError, ConflictError, NotFoundError
@@ -35,6 +36,7 @@ from triage.api.schemas_alerts import (
     AlertActionRead,
     AlertDetail,
     AlertEventRead,
+    AlertListItem,
     AlertRead,
     AlertStateFilter,
     AssignRequest,
@@ -72,23 +74,40 @@ _CHANGE_RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
+StateQuery = Annotated[
+    AlertStateFilter, Query(description="open, acknowledged, resolved, unresolved or all")
+]
+OpenedSinceQuery = Annotated[
+    AwareDatetime | None,
+    Query(description="only alerts opened at or after this instant (with a zone)"),
+]
+HistoryQuery = Annotated[
+    bool,
+    Query(
+        description="also each alert's history and the actions recorded on it (what the "
+        "centre did), in the same answer"
+    ),
+]
+
+
 @router.get(
     "/patients/{patient_id}/alerts",
-    response_model=Page[AlertRead],
+    response_model=Page[AlertListItem],
     summary="A patient's alerts, newest first",
     responses={403: {}, 404: {}},
 )
 def list_alerts(
     patient_id: Annotated[str, Path(description="the patient's id")],
     caller: CallerDep,
-    state: Annotated[
-        AlertStateFilter, Query(description="open, acknowledged, resolved, unresolved or all")
-    ] = AlertStateFilter.ALL,
+    state: StateQuery = AlertStateFilter.ALL,
+    opened_since: OpenedSinceQuery = None,
+    history: HistoryQuery = False,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> Page[AlertRead]:
-    """The patient's alert episodes in `state` (default all), the most recently opened first.
-    Anyone who may read the patient."""
+) -> Page[AlertListItem]:
+    """The patient's alert episodes in `state` (default all), the most recently opened first;
+    with `opened_since`, only those opened since then; with `history=true`, each with its
+    history and actions. Anyone who may read the patient."""
     after = _position(cursor)
     with caller.sessions.begin() as session:
         caller.patient(
@@ -97,17 +116,52 @@ def list_alerts(
             Permission.READ,
             "read_alerts",
             object_type="alert",
-            details={"state": state.value},
+            details=_list_details(state, opened_since, history),
         )
-        rows = queries.patient_alerts(session, patient_id, state, limit, after)
-        items = [_alert(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        next_cursor = (
-            encode_cursor({"at": rows[limit - 1].opened_at.isoformat(), "id": rows[limit - 1].id})
-            if more
-            else None
+        rows = queries.patient_alerts(
+            session, patient_id, state, limit, after, opened_since=opened_since
         )
-        return Page[AlertRead](items=items, next_cursor=next_cursor)
+        return _page(session, rows, limit, history=history)
+
+
+@router.get(
+    "/alerts",
+    response_model=Page[AlertListItem],
+    summary="The alerts of every patient you may see, newest first",
+    responses={403: {"description": "An admin without a reason (audited)."}},
+)
+def list_scoped_alerts(
+    caller: CallerDep,
+    state: StateQuery = AlertStateFilter.ALL,
+    opened_since: OpenedSinceQuery = None,
+    history: HistoryQuery = False,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[AlertListItem]:
+    """The alert episodes of the patients in your scope (a nurse: her centres'; a GP: his own;
+    an admin: all, with a reason), the most recently opened first; filtered as the patient's
+    list. The GP's "deviations since I last looked, and what the centre did" is one request:
+    `opened_since` = the last look, `history=true`. One audit row names every patient shown."""
+    scope = caller.scope("list", "alerts")
+    after = _position(cursor)
+    with caller.sessions.begin() as session:
+        rows = queries.scoped_alerts(
+            session, caller.scope_filter(scope), state, limit, after, opened_since=opened_since
+        )
+        page = _page(session, rows, limit, history=history)
+        caller.audit(
+            session,
+            "list",
+            "alerts",
+            None,
+            None,
+            details={
+                **_list_details(state, opened_since, history),
+                "count": len(page.items),
+                "patients": sorted({item.patient_id for item in page.items}),
+            },
+        )
+        return page
 
 
 @router.get(
@@ -166,15 +220,30 @@ def acknowledge_alert(
 def assign_alert(alert_id: AlertId, body: AssignRequest, caller: CallerDep) -> AlertDetail:
     """The alert is given to `user_id`, who must be a nurse of the patient's follow-up centre
     (else 422). A resolved alert is not assigned (409). A nurse of the patient's centre."""
+    try:
+        return _assign(caller, alert_id, body.user_id)
+    except _NotAssignableError as refused:
+        # audited once this request's transaction is gone (it held the alert's lock)
+        caller.refuse("assign_alert", "alert", alert_id, refused.patient_id, refused.why)
+        raise ApiError(422, f"{refused.why}: assign the alert to one of them") from refused
+
+
+class _NotAssignableError(Exception):
+    def __init__(self, patient_id: str, why: str) -> None:
+        super().__init__(why)
+        self.patient_id = patient_id
+        self.why = why
+
+
+def _assign(caller: Caller, alert_id: str, user_id: str) -> AlertDetail:
     with caller.sessions.begin() as session:
         row = _handle(session, caller, alert_id, "assign_alert")
         patient = session.get(PatientRow, row.patient_id)
-        nurse = queries.centre_nurse(session, body.user_id, patient.centre_id) if patient else None
+        nurse = queries.centre_nurse(session, user_id, patient.centre_id) if patient else None
         if nurse is None:
-            raise ApiError(
-                422,
-                f"user {body.user_id} is not an active nurse of the patient's follow-up centre: "
-                "assign the alert to one of them",
+            raise _NotAssignableError(
+                row.patient_id,
+                f"user {user_id} is not an active nurse of the patient's follow-up centre",
             )
         if row.state == "resolved":
             raise ConflictError(f"alert {alert_id} is resolved; a resolved alert is not assigned")
@@ -391,30 +460,68 @@ def _alert(row: AlertRow) -> AlertRead:
     return AlertRead.model_validate(row, from_attributes=True)
 
 
-def _detail(session: Session, row: AlertRow) -> AlertDetail:
-    return AlertDetail(
-        **_alert(row).model_dump(),
-        events=[
-            AlertEventRead(
-                event=e.event,
-                at=e.at,
-                by=e.by,
-                from_state=AlertState(e.from_state) if e.from_state else None,
-                to_state=AlertState(e.to_state),
-                colour=Colour(e.colour),
-                note=e.note,
-            )
-            for e in queries.events(session, row.id)
-        ],
-        actions=[
-            AlertActionRead(
-                id=a.id,
-                at=a.at,
-                by=a.by,
-                by_username=name,
-                outcome=ActionOutcome(a.outcome),
-                note=a.note,
-            )
-            for a, name in queries.actions(session, row.id)
-        ],
+def _list_details(
+    state: AlertStateFilter, opened_since: datetime | None, history: bool
+) -> dict[str, Any]:
+    details: dict[str, Any] = {"state": state.value}
+    if opened_since is not None:
+        details["opened_since"] = opened_since.isoformat()
+    if history:
+        details["history"] = True
+    return details
+
+
+def _page(
+    session: Session, rows: Sequence[AlertRow], limit: int, *, history: bool
+) -> Page[AlertListItem]:
+    shown = list(rows[:limit])
+    if history:
+        items = [AlertListItem(**d.model_dump()) for d in _details(session, shown)]
+    else:
+        items = [AlertListItem(**_alert(row).model_dump()) for row in shown]
+    next_cursor = (
+        encode_cursor({"at": shown[-1].opened_at.isoformat(), "id": shown[-1].id})
+        if len(rows) > limit
+        else None
     )
+    return Page[AlertListItem](items=items, next_cursor=next_cursor)
+
+
+def _detail(session: Session, row: AlertRow) -> AlertDetail:
+    [detail] = _details(session, [row])
+    return detail
+
+
+def _details(session: Session, rows: Sequence[AlertRow]) -> list[AlertDetail]:
+    """Each alert with its history and actions (two queries for them all)."""
+    ids = [row.id for row in rows]
+    events, actions = queries.events(session, ids), queries.actions(session, ids)
+    return [
+        AlertDetail(
+            **_alert(row).model_dump(),
+            events=[
+                AlertEventRead(
+                    event=e.event,
+                    at=e.at,
+                    by=e.by,
+                    from_state=AlertState(e.from_state) if e.from_state else None,
+                    to_state=AlertState(e.to_state),
+                    colour=Colour(e.colour),
+                    note=e.note,
+                )
+                for e in events[row.id]
+            ],
+            actions=[
+                AlertActionRead(
+                    id=a.id,
+                    at=a.at,
+                    by=a.by,
+                    by_username=name,
+                    outcome=ActionOutcome(a.outcome),
+                    note=a.note,
+                )
+                for a, name in actions[row.id]
+            ],
+        )
+        for row in rows
+    ]
