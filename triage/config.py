@@ -56,10 +56,13 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(default="dho-triage-1", description="MQTT client id (unique).")
     mqtt_shared_group: str | None = Field(
         default=None,
-        description="Subscribe as $share/<group>/… so several ingest workers split the load.",
+        description="Subscribe as $share/<group>/… so several ingest workers split the load "
+        "(MQTT 5 only: refused with the amqtt demo broker).",
     )
     mqtt_session_expiry_s: int = Field(
-        default=7 * 24 * 3600, description="How long the broker keeps our session while away."
+        default=7 * 24 * 3600,
+        description="How long the broker keeps our session while away (MQTT 5; an MQTT 3.1.1 "
+        "broker decides itself).",
     )
     ingest_batch_size: int = Field(default=500, ge=1, description="Flush after this many.")
     ingest_batch_ms: int = Field(default=50, ge=1, description="…or after this many ms.")
