@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.outbox import MAX_MESSAGES
+from gateway.publisher import MqttVersion
 
 
 class GatewaySettings(BaseSettings):
@@ -28,6 +29,11 @@ class GatewaySettings(BaseSettings):
     mqtt_host: str = Field(default="127.0.0.1", description="The MQTT broker's host.")
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="The MQTT broker's port.")
     mqtt_tls: bool = Field(default=False, description="Connect to the broker with TLS.")
+    mqtt_protocol: MqttVersion = Field(
+        default=MqttVersion.V5,
+        description="The MQTT version to speak: '5', or '3.1.1' for a broker that speaks nothing "
+        "newer (the amqtt broker of a demo without Mosquitto).",
+    )
     topic_prefix: str = Field(
         default="", description="Prepended to every MQTT topic (tests sharing one broker)."
     )

@@ -1,7 +1,8 @@
 """The home gateway, wired: paired devices → recorder → outbox → publisher → receipts.
 
 One asyncio loop runs a :class:`~gateway.ble.keeper.DeviceKeeper` per paired device, a drain
-loop that hands due outbox messages to the MQTT publisher (paho's own thread does the network),
+loop that hands outbox messages to the MQTT publisher batch by batch (paho's own thread does the
+network; after a full batch the next follows at once, as after a reconnect),
 and a status loop that refreshes the retained status and starts keepers for devices paired
 while the gateway runs. Stopping (Ctrl-C, SIGTERM) publishes the offline status and closes the
 files; a gateway killed without stopping loses nothing either: the outbox is on disk and the
@@ -72,6 +73,7 @@ class Hub:
             username=settings.gateway_id,
             password=settings.secret.get_secret_value() if settings.secret else None,
             tls=settings.mqtt_tls,
+            protocol=settings.mqtt_protocol,
             topic_prefix=settings.topic_prefix,
             clock=clock,
             status_extra=self.status_details,
@@ -149,7 +151,9 @@ class Hub:
 
     async def _drain(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await asyncio.to_thread(self.publisher.drain_once)
+            sent = await asyncio.to_thread(self.publisher.drain_once)
+            if sent >= self.publisher.batch:
+                continue  # a full batch (a republish after a reconnect, a backlog): more at once
             if await stopped_within(stop, self.settings.drain_every_s):
                 return
 

@@ -6,7 +6,8 @@ message in the order it was measured. A message is ``pending`` until a receipt s
 ``stored`` or ``duplicate`` (then it is deleted) or ``rejected`` (then it is kept, visible, with
 the reason — the patient's tablet and ``dho gateway status`` show it). A published message
 without a receipt is published again after a back-off that doubles per attempt (5 s … 15 min,
-with jitter so a hub's many messages do not all retry at once).
+with jitter so a hub's many messages do not all retry at once); after a reconnect the publisher
+republishes every pending message once, due or not (:meth:`Outbox.pending_after`).
 
 The outbox is bounded (``max_messages``): a gateway offline for weeks must not fill the tablet.
 From ``warn_fraction`` of the bound on, :meth:`Outbox.warning` says so, in bokmål and English,
@@ -152,6 +153,17 @@ class Outbox:
                 "SELECT seq, id, channel, payload, attempts FROM outbox "
                 "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY seq LIMIT ?",
                 (_iso(now), limit),
+            ).fetchall()
+        return [OutboxMessage(r[0], r[1], Channel(r[2]), bytes(r[3]), r[4]) for r in rows]
+
+    def pending_after(self, seq: int, limit: int = 100) -> list[OutboxMessage]:
+        """Pending messages measured after the one numbered ``seq``, due or not, oldest first
+        (the publisher republishes them all after a reconnect; ``seq=0`` starts at the oldest)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, id, channel, payload, attempts FROM outbox "
+                "WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
             ).fetchall()
         return [OutboxMessage(r[0], r[1], Channel(r[2]), bytes(r[3]), r[4]) for r in rows]
 

@@ -61,12 +61,13 @@ class Settings(BaseSettings):
     )
     mqtt_shared_group: str | None = Field(
         default=None,
-        description="Subscribe as $share/<group>/… so several ingest workers split the load.",
+        description="Subscribe as $share/<group>/… so several ingest workers split the load "
+        "(MQTT 5 only: refused with the amqtt demo broker).",
     )
     mqtt_session_expiry_s: int = Field(
         default=7 * 24 * 3600,
         description="Seconds the broker keeps the service's session (and queues for it) while "
-        "it is away.",
+        "it is away (MQTT 5; an MQTT 3.1.1 broker decides itself).",
     )
     ingest_batch_size: int = Field(
         default=500, ge=1, description="Ingest commits a batch when it holds this many messages…"

@@ -221,13 +221,14 @@ class ApiServer:
 def start_consumer(
     settings: Settings, sessions: sessionmaker[Session], broker: BrokerConnection
 ) -> IngestConsumer:
-    """The MQTT ingest consumer, connecting (and reconnecting by itself) to ``broker``."""
-    if broker.protocol is not MqttProtocol.V5:
-        raise ServiceError(
-            "the embedded fallback broker (amqtt) speaks MQTT 3.1.1 only and ingest needs MQTT 5: "
-            "install Mosquitto (apt-get install mosquitto) or set DHO_MQTT_URL"
+    """The MQTT ingest consumer, connecting (and reconnecting by itself) to ``broker``, in the
+    MQTT version the broker speaks (3.1.1 for the amqtt demo broker)."""
+    try:
+        consumer = IngestConsumer(
+            settings, sessions, BrokerAddress.from_url(broker.url), protocol=broker.protocol
         )
-    consumer = IngestConsumer(settings, sessions, BrokerAddress.from_url(broker.url))
+    except ValueError as err:  # a setting the broker cannot honour (a shared subscription)
+        raise ServiceError(str(err)) from err
     consumer.start()
     return consumer
 

@@ -91,6 +91,28 @@ def test_days_offline_drain_in_measurement_order(tmp_path: Path) -> None:
     assert [m.id for m in box.due(later, limit=1000)] == ids
 
 
+def test_after_a_reconnect_every_pending_message_is_handed_out_in_order_due_or_not(
+    tmp_path: Path,
+) -> None:
+    """Messages deep in their back-off still come out for the republish after a reconnect,
+    oldest first, batch by batch; rejected and confirmed ones do not."""
+    box = outbox(tmp_path)
+    ids = [f"r-{i}" for i in range(5)]
+    for i, message_id in enumerate(ids):
+        box.add(READINGS, message_id, b"{}", T0 + timedelta(minutes=i))
+    for attempt in range(9):  # a long outage: the back-off is at its 15-minute cap
+        box.published(ids, T0 + timedelta(hours=attempt))
+    last = T0 + timedelta(hours=8)
+    assert box.due(last + MAX_RETRY / 2) == []
+    box.receipt([("r-1", "stored", None, None), ("r-3", "rejected", "implausible", "x")], last)
+
+    first = box.pending_after(0, limit=2)
+    assert [m.id for m in first] == ["r-0", "r-2"]
+    assert all(m.attempts == 9 for m in first)
+    assert [m.id for m in box.pending_after(first[-1].seq, limit=2)] == ["r-4"]
+    assert box.pending_after(box.pending_after(first[-1].seq)[-1].seq) == []
+
+
 def test_a_filling_outbox_warns_in_time_and_a_full_one_refuses(tmp_path: Path) -> None:
     box = outbox(tmp_path, max_messages=10, warn_fraction=0.8)
     for i in range(7):

@@ -4,7 +4,10 @@ Mosquitto when it is installed: a configuration generated into ``<data>/broker/`
 ``max_queued_messages`` sized for long outages, a raised in-flight window, a listener on
 127.0.0.1), with a password file and ACL outside demo mode. Otherwise, in demo mode only, amqtt
 in-process: it speaks MQTT 3.1.1 only and was measured to stall after ~68,500 QoS 1 messages,
-so it is never used outside demo mode.
+so it is never used outside demo mode. Its limits (docs/operator-broker.md): everything is in
+memory (a restart forgets sessions, queues and retained messages), and a QoS 1 message it sent
+that was not acknowledged within 5 s, or before the connection dropped, is not sent again — the
+gateways' outboxes make up for both.
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ STOP_TIMEOUT_S = 15.0
 _SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin")
 AMQTT_WARNING = (
     "Mosquitto is not installed: using the embedded pure-Python amqtt broker. It is for demos "
-    "only — it speaks MQTT 3.1.1 only and was measured to stall after ~68,500 QoS 1 messages. "
+    "only — it speaks MQTT 3.1.1 only, keeps everything in memory and was measured to stall "
+    "after ~68,500 QoS 1 messages. "
     "Install Mosquitto (apt-get install mosquitto) or set DHO_MQTT_URL before real use."
 )
 
@@ -350,7 +354,20 @@ def _tail(path: Path, offset: int, limit: int = 2000) -> str:
 # ----------------------------------------------------------------------------- amqtt
 
 
+#: The user name the service gives amqtt (any name is let in; see _AmqttBackend).
+AMQTT_SERVICE_USER = "dho-service"
+
+
 class _AmqttBackend:
+    """amqtt in a thread of its own, on 127.0.0.1.
+
+    Every client that gives a user name is let in, with no password check (demo mode only).
+    Clients without one are refused: amqtt marks them anonymous and then keeps no session for
+    them (amqtt 0.12: no queue while they are away, their subscriptions dropped), which would
+    lose readings published while ingest restarts. Gateways log in with their id; the service's
+    URL names ``dho-service``.
+    """
+
     protocol = MqttProtocol.V311
 
     def __init__(
@@ -379,8 +396,9 @@ class _AmqttBackend:
                 {
                     "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
                     "plugins": {
+                        # False: a user name is required (any, no password): see the class doc
                         "amqtt.plugins.authentication.AnonymousAuthPlugin": {
-                            "allow_anonymous": True
+                            "allow_anonymous": False
                         }
                     },
                 }
@@ -408,7 +426,8 @@ class _AmqttBackend:
             thread.join(STOP_TIMEOUT_S)
             loop.close()
             raise BrokerStartError(f"amqtt could not start on port {port}: {result}") from result
-        backend = cls(loop, thread, result, f"mqtt://127.0.0.1:{port}")
+        url = MqttEndpoint("127.0.0.1", port, AMQTT_SERVICE_USER).url()
+        backend = cls(loop, thread, result, url)
         try:
             wait_for_broker(backend.url, START_TIMEOUT_S, MqttProtocol.V311)
         except BrokerUnavailableError as err:

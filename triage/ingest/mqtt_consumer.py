@@ -1,5 +1,5 @@
-"""The MQTT ingest worker: paho-mqtt 2.x, MQTT 5, a persistent session, QoS 1, acknowledged
-only after the database commit.
+"""The MQTT ingest worker: paho-mqtt 2.x, MQTT 5 (or 3.1.1), a persistent session, QoS 1,
+acknowledged only after the database commit.
 
 Messages are collected into batches (flushed at ``ingest_batch_size`` messages or
 ``ingest_batch_ms`` after the first one), stored with :func:`triage.ingest.pipeline.store` in one
@@ -15,6 +15,10 @@ but not acknowledged comes back as a duplicate, is stored once and receipted aga
 
 Several workers may share the load with ``mqtt_shared_group`` (``$share/<group>/…``);
 correctness never depends on which worker gets a message (the database decides).
+
+MQTT 3.1.1 is spoken only to a broker that speaks nothing newer (the amqtt broker of a demo
+without Mosquitto): the same flow with ``clean_session=False`` for the persistent session, no
+properties (no session expiry, no Receive Maximum) and no shared subscription.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.broker.endpoint import MqttProtocol
 from triage.config import Settings
 from triage.ingest.history_cache import HistoryCache
 from triage.ingest.pipeline import (
@@ -110,7 +115,9 @@ class IngestConsumer:
 
     ``start()`` connects (retrying in the background until the broker answers) and returns;
     ``stop()`` drains the batch in flight — commit, acknowledge, receipts — and disconnects.
-    ``topic_prefix`` is put before every ``dho/v1/…`` topic (for tests sharing a broker).
+    ``topic_prefix`` is put before every ``dho/v1/…`` topic (for tests sharing a broker);
+    ``protocol`` is the MQTT version the broker speaks (5 unless it speaks only 3.1.1). A shared
+    subscription (``mqtt_shared_group``) needs MQTT 5: with 3.1.1 it is refused (ValueError).
     """
 
     def __init__(
@@ -123,8 +130,17 @@ class IngestConsumer:
         topic_prefix: str = "",
         counters: Counters = COUNTERS,
         before_commit: Callable[[Sequence[Incoming]], None] | None = None,
+        protocol: MqttProtocol = MqttProtocol.V5,
     ) -> None:
+        if protocol is MqttProtocol.V311 and settings.mqtt_shared_group:
+            raise ValueError(
+                f"DHO_MQTT_SHARED_GROUP={settings.mqtt_shared_group!r} needs MQTT 5 shared "
+                "subscriptions, but the broker speaks MQTT 3.1.1 only (the amqtt demo broker): "
+                "unset DHO_MQTT_SHARED_GROUP and run one ingest worker, or install Mosquitto "
+                "(apt-get install mosquitto) or set DHO_MQTT_URL to an MQTT 5 broker"
+            )
         self.settings = settings
+        self.protocol = protocol
         self.sessions = sessions
         self.broker = broker
         self.client_id = client_id or settings.mqtt_client_id
@@ -167,18 +183,25 @@ class IngestConsumer:
         """Connect in the background (reconnecting by itself) and start the worker."""
         self._worker = threading.Thread(target=self._run, name="dho-ingest", daemon=True)
         self._worker.start()
-        self.client.connect_async(
-            self.broker.host,
-            self.broker.port,
-            keepalive=30,
-            clean_start=False,
-            properties=self._connect_properties(),
-        )
+        if self.protocol is MqttProtocol.V5:
+            self.client.connect_async(
+                self.broker.host,
+                self.broker.port,
+                keepalive=30,
+                clean_start=False,
+                properties=self._connect_properties(),
+            )
+        else:  # the session is kept by clean_session=False (see _make_client)
+            self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
         RUNNING.add(self)
         log.info(
             "ingest consumer started",
-            extra={"broker": f"{self.broker.host}:{self.broker.port}", "client_id": self.client_id},
+            extra={
+                "broker": f"{self.broker.host}:{self.broker.port}",
+                "client_id": self.client_id,
+                "mqtt": self.protocol.value,
+            },
         )
 
     def backlog(self) -> tuple[int, float]:
@@ -243,10 +266,12 @@ class IngestConsumer:
     # ------------------------------------------------------------------ paho
 
     def _make_client(self) -> mqtt.Client:
+        v5 = self.protocol is MqttProtocol.V5
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if v5 else False,
             manual_ack=True,
         )
         if self.broker.username is not None:
@@ -292,8 +317,11 @@ class IngestConsumer:
         self._connected.set()
         self._local.add("mqtt.connects")
         # Re-subscribe on every connect: a broker that lost the session must not leave us deaf.
-        options = SubscribeOptions(qos=1)
-        client.subscribe([(topic, options) for topic in self.subscriptions()])
+        if self.protocol is MqttProtocol.V5:
+            options = SubscribeOptions(qos=1)
+            client.subscribe([(topic, options) for topic in self.subscriptions()])
+        else:
+            client.subscribe([(topic, 1) for topic in self.subscriptions()])
         log.info("connected to the broker", extra={"client_id": self.client_id})
 
     def _on_subscribe(
