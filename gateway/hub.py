@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: How often a filling outbox is logged again.
 WARN_EVERY_S = 600.0
+#: How long closing waits for the drain loop to finish the batch in hand.
+DRAIN_FINISH_S = 10.0
 
 
 def utc_now() -> datetime:
@@ -119,6 +121,12 @@ class Hub:
             await self.close()
 
     async def close(self) -> None:
+        # The drain loop sees ``stop`` after its current batch: let that batch finish (no waiting
+        # for acknowledgements now) rather than close the outbox under its thread.
+        self.publisher.interrupt()
+        drains = [task for task in self._tasks if task.get_name() == "drain"]
+        if drains:
+            await asyncio.wait(drains, timeout=DRAIN_FINISH_S)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

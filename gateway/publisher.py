@@ -156,6 +156,10 @@ class Publisher:
         """Whether it is connected and subscribed to its receipts within ``timeout`` s."""
         return self._connected.wait(timeout) and self._subscribed.wait(timeout)
 
+    def interrupt(self) -> None:
+        """Stop waiting for the broker's acknowledgements: the gateway is shutting down."""
+        self._stopping.set()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._connected.is_set():

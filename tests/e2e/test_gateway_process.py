@@ -87,7 +87,7 @@ class GatewayProcess:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
-        return self.process.wait(20)
+        return self.process.wait(60)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
