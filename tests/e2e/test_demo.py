@@ -27,6 +27,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -286,12 +287,7 @@ def test_the_readme_demo_shows_a_live_red_first_reuses_its_data_and_resets(
     argv = demo_command()
     data_dir = tmp_path / "demo-data"
     api_port, port = free_port(), free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DHO_")},
-        "DHO_DEMO_DATA_DIR": str(data_dir),
-        "DHO_DEMO_PORT": str(port),
-        "DHO_DEMO_API_PORT": str(api_port),
-    }
+    env = _env(data_dir, api_port, port)
 
     def start(*extra: str) -> DemoRun:
         run = DemoRun(argv + list(extra), env, tmp_path)
@@ -374,6 +370,54 @@ def test_the_readme_demo_shows_a_live_red_first_reuses_its_data_and_resets(
     assert len(reseeded) == 40
     assert reseeded.isdisjoint(patients)
     assert json.loads((data_dir / "demo.json").read_text())["created_at"] > state["created_at"]
+
+
+def _env(data_dir: Path, api_port: int, port: int, **extra: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DHO_")},
+        "DHO_DEMO_DATA_DIR": str(data_dir),
+        "DHO_DEMO_PORT": str(port),
+        "DHO_DEMO_API_PORT": str(api_port),
+        **extra,
+    }
+
+
+def test_a_part_that_cannot_start_is_named_and_nothing_is_left_running(
+    tmp_path: Path, runs: list[DemoRun]
+) -> None:
+    """The service's broker exits at once (a Mosquitto that is `false`): the demo says which
+    part, shows the end of its log, stops the rest and exits 1."""
+    broken = shutil.which("false")
+    assert broken is not None
+    env = _env(tmp_path / "data", free_port(), free_port(), DHO_MOSQUITTO_PATH=broken)
+    run = DemoRun(demo_command(), env, tmp_path)
+    runs.append(run)
+    code = run.process.wait(START_TIMEOUT_S)
+    run.wait_for(r"demo stopped")
+    assert code == 1, run.output
+    assert "dho demo: the service stopped while starting (exit 1)" in run.output
+    assert "Mosquitto exited with status 1" in run.output
+    assert "Traceback" not in run.output
+    assert run.leftovers() == []
+
+
+def test_a_taken_port_is_named_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(  # noqa: S603 - the README's command
+            demo_command(),
+            env=_env(tmp_path / "data", port, free_port()),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"port {port} for the API is taken" in result.stdout
+    assert "--api-port / DHO_DEMO_API_PORT" in result.stdout
 
 
 def test_the_demo_command_is_where_the_readme_says() -> None:

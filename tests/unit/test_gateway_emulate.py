@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from devices.emulated import EmulatedRadio, StoringDevice
+from devices.emulated import EmulatedDevice, EmulatedRadio, StoringDevice
 from devices.simulate import Condition, EpisodeKind, Severity, make_patient
 from gateway.config import GatewaySettings
 from gateway.emulate import (
@@ -30,8 +30,15 @@ from triage.cli import app
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-def _stamps(device: StoringDevice[object]) -> list[datetime]:
-    return [m.timestamp.replace(tzinfo=OSLO) for m in device.stored]  # type: ignore[attr-defined]
+def _stamps(device: EmulatedDevice) -> list[datetime]:
+    """When the readings in ``device``'s memory were measured, by its clock (Oslo time)."""
+    assert isinstance(device, StoringDevice)
+    stamps: list[datetime] = []
+    for m in device.stored:
+        timestamp = m.model_dump()["timestamp"]
+        assert isinstance(timestamp, datetime)
+        stamps.append(timestamp.replace(tzinfo=OSLO))
+    return stamps
 
 
 def test_history_is_in_the_devices_and_fast_time_never_stamps_ahead_of_the_clock(
@@ -52,7 +59,7 @@ def test_history_is_in_the_devices_and_fast_time_never_stamps_ahead_of_the_clock
             home = EmulatedHome(patient, radio, clock=clock, seconds_per_day=2.0, history_days=2)
             await home.power_on()
             await home.backfill(recorder)
-            history = {p: _stamps(d) for p, d in home.devices.items()}  # type: ignore[arg-type]
+            history = {p: _stamps(d) for p, d in home.devices.items()}
             answers = [m.payload for m in outbox.due(clock(), 1000)]
             stop = asyncio.Event()
             live = asyncio.create_task(home.live(recorder, stop))
@@ -74,7 +81,7 @@ def test_history_is_in_the_devices_and_fast_time_never_stamps_ahead_of_the_clock
         live = [
             t
             for device in home.devices.values()
-            for t in _stamps(device)  # type: ignore[arg-type]
+            for t in _stamps(device)
             if t >= home.now.replace(microsecond=0)
         ]
         assert live, "no reading in 2.5 simulated days"
