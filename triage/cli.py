@@ -424,10 +424,11 @@ def demo_command(
 ) -> None:
     """Run the whole system on this machine with a simulated population (docs/demo.md).
 
-    The service (SQLite, embedded broker, ingest, jobs, API), emulated homes whose gateways read
-    emulated Bluetooth devices and publish over MQTT, and the dashboard. The first start seeds
-    the patients and puts two weeks of history in their devices; later starts reuse them.
-    Ctrl-C stops everything.
+    The service, emulated homes publishing over MQTT, and the dashboard, on embedded defaults.
+
+    The first start seeds the patients and their two weeks of history; later starts reuse them.
+
+    Ctrl-C stops everything, in order.
     """
     from triage.demo.run import DemoOptions, run_demo
 

@@ -98,7 +98,8 @@ def outbox_drained(data_dir: Path) -> bool:
     (a hot journal left by a killed gateway, a write in progress) is not taken for empty."""
     try:
         with sqlite3.connect(f"file:{data_dir / 'outbox.sqlite3'}?mode=ro", uri=True) as db:
-            return db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+            waiting: int = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            return waiting == 0
     except sqlite3.OperationalError:
         return False
 

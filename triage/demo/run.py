@@ -124,12 +124,6 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def child_env(extra: dict[str, str]) -> dict[str, str]:
     """This process's environment without the settings that would point a part elsewhere (a
     site database or broker, another gateway or dashboard configuration), plus ``extra``."""
@@ -430,7 +424,7 @@ class Demo:
                 rows = session.execute(
                     select(GatewayRow.online, GatewayRow.last_seen_at).where(GatewayRow.id.in_(ids))
                 ).all()
-            return sum(1 for up, seen in rows if up and (_utc(seen) or self.now) >= self.now)
+            return sum(1 for up, seen in rows if up and seen is not None and seen >= self.now)
 
         self._wait(self.gateways, lambda: online() == len(ids), GATEWAYS_START_S, "emulated homes")
 
