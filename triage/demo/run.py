@@ -503,7 +503,14 @@ class Demo:
         self.echo("")
 
     def _watch(self) -> int:
+        """Until Ctrl-C: a part that ends by itself ends the demo (exit 1). Once a minute the
+        state file notes that the demo still runs, so that after a crash the next start knows
+        how long it was away."""
+        seconds = 0
         while not self.stop_requested.wait(1.0):
+            seconds += 1
+            if seconds % 60 == 0:
+                self._note_running()
             for child in self.children.values():
                 code = child.exit_code()
                 if code is not None:
@@ -542,10 +549,15 @@ class Demo:
                 if child in running and code not in (0, -signal.SIGTERM):
                     clean = False
                     self.echo(f"  the {child.name} ended with exit {code} (its log: {child.log})")
-        if self.state is not None and self.children:
+        if self.children:
+            self._note_running()
+        return clean
+
+    def _note_running(self) -> None:
+        """Keep in the state file that the demo ran until now (its last stop, so far)."""
+        if self.state is not None:
             self.state = self.state.model_copy(update={"last_stopped_at": datetime.now(UTC)})
             save_state(self.data_dir, self.state)
-        return clean
 
 
 def run_demo(options: DemoOptions, echo: Callable[[str], None]) -> int:
