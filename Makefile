@@ -1,4 +1,5 @@
 # DHO developer and CI entry points.
+#   make setup && .venv/bin/dho demo   on a fresh machine: the whole system with simulated patients
 #   make venv test        on a fresh machine: create .venv, install, run the tests
 #   make check            lint + test
 #   make bench            run every bench/*.py
@@ -22,10 +23,11 @@ PYTEST_ARGS ?=
 # so the venv does not need to be on PATH.
 LINT_IMPORTS := -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())'
 
-.PHONY: help venv have-py lint test bench check services try
+.PHONY: help setup venv have-py lint test bench check services try
 
 help:
-	@echo "make try       set up .venv if missing and show today's triage core at work"
+	@echo "make setup     create $(VENV) with DHO (no dev tools) if missing; then .venv/bin/dho demo"
+	@echo "make try       set up .venv if missing and show the triage core at work"
 	@echo "make venv      create $(VENV) with $(PYTHON) and pip install -e '.[dev]'"
 	@echo "make lint      ruff check, ruff format --check, mypy, lint-imports, clock-read check"
 	@echo "make test      pytest (PYTEST_ARGS=... to pass arguments)"
@@ -33,6 +35,15 @@ help:
 	@echo "make check     lint + test"
 	@echo "make services  start PostgreSQL and Mosquitto when they are not answering"
 	@echo "Variables: PY=$(PY) PYTHON=$(PYTHON) VENV=$(VENV)"
+
+# The demo's first step (docs/demo.md): a venv with DHO and what it runs on, only when missing.
+setup:
+	@if [ -x $(VENV)/bin/dho ]; then echo "$(VENV) is ready (make venv reinstalls it with the dev tools)"; else \
+		$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DHO needs Python 3.11 or newer, $(PYTHON) is " + sys.version)' && \
+		$(PYTHON) -m venv $(VENV) && \
+		$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off --upgrade pip && \
+		$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off -e . ; \
+	fi
 
 venv:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DHO needs Python 3.11 or newer, $(PYTHON) is " + sys.version)'
@@ -75,8 +86,8 @@ check: lint test
 services:
 	@bash scripts/ensure_services.sh
 
-# What runs today (until `dho demo` exists): a COVID-19 starting plan, and three readings
-# classified against it with their reasons.
+# The triage core at work, without the service: a COVID-19 starting plan, and three readings
+# classified against it with their reasons (the whole system: `make setup && .venv/bin/dho demo`).
 try:
 	@[ -x $(VENV)/bin/dho ] || $(MAKE) venv
 	@mkdir -p data

@@ -86,11 +86,22 @@ def run_command(
     seed: Annotated[int, typer.Option(help="--emulate: the simulated patient's seed.")] = 1,
     seconds_per_day: Annotated[
         float,
-        typer.Option(help="--emulate: real seconds per simulated day (86400: real time)."),
+        typer.Option(
+            min=0.001, help="--emulate: real seconds per simulated day (86400: real time)."
+        ),
     ] = 86_400.0,
     backfill_days: Annotated[
-        int, typer.Option(help="--emulate: days of history already in the devices' memories.")
+        int,
+        typer.Option(min=0, help="--emulate: days of history already in the devices' memories."),
     ] = 0,
+    homes: Annotated[
+        Path | None,
+        typer.Option(
+            help="--emulate: a homes file (JSON, dho.emulated-homes/1): run each home in it, "
+            "each with its own gateway id, secret, data folder and simulated patient (then "
+            "--condition, --seed, --backfill-days and --data-dir do not apply).",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the gateway: reach the paired devices, keep every reading, publish until receipted.
@@ -102,6 +113,15 @@ def run_command(
     settings = _settings(data_dir=data_dir)
     _configure_logging(verbose)
     log = logging.getLogger("gateway")
+    if homes is not None and not emulate:
+        typer.echo("--homes needs --emulate (it describes emulated homes)", err=True)
+        raise typer.Exit(2)
+    from devices.simulate import Condition
+
+    if condition not in set(Condition):
+        known = ", ".join(c.value for c in Condition)
+        typer.echo(f"--condition {condition!r}: expected one of {known}", err=True)
+        raise typer.Exit(2)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -112,35 +132,24 @@ def run_command(
                 log.warning("no paired devices: run `dho gateway pair` first")
             await hub.run(stop)
             return
-        from devices.emulated import EmulatedRadio
-        from devices.simulate import Condition, make_patient
-        from gateway.emulate import EmulatedHome, emulated_radio
+        from devices.simulate import make_patient
+        from gateway.emulate import HomesFile, run_home, run_homes
 
+        if homes is not None:
+            specs = HomesFile.load(homes).homes
+            log.info("running %d emulated homes", len(specs))
+            await run_homes(specs, settings, stop, seconds_per_day=seconds_per_day)
+            return
         patient = make_patient(f"emulated-{condition}-{seed}", Condition(condition), seed)
-        async with EmulatedRadio() as radio:
-            hub = Hub(settings, emulated_radio(radio))
-            home = EmulatedHome(patient, radio, clock=hub.clock, seconds_per_day=seconds_per_day)
-            await home.power_on()
-            for device in hub.known.all():  # addresses of an earlier run's emulated devices
-                hub.known.forget(device.address)
-            home.pair_all(hub.known)
-            taken = await home.backfill(backfill_days)
-            log.info(
-                "emulated home of a %s patient: %s; %d readings in the devices' memories",
-                condition,
-                ", ".join(d.name for d in home.devices.values()),
-                taken,
-            )
-            live = asyncio.create_task(home.live(hub.recorder, stop))
-            try:
-                await hub.run(stop)
-            finally:
-                stop.set()
-                await live
+        await run_home(
+            settings, patient, stop, seconds_per_day=seconds_per_day, history_days=backfill_days
+        )
+
+    from gateway.emulate import HomesFileError
 
     try:
         asyncio.run(main())
-    except GatewayNotConfiguredError as err:
+    except (GatewayNotConfiguredError, HomesFileError) as err:
         typer.echo(f"dho gateway: {err}", err=True)
         raise typer.Exit(2) from err
 

@@ -91,11 +91,17 @@ class Recorder:
         return Recorded(Outcome.KEPT if added else Outcome.ALREADY_KEPT, measurement, message_id)
 
     def report(
-        self, message_id: str, questionnaire: str, answers: dict[str, str | int | bool]
+        self,
+        message_id: str,
+        questionnaire: str,
+        answers: dict[str, str | int | bool],
+        answered_at: datetime | None = None,
     ) -> bool:
-        """Keep questionnaire answers given on the tablet (False: this id is already kept)."""
+        """Keep questionnaire answers given on the tablet, now or at ``answered_at`` (answers
+        the tablet kept while the gateway was off); False: this id is already kept."""
         now = self.clock()
-        payload = report_payload(message_id, questionnaire, answers, now.astimezone(self.zone))
+        when = now if answered_at is None else answered_at
+        payload = report_payload(message_id, questionnaire, answers, when.astimezone(self.zone))
         return self.outbox.add(Channel.REPORTS, message_id, _json(payload), now)
 
 

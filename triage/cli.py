@@ -591,3 +591,57 @@ def dashboard_command(
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)  # noqa: S606 - our own interpreter and the installed app
+
+
+# ----------------------------------------------------------------------------- the demo
+
+
+@app.command("demo")
+def demo_command(
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the demo's data folder first and start over.")
+    ] = False,
+    patients: Annotated[
+        int, typer.Option(min=5, max=400, help="Simulated patients (at the first start).")
+    ] = 40,
+    port: Annotated[
+        int,
+        typer.Option(envvar="DHO_DEMO_PORT", min=1, max=65535, help="The dashboard's port."),
+    ] = 8501,
+    api_port: Annotated[
+        int, typer.Option(envvar="DHO_DEMO_API_PORT", min=1, max=65535, help="The API's port.")
+    ] = 8000,
+    seed: Annotated[int, typer.Option(help="The population's seed (at the first start).")] = 2026,
+    data_dir: Annotated[
+        Path, typer.Option(envvar="DHO_DEMO_DATA_DIR", help="The demo's data folder.")
+    ] = Path("data/demo"),
+    seconds_per_day: Annotated[
+        float,
+        typer.Option(
+            envvar="DHO_DEMO_SECONDS_PER_DAY",
+            min=10.0,
+            help="Real seconds per simulated day (86400: real time).",
+        ),
+    ] = 120.0,
+) -> None:
+    """Run the whole system on this machine with a simulated population (docs/demo.md).
+
+    The service, emulated homes publishing over MQTT, and the dashboard, on embedded defaults.
+
+    The first start seeds the patients and their two weeks of history; later starts reuse them.
+
+    Ctrl-C stops everything, in order.
+    """
+    from triage.demo.run import DemoOptions, run_demo
+
+    options = DemoOptions(
+        data_dir=data_dir,
+        reset=reset,
+        patients=patients,
+        seed=seed,
+        port=port,
+        api_port=api_port,
+        seconds_per_day=seconds_per_day,
+    )
+    code = run_demo(options, lambda line: typer.echo(line))
+    raise typer.Exit(code)

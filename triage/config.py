@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         description="Minutes an unacknowledged red alert waits in staffed hours before it is "
         "escalated to the on-call nurse (a centre's own policy may override it).",
     )
+    jobs_start_delay_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds after start before the scheduled jobs first run (0: at once, "
+        "catching up after downtime). The demo waits for its homes to send their history, so "
+        "that missing-measurement and lost-contact checks see it.",
+    )
     access_token_minutes: int = Field(
         default=15, ge=1, le=60, description="Lifetime of an access token (refresh renews it)."
     )

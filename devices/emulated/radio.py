@@ -63,12 +63,17 @@ class EmulatedRadio:
                 ...
     """
 
-    def __init__(self) -> None:
+    def __init__(self, first_number: int = 1) -> None:
+        """``first_number``: the number in the first peripheral's address (C0:DE:00:00:00:01 by
+        default); radios standing in for different homes take different ranges, so no two
+        devices of a population share an address (reading ids are derived from it)."""
+        if not 1 <= first_number <= 0xFFFF:
+            raise ValueError(f"first_number must be 1…65535, not {first_number}")
         self.link = LocalLink()  # type: ignore[no-untyped-call]  # bumble: unannotated __init__
         self._devices: dict[str, EmulatedDevice] = {}
         self._centrals: dict[Device, Controller] = {}
         self._slots: dict[str, asyncio.Lock] = {}
-        self._peripheral_numbers = itertools.count(1)
+        self._peripheral_numbers = itertools.count(first_number)
         self._central_numbers = itertools.count(1)
         self._stopped = False
 

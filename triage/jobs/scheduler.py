@@ -84,7 +84,8 @@ def build_scheduler(
     """A BackgroundScheduler with the three jobs; the caller starts and shuts it down.
 
     ``clock`` gives each run its ``now`` (aware UTC). With ``run_at_start`` every job runs once
-    as soon as the scheduler starts (catching up after downtime), then at its interval.
+    as soon as the scheduler starts (catching up after downtime), or ``DHO_JOBS_START_DELAY_S``
+    later, then at its interval.
     """
     scheduler = BackgroundScheduler(
         timezone=UTC,
@@ -92,7 +93,8 @@ def build_scheduler(
     )
     for job in JOBS:
         # next_run_time=None would add the job paused: leave it out to use the trigger's time.
-        first = {"next_run_time": utc_now()} if run_at_start else {}
+        start = utc_now() + timedelta(seconds=settings.jobs_start_delay_s)
+        first = {"next_run_time": start} if run_at_start else {}
         scheduler.add_job(
             run_guarded,
             trigger=IntervalTrigger(seconds=int(job.every.total_seconds()), timezone=UTC),

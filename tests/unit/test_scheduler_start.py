@@ -1,0 +1,33 @@
+"""When the scheduled jobs first run: at once (catching up after downtime), or after
+``DHO_JOBS_START_DELAY_S`` (the demo's homes send their history first)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from triage.config import Settings
+from triage.jobs import build_scheduler
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 180.0])
+def test_the_first_runs_wait_for_the_start_delay(delay_s: float) -> None:
+    settings = Settings(demo=True, jobs_start_delay_s=delay_s)
+    before = datetime.now(UTC)
+    scheduler = build_scheduler(sessionmaker(), settings)
+    scheduler.start(paused=True)
+    try:
+        first_runs = [job.next_run_time for job in scheduler.get_jobs()]
+    finally:
+        scheduler.shutdown(wait=False)
+    assert len(first_runs) == 3
+    for first in first_runs:
+        assert before + timedelta(seconds=delay_s) <= first
+        assert first <= datetime.now(UTC) + timedelta(seconds=delay_s)
+
+
+def test_a_negative_delay_is_refused() -> None:
+    with pytest.raises(ValueError, match="jobs_start_delay_s"):
+        Settings(demo=True, jobs_start_delay_s=-1)

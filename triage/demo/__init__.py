@@ -1,0 +1,1 @@
+"""``dho demo``: the whole system with a simulated population, on one machine (docs/demo.md)."""
