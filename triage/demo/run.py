@@ -193,8 +193,8 @@ class Demo:
         if self.stop_requested.is_set():
             raise StartInterruptedError
         broker_port = free_port()
-        self._start_service(broker_port)
-        self._start_gateways(broker_port, first_run, sessions)
+        broker_kind = self._start_service(broker_port)
+        self._start_gateways(broker_port, broker_kind, first_run, sessions)
         self._start_dashboard()
 
     # ------------------------------------------------------------------ data folder
@@ -308,7 +308,8 @@ class Demo:
             f"({child.log}):\n{child.tail()}"
         )
 
-    def _start_service(self, broker_port: int) -> None:
+    def _start_service(self, broker_port: int) -> str:
+        """Start ``dho serve``; which embedded broker it runs ("mosquitto" or "amqtt")."""
         o = self.options
         self.echo(f"starting the service (API port {o.api_port}) …")
         service = self._spawn(
@@ -343,10 +344,12 @@ class Demo:
         kind = re.search(
             r"embedded MQTT broker \((\w+)\) ready", service.log.read_text("utf-8", "replace")
         )
+        broker_kind = kind.group(1) if kind else "mosquitto"
         self.echo(
-            f"broker on 127.0.0.1:{broker_port}{f' ({kind.group(1)})' if kind else ''}; "
+            f"broker on 127.0.0.1:{broker_port} ({broker_kind}); "
             f"API on http://127.0.0.1:{o.api_port}/api/v1"
         )
+        return broker_kind
 
     def _home_specs(self, first_run: bool) -> list[HomeSpec]:
         assert self.state is not None  # noqa: S101 - seeded or loaded before
@@ -381,7 +384,7 @@ class Demo:
         return specs
 
     def _start_gateways(
-        self, broker_port: int, first_run: bool, sessions: sessionmaker[Session]
+        self, broker_port: int, broker_kind: str, first_run: bool, sessions: sessionmaker[Session]
     ) -> None:
         o = self.options
         specs = self._home_specs(first_run)
@@ -414,6 +417,8 @@ class Demo:
                         "DHO_GATEWAY_MQTT_HOST": "127.0.0.1",
                         "DHO_GATEWAY_MQTT_PORT": str(broker_port),
                         "DHO_GATEWAY_POLL_EVERY_S": str(GLUCOSE_POLL_S),
+                        # amqtt (no Mosquitto on this machine) speaks MQTT 3.1.1 only
+                        "DHO_GATEWAY_MQTT_PROTOCOL": "3.1.1" if broker_kind == "amqtt" else "5",
                     },
                 )
             )
