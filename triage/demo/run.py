@@ -19,13 +19,11 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
-from types import FrameType
 
 import httpx
 from sqlalchemy import Engine, func, select
@@ -51,7 +49,7 @@ from triage.demo.state import (
     save_state,
     seed_demo,
 )
-from triage.service import ServiceError, open_database
+from triage.service import ServiceError, open_database, shutdown_requested
 from triage.storage.models import GatewayRow, PatientRow, ReadingRow
 
 #: Homes per gateway process: one asyncio loop each, light enough for a 2-core laptop.
@@ -95,21 +93,6 @@ class DemoOptions:
 
 class StartInterruptedError(Exception):
     """Ctrl-C or SIGTERM while starting."""
-
-
-@contextmanager
-def _signals() -> Iterator[threading.Event]:
-    event = threading.Event()
-
-    def handle(signum: int, _frame: FrameType | None) -> None:
-        event.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield event
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _port_free(port: int) -> bool:
@@ -156,7 +139,7 @@ class Demo:
 
     def run(self) -> int:
         code = 0
-        with _signals() as stop:
+        with shutdown_requested() as stop:
             self.stop_requested = stop
             try:
                 self._start()

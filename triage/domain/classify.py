@@ -69,6 +69,44 @@ class History(BaseModel):
     findings: tuple[Finding, ...] = ()
 
 
+class GrowingHistory:
+    """A patient's history as classification grows it, item by item: ``stored`` plus each
+    reading and report classified since, with its yellow and red findings — what the rules of
+    the next item look back at. Ingest grows one per patient and batch; the replay of a draft
+    plan grows one over the replayed window."""
+
+    def __init__(self, stored: History | None = None) -> None:
+        stored = stored or History()
+        self.readings = list(stored.readings)
+        self.reports = list(stored.reports)
+        self.findings = list(stored.findings)
+        self.grown = False
+        self._value: History | None = stored
+
+    def value(self) -> History:
+        """The history now (built once per change)."""
+        if self._value is None:
+            self._value = History.model_construct(
+                readings=tuple(self.readings),
+                reports=tuple(self.reports),
+                findings=tuple(self.findings),
+            )
+        return self._value
+
+    def add_reading(self, reading: Reading, findings: Iterable[Finding]) -> None:
+        self.readings.append(reading)
+        self._add_findings(findings)
+
+    def add_report(self, report: Report, findings: Iterable[Finding]) -> None:
+        self.reports.append(report)
+        self._add_findings(findings)
+
+    def _add_findings(self, findings: Iterable[Finding]) -> None:
+        self.findings.extend(f for f in findings if f.is_breach)
+        self._value = None
+        self.grown = True
+
+
 class Classification(BaseModel):
     """The colour of one reading or report, and every finding that explains it."""
 

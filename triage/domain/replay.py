@@ -30,6 +30,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from triage.domain.classify import (
     Classification,
+    GrowingHistory,
     History,
     ImplausibleReadingError,
     classify,
@@ -118,7 +119,11 @@ def replay(
     """Classify ``readings`` (and ``reports``, for rules that combine them) under ``plan``,
     looking back at ``before`` (the stored history before the window), and compare each
     reading's new colour with its stored one."""
-    history = _Growing(before or History())
+    before = before or History()
+    # Rules look back at the yellow and red findings (ingest keeps only those, too).
+    history = GrowingHistory(
+        before.model_copy(update={"findings": tuple(f for f in before.findings if f.is_breach)})
+    )
     items: list[tuple[datetime, str, StoredReading | Report]] = [
         (s.reading.measured_at, s.reading.id, s) for s in readings
     ]
@@ -128,10 +133,11 @@ def replay(
     for _, _, item in items:
         if isinstance(item, StoredReading):
             result = _classify_reading(item.reading, plan, history.value(), now)
-            history.add_reading(item.reading, result)
+            history.add_reading(item.reading, result.findings if result is not None else ())
             after[item.reading.id] = result
         else:
-            history.add_report(item, _classify_report(item, plan, history.value(), now))
+            report = _classify_report(item, plan, history.value(), now)
+            history.add_report(item, report.findings if report is not None else ())
     ordered = sorted(readings, key=lambda s: (s.reading.measured_at, s.reading.id))
     changes = [
         change
@@ -206,36 +212,3 @@ def _change(
         after_reasons=reasons(result.findings) if result is not None else (),
         direction="worse" if new_rank > old_rank else "better",
     )
-
-
-class _Growing:
-    """The history as ingest grows it: what was stored before, plus each replayed item with its
-    new yellow and red findings."""
-
-    def __init__(self, stored: History) -> None:
-        self._readings = list(stored.readings)
-        self._reports = list(stored.reports)
-        self._findings = [f for f in stored.findings if f.is_breach]
-        self._value: History | None = stored
-
-    def value(self) -> History:
-        if self._value is None:
-            self._value = History.model_construct(
-                readings=tuple(self._readings),
-                reports=tuple(self._reports),
-                findings=tuple(self._findings),
-            )
-        return self._value
-
-    def add_reading(self, reading: Reading, result: Classification | None) -> None:
-        self._readings.append(reading)
-        self._add(result)
-
-    def add_report(self, report: Report, result: Classification | None) -> None:
-        self._reports.append(report)
-        self._add(result)
-
-    def _add(self, result: Classification | None) -> None:
-        if result is not None:
-            self._findings.extend(f for f in result.findings if f.is_breach)
-        self._value = None

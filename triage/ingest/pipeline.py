@@ -36,7 +36,7 @@ from triage.config import Settings
 from triage.domain.alerts import Alert, AlertChange, decide
 from triage.domain.classify import (
     Classification,
-    History,
+    GrowingHistory,
     ImplausibleReadingError,
     classify,
     classify_report,
@@ -483,7 +483,7 @@ class _Batch:
         for patient_id, works in by_patient.items():
             plan = plans.get(patient_id)
             entry = entries.get(patient_id)
-            history = _GrowingHistory(entry.history() if entry else None)
+            history = GrowingHistory(entry.history() if entry else None)
             works.sort(key=lambda w: (w.classified_at, w.index))
             found: list[Finding] = []
             for work in works:
@@ -496,11 +496,13 @@ class _Batch:
             if found:
                 alerting[patient_id] = found
             if entry is not None:
-                self.history_after[patient_id] = history.entry(entry, self.histories.per_patient)
+                self.history_after[patient_id] = _entry_after(
+                    history, entry, self.histories.per_patient
+                )
         return alerting
 
     def _classify_one(
-        self, work: _Work, plan: PlanVersion, history: _GrowingHistory
+        self, work: _Work, plan: PlanVersion, history: GrowingHistory
     ) -> Classification | None:
         payload = work.payload
         at = work.classified_at
@@ -714,44 +716,13 @@ class _Batch:
         return work
 
 
-class _GrowingHistory:
-    """A patient's stored history plus the items of this batch classified so far."""
-
-    def __init__(self, stored: History | None) -> None:
-        stored = stored or History()
-        self._readings = list(stored.readings)
-        self._reports = list(stored.reports)
-        self._findings = list(stored.findings)
-        self._value: History | None = stored
-        self._added = False
-
-    def value(self) -> History:
-        if self._value is None:
-            self._value = History.model_construct(
-                readings=tuple(self._readings),
-                reports=tuple(self._reports),
-                findings=tuple(self._findings),
-            )
-        return self._value
-
-    def add_reading(self, reading: Reading, findings: Iterable[Finding]) -> None:
-        self._readings.append(reading)
-        self._add_findings(findings)
-
-    def add_report(self, report: Report, findings: Iterable[Finding]) -> None:
-        self._reports.append(report)
-        self._add_findings(findings)
-
-    def _add_findings(self, findings: Iterable[Finding]) -> None:
-        self._findings.extend(f for f in findings if f.is_breach)
-        self._value = None
-        self._added = True
-
-    def entry(self, loaded: Entry, per_patient: int) -> Entry:
-        """The cache entry after this batch: ``loaded`` plus what the batch classified."""
-        if not self._added:
-            return loaded
-        return make_entry(loaded.since, self._readings, self._reports, self._findings, per_patient)
+def _entry_after(history: GrowingHistory, loaded: Entry, per_patient: int) -> Entry:
+    """The cache entry after this batch: ``loaded`` plus what the batch classified."""
+    if not history.grown:
+        return loaded
+    return make_entry(
+        loaded.since, history.readings, history.reports, history.findings, per_patient
+    )
 
 
 # ----------------------------------------------------------------------------- look-ups
