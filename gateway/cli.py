@@ -25,7 +25,7 @@ from devices.catalogue import load_catalogue
 from gateway.ble.radio import BleRadio
 from gateway.config import GatewaySettings
 from gateway.known_devices import KnownDevices
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, OutboxFullError
 
 app = typer.Typer(
     help="The home gateway: reads the patient's Bluetooth devices and sends the readings.",
@@ -304,6 +304,13 @@ def report_command(
         Recorder(outbox, settings.zone, lambda: datetime.now(UTC)).report(
             str(uuid.uuid4()), questionnaire, parsed
         )
+    except OutboxFullError as err:
+        typer.echo(
+            "Svarene kunne ikke lagres: utboksen er full. Ring oppfølgingstjenesten. / "
+            f"The answers could not be kept: {err}.",
+            err=True,
+        )
+        raise typer.Exit(1) from err
     finally:
         outbox.close()
     typer.echo("Svarene er lagret og sendes. / The answers are kept and will be sent.")

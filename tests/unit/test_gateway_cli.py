@@ -101,3 +101,26 @@ def test_a_wrong_time_zone_is_refused_with_the_setting_named(
     )
     assert result.exit_code == 2
     assert "DHO_GATEWAY_TIMEZONE: unknown time zone 'Europe/Olso'" in result.output
+
+
+def test_answers_into_a_full_outbox_are_refused_in_words(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tablet is told the answers were not kept (and whom to call), never a traceback."""
+    monkeypatch.setenv("DHO_GATEWAY_OUTBOX_MAX_MESSAGES", "100")
+    outbox = Outbox(tmp_path / "outbox.sqlite3", max_messages=100)
+    for number in range(100):
+        outbox.add(Channel.REPORTS, f"earlier-{number}", b"{}", NOW)
+    outbox.close()
+
+    result = runner.invoke(
+        app, ["gateway", "report", "cat", '{"cough": "2"}', "--data-dir", str(tmp_path)]
+    )
+
+    assert result.exit_code == 1
+    assert "utboksen er full" in result.output
+    assert "holds 100 messages" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    outbox = Outbox(tmp_path / "outbox.sqlite3", max_messages=100)
+    assert outbox.depth() == 100  # nothing was added, nothing lost
+    outbox.close()
