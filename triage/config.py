@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     ingest_batch_ms: int = Field(
         default=50, ge=1, description="…or this many milliseconds after its first message."
     )
+    ingest_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port on which a `dho ingest` process (one without the API) serves GET "
+        "/metrics on all addresses: its ingest counters, queue and connection (docs/operator.md); "
+        "0: none. Processes with the API serve /api/v1/metrics instead.",
+    )
     clock_ahead_tolerance_s: int = Field(
         default=300,
         description="Seconds a measured_at may lie after the gateway's received_at (or a "

@@ -312,6 +312,16 @@ def run_service(
             stack.callback(_stop_consumer, consumer)
             check = consumer_health(consumer)
             log.info("ingest running (broker %s)", redact(broker.url))
+            if not parts.api and settings.ingest_metrics_port:
+                from triage.metrics_server import MetricsServer
+
+                metrics = MetricsServer(
+                    "0.0.0.0",  # noqa: S104 - scraped from the internal network (compose, k8s)
+                    settings.ingest_metrics_port,
+                    lambda: consumer.connected,
+                )
+                metrics.start()
+                stack.callback(metrics.stop)
         if parts.api:
             from triage.api.app import create_app
 

@@ -316,3 +316,63 @@ def test_a_bad_broker_url_is_reported_plainly(
     )
     assert "hunter2" not in stderr
     assert "Traceback" not in stderr
+
+
+def _scrape(url: str) -> dict[str, float]:
+    """The samples of a Prometheus text page: {'name{labels}': value}."""
+    samples = {}
+    for line in httpx.get(url, timeout=2).text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def test_ingest_alone_serves_its_metrics_for_the_operator(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """`dho ingest` with DHO_INGEST_METRICS_PORT: its connection and counters are scrapeable,
+    a stored MQTT reading shows up in them, nothing else is served, SIGTERM still exits 0."""
+    metrics_port, broker_port = free_port(), free_port()
+    env = dho_env(
+        DHO_DATA_DIR=str(tmp_path),
+        DHO_DEMO="true",
+        DHO_BROKER_PORT=str(broker_port),
+        DHO_INGEST_METRICS_PORT=str(metrics_port),
+    )
+    process = start(processes, ["ingest"], env)
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    deadline = time.monotonic() + START_S
+    samples: dict[str, float] = {}
+    while samples.get("dho_ingest_connected") != 1:
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"dho ingest did not report itself connected: {process.poll()}")
+        try:
+            samples = _scrape(metrics_url)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    assert samples['dho_ingest_messages_total{outcome="stored"}'] == 0
+
+    now = datetime.now(UTC)
+    _, gateway_id, _ = register_patient(tmp_path, now)
+    gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5)
+    gateway.connect("127.0.0.1", broker_port)
+    gateway.loop_start()
+    try:
+        gateway.publish(
+            f"dho/v1/{gateway_id}/readings", json.dumps(reading(91, now)), qos=1
+        ).wait_for_publish(10)
+    finally:
+        gateway.disconnect()
+        gateway.loop_stop()
+    while samples.get('dho_ingest_messages_total{outcome="stored"}') != 1:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the stored reading never showed in the metrics: {samples}")
+        time.sleep(0.2)
+        samples = _scrape(metrics_url)
+    assert samples["dho_ingest_received_total"] == 1
+    assert httpx.get(f"http://127.0.0.1:{metrics_port}/", timeout=2).status_code == 404
+
+    code, _, stderr = stop(process, signal.SIGTERM)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
