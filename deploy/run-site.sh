@@ -23,6 +23,7 @@
 #   DHO_SITE_API_PORT     the API (8000)
 #   DHO_SITE_DASHBOARD_PORT  the dashboard (8501)
 #   DHO_SITE_INGEST_WORKERS  how many ingest workers (2); client ids dho-ingest-1, -2, …
+#   DHO_SITE_INGEST_METRICS_PORT  if set, worker N serves GET /metrics on this port + N - 1
 #   DHO_SITE_TLS_CERTFILE, DHO_SITE_TLS_KEYFILE, DHO_SITE_TLS_PORT (8883)
 #                         a TLS listener for gateways (recommended; see docs/deployment.md)
 #   DHO_SITE_START_TIMEOUT  seconds each part may take to come up (60)
@@ -65,6 +66,7 @@ MQTT_PORT=${DHO_SITE_MQTT_PORT:-1883}
 API_PORT=${DHO_SITE_API_PORT:-8000}
 DASHBOARD_PORT=${DHO_SITE_DASHBOARD_PORT:-8501}
 INGEST_WORKERS=${DHO_SITE_INGEST_WORKERS:-2}
+INGEST_METRICS_PORT=${DHO_SITE_INGEST_METRICS_PORT:-0}
 START_TIMEOUT=${DHO_SITE_START_TIMEOUT:-60}
 for number in MQTT_PORT API_PORT DASHBOARD_PORT INGEST_WORKERS START_TIMEOUT; do
     [[ "${!number}" =~ ^[0-9]+$ && "${!number}" -gt 0 ]] \
@@ -202,7 +204,11 @@ wait_until api "http://$HOST:$API_PORT/api/v1/ready" \
     "$DHO_BIN" probe http "http://$HOST:$API_PORT/api/v1/ready" --timeout 2
 
 for ((n = 1; n <= INGEST_WORKERS; n++)); do
-    start_part "ingest-$n" env DHO_MQTT_CLIENT_ID="dho-ingest-$n" "$DHO_BIN" ingest
+    # one port per worker (a DHO_INGEST_METRICS_PORT passed through would clash)
+    metrics_port=0
+    if ((INGEST_METRICS_PORT > 0)); then metrics_port=$((INGEST_METRICS_PORT + n - 1)); fi
+    start_part "ingest-$n" env DHO_MQTT_CLIENT_ID="dho-ingest-$n" \
+        DHO_INGEST_METRICS_PORT="$metrics_port" "$DHO_BIN" ingest
 done
 for ((n = 1; n <= INGEST_WORKERS; n++)); do
     wait_until "ingest-$n" "subscribed to the broker as dho-ingest-$n" \

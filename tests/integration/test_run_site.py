@@ -34,6 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import text
 
 from tests import services
+from tests.prometheus import scrape
 from triage.broker import find_mosquitto
 from triage.broker.embedded import free_port
 from triage.domain.plan import Condition
@@ -142,6 +143,7 @@ def site_env(tmp_path: Path, site_database: str, mosquitto_path: str) -> dict[st
         "DHO_SITE_MQTT_PORT": str(free_port()),
         "DHO_SITE_API_PORT": str(free_port()),
         "DHO_SITE_DASHBOARD_PORT": str(free_port()),
+        "DHO_SITE_INGEST_METRICS_PORT": str(two_free_ports()),
         "DHO_SITE_START_TIMEOUT": "120",
         "DHO_BIN": DHO,
         "DHO_MOSQUITTO_PATH": mosquitto_path,
@@ -238,6 +240,18 @@ def publish_twice(port: int, gateway_id: str, secret: str, body: dict[str, objec
     return statuses
 
 
+def two_free_ports() -> int:
+    """A port that is free together with the next one (the two workers' metrics)."""
+    while True:
+        port = free_port()
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+
+
 def test_run_site_brings_up_the_production_processes_and_stops_them_cleanly(
     run_site: Site, site_env: dict[str, str]
 ) -> None:
@@ -291,6 +305,16 @@ def test_run_site_brings_up_the_production_processes_and_stops_them_cleanly(
     dashboard = f"http://127.0.0.1:{env['DHO_SITE_DASHBOARD_PORT']}"
     health = httpx.get(f"{dashboard}/_stcore/health", timeout=30)
     assert (health.status_code, health.text) == (200, "ok")
+
+    # each ingest worker's own metrics: both connected, and between them one stored, one duplicate
+    first = int(env["DHO_SITE_INGEST_METRICS_PORT"])
+    workers = [scrape(f"http://127.0.0.1:{port}/metrics") for port in (first, first + 1)]
+    assert [w["dho_ingest_connected"] for w in workers] == [1, 1]
+    handled = {
+        outcome: sum(w[f'dho_ingest_messages_total{{outcome="{outcome}"}}'] for w in workers)
+        for outcome in ("stored", "duplicate")
+    }
+    assert handled == {"stored": 1, "duplicate": 1}
 
     parts = dict(site.pids)
     assert set(parts) == {"mosquitto", "api", "ingest-1", "ingest-2", "jobs", "dashboard"}

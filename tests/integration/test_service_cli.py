@@ -22,6 +22,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
+from tests.prometheus import scrape
 from triage.broker import find_mosquitto, probe_broker
 from triage.broker.embedded import free_port
 from triage.domain.plan import Condition
@@ -318,16 +319,6 @@ def test_a_bad_broker_url_is_reported_plainly(
     assert "Traceback" not in stderr
 
 
-def _scrape(url: str) -> dict[str, float]:
-    """The samples of a Prometheus text page: {'name{labels}': value}."""
-    samples = {}
-    for line in httpx.get(url, timeout=2).text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            samples[name] = float(value)
-    return samples
-
-
 def test_ingest_alone_serves_its_metrics_for_the_operator(
     tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
@@ -348,7 +339,7 @@ def test_ingest_alone_serves_its_metrics_for_the_operator(
         if process.poll() is not None or time.monotonic() > deadline:
             pytest.fail(f"dho ingest did not report itself connected: {process.poll()}")
         try:
-            samples = _scrape(metrics_url)
+            samples = scrape(metrics_url)
         except httpx.HTTPError:
             time.sleep(0.2)
     assert samples['dho_ingest_messages_total{outcome="stored"}'] == 0
@@ -369,7 +360,7 @@ def test_ingest_alone_serves_its_metrics_for_the_operator(
         if time.monotonic() > deadline:
             pytest.fail(f"the stored reading never showed in the metrics: {samples}")
         time.sleep(0.2)
-        samples = _scrape(metrics_url)
+        samples = scrape(metrics_url)
     assert samples["dho_ingest_received_total"] == 1
     assert httpx.get(f"http://127.0.0.1:{metrics_port}/", timeout=2).status_code == 404
 
