@@ -217,6 +217,37 @@ def status_command(
     typer.echo(_status_text(status))
 
 
+@app.command("forget-rejected")
+def forget_rejected_command(
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="Ids of rejected messages (see `status`); none: every rejected one."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete rejected messages from the outbox after reading them (`status` lists them).
+
+    The service keeps each rejected message as a dead letter with its reason, so nothing is
+    lost; rejected messages otherwise stay and count toward the outbox's limit. Messages still
+    waiting for a receipt are never deleted.
+    """
+    settings = _settings(data_dir=data_dir)
+    outbox = Outbox(settings.outbox_path, max_messages=settings.outbox_max_messages)
+    try:
+        asked = list(ids) if ids else None
+        deleted = outbox.forget_rejected(asked)
+    finally:
+        outbox.close()
+    typer.echo(f"Slettet / deleted: {deleted} avviste meldinger / rejected messages")
+    if asked is not None and deleted < len(asked):
+        typer.echo(
+            f"{len(asked) - deleted} av id-ene er ikke avviste meldinger i utboksen / "
+            "of the ids are not rejected messages in the outbox",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 def gateway_status(settings: GatewaySettings) -> dict[str, Any]:
     """What ``dho gateway status`` shows, read from the gateway's files."""
     zone = settings.zone

@@ -232,6 +232,22 @@ class Outbox:
             ).fetchall()
         return [Rejected(r[0], Channel(r[1]), r[2], r[3]) for r in rows]
 
+    def forget_rejected(self, ids: Iterable[str] | None = None) -> int:
+        """Delete rejected messages (all, or those of ``ids``) once an operator has read them —
+        the service keeps each one as a dead letter with its reason. Pending messages are never
+        touched. Returns how many were deleted."""
+        with self._lock, self._db:
+            if ids is None:
+                cursor = self._db.execute("DELETE FROM outbox WHERE state = 'rejected'")
+                return int(cursor.rowcount)
+            deleted = 0
+            for message_id in ids:
+                cursor = self._db.execute(
+                    "DELETE FROM outbox WHERE state = 'rejected' AND id = ?", (message_id,)
+                )
+                deleted += cursor.rowcount
+            return deleted
+
     def last_receipt_at(self) -> datetime | None:
         with self._lock:
             row = self._db.execute(

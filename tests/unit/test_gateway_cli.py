@@ -124,3 +124,34 @@ def test_answers_into_a_full_outbox_are_refused_in_words(
     outbox = Outbox(tmp_path / "outbox.sqlite3", max_messages=100)
     assert outbox.depth() == 100  # nothing was added, nothing lost
     outbox.close()
+
+
+def test_rejected_messages_are_forgotten_on_request_and_pending_ones_never(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    """`forget-rejected` frees the outbox of what the service refused (it keeps those as dead
+    letters); a message still waiting for its receipt survives, and unknown ids are reported."""
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    for message_id in ("refused-1", "refused-2", "refused-3", "waiting"):
+        outbox.add(Channel.READINGS, message_id, b"{}", NOW)
+    outbox.receipt(
+        [(f"refused-{n}", "rejected", "unknown_kind", "no such kind") for n in (1, 2, 3)], NOW
+    )
+    outbox.close()
+
+    one = runner.invoke(
+        app, ["gateway", "forget-rejected", "refused-1", "waiting", "--data-dir", str(tmp_path)]
+    )
+    assert one.exit_code == 1  # "waiting" is not a rejected message
+    assert "deleted: 1" in one.output
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    assert [r.id for r in outbox.rejected()] == ["refused-2", "refused-3"]
+    outbox.close()
+
+    rest = runner.invoke(app, ["gateway", "forget-rejected", "--data-dir", str(tmp_path)])
+    assert rest.exit_code == 0, rest.output
+    assert "deleted: 2" in rest.output
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    assert outbox.rejected() == []
+    assert [m.id for m in outbox.due(NOW)] == ["waiting"]
+    outbox.close()
