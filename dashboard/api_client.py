@@ -298,6 +298,19 @@ class PlanVersion(PlanVersionSummary):
     document: dict[str, Any]
 
 
+class PlanDraft(_Model):
+    """A draft waiting for the caller's approval, with whose plan it is."""
+
+    patient_id: str
+    patient_name: str
+    plan_id: str
+    version: int
+    condition: str | None = None
+    created_at: datetime
+    created_by: str | None = None
+    note: str | None = None
+
+
 class ZoneCounts(_Model):
     red: int = 0
     yellow: int = 0
@@ -555,6 +568,11 @@ class ApiClient:
     def plan_versions(self, patient_id: str) -> list[PlanVersionSummary]:
         data = self._get(f"/patients/{patient_id}/plans")
         return [_parse(PlanVersionSummary, v) for v in _items(data)]
+
+    def plan_drafts(self) -> list[PlanDraft]:
+        """Every draft the caller may approve, across their patients (403 for whoever approves
+        no plans at this site)."""
+        return [_parse(PlanDraft, d) for d in self._all("/plans/drafts", {"limit": 500})]
 
     def plan_version(self, plan_id: str, version: int) -> PlanVersion:
         return _parse(PlanVersion, self._get(f"/plans/{plan_id}/versions/{version}"))

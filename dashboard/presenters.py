@@ -517,15 +517,6 @@ def current_plan(versions: Sequence[PlanVersionSummary]) -> PlanVersionSummary |
     return max(approved, key=lambda v: v.version, default=None)
 
 
-def drafts(versions: Sequence[PlanVersionSummary]) -> list[PlanVersionSummary]:
-    """Drafts newer than the version in use (older drafts were overtaken)."""
-    in_use = current_plan(versions)
-    floor = in_use.version if in_use else 0
-    return sorted(
-        (v for v in versions if v.status == "draft" and v.version > floor), key=lambda v: v.version
-    )
-
-
 # ----------------------------------------------------------------------------- GP
 
 

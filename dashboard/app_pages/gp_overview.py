@@ -4,19 +4,20 @@ follow-up centre did; plan drafts waiting for approval; the printable summary pe
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
 import streamlit as st
 
 from dashboard import session
-from dashboard.api_client import AlertDetail, ApiClient, ApiError, Patient
+from dashboard.api_client import AlertDetail, ApiClient, ApiError, Patient, PlanDraft
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
     colour_badge_markdown,
     condition_label,
     deviation,
     deviations_by_patient,
-    drafts,
     format_datetime,
     since_last_look,
     worst_colour,
@@ -28,7 +29,11 @@ _SHOWN_AT = "gp_overview_shown_at"
 
 
 def _deviations(
-    client: ApiClient, patient: Patient, alerts: list[AlertDetail], lang: Language
+    client: ApiClient,
+    patient: Patient,
+    alerts: list[AlertDetail],
+    drafts: Sequence[PlanDraft],
+    lang: Language,
 ) -> None:
     colour = worst_colour(a.colour for a in alerts if a.resolved_at is None)
     with st.container(border=True, key=f"gp-{patient.id}"):
@@ -48,7 +53,7 @@ def _deviations(
             st.markdown(
                 "\n".join(f"  - {t('centre_did', lang)}: {did}" for did in found.centre_did)
             )
-        for draft in drafts(client.plan_versions(patient.id)):
+        for draft in sorted(drafts, key=lambda d: d.version):
             label = f"{t('plan', lang)} v{draft.version}"
             left, right = st.columns([5, 1], vertical_alignment="center")
             left.warning(
@@ -92,10 +97,14 @@ def _page(lang: Language) -> None:
     if right.button(t("mark_seen", lang), key="mark_seen", icon="👁️"):
         _mark_seen(client, lang, now)
     by_patient = deviations_by_patient(client.deviations(since))
+    drafts: defaultdict[str, list[PlanDraft]] = defaultdict(list)
+    for draft in client.plan_drafts():  # one request for every patient's drafts
+        drafts[draft.patient_id].append(draft)
     st.session_state[_SHOWN_AT] = now
     for patient in client.patients():
         if patient.state != "discharged":
-            _deviations(client, patient, by_patient.get(patient.id, []), lang)
+            alerts = by_patient.get(patient.id, [])
+            _deviations(client, patient, alerts, drafts.get(patient.id, []), lang)
 
 
 language = session.language()

@@ -29,6 +29,7 @@ from triage.domain.access import (
     Permission,
     Principal,
     Role,
+    approval_scope,
     decide,
     list_scope,
 )
@@ -169,7 +170,15 @@ class Caller:
 
     def scope(self, action: str, object_type: str) -> ListScope:
         """Which patients a list may show; refused (and audited) when none."""
-        scope = list_scope(self.principal, reason=self.reason)
+        return self._allowed(list_scope(self.principal, reason=self.reason), action, object_type)
+
+    def approval_scope(self, action: str, object_type: str) -> ListScope:
+        """Whose plan drafts the caller may approve (the site's ``plan_approvers``); refused
+        (and audited) when nobody's."""
+        scope = approval_scope(self.principal, plan_approvers=self.settings.plan_approvers)
+        return self._allowed(scope, action, object_type)
+
+    def _allowed(self, scope: ListScope, action: str, object_type: str) -> ListScope:
         if scope.refused is not None:
             self.refuse(action, object_type, None, None, scope.refused)
             raise ForbiddenError(f"not allowed: {scope.refused}")

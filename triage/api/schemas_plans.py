@@ -33,6 +33,21 @@ class PlanVersionSummary(BaseModel):
     note: str | None = Field(description="why this version was made")
 
 
+class PlanDraftToApprove(BaseModel):
+    """A draft version waiting for approval, with whose plan it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    patient_id: str
+    patient_name: str
+    plan_id: str
+    version: int
+    condition: Condition | None
+    created_at: AwareDatetime
+    created_by: str | None = Field(description="the username who saved this version")
+    note: str | None = Field(description="why this version was made")
+
+
 class PlanVersionRead(PlanVersionSummary):
     """One version with its document (``dho.plan/1`` JSON, as classification uses it)."""
 

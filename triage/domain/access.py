@@ -7,8 +7,9 @@ keeps). Gateways are machine clients and never reach these rules (they post for 
 patient their registration names).
 
 The API asks :func:`decide` before every read or change of a patient's data and records the
-answer in the audit log, allowed or refused. List endpoints use :func:`list_scope` so a list
-never contains a patient that :func:`decide` would refuse.
+answer in the audit log, allowed or refused. List endpoints use :func:`list_scope` (or
+:func:`approval_scope` for the drafts awaiting approval) so a list never contains a patient that
+:func:`decide` would refuse.
 """
 
 from __future__ import annotations
@@ -141,4 +142,20 @@ def list_scope(principal: Principal, *, reason: str | None = None) -> ListScope:
                 refused="an admin lists patient data only with a reason "
                 f"(the X-DHO-Reason header, at least {MIN_REASON_LENGTH} characters)"
             )
+    return ListScope(refused="unknown role")  # pragma: no cover
+
+
+def approval_scope(principal: Principal, *, plan_approvers: PlanApprovers) -> ListScope:
+    """Whose plan drafts ``principal`` may approve (as :func:`decide` with
+    ``Permission.APPROVE_PLAN``): a GP their own patients'; a nurse her centres' where the site
+    lets nurses approve; nobody else's."""
+    match principal.role:
+        case Role.GP:
+            return ListScope(gp_user_id=principal.user_id)
+        case Role.NURSE:
+            if plan_approvers is PlanApprovers.GP_OR_NURSE:
+                return ListScope(centre_ids=principal.centre_ids)
+            return ListScope(refused="plans are approved by the patient's GP at this site")
+        case Role.ADMIN:
+            return ListScope(refused="an admin may not approve_plan patient data")
     return ListScope(refused="unknown role")  # pragma: no cover

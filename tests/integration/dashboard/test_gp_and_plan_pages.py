@@ -155,6 +155,47 @@ def test_the_gp_overview_reads_every_deviation_in_one_request_and_one_audit_row(
     assert sorted(rows[0][2]["patients"]) == sorted([ward.red, ward.yellow])
 
 
+def test_the_gp_overview_finds_every_plan_draft_in_one_request(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """Drafts for two of gp-1's patients: the overview asks for the drafts once (one 'list
+    plan_drafts' row naming both, no per-patient read of plans) and shows each draft with its
+    approve button; gp-2's patient's draft is not shown."""
+    nurse = login(http, "nurse-a")
+    made = {}
+    for patient_id, note in [
+        (ward.red, "Ny mal etter innleggelse"),
+        (ward.yellow, "Strammere vektgrense"),
+        (ward.green, "Utkast for fastlege to"),  # a-diabetes is gp-2's
+    ]:
+        condition = http.get(f"/api/v1/patients/{patient_id}", headers=nurse).json()["condition"]
+        created = http.post(
+            f"/api/v1/patients/{patient_id}/plans",
+            headers=nurse,
+            json={"condition": condition, "note": note},
+        )
+        assert created.status_code == 201, created.text
+        made[patient_id] = created.json()
+    at = logged_in(app, "gp-1")
+    assert not at.exception
+    text = _text(at)
+    assert "Ny mal etter innleggelse" in text
+    assert "Strammere vektgrense" in text
+    assert "Utkast for fastlege to" not in text
+    for patient_id in (ward.red, ward.yellow):
+        key = f"approve-{made[patient_id]['plan_id']}-{made[patient_id]['version']}"
+        assert at.button(key=key).label == "Godkjenn"
+    with sessions() as session:
+        rows = session.execute(
+            select(AuditRow.action, AuditRow.object_type, AuditRow.details).where(
+                AuditRow.actor == "gp-1",
+                AuditRow.object_type.in_(["plan", "plan_version", "plan_drafts"]),
+            )
+        ).all()
+    assert [(action, kind) for action, kind, _ in rows] == [("list", "plan_drafts")]
+    assert rows[0][2]["patients"] == sorted([ward.red, ward.yellow])
+
+
 def test_marking_the_overview_seen_follows_the_gp_to_another_browser(
     app: AppFactory, ward: Ward
 ) -> None:

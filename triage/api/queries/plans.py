@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from triage.domain.classify import History
 from triage.domain.colours import Colour
@@ -18,7 +18,10 @@ from triage.domain.findings import Finding
 from triage.domain.plan import PlanStatus
 from triage.domain.readings import Kind, Reading, Report
 from triage.domain.replay import StoredReading
-from triage.storage.models import PlanRow, PlanVersionRow, ReadingRow, ReportRow
+from triage.storage.models import PatientRow, PlanRow, PlanVersionRow, ReadingRow, ReportRow
+
+#: a patient whose follow-up has ended: their drafts await nobody
+_DISCHARGED = "discharged"
 
 
 def patient_plan(session: Session, patient_id: str) -> PlanRow | None:
@@ -93,6 +96,36 @@ def patient_versions(
         .offset(offset)
         .limit(limit + 1)
     ).all()
+
+
+def drafts_to_approve(
+    session: Session, patients: Any, offset: int, limit: int
+) -> list[tuple[PlanVersionRow, str, str]]:
+    """The drafts that can still be approved — newer than their plan's approved version — of
+    the patients ``patients`` (a WHERE clause on ``PatientRow``) who are not discharged, each
+    with the patient's id and name; the longest waiting first (``limit + 1`` from
+    ``offset``)."""
+    approved = aliased(PlanVersionRow)
+    overtaken = exists().where(
+        approved.plan_id == PlanVersionRow.plan_id,
+        approved.status == PlanStatus.APPROVED.value,
+        approved.version > PlanVersionRow.version,
+    )
+    rows = session.execute(
+        select(PlanVersionRow, PatientRow.id, PatientRow.display_name)
+        .join(PlanRow, PlanRow.id == PlanVersionRow.plan_id)
+        .join(PatientRow, PatientRow.id == PlanRow.patient_id)
+        .where(
+            patients,
+            PatientRow.state != _DISCHARGED,
+            PlanVersionRow.status == PlanStatus.DRAFT.value,
+            ~overtaken,
+        )
+        .order_by(PlanVersionRow.created_at, PlanVersionRow.plan_id, PlanVersionRow.version)
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def trial_readings(

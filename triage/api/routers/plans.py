@@ -37,6 +37,7 @@ from triage.api.schemas_plans import (
     NewPlanRequest,
     NewVersionRequest,
     PlanDiffRead,
+    PlanDraftToApprove,
     PlanProposalRead,
     PlanReplayRead,
     PlanVersionRead,
@@ -69,6 +70,49 @@ Version = Annotated[int, Path(ge=1, description="the version number")]
 
 #: The most readings (and reports) one replay classifies: ~20 a day for 90 days.
 MAX_REPLAY_READINGS = 2000
+
+
+# ----------------------------------------------------------------------------- drafts to approve
+
+
+@router.get(
+    "/plans/drafts",
+    response_model=Page[PlanDraftToApprove],
+    summary="The plan drafts you may approve, longest waiting first",
+    responses={
+        401: {"description": "Not logged in."},
+        403: {"description": "The caller approves no plans at this site (audited)."},
+    },
+)
+def list_drafts_to_approve(
+    caller: CallerDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[PlanDraftToApprove]:
+    """Every draft the caller may approve, across their patients, with the patient's id and
+    name: a GP's own patients'; a nurse's centres' where the site lets nurses approve
+    (`DHO_PLAN_APPROVERS=gp_or_nurse`; otherwise, and for an admin, 403). Only drafts newer
+    than their plan's approved version (older ones can no longer be approved), and none of
+    discharged patients. One audit row for the whole list."""
+    offset = cursor_offset(cursor)
+    scope = caller.approval_scope("list", "plan_drafts")
+    with caller.sessions.begin() as session:
+        found = queries.drafts_to_approve(session, caller.scope_filter(scope), offset, limit)
+        shown = found[:limit]
+        caller.audit(
+            session,
+            "list",
+            "plan_drafts",
+            None,
+            None,
+            details={
+                "count": len(shown),
+                "patients": sorted({patient_id for _, patient_id, _ in shown}),
+                "versions": [f"{row.plan_id}/v{row.version}" for row, _, _ in shown],
+            },
+        )
+        items = [_draft(row, patient_id, name) for row, patient_id, name in found]
+        return offset_page(items, offset, limit)
 
 
 # ----------------------------------------------------------------------------- a patient's plans
@@ -479,6 +523,20 @@ def _save_draft(session: Session, caller: Caller, draft: PlanVersion, note: str)
             f"another version {draft.version} was saved at the same time: reload and try again"
         ) from err
     return row
+
+
+def _draft(row: PlanVersionRow, patient_id: str, patient_name: str) -> PlanDraftToApprove:
+    condition = row.document.get("condition")
+    return PlanDraftToApprove(
+        patient_id=patient_id,
+        patient_name=patient_name,
+        plan_id=row.plan_id,
+        version=row.version,
+        condition=Condition(condition) if condition else None,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        note=row.note,
+    )
 
 
 def _summary(row: PlanVersionRow) -> PlanVersionSummary:
