@@ -7,6 +7,7 @@ the test (see tests/services.py).
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -113,3 +114,14 @@ def start_ingest(
     consumer.start()
     assert consumer.wait_until_subscribed(SERVICE_DEADLINE_S)
     return consumer
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """`dho` processes a test starts; any still running at its end are killed."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)

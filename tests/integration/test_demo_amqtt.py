@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.outbox import Channel, Outbox
 from gateway.publisher import MqttVersion, Publisher
-from tests.integration.test_gateway_publisher import spo2, stored
+from tests.integration.test_gateway_publisher import spo2
 from tests.integration.test_ingest_mqtt import Crash, poll_until, stored_count
 from tests.integration.test_service_cli import (
     START_S,
@@ -46,16 +46,6 @@ from triage.storage.models import GatewayRow, ReadingRow
 
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 DEADLINE_S = 15.0
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
 
 
 def demo_env(data_dir: Path, broker_port: int, **more: str) -> dict[str, str]:
@@ -258,7 +248,7 @@ def test_amqtt_keeps_the_service_session_while_ingest_restarts(
     try:
         outbox.add(Channel.READINGS, "a-1", spo2("a-1", 95), clock[0])
         assert poll_until(lambda: drained(publisher, outbox)), "no receipt came"
-        assert stored(sessions) == 1
+        assert stored_count(sessions) == 1
         assert poll_until(lambda: gateway_row(sessions, gateway_id).online is True)
 
         first.stop(timeout=5)  # a clean stop: amqtt keeps the session and queues for it
@@ -271,7 +261,7 @@ def test_amqtt_keeps_the_service_session_while_ingest_restarts(
 
         make_ingest()  # the same client id: amqtt delivers what it queued
         assert poll_until(lambda: outbox.depth() == 0), "the queued reading was not delivered"
-        assert stored(sessions) == 2
+        assert stored_count(sessions) == 2
 
         publisher.client.loop_stop()
         sock = publisher.client.socket()
@@ -338,7 +328,7 @@ def test_amqtt_does_not_redeliver_an_unacknowledged_reading_the_gateway_republis
         clock[0] += timedelta(minutes=1)  # past the first back-off (5 s, up to 6.25 s)
         assert poll_until(lambda: drained(publisher, outbox)), "the outbox kept it"
         assert stored_count(sessions, "lost-1") == 1
-        assert stored(sessions) == 2
+        assert stored_count(sessions) == 2
     finally:
         publisher.stop()
         outbox.close()

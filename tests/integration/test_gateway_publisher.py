@@ -16,14 +16,13 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.outbox import Channel, Outbox
 from gateway.publisher import Publisher
 from tests import services
 from tests.integration.conftest import start_ingest
-from tests.integration.test_ingest_mqtt import poll_until
+from tests.integration.test_ingest_mqtt import poll_until, stored_count
 from tests.integration.world import World
 from tests.services import ServiceAddress
 from triage.broker import find_mosquitto, start_broker
@@ -31,7 +30,6 @@ from triage.broker.embedded import free_port
 from triage.config import Settings
 from triage.domain.plan import Condition
 from triage.ingest import BrokerAddress, IngestConsumer
-from triage.storage.models import ReadingRow
 
 pytestmark = pytest.mark.mosquitto
 SQLITE = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
@@ -50,11 +48,6 @@ def spo2(id_: str, value: float) -> bytes:
             "device": {"profile": "plx", "model": "emulated oximeter"},
         }
     ).encode()
-
-
-def stored(sessions: sessionmaker[Session]) -> int:
-    with sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(ReadingRow)) or 0)
 
 
 @SQLITE
@@ -80,7 +73,7 @@ def test_the_outbox_drains_into_the_database_and_is_pruned_by_receipts(
         assert publisher.wait_until_ready(DEADLINE_S)
         assert publisher.drain_once() == 3
         assert poll_until(lambda: outbox.depth() == 0), "no receipts pruned the outbox"
-        assert stored(sessions) == 2
+        assert stored_count(sessions) == 2
         [rejected] = outbox.rejected()
         assert (rejected.id, rejected.reason_code) == ("g-bad", "implausible")
 
@@ -89,7 +82,7 @@ def test_the_outbox_drains_into_the_database_and_is_pruned_by_receipts(
         outbox.add(Channel.READINGS, "g-1", spo2("g-1", 95), datetime.now(UTC))
         assert publisher.drain_once() == 1
         assert poll_until(lambda: outbox.depth() == 0)
-        assert stored(sessions) == 2
+        assert stored_count(sessions) == 2
     finally:
         publisher.stop()
         outbox.close()
@@ -129,7 +122,7 @@ def test_readings_measured_while_the_service_is_down_arrive_once_it_is_back(
         back.start()
         try:
             assert poll_until(lambda: outbox.depth() == 0), "the outbox was not pruned"
-            assert stored(sessions) == 5
+            assert stored_count(sessions) == 5
         finally:
             back.stop(timeout=5)
     finally:
@@ -192,7 +185,7 @@ def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order
         service = start_ingest(sessions, address, prefix)
         observer = ObservingClient(url, f"{prefix}observer", f"{prefix}dho/v1/+/readings")
         assert publisher.drain_once() == 0  # nothing is due: without a reconnect, nothing goes
-        assert stored(sessions) == 0
+        assert stored_count(sessions) == 0
 
         broker.stop()
         url_again, broker = start_broker(broker_settings)  # same port, sessions kept on disk
@@ -202,7 +195,7 @@ def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order
             f"still pending after the reconnect: {[m.id for m in outbox.pending_after(0)]}"
         )
         assert observer.ids(len(ids)) == ids  # each once, in measurement order
-        assert stored(sessions) == len(ids)
+        assert stored_count(sessions) == len(ids)
     finally:
         publisher.stop()
         if observer is not None:
