@@ -25,7 +25,7 @@ from devices.catalogue import load_catalogue
 from gateway.ble.radio import BleRadio
 from gateway.config import GatewaySettings
 from gateway.known_devices import KnownDevices
-from gateway.outbox import Outbox, OutboxFullError
+from gateway.outbox import OutboxFullError
 
 app = typer.Typer(
     help="The home gateway: reads the patient's Bluetooth devices and sends the readings.",
@@ -232,7 +232,7 @@ def forget_rejected_command(
     waiting for a receipt are never deleted.
     """
     settings = _settings(data_dir=data_dir)
-    outbox = Outbox(settings.outbox_path, max_messages=settings.outbox_max_messages)
+    outbox = settings.open_outbox()
     try:
         asked = list(ids) if ids else None
         deleted = outbox.forget_rejected(asked)
@@ -251,7 +251,7 @@ def forget_rejected_command(
 def gateway_status(settings: GatewaySettings) -> dict[str, Any]:
     """What ``dho gateway status`` shows, read from the gateway's files."""
     zone = settings.zone
-    outbox = Outbox(settings.outbox_path, max_messages=settings.outbox_max_messages)
+    outbox = settings.open_outbox()
     known = KnownDevices(settings.known_devices_path)
     try:
         last = outbox.last_receipt_at()
@@ -330,7 +330,7 @@ def report_command(
     except ValueError as err:
         typer.echo(f"answers must be a JSON object: {err}", err=True)
         raise typer.Exit(2) from err
-    outbox = Outbox(settings.outbox_path, max_messages=settings.outbox_max_messages)
+    outbox = settings.open_outbox()
     try:
         Recorder(outbox, settings.zone, lambda: datetime.now(UTC)).report(
             str(uuid.uuid4()), questionnaire, parsed

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.outbox import MAX_MESSAGES
+from gateway.outbox import MAX_MESSAGES, Outbox
 from gateway.publisher import MqttVersion
 
 
@@ -89,6 +89,10 @@ class GatewaySettings(BaseSettings):
     @property
     def outbox_path(self) -> Path:
         return self.data_dir / "outbox.sqlite3"
+
+    def open_outbox(self) -> Outbox:
+        """The gateway's outbox with its configured limit (close it when done)."""
+        return Outbox(self.outbox_path, max_messages=self.outbox_max_messages)
 
     @property
     def known_devices_path(self) -> Path:

@@ -122,7 +122,6 @@ class EmulatedHome:
         #: the simulation's start: its day 0 is this date, the patient's episodes count from it
         self.start = self.now - timedelta(days=history_days)
         self.devices: dict[str, EmulatedDevice] = {}
-        self.readings_taken = 0
 
     async def power_on(self) -> None:
         """Put the patient's devices on the air, clocks (where set) at local time now."""
@@ -206,7 +205,6 @@ class EmulatedHome:
             await device.measure(m)
         else:
             return False
-        self.readings_taken += 1
         return True
 
 

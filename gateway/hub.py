@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from devices.catalogue import Catalogue, load_catalogue
@@ -22,8 +22,7 @@ from gateway.ble.keeper import DeviceKeeper, KeeperTiming
 from gateway.ble.radio import BleRadio
 from gateway.config import GatewaySettings
 from gateway.known_devices import KnownDevices
-from gateway.outbox import Outbox
-from gateway.publisher import Publisher
+from gateway.publisher import Publisher, utc_now
 from gateway.recorder import Recorder
 from gateway.stop import stopped_within
 
@@ -33,10 +32,6 @@ log = logging.getLogger(__name__)
 WARN_EVERY_S = 600.0
 #: How long closing waits for the drain loop to finish the batch in hand.
 DRAIN_FINISH_S = 10.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class GatewayNotConfiguredError(Exception):
@@ -64,7 +59,7 @@ class Hub:
         self.catalogue = catalogue or load_catalogue()
         self.clock = clock
         self.zone = settings.zone
-        self.outbox = Outbox(settings.outbox_path, max_messages=settings.outbox_max_messages)
+        self.outbox = settings.open_outbox()
         self.known = KnownDevices(settings.known_devices_path)
         self.recorder = Recorder(self.outbox, self.zone, clock)
         self.publisher = Publisher(

@@ -148,22 +148,20 @@ class Outbox:
     def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
         """Pending messages to publish now (never published, or past their back-off), oldest
         first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT seq, id, channel, payload, attempts FROM outbox "
-                "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY seq LIMIT ?",
-                (_iso(now), limit),
-            ).fetchall()
-        return [OutboxMessage(r[0], r[1], Channel(r[2]), bytes(r[3]), r[4]) for r in rows]
+        return self._pending("next_attempt_at <= ?", _iso(now), limit)
 
     def pending_after(self, seq: int, limit: int = 100) -> list[OutboxMessage]:
         """Pending messages measured after the one numbered ``seq``, due or not, oldest first
         (the publisher republishes them all after a reconnect; ``seq=0`` starts at the oldest)."""
+        return self._pending("seq > ?", seq, limit)
+
+    def _pending(self, condition: str, value: str | int, limit: int) -> list[OutboxMessage]:
+        """Up to ``limit`` pending messages meeting ``condition`` (one ``?``), oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT seq, id, channel, payload, attempts FROM outbox "
-                "WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?",
-                (seq, limit),
+                "SELECT seq, id, channel, payload, attempts FROM outbox "  # noqa: S608 - our own SQL
+                f"WHERE state = 'pending' AND {condition} ORDER BY seq LIMIT ?",
+                (value, limit),
             ).fetchall()
         return [OutboxMessage(r[0], r[1], Channel(r[2]), bytes(r[3]), r[4]) for r in rows]
 

@@ -22,7 +22,7 @@ from bleak.exc import BleakError
 
 from devices.catalogue import Catalogue
 from gateway.ble.radio import BleRadio
-from gateway.ble.session import DeviceSession, DownloadError, SessionSummary
+from gateway.ble.session import DeviceSession, DownloadError
 from gateway.known_devices import KnownDevice, KnownDevices
 from gateway.payloads import DeviceRef
 from gateway.recorder import Recorder
@@ -73,7 +73,6 @@ class DeviceKeeper:
         self.clock = clock
         self.timing = timing or KeeperTiming()
         self.sessions = 0
-        self.last_summary: SessionSummary | None = None
 
     @property
     def label(self) -> str:
@@ -121,15 +120,14 @@ class DeviceKeeper:
             download_idle_s=self.timing.download_idle_s,
         )
         try:
-            self.last_summary = await session.run(stop, disconnected)
+            summary = await session.run(stop, disconnected)
         except (BleakError, DownloadError, TimeoutError) as err:
-            self.last_summary = session.summary
             self._failed(f"the connection failed: {err}")
             return False
         finally:
             await _disconnect(client)
         self.known.seen(self.device.address, self.clock())
-        log.info("%s: session done %s", self.label, self.last_summary.outcomes)
+        log.info("%s: session done %s", self.label, summary.outcomes)
         return True
 
     def _failed(self, why: str) -> None:

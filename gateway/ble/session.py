@@ -57,7 +57,6 @@ class SessionSummary:
 
     outcomes: dict[Outcome, int] = field(default_factory=dict)
     records: int = 0
-    clock_set: bool = False
     battery: int | None = None
 
     def count(self, outcome: Outcome) -> None:
@@ -146,7 +145,6 @@ class DeviceSession:
         except BleakError as err:
             log.warning("%s: could not set its clock: %s", self.device.address, err)
             return
-        self.summary.clock_set = True
 
     async def _subscribe(self) -> None:
         for use in self.profile.subscriptions:

@@ -53,10 +53,6 @@ class Child:
             preexec_fn=_stop_when_parent_dies if linux else None,
         )
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
     def exit_code(self) -> int | None:
         """None while running (or never started); the exit code once it ended."""
         return None if self.process is None else self.process.poll()

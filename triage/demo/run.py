@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.emulate import HomesFile, HomeSpec
 from triage.broker.embedded import free_port
+from triage.broker.mosquitto_config import write_private
 from triage.config import DEMO_SECRET, Settings
 from triage.demo.population import (
     episodes,
@@ -70,7 +71,7 @@ DASHBOARD_REFRESH_S = 15
 #: How often the glucose meters are asked for new records (default 300 s: too slow for fast time).
 GLUCOSE_POLL_S = 10.0
 #: What a data folder made by the demo holds; --reset deletes nothing else.
-_DEMO_ENTRIES = {STATE_FILE, "demo.tmp", "dho.sqlite3", "broker", "gateways", "logs"}
+_DEMO_ENTRIES = {STATE_FILE, f".{STATE_FILE}.tmp", "dho.sqlite3", "broker", "gateways", "logs"}
 _CONDITION_NAMES = {
     "copd": "COPD",
     "heart_failure": "heart failure",
@@ -379,9 +380,7 @@ class Demo:
         for number in range(chunks):
             homes = HomesFile(homes=specs[number * size : (number + 1) * size])
             path = folder / f"homes-{number + 1}.json"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(homes.dump())
+            write_private(path, homes.dump())
             self.gateways.append(
                 self._spawn(
                     f"gateways-{number + 1}",

@@ -8,7 +8,6 @@ demo last stopped, so the next start knows how long it was away.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from devices.simulate import Condition as SimulatedCondition
+from triage.broker.mosquitto_config import write_private
 from triage.demo.population import DemoPerson, history_days
 from triage.domain.plan import Condition
 from triage.storage import seed
@@ -83,12 +83,10 @@ def load_state(data_dir: Path) -> DemoState | None:
 
 def save_state(data_dir: Path, state: DemoState) -> None:
     """Write ``demo.json`` owner-only, atomically (a crash leaves the old one)."""
-    path = data_dir / STATE_FILE
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(state.model_dump(mode="json"), indent=2, ensure_ascii=False))
-    temporary.replace(path)
+    write_private(
+        data_dir / STATE_FILE,
+        json.dumps(state.model_dump(mode="json"), indent=2, ensure_ascii=False),
+    )
 
 
 def seed_demo(
