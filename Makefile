@@ -12,6 +12,8 @@ SHELL := bash
 
 # The interpreter that creates the venv (Python 3.11 or newer).
 PYTHON ?= python3
+# The extras `make venv` installs ([dev]: the test and lint tools; `make setup` installs none).
+EXTRAS ?= [dev]
 # Where `make venv` puts the venv.
 VENV ?= .venv
 # The interpreter with the project and its [dev] extras installed; every target runs through it.
@@ -39,17 +41,14 @@ help:
 # The demo's first step (docs/demo.md): a venv with DHO and what it runs on, only when missing.
 setup:
 	@if [ -x $(VENV)/bin/dho ]; then echo "$(VENV) is ready (make venv reinstalls it with the dev tools)"; else \
-		$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DHO needs Python 3.11 or newer, $(PYTHON) is " + sys.version)' && \
-		$(PYTHON) -m venv $(VENV) && \
-		$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off --upgrade pip && \
-		$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off -e . ; \
+		$(MAKE) venv EXTRAS= ; \
 	fi
 
 venv:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "DHO needs Python 3.11 or newer, $(PYTHON) is " + sys.version)'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off --upgrade pip
-	$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off -e ".[dev]"
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off -e ".$(EXTRAS)"
 
 have-py:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "no Python at '$(PY)': run 'make venv' first, or pass PY=/path/to/python" >&2; exit 1; }

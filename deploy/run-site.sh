@@ -121,17 +121,19 @@ pid_of() {
     done
 }
 
+alive() {  # a zombie (exited, not yet reaped) counts as stopped
+    kill -0 "$1" 2>/dev/null && [[ "$(ps -o stat= -p "$1" 2>/dev/null)" != Z* ]]
+}
+
 stop_all() {  # newest first; each gets SIGTERM and a deadline, then SIGKILL
     local i pid name waited
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         pid=${PIDS[$i]} name=${NAMES[$i]}
-        kill -0 "$pid" 2>/dev/null || continue
+        alive "$pid" || continue
         say "stopping $name"
         kill -TERM "$pid" 2>/dev/null || true
         waited=0
-        while kill -0 "$pid" 2>/dev/null; do
-            # a zombie (exited, not yet reaped) counts as stopped
-            [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]] && break
+        while alive "$pid"; do
             if ((waited >= 450)); then  # 45 s: ingest may be committing a batch
                 say "$name did not stop within 45 s: killing it" >&2
                 kill -KILL "$pid" 2>/dev/null || true
@@ -164,7 +166,7 @@ wait_until() {  # name description check…: poll check until it succeeds
             stop_all
             exit 0
         fi
-        if ! kill -0 "$pid" 2>/dev/null || [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]]; then
+        if ! alive "$pid"; then
             wait "$pid" 2>/dev/null && rc=0 || rc=$?
             give_up "$name exited (status $rc) before it was ready; its log ends:" "$name"
         fi
