@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from triage.api.people import add_audit
-from triage.api.queries.admin import generate_password, set_password, username_taken
+from triage.api.queries.admin import generate_password, username_taken
 from triage.storage.models import UserRow
-from triage.storage.repositories import new_id
+from triage.storage.seed import add_user
 
 ACTOR = "dho users create-admin"
 
@@ -49,18 +49,14 @@ def create_admin(
         select(func.count()).select_from(UserRow).where(UserRow.role == "admin")
     )
     password = generate_password()
-    row = UserRow(
-        id=new_id(),
+    row = add_user(
+        session,
         username=username,
         display_name=display_name.strip() or username,
         role="admin",
-        active=True,
-        created_at=now,
-        failed_logins=0,
+        now=now,
+        password=password,
     )
-    set_password(row, password)
-    session.add(row)
-    session.flush()
     add_audit(
         session,
         at=now,

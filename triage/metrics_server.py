@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from triage.api.routers.metrics import CONTENT_TYPE, Family, exposition, ingest_families
 from triage.ingest.pipeline import stats
+from triage.metrics_text import CONTENT_TYPE, Family, exposition, ingest_families
 
 log = logging.getLogger(__name__)
 

@@ -378,11 +378,10 @@ def render_settings_block(
 
 def replace_block(page: str, block: str) -> str:
     """``page`` with the text from :data:`BEGIN` to :data:`END` replaced by ``block``."""
-    start = page.find(BEGIN)
-    end = page.find(END)
-    if start < 0 or end < start:
+    current = current_block(page)
+    if current is None:
         raise ValueError(f"no {BEGIN} … {END} block to replace")
-    return page[:start] + block + page[end + len(END) :]
+    return page.replace(current, block, 1)
 
 
 def current_block(page: str) -> str | None:

@@ -174,10 +174,16 @@ def existing_ids(
 
 
 def load_history(
-    session: Session, patient_ids: Iterable[str], since: datetime, per_patient: int = 200
+    session: Session,
+    patient_ids: Iterable[str],
+    since: datetime,
+    per_patient: int = 200,
+    *,
+    until: datetime | None = None,
 ) -> dict[str, History]:
-    """Each patient's readings and reports since ``since`` (the newest ``per_patient`` of each),
-    with the findings they were given, as the domain's :class:`History`."""
+    """Each patient's readings and reports since ``since`` (and before ``until``, if given; the
+    newest ``per_patient`` of each), with the findings they were given, as the domain's
+    :class:`History` (in no particular order)."""
     wanted = set(patient_ids)
     result: dict[str, History] = {}
     if not wanted:
@@ -202,6 +208,7 @@ def load_history(
             among(session, ReadingRow.patient_id, wanted),
             ReadingRow.measured_at >= since,  # implied (classified ≤ measured): uses the index
             ReadingRow.classified_at >= since,
+            *([] if until is None else [ReadingRow.classified_at < until]),
         )
         .subquery()
     )
@@ -225,7 +232,11 @@ def load_history(
             .over(partition_by=ReportRow.patient_id, order_by=ReportRow.answered_at.desc())
             .label("rank"),
         )
-        .where(among(session, ReportRow.patient_id, wanted), ReportRow.answered_at >= since)
+        .where(
+            among(session, ReportRow.patient_id, wanted),
+            ReportRow.answered_at >= since,
+            *([] if until is None else [ReportRow.answered_at < until]),
+        )
         .subquery()
     )
     for row in session.execute(select(ranked_reports).where(ranked_reports.c.rank <= per_patient)):

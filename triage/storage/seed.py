@@ -201,7 +201,8 @@ def register_gateway(
 
 def give_new_secret(row: GatewayRow) -> str:
     """A new secret for the gateway, returned once: only its argon2 hash (HTTP ingest) and its
-    Mosquitto password-file entry are stored; the previous secret stops matching."""
+    Mosquitto password-file entry are stored. The previous secret stops working for HTTP ingest
+    at once and for the broker when its password file is next refreshed."""
     secret = secrets.token_urlsafe(24)
     row.secret_hash = hash_secret(secret)
     row.broker_password_hash = mosquitto_password_hash(secret)

@@ -38,7 +38,7 @@ from triage.storage.models import (
     MunicipalityRow,
     UserRow,
 )
-from triage.storage.seed import give_new_secret, hash_secret
+from triage.storage.seed import hash_secret
 
 #: Bytes of randomness in a generated password (base64url: 4 characters per 3 bytes → 19).
 GENERATED_PASSWORD_BYTES = 14
@@ -248,13 +248,6 @@ def gateways_of(session: Session, patient_id: str, *, offset: int, limit: int) -
         .limit(limit)
     ).all()
     return [gateway_read(row) for row in rows]
-
-
-def rotate_secret(row: GatewayRow) -> str:
-    """Give the gateway a new secret (returned once; its argon2 and broker hashes are stored).
-    The old secret stops working for HTTP ingest at once and for the broker when its password
-    file is next refreshed."""
-    return give_new_secret(row)
 
 
 # ----------------------------------------------------------------------------- operations

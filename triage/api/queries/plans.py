@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from triage.api.queries.patients import PatientState
 from triage.domain.classify import History
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding
@@ -19,9 +20,7 @@ from triage.domain.plan import PlanStatus
 from triage.domain.readings import Kind, Reading, Report
 from triage.domain.replay import StoredReading
 from triage.storage.models import PatientRow, PlanRow, PlanVersionRow, ReadingRow, ReportRow
-
-#: a patient whose follow-up has ended: their drafts await nobody
-_DISCHARGED = "discharged"
+from triage.storage.repositories import load_history
 
 
 def patient_plan(session: Session, patient_id: str) -> PlanRow | None:
@@ -117,7 +116,7 @@ def drafts_to_approve(
         .join(PatientRow, PatientRow.id == PlanRow.patient_id)
         .where(
             patients,
-            PatientRow.state != _DISCHARGED,
+            PatientRow.state != PatientState.DISCHARGED,
             PlanVersionRow.status == PlanStatus.DRAFT.value,
             ~overtaken,
         )
@@ -213,68 +212,10 @@ def history_before(
 ) -> History:
     """What classification looks back at from ``end``: the patient's readings and reports in
     ``[start, end)`` (the newest ``per_kind`` of each, as ingest keeps) with their stored yellow
-    and red findings."""
-    readings: list[Reading] = []
-    reports: list[Report] = []
-    findings: list[Finding] = []
-    for row in session.execute(
-        select(
-            ReadingRow.id,
-            ReadingRow.kind,
-            ReadingRow.classified_at,
-            ReadingRow.values,
-            ReadingRow.colour,
-            ReadingRow.findings,
-        )
-        .where(
-            ReadingRow.patient_id == patient_id,
-            ReadingRow.measured_at >= start,
-            ReadingRow.classified_at >= start,
-            ReadingRow.classified_at < end,
-        )
-        .order_by(ReadingRow.classified_at.desc(), ReadingRow.id.desc())
-        .limit(per_kind)
-    ):
-        readings.append(
-            Reading.model_construct(
-                id=row.id, kind=Kind(row.kind), measured_at=row.classified_at, values=row.values
-            )
-        )
-        findings.extend(_breaches(row.colour, row.findings))
-    for row in session.execute(
-        select(
-            ReportRow.id,
-            ReportRow.questionnaire,
-            ReportRow.answered_at,
-            ReportRow.answers,
-            ReportRow.colour,
-            ReportRow.findings,
-        )
-        .where(
-            ReportRow.patient_id == patient_id,
-            ReportRow.answered_at >= start,
-            ReportRow.answered_at < end,
-        )
-        .order_by(ReportRow.answered_at.desc(), ReportRow.id.desc())
-        .limit(per_kind)
-    ):
-        reports.append(
-            Report.model_construct(
-                id=row.id,
-                questionnaire=row.questionnaire,
-                answered_at=row.answered_at,
-                answers=row.answers,
-            )
-        )
-        findings.extend(_breaches(row.colour, row.findings))
+    and red findings, oldest first."""
+    loaded = load_history(session, [patient_id], start, per_kind, until=end)[patient_id]
     return History.model_construct(
-        readings=tuple(reversed(readings)),
-        reports=tuple(reversed(reports)),
-        findings=tuple(findings),
+        readings=tuple(sorted(loaded.readings, key=lambda r: (r.measured_at, r.id))),
+        reports=tuple(sorted(loaded.reports, key=lambda r: (r.answered_at, r.id))),
+        findings=loaded.findings,
     )
-
-
-def _breaches(colour: str | None, stored: list[dict[str, Any]] | None) -> list[Finding]:
-    if colour in (None, "green"):
-        return []
-    return [Finding.model_validate(f) for f in stored or () if f.get("colour") != "green"]

@@ -41,7 +41,7 @@ from triage.storage.models import (
     UserRow,
 )
 from triage.storage.repositories import new_id
-from triage.storage.seed import register_gateway
+from triage.storage.seed import give_new_secret, register_gateway
 
 router = APIRouter(tags=["admin"])
 
@@ -474,6 +474,6 @@ def rotate_gateway(gateway_id: str, caller: CallerDep, response: Response) -> Ga
         row = _gateway(session, caller, gateway_id, "rotate")
         if row.revoked_at is not None:
             raise ConflictError(f"gateway {gateway_id} is revoked: register a new gateway instead")
-        secret = queries.rotate_secret(row)
+        secret = give_new_secret(row)
     _no_store(response)
     return _credentials(row, secret, "the new secret is shown this once: configure the gateway")
