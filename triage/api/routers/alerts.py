@@ -476,9 +476,9 @@ def _page(
 ) -> Page[AlertListItem]:
     shown = list(rows[:limit])
     if history:
-        items = [AlertListItem(**d.model_dump()) for d in _details(session, shown)]
+        items = _details(session, shown, AlertListItem)
     else:
-        items = [AlertListItem(**_alert(row).model_dump()) for row in shown]
+        items = [AlertListItem.model_validate(row, from_attributes=True) for row in shown]
     next_cursor = (
         encode_cursor({"at": shown[-1].opened_at.isoformat(), "id": shown[-1].id})
         if len(rows) > limit
@@ -487,17 +487,21 @@ def _page(
     return Page[AlertListItem](items=items, next_cursor=next_cursor)
 
 
+#: What :func:`_details` builds: the detail of one alert, or a list item with its history.
+Detail = TypeVar("Detail", AlertDetail, AlertListItem)
+
+
 def _detail(session: Session, row: AlertRow) -> AlertDetail:
-    [detail] = _details(session, [row])
+    [detail] = _details(session, [row], AlertDetail)
     return detail
 
 
-def _details(session: Session, rows: Sequence[AlertRow]) -> list[AlertDetail]:
-    """Each alert with its history and actions (two queries for them all)."""
+def _details(session: Session, rows: Sequence[AlertRow], cls: type[Detail]) -> list[Detail]:
+    """Each alert with its history and actions (two queries for them all), as ``cls``."""
     ids = [row.id for row in rows]
     events, actions = queries.events(session, ids), queries.actions(session, ids)
     return [
-        AlertDetail(
+        cls(
             **_alert(row).model_dump(),
             events=[
                 AlertEventRead(
