@@ -543,9 +543,6 @@ class ApiClient:
 
     # --- alerts
 
-    def alert(self, alert_id: str) -> AlertDetail:
-        return _parse(AlertDetail, self._get(f"/alerts/{alert_id}"))
-
     def acknowledge(self, alert_id: str, note: str = "") -> AlertDetail:
         return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/acknowledge", {"note": note}))
 
@@ -576,6 +573,12 @@ class ApiClient:
 
     def plan_version(self, plan_id: str, version: int) -> PlanVersion:
         return _parse(PlanVersion, self._get(f"/plans/{plan_id}/versions/{version}"))
+
+    def plan_in_use(self, patient_id: str) -> PlanVersion | None:
+        """The patient's plan version in use (the newest approved one), or None."""
+        approved = [v for v in self.plan_versions(patient_id) if v.status == "approved"]
+        newest = max(approved, key=lambda v: v.version, default=None)
+        return self.plan_version(newest.plan_id, newest.version) if newest else None
 
     def plan_from_template(self, patient_id: str, condition: str, note: str) -> PlanVersion:
         body = {"condition": condition, "note": note}

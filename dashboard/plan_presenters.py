@@ -18,8 +18,8 @@ from dashboard.presenters import (
     PARAMETER_OF,
     colour_badge,
     format_time,
-    parameter_label,
     reason_text,
+    values_text,
 )
 
 # ----------------------------------------------------------------------------- replay
@@ -122,16 +122,6 @@ class ChangeRow:
     direction: str  # "⬆ mer alvorlig" / "⬇ mindre alvorlig"
     why_before: str
     why_after: str
-
-
-def values_text(values: Mapping[str, Any], language: Language) -> str:
-    """ "Oksygenmetning 93, Puls 72": the reading's numbers with short parameter names."""
-    parts = []
-    for key, value in values.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            name = parameter_label(PARAMETER_OF.get(key, key), language).split(" (")[0]
-            parts.append(f"{name} {value:g}")
-    return ", ".join(parts)
 
 
 def _reasons(findings: Iterable[Finding], language: Language) -> str:

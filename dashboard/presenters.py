@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dashboard.api_client import (
-    AlertBrief,
     AlertDetail,
     Colleague,
     Colour,
@@ -22,7 +21,6 @@ from dashboard.api_client import (
     Gateway,
     GatewayCredentials,
     OverviewLook,
-    PlanVersionSummary,
     Reading,
     TimelineEntry,
     WorklistItem,
@@ -123,14 +121,6 @@ def reason_text(finding: Finding, language: Language) -> str:
     return finding.text.en if language == "en" else finding.text.nb
 
 
-def alert_line(alert: AlertBrief, now: datetime, language: Language) -> str:
-    """One alert on the worklist: badge, reason, how long it has waited."""
-    waited = time_since(alert.opened_at, now, language)
-    waiting = t("waiting", language)
-    badge, reason = colour_badge(alert.colour, language), reason_text(alert.reason, language)
-    return f"{badge} — {reason} · {waiting} {waited}"
-
-
 # ----------------------------------------------------------------------------- worklist
 
 
@@ -180,15 +170,21 @@ def markers(item: WorklistItem, now: datetime, language: Language) -> tuple[str,
     return tuple(found)
 
 
+def values_text(values: Mapping[str, Any], language: Language) -> str:
+    """ "Oksygenmetning 93, Puls 72": the reading's numbers with short parameter names."""
+    parts = []
+    for key, value in values.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            name = parameter_label(PARAMETER_OF.get(key, key), language).split(" (")[0]
+            parts.append(f"{name} {value:g}")
+    return ", ".join(parts)
+
+
 def _latest_text(item: WorklistItem, now: datetime, language: Language) -> tuple[str, ...]:
     """For a patient with no alerts: the latest readings, as value and time."""
     texts = []
     for reading in sorted(item.last_readings, key=lambda r: r.measured_at, reverse=True)[:3]:
-        values = ", ".join(
-            f"{parameter_label(PARAMETER_OF.get(k, k), language).split(' (')[0]} {v:g}"
-            for k, v in reading.values.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        )
+        values = values_text(reading.values, language)
         when = format_time(reading.measured_at, now)
         texts.append(f"{colour_badge(reading.colour, language)} {values} · {when}")
     return tuple(texts)
@@ -509,12 +505,6 @@ def timeline_rows(
             by = (names or {}).get(e.by or "", e.by or "")
             rows.append(TimelineRow(when, what, e.note or "", by))
     return rows
-
-
-def current_plan(versions: Sequence[PlanVersionSummary]) -> PlanVersionSummary | None:
-    """The version in use: the newest approved one."""
-    approved = [v for v in versions if v.status == "approved"]
-    return max(approved, key=lambda v: v.version, default=None)
 
 
 # ----------------------------------------------------------------------------- GP

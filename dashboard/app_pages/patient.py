@@ -27,7 +27,6 @@ from dashboard.presenters import (
     colour_badge,
     colour_badge_markdown,
     condition_label,
-    current_plan,
     format_time,
     outcome_label,
     parameter_label,
@@ -53,11 +52,6 @@ def _choose(client: ApiClient, lang: Language) -> str | None:
     return st.selectbox(
         t("choose_patient", lang), list(by_id), format_func=by_id.__getitem__, index=None
     )
-
-
-def _plan(client: ApiClient, patient_id: str) -> PlanVersion | None:
-    summary = current_plan(client.plan_versions(patient_id))
-    return client.plan_version(summary.plan_id, summary.version) if summary else None
 
 
 def _header(patient: Patient, plan: PlanVersion | None, colour: str, lang: Language) -> None:
@@ -257,7 +251,7 @@ def _page(lang: Language) -> None:
         return
     st.query_params["patient"] = patient_id
     patient = client.patient(patient_id)
-    plan = _plan(client, patient_id)
+    plan = client.plan_in_use(patient_id)
     alerts = client.alerts(patient_id)
     colour = worst_colour(a.colour for a in alerts)
     _header(patient, plan, colour, lang)

@@ -15,7 +15,6 @@ from dashboard.presenters import (
     bounds_text,
     colour_badge,
     condition_label,
-    current_plan,
     deviation,
     format_datetime,
     parameter_label,
@@ -50,9 +49,8 @@ def _page(lang: Language) -> None:
         f"**{t('centre', lang)}:** {patient.centre_name} · {format_datetime(since)} – "
         f"{format_datetime(now)}"
     )
-    summary = current_plan(client.plan_versions(picked))
-    if summary is not None:
-        plan = client.plan_version(summary.plan_id, summary.version)
+    plan = client.plan_in_use(picked)
+    if plan is not None:
         st.markdown(
             f"**{t('plan', lang)}** {t('plan_version', lang, version=plan.version)} · "
             f"**{t('goal', lang)}:** {plan.document.get('goal') or t('no_goal', lang)}"

@@ -8,7 +8,6 @@ Screenshots of each step go to ``tests/browser/artifacts/`` (not committed): loo
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from tests.integration.api import conftest as api_tests
 from tests.integration.api.conftest import NOW
 from tests.integration.dashboard import conftest as dashboard_tests
 from tests.services import service_unavailable
+from triage.broker.embedded import free_port
 from triage.storage.database import make_engine, migrate, session_factory
 
 # the fixtures of the API and dashboard page tests, reused as they are
@@ -67,13 +67,6 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return session_factory(engine)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     """Poll Streamlit's health endpoint until it answers, with a deadline (no sleeps)."""
     give_up = time.monotonic() + START_TIMEOUT_SECONDS
@@ -94,7 +87,7 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -
 @pytest.fixture
 def dashboard_url(http: httpx.Client, tmp_path: Path) -> Iterator[str]:
     """``streamlit run dashboard/streamlit_app.py`` on a free port, pointed at the test API."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DHO_DASHBOARD_API_URL": str(http.base_url),

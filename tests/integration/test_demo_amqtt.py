@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.outbox import Channel, Outbox
 from gateway.publisher import MqttVersion, Publisher
-from tests.integration.test_gateway_publisher import spo2
+from tests.integration.test_gateway_publisher import drained, spo2
 from tests.integration.test_ingest_mqtt import Crash, poll_until, stored_count
 from tests.integration.test_service_cli import (
     START_S,
@@ -66,12 +66,6 @@ def stored_ids(data_dir: Path) -> list[str]:
             return sorted(session.scalars(select(ReadingRow.id)))
     finally:
         engine.dispose()
-
-
-def drained(publisher: Publisher, outbox: Outbox) -> bool:
-    """One step of the gateway's drain loop; whether its outbox is empty."""
-    publisher.drain_once()
-    return outbox.depth() == 0
 
 
 def test_the_demo_without_mosquitto_stores_a_3_1_1_gateways_readings_across_a_restart(

@@ -191,7 +191,7 @@ def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order
         url_again, broker = start_broker(broker_settings)  # same port, sessions kept on disk
         assert url_again == url
 
-        assert poll_until(lambda: _drained(publisher, outbox), timeout=60), (
+        assert poll_until(lambda: drained(publisher, outbox), timeout=60), (
             f"still pending after the reconnect: {[m.id for m in outbox.pending_after(0)]}"
         )
         assert observer.ids(len(ids)) == ids  # each once, in measurement order
@@ -207,7 +207,7 @@ def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order
             broker.stop()
 
 
-def _drained(publisher: Publisher, outbox: Outbox) -> bool:
+def drained(publisher: Publisher, outbox: Outbox) -> bool:
     """Drive the gateway's drain loop one step; whether its outbox is empty."""
     publisher.drain_once()
     return outbox.depth() == 0
