@@ -6,11 +6,12 @@ Pages call these instead of touching ``st.session_state`` keys themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import streamlit as st
 
-from dashboard.api_client import ApiClient, ApiError, Me
+from dashboard.api_client import ApiClient, ApiError, Me, Patient
 from dashboard.i18n import Language, t
 from dashboard.settings import DashboardSettings
 
@@ -86,6 +87,21 @@ def patient_id() -> str | None:
 
 def choose_patient(patient: str) -> None:
     st.session_state[_PATIENT] = patient
+
+
+def pick_patient(patients: Mapping[str, Patient], key: str, lang: Language) -> str | None:
+    """A patient picker over ``patients`` (id → patient), starting at the patient chosen last;
+    the id picked, or None."""
+    ids = list(patients)
+    chosen = patient_id()
+    picked: str | None = st.selectbox(
+        t("choose_patient", lang),
+        ids,
+        index=ids.index(chosen) if chosen in ids else None,
+        format_func=lambda pid: patients[pid].display_name,
+        key=key,
+    )
+    return picked
 
 
 def flash(message: str) -> None:

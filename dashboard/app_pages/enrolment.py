@@ -164,15 +164,7 @@ def _page(lang: Language) -> None:
     patients = client.patients()
     _enrol(client, patients, lang)
     by_id = {p.id: p for p in patients if p.state != "discharged"}
-    ids = list(by_id)
-    chosen = session.patient_id()
-    picked = st.selectbox(
-        t("choose_patient", lang),
-        ids,
-        index=ids.index(chosen) if chosen in ids else None,
-        format_func=lambda pid: by_id[pid].display_name,
-        key=PICKER,
-    )
+    picked = session.pick_patient(by_id, PICKER, lang)
     if picked is None:
         return
     with st.container(border=True):

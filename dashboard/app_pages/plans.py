@@ -43,15 +43,7 @@ BOUNDS = ("red_low", "yellow_low", "yellow_high", "red_high")
 
 def _pick_patient(client: ApiClient, lang: Language) -> str | None:
     patients = {p.id: p for p in client.patients() if p.state != "discharged"}
-    ids = list(patients)
-    chosen = session.patient_id()
-    picked = st.selectbox(
-        t("choose_patient", lang),
-        ids,
-        index=ids.index(chosen) if chosen in ids else None,
-        format_func=lambda pid: patients[pid].display_name,
-        key="plans_patient",
-    )
+    picked = session.pick_patient(patients, "plans_patient", lang)
     if picked is not None:
         session.choose_patient(picked)
     return picked

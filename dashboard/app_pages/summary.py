@@ -26,15 +26,7 @@ DAYS = 30
 def _page(lang: Language) -> None:
     client = session.client()
     patients = {p.id: p for p in client.patients()}
-    chosen = session.patient_id()
-    ids = list(patients)
-    picked = st.selectbox(
-        t("choose_patient", lang),
-        ids,
-        index=ids.index(chosen) if chosen in ids else None,
-        format_func=lambda pid: patients[pid].display_name,
-        key="summary_patient",
-    )
+    picked = session.pick_patient(patients, "summary_patient", lang)
     if picked is None:
         return
     session.choose_patient(picked)
