@@ -170,3 +170,48 @@ def test_the_migrations_build_exactly_the_models(sessions: sessionmaker[Session]
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_upgrading_to_token_families_keeps_every_live_login(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Migration 0006 moves each live login's refresh token into refresh_tokens: after the
+    upgrade it still works once, and nobody has to log in again; its downgrade puts the
+    unused token back."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from triage.auth import logins
+    from triage.auth.tokens import refresh_hash
+    from triage.config import Settings
+    from triage.storage.database import alembic_config
+
+    engine = sessions.kw["bind"]
+    with sessions.begin() as session:
+        user = seed.add_user(session, username="gp-9", display_name="GP", role="gp", now=NOW)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+        connection.execute(
+            text(
+                "INSERT INTO auth_sessions (id, user_id, refresh_hash, created_at, expires_at, "
+                "last_used_at) VALUES ('s-1', :user, :digest, :now, :later, :now)"
+            ),
+            {
+                "user": user.id,
+                "digest": refresh_hash("the-old-token"),
+                "now": NOW.replace(tzinfo=None),
+                "later": (NOW + timedelta(hours=8)).replace(tzinfo=None),
+            },
+        )
+    migrate(engine)
+    with sessions.begin() as session:
+        issued = logins.refresh(session, Settings(demo=True), "the-old-token", NOW)
+    assert issued.session_id == "s-1"
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+        stored = connection.execute(text("SELECT refresh_hash FROM auth_sessions")).scalar_one()
+    migrate(engine)
+    assert stored == refresh_hash(issued.refresh_token)

@@ -1,35 +1,57 @@
 """Logging in, refreshing and logging out, with back-off after repeated failures.
 
-All in the caller's transaction, against the users and auth_sessions tables. Messages never say
-whether a username exists: a wrong password and an unknown user get the same answer (and take
-the same time: an unknown user's password is still run through argon2).
+All in the caller's transaction, against the users, auth_sessions and refresh_tokens tables.
+Messages never say whether a username exists or is locked: a wrong password, an unknown user and
+a locked account get the same answer and take the same time (the password is run through argon2
+in every case).
+
+A login session is a token family (OAuth 2.0 refresh-token rotation, RFC 6819 §5.2.2.3): every
+refresh token issued in it is kept (as SHA-256) and works once. Presenting one that was already
+used means two parties hold the family's tokens, so the whole session ends: its newest refresh
+token and every access token issued in it (the API checks the session on each request).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from triage.auth.tokens import LocalTokens, new_refresh_token, refresh_hash
 from triage.config import Settings
-from triage.storage.models import AuthSessionRow, UserRow
+from triage.storage.models import AuthSessionRow, RefreshTokenRow, UserRow
 from triage.storage.repositories import new_id
 from triage.storage.seed import hash_secret, verify_secret
 
 WRONG = "wrong username or password"
+REUSED = (
+    "this refresh token was already used, so the login was ended to protect it "
+    "(someone else may hold a copy): log in again"
+)
 #: Back-off doubles per further failure but never exceeds this.
 MAX_LOCKOUT = timedelta(hours=24)
 
 
 class LoginRefusedError(Exception):
-    """Login or refresh refused; the message is safe to show."""
+    """Login or refresh refused; the message is safe to show. ``why`` is what the audit log
+    keeps (it may say more than the message, e.g. that the account is locked)."""
 
-    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
+    def __init__(self, message: str, *, why: str | None = None) -> None:
         super().__init__(message)
-        self.locked_until = locked_until
+        self.why = why or message
+
+
+class RefreshReuseError(LoginRefusedError):
+    """A used refresh token was presented again: the login session it belongs to has ended."""
+
+    def __init__(self, *, session_id: str, user_id: str, username: str | None) -> None:
+        super().__init__(REUSED)
+        self.session_id = session_id
+        self.user_id = user_id
+        self.username = username
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +82,14 @@ def login(
     if user is None or not user.active or user.password_hash is None:
         _burn_time(password)
         raise LoginRefusedError(WRONG)
+    # the password is checked even while locked, so that a locked account takes as long as a
+    # wrong password and gets the same answer (the audit log says which it was)
+    right = verify_secret(user.password_hash, password)
     if user.locked_until is not None and user.locked_until > now:
         raise LoginRefusedError(
-            "too many failed logins: try again later or ask an administrator",
-            locked_until=user.locked_until,
+            WRONG, why=f"account locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
         )
-    if not verify_secret(user.password_hash, password):
+    if not right:
         user.failed_logins += 1
         over = user.failed_logins - settings.login_max_failures
         if over >= 0:
@@ -76,24 +100,21 @@ def login(
     user.locked_until = None
     user.last_login_at = now
     auth_session = AuthSessionRow(
-        id=new_id(),
-        user_id=user.id,
-        refresh_hash="",
-        created_at=now,
-        expires_at=now,
-        last_used_at=now,
+        id=new_id(), user_id=user.id, created_at=now, expires_at=now, last_used_at=now
     )
     session.add(auth_session)
-    return _issue(settings, auth_session, now)
+    session.flush()  # the session row before its first refresh token (foreign key)
+    return _issue(session, settings, auth_session, now)
 
 
 def refresh(session: Session, settings: Settings, token: str, now: datetime) -> IssuedTokens:
-    """New tokens for a refresh token; the old refresh token stops working. Presenting a
-    refresh token that was already used ends the whole session."""
+    """New tokens for a refresh token, which is used up. Presenting a used refresh token of a
+    live session ends the whole session (:class:`RefreshReuseError`)."""
     digest = refresh_hash(token)
-    row = session.scalars(
-        select(AuthSessionRow).where(AuthSessionRow.refresh_hash == digest)
+    found = session.execute(
+        select(RefreshTokenRow.session_id).where(RefreshTokenRow.token_hash == digest)
     ).one_or_none()
+    row = session.get(AuthSessionRow, found.session_id) if found is not None else None
     if row is None:
         raise LoginRefusedError("unknown refresh token: log in again")
     if row.ended_at is not None:
@@ -101,11 +122,27 @@ def refresh(session: Session, settings: Settings, token: str, now: datetime) -> 
     if row.expires_at <= now:
         row.ended_at, row.end_reason = now, "expired"
         raise LoginRefusedError("this login has expired: log in again")
+    # single use, decided by the database: of two requests with one token only one marks it
+    # (the other waits for the row lock, then finds it used)
+    claimed = cast(
+        CursorResult[Any],
+        session.execute(
+            update(RefreshTokenRow)
+            .where(RefreshTokenRow.token_hash == digest, RefreshTokenRow.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     user = session.get(UserRow, row.user_id)
+    if claimed.rowcount != 1:
+        row.ended_at, row.end_reason = now, "refresh_reuse"
+        raise RefreshReuseError(
+            session_id=row.id, user_id=row.user_id, username=user.username if user else None
+        )
     if user is None or not user.active:
         row.ended_at, row.end_reason = now, "user_inactive"
         raise LoginRefusedError("this account is deactivated")
-    return _issue(settings, row, now)
+    return _issue(session, settings, row, now)
 
 
 def end_session(session: Session, session_id: str, now: datetime, reason: str = "logout") -> None:
@@ -121,10 +158,14 @@ def session_is_live(session: Session, session_id: str, user_id: str, now: dateti
     )
 
 
-def _issue(settings: Settings, row: AuthSessionRow, now: datetime) -> IssuedTokens:
+def _issue(
+    session: Session, settings: Settings, row: AuthSessionRow, now: datetime
+) -> IssuedTokens:
     tokens = LocalTokens(settings.secret_key, timedelta(minutes=settings.access_token_minutes))
     refresh_token = new_refresh_token()
-    row.refresh_hash = refresh_hash(refresh_token)
+    session.add(
+        RefreshTokenRow(token_hash=refresh_hash(refresh_token), session_id=row.id, issued_at=now)
+    )
     row.last_used_at = now
     row.expires_at = now + timedelta(hours=settings.refresh_token_hours)
     access, access_expires = tokens.issue(row.user_id, row.id, now)

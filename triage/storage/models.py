@@ -119,19 +119,31 @@ class UserRow(Base):
 
 
 class AuthSessionRow(Base):
-    """A login: its refresh token (SHA-256 only; rotated on every refresh) and whether it was
-    ended. Access tokens carry the session id, so logging out ends them at once."""
+    """A login (the token family): when it expires and whether it was ended. Access tokens
+    carry the session id and the API checks it on every request, so ending the session (logout,
+    refresh-token reuse) ends every token issued in it at once."""
 
     __tablename__ = "auth_sessions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    refresh_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))  # logout | refresh_reuse | …
+
+
+class RefreshTokenRow(Base):
+    """A refresh token issued in a login session (SHA-256 only). Kept after it is used, so that
+    presenting it again is recognised as reuse and ends the whole session."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("auth_sessions.id"), index=True)
+    issued_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]  # when it was exchanged for new tokens (single use)
 
 
 class OverviewLookRow(Base):

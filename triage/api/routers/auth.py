@@ -79,7 +79,8 @@ def login(
     clock: ClockDep,
 ) -> Tokens:
     """Short-lived access token and a single-use refresh token. After
-    `DHO_LOGIN_MAX_FAILURES` wrong passwords in a row the account backs off (15 min, doubling)."""
+    `DHO_LOGIN_MAX_FAILURES` wrong passwords in a row the account backs off (15 min, doubling);
+    a locked account gets the same answer as a wrong password (the audit log says which)."""
     _limit(request, "login_limiter")
     now = clock()
     refused: logins.LoginRefusedError | None = None
@@ -95,7 +96,7 @@ def login(
             action="login",
             object_type="session",
             object_id=None if refused else issued.session_id,
-            details={"refused": str(refused)} if refused else {},
+            details={"refused": refused.why} if refused else {},
             outcome="refused" if refused else "allowed",
         )
     if refused is not None:
@@ -103,7 +104,12 @@ def login(
     return _tokens(issued)
 
 
-@router.post("/auth/refresh", response_model=Tokens, summary="New tokens for a refresh token")
+@router.post(
+    "/auth/refresh",
+    response_model=Tokens,
+    summary="New tokens for a refresh token",
+    responses={401: {"description": "unknown, expired or already used refresh token"}, 429: {}},
+)
 def refresh(
     body: RefreshRequest,
     request: Request,
@@ -111,11 +117,27 @@ def refresh(
     settings: SettingsDep,
     clock: ClockDep,
 ) -> Tokens:
+    """New access and refresh tokens; the refresh token sent is used up. Sending a refresh
+    token that was already used ends the whole login (401): its newest refresh token and its
+    access tokens stop working too, and the reuse is in the audit log (`refresh_reuse`)."""
     _limit(request, "login_limiter")
+    now = clock()
     refused: logins.LoginRefusedError | None = None
     with sessions.begin() as session:
         try:
-            issued = logins.refresh(session, settings, body.refresh_token, clock())
+            issued = logins.refresh(session, settings, body.refresh_token, now)
+        except logins.RefreshReuseError as err:
+            refused = err  # the session's end is committed with the audit row
+            add_audit(
+                session,
+                at=now,
+                actor=err.username or err.user_id,
+                action="refresh_reuse",
+                object_type="session",
+                object_id=err.session_id,
+                details={"refused": "a used refresh token was presented again; login ended"},
+                outcome="refused",
+            )
         except logins.LoginRefusedError as err:
             refused = err
     if refused is not None:
