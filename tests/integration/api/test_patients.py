@@ -95,7 +95,7 @@ def test_enrolment_checks_what_it_is_given(
     assert post(national_id="1234").status_code == 422
     not_gp = post(gp_user_id=api_world.users["nurse-a"])
     assert not_gp.status_code == 422
-    assert "not a GP" in not_gp.json()["detail"]
+    assert "is not an active GP" in not_gp.json()["detail"]
     assert post(colour="red").status_code == 422
     assert post().status_code == 201
     again = post(display_name="Samme person")
@@ -195,7 +195,10 @@ def test_a_nurse_assigns_herself_and_moves_the_patient_within_her_centre(
         json={"assigned_nurse_id": api_world.users["nurse-b"]},
     )
     assert other.status_code == 422
-    assert "does not work for" in other.json()["detail"]
+    assert other.json()["detail"] == (
+        f"user {api_world.users['nurse-b']} is not an active nurse of the patient's follow-up "
+        "centre: choose one of its nurses (GET /colleagues)"
+    )
     cleared = http.patch(
         f"/api/v1/patients/{copd}", headers=headers, json={"assigned_nurse_id": None}
     )
@@ -320,3 +323,41 @@ def test_a_gp_cannot_change_the_enrolment_state(
     assert response.status_code == 403
     [row] = audit_rows(sessions, action="discharge")
     assert (row.actor, row.outcome) == ("gp-1", "refused")
+
+
+def test_a_refused_nurse_or_gp_is_named_only_by_the_id_sent(
+    http: httpx.Client, api_world: ApiWorld, login: Login
+) -> None:
+    """Another centre's nurse, a GP's id, a deactivated or unknown user as nurse or GP: one
+    422 for each kind, naming only the id sent — never a person of another centre (before,
+    "nurse Sykepleier B does not work for the patient's follow-up centre")."""
+    copd = api_world.patients["a-copd"].id
+    users = api_world.users
+    headers = login(http, "nurse-a")
+    deactivated = http.patch(
+        f"/api/v1/admin/users/{users['gp-2']}",
+        headers=login(http, "admin"),
+        json={"active": False},
+    )
+    assert deactivated.status_code == 200, deactivated.text
+    answers: dict[str, set[str]] = {"assigned_nurse_id": set(), "gp_user_id": set()}
+    for field, user_id in [
+        ("assigned_nurse_id", users["nurse-b"]),
+        ("assigned_nurse_id", users["gp-1"]),
+        ("assigned_nurse_id", "no-such-user"),
+        ("gp_user_id", users["nurse-b"]),
+        ("gp_user_id", users["gp-2"]),
+        ("gp_user_id", "no-such-user"),
+    ]:
+        response = http.patch(f"/api/v1/patients/{copd}", headers=headers, json={field: user_id})
+        assert response.status_code == 422, response.text
+        assert "Sykepleier" not in response.text
+        assert "Fastlege" not in response.text
+        answers[field].add(response.json()["detail"].replace(user_id, "<id>"))
+    assert answers == {
+        "assigned_nurse_id": {
+            "user <id> is not an active nurse of the patient's follow-up centre: "
+            "choose one of its nurses (GET /colleagues)"
+        },
+        "gp_user_id": {"user <id> is not an active GP: choose one of the site's GPs"},
+    }

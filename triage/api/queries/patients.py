@@ -209,24 +209,29 @@ def placement_problem(session: Session, centre_id: str, municipality_id: str) ->
 
 
 def gp_problem(session: Session, gp_user_id: str) -> str | None:
-    """Why ``gp_user_id`` cannot be a patient's GP, or None."""
+    """Why ``gp_user_id`` cannot be a patient's GP, or None. The message names only the id the
+    caller sent: never whose it is (nor whether it is someone's at all)."""
     user = session.get(UserRow, gp_user_id)
-    if user is None or user.role != "gp":
-        return f"{gp_user_id} is not a GP's user id"
-    if not user.active:
-        return f"GP {user.display_name} is deactivated"
+    if user is None or user.role != "gp" or not user.active:
+        return f"user {gp_user_id} is not an active GP: choose one of the site's GPs"
     return None
 
 
 def nurse_problem(session: Session, nurse_id: str, centre_id: str) -> str | None:
-    """Why ``nurse_id`` cannot be assigned to a patient of ``centre_id``, or None."""
+    """Why ``nurse_id`` cannot be assigned to a patient of ``centre_id``, or None. One message
+    for every case, naming only the id the caller sent, so that it does not tell who works at
+    another centre (nor whether the id is someone's at all)."""
     user = session.get(UserRow, nurse_id)
-    if user is None or user.role != "nurse":
-        return f"{nurse_id} is not a nurse's user id"
-    if not user.active:
-        return f"nurse {user.display_name} is deactivated"
-    if session.get(MembershipRow, (nurse_id, centre_id)) is None:
-        return f"nurse {user.display_name} does not work for the patient's follow-up centre"
+    if (
+        user is None
+        or user.role != "nurse"
+        or not user.active
+        or session.get(MembershipRow, (nurse_id, centre_id)) is None
+    ):
+        return (
+            f"user {nurse_id} is not an active nurse of the patient's follow-up centre: "
+            "choose one of its nurses (GET /colleagues)"
+        )
     return None
 
 
