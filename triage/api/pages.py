@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -44,18 +45,28 @@ def encode_cursor(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+#: Longer than any cursor this API gives out (they hold an offset or a time and an id).
+MAX_CURSOR_LENGTH = 500
+#: The last offset an offset-paged list accepts (far beyond any list's length; keeps the
+#: database's OFFSET within its integer type).
+MAX_OFFSET = 2**31 - 1
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The position a cursor holds; 400 for anything that is not a cursor this API gave out
+    (wrong alphabet, not JSON, not an object, too long)."""
     if cursor is None:
         return None
+    if len(cursor) > MAX_CURSOR_LENGTH or not _BASE64URL.fullmatch(cursor):
+        raise InvalidCursorError
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as err:
-        raise ApiError(
-            400, "invalid cursor: pass `next_cursor` from the previous page as is"
-        ) from err
+        raise InvalidCursorError from err
     if not isinstance(value, dict):
-        raise ApiError(400, "invalid cursor: pass `next_cursor` from the previous page as is")
+        raise InvalidCursorError
     return value
 
 
@@ -69,8 +80,17 @@ def offset_page(items: list[T], offset: int, limit: int) -> Page[T]:
 
 
 def cursor_offset(cursor: str | None) -> int:
+    """The offset an offset-paged list's ``next_cursor`` holds (0 without a cursor); 400 for a
+    cursor of another list or any other value."""
     position = decode_cursor(cursor)
-    offset = position.get("offset", 0) if position else 0
-    if not isinstance(offset, int) or offset < 0:
+    if position is None:
+        return 0
+    offset = position.get("offset")
+    if (
+        position.keys() != {"offset"}
+        or not isinstance(offset, int)
+        or isinstance(offset, bool)
+        or not 0 <= offset <= MAX_OFFSET
+    ):
         raise InvalidCursorError
     return offset

@@ -7,12 +7,14 @@ the patients' own gateways (SpO2 86 % is red for COPD, 93 % yellow for heart fai
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -332,6 +334,44 @@ def test_pages_follow_each_other_in_worklist_order(
     assert pages == 3
     bad = http.get("/api/v1/worklist", headers=headers, params={"cursor": "not-a-cursor"})
     assert bad.status_code == 400
+
+
+def _cursor(position: object) -> str:
+    raw = json.dumps(position, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+INVALID_CURSORS = {
+    "empty object": _cursor({}),
+    "another list's cursor": _cursor({"at": "2026-11-23T08:00:00+00:00", "id": "a-1"}),
+    "offset true": _cursor({"offset": True}),
+    "negative offset": _cursor({"offset": -1}),
+    "offset beyond any integer column": _cursor({"offset": 10**30}),
+    "offset as text": _cursor({"offset": "2"}),
+    "extra key": _cursor({"offset": 2, "more": 1}),
+    "not base64url": "!!!!" + _cursor({"offset": 2}),
+    "a list": _cursor([2]),
+    "too long": "A" * 600,
+}
+
+
+@pytest.mark.parametrize("cursor", list(INVALID_CURSORS.values()), ids=list(INVALID_CURSORS))
+def test_offset_paged_lists_refuse_a_cursor_they_did_not_give_out(
+    http: httpx.Client, api_world: ApiWorld, login: Login, cursor: str
+) -> None:
+    """`/worklist` and `/patients/{id}/plans` answer an invalid cursor with 400 problem
+    details like the other lists (before, most of these gave page one or a 500)."""
+    headers = login(http, "nurse-a")
+    copd = api_world.patients["a-copd"].id
+    for path in ("/api/v1/worklist", f"/api/v1/patients/{copd}/plans"):
+        response = http.get(path, headers=headers, params={"cursor": cursor})
+        assert response.status_code == 400, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"] == (
+            "invalid cursor: pass `next_cursor` from the previous page as is"
+        )
+    valid = http.get("/api/v1/worklist", headers=headers, params={"cursor": _cursor({"offset": 2})})
+    assert valid.status_code == 200
 
 
 def test_the_lost_contact_job_and_the_worklist_agree_on_everyone(
