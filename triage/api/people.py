@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,8 @@ from triage.auth.logins import session_is_live
 from triage.auth.tokens import AccessTokenVerifier, InvalidTokenError
 from triage.config import Settings
 from triage.domain.access import (
+    MAX_REASON_LENGTH,
+    MIN_REASON_LENGTH,
     ListScope,
     PatientRef,
     Permission,
@@ -32,6 +35,7 @@ from triage.domain.access import (
     approval_scope,
     decide,
     list_scope,
+    reason_problem,
 )
 from triage.storage.models import AuditRow, MembershipRow, PatientRow, UserRow
 
@@ -93,10 +97,33 @@ ReasonHeader = Annotated[
     str | None,
     Header(
         alias="X-DHO-Reason",
-        description="Why an admin reads patient data (required for admins, at least 10 "
-        "characters; kept in the audit log). Others may send it too.",
+        description="Why an admin reads patient data (required for admins, at least "
+        f"{MIN_REASON_LENGTH} characters; kept in the audit log). Others may send it too. "
+        f"UTF-8 text of at most {MAX_REASON_LENGTH} characters without control characters "
+        "(else 422).",
     ),
 ]
+
+
+def reason_from_header(value: str | None) -> str | None:
+    """The reason a client sent, as text: HTTP hands header bytes over as latin-1, so the
+    bytes are decoded again as the UTF-8 they are ("Pasient ringte om blodtrykket" with æøå
+    is kept as written, not as mojibake). 422 for bytes that are not UTF-8, more than
+    ``MAX_REASON_LENGTH`` characters or control characters; surrounding spaces are dropped."""
+    if value is None:
+        return None
+    try:
+        text = value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        why = "must be UTF-8 text"
+    else:
+        problem = reason_problem(text)
+        if problem is None:
+            return text.strip() or None
+        why = problem
+    raise RequestValidationError(
+        [{"loc": ("header", "X-DHO-Reason"), "msg": f"X-DHO-Reason {why}", "type": "value_error"}]
+    )
 
 
 @dataclass
@@ -274,7 +301,7 @@ def get_caller(
     sessions: SessionsDep,
     reason: ReasonHeader = None,
 ) -> Caller:
-    return Caller(principal, reason, clock(), settings, sessions)
+    return Caller(principal, reason_from_header(reason), clock(), settings, sessions)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

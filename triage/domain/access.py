@@ -14,11 +14,14 @@ answer in the audit log, allowed or refused. List endpoints use :func:`list_scop
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
 #: An admin's reason must say something (e.g. "support case 2026-114: wrong GP shown").
 MIN_REASON_LENGTH = 10
+#: A reason is a sentence or two kept in every audit row of the request, not a document.
+MAX_REASON_LENGTH = 500
 
 
 class Role(StrEnum):
@@ -116,6 +119,17 @@ def decide(
 
 def has_reason(reason: str | None) -> bool:
     return reason is not None and len(reason.strip()) >= MIN_REASON_LENGTH
+
+
+def reason_problem(reason: str) -> str | None:
+    """Why ``reason`` cannot be kept in the audit log as it is, or None: too long, or holding
+    control characters (NUL, line breaks, tabs, C1 controls) that would garble a log line."""
+    if len(reason) > MAX_REASON_LENGTH:
+        return f"at most {MAX_REASON_LENGTH} characters (this one has {len(reason)})"
+    control = next((c for c in reason if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        return f"control characters are not allowed (found U+{ord(control):04X})"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -190,3 +190,54 @@ def test_a_formula_in_a_reason_is_defused_in_the_export(
     export = http.get("/api/v1/audit/export", headers=login(http, "admin"))
     reasons = [row["reason"] for row in csv.DictReader(io.StringIO(export.text)) if row["reason"]]
     assert reasons == ['\'=HYPERLINK("http://x") support case 7']
+
+
+def test_a_utf8_reason_is_kept_as_written(
+    http: httpx.Client, sessions: sessionmaker[Session], api_world: ApiWorld, login: Login
+) -> None:
+    """An admin's X-DHO-Reason in Norwegian (sent as UTF-8, as HTTP clients do) is in the audit
+    log as written (before: "StÃ¸ttesak …")."""
+    reason = "Støttesak 2026-114: fastlege på Øyvik vist feil — «sjekk»"
+    headers = login(http, "admin")
+    response = http.get(
+        "/api/v1/worklist", headers={**headers, "X-DHO-Reason": reason.encode("utf-8")}
+    )
+    assert response.status_code == 200, response.text
+    with sessions() as session:
+        kept = session.scalars(
+            select(AuditRow.reason).where(AuditRow.actor == "admin", AuditRow.action == "list")
+        ).all()
+    assert kept == [reason]
+
+
+def test_a_reason_that_cannot_be_kept_as_text_is_refused_with_the_header_named(
+    http: httpx.Client, sessions: sessionmaker[Session], api_world: ApiWorld, login: Login
+) -> None:
+    """Over 500 characters, control characters (tab, a C1 control) or bytes that are not UTF-8:
+    422 problem details naming the header, and nothing is read or audited as allowed."""
+    headers = login(http, "admin")
+    long_reason = "support case 2026-114 " * 25
+    for raw, why in [
+        (long_reason[:500].encode(), None),
+        (long_reason[:501].encode(), "X-DHO-Reason at most 500 characters (this one has 501)"),
+        (b"support case\t2026-114", "control characters are not allowed (found U+0009)"),
+        (
+            "support case 2026-114\u0085".encode(),
+            "control characters are not allowed (found U+0085)",
+        ),
+        ("Støttesak 2026-114".encode("latin-1"), "X-DHO-Reason must be UTF-8 text"),
+    ]:
+        response = http.get("/api/v1/worklist", headers={**headers, "X-DHO-Reason": raw})
+        if why is None:
+            assert response.status_code == 200, response.text
+            continue
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        [error] = response.json()["errors"]
+        assert error["field"] == "header.X-DHO-Reason"
+        assert why in error["message"]
+    with sessions() as session:
+        allowed = session.scalars(
+            select(AuditRow.reason).where(AuditRow.actor == "admin", AuditRow.action == "list")
+        ).all()
+    assert allowed == [long_reason[:500].strip()]
