@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.conftest import NOW
@@ -179,7 +181,6 @@ def test_upgrading_to_token_families_keeps_every_live_login(
     upgrade it still works once, and nobody has to log in again; its downgrade puts the
     unused token back."""
     from alembic import command
-    from sqlalchemy import text
 
     from triage.auth import logins
     from triage.auth.tokens import refresh_hash
@@ -215,3 +216,32 @@ def test_upgrading_to_token_families_keeps_every_live_login(
         stored = connection.execute(text("SELECT refresh_hash FROM auth_sessions")).scalar_one()
     migrate(engine)
     assert stored == refresh_hash(issued.refresh_token)
+
+
+def test_a_failing_statement_leaves_no_value_in_its_error_text(
+    sessions: sessionmaker[Session],
+) -> None:
+    """What an operator finds in a log after a failed statement — the whole exception chain —
+    names the statement and the constraint but holds no value: not a parameter (a username, a
+    note's free text) and not PostgreSQL's DETAIL line ("Key (username)=(…) already exists")."""
+    private = "kari.nordmann-fritekst"
+    with sessions.begin() as session:
+        seed.add_user(session, username=private, display_name="K", role="nurse", now=NOW)
+    failing: list[Callable[[Session], object]] = [
+        lambda s: seed.add_user(s, username=private, display_name="K", role="nurse", now=NOW),
+        lambda s: s.execute(text("SELECT * FROM no_such_table WHERE note = :n"), {"n": private}),
+    ]
+    if sessions.kw["bind"].dialect.name == "postgresql":
+        failing.append(lambda s: s.execute(text("SELECT CAST(:n AS integer)"), {"n": private}))
+
+    def run(statement: Callable[[Session], object]) -> None:
+        with sessions.begin() as session:
+            statement(session)
+            session.flush()
+
+    for statement in failing:
+        with pytest.raises(DBAPIError) as raised:
+            run(statement)
+        logged = "".join(traceback.format_exception(raised.value))
+        assert "[SQL: " in logged
+        assert private not in logged, logged

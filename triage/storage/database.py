@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,7 +19,13 @@ log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    Errors and logs never carry row values: statement parameters (free text, usernames, national
+    ids) are hidden (``hide_parameters``), and PostgreSQL's DETAIL line, which repeats them
+    ("Key (username)=(…) already exists", "Failing row contains (…)"), is withheld from the
+    error's text (it stays on ``err.orig.diag`` for code that needs it)."""
+    kwargs["hide_parameters"] = True
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -34,7 +41,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "handle_error", _withhold_row_values)
+    return engine
+
+
+def _withhold_row_values(context: ExceptionContext) -> None:
+    """Keep row values out of a PostgreSQL error's text: its DETAIL line is dropped, and for a
+    data exception (SQLSTATE class 22, e.g. 'invalid input syntax for type integer: "…"') only
+    the kind of error is kept. What went wrong (constraint, column, table) stays."""
+    error = context.original_exception
+    diag = getattr(error, "diag", None)
+    sqlstate = getattr(diag, "sqlstate", None) or ""
+    if diag is None or not (diag.message_detail or sqlstate.startswith("22")):
+        return
+    said = str(error)
+    if sqlstate.startswith("22"):
+        withheld = f"{type(error).__name__} (SQLSTATE {sqlstate}; the message is withheld: "
+        withheld += "it may hold a value)"
+    else:
+        withheld = f"{diag.message_primary} (the detail is withheld: it may hold row values)"
+    error.args = (withheld,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+        wrapped.args = (wrapped.args[0].replace(said, withheld), *wrapped.args[1:])
 
 
 def wait_for_database(engine: Engine, timeout_s: float = 60.0) -> None:
