@@ -192,6 +192,11 @@ def test_a_formula_in_a_reason_is_defused_in_the_export(
     assert reasons == ['\'=HYPERLINK("http://x") support case 7']
 
 
+def with_reason(headers: dict[str, str], raw: bytes) -> dict[bytes, bytes]:
+    """``headers`` and an X-DHO-Reason of exactly these bytes."""
+    return {**{k.encode(): v.encode() for k, v in headers.items()}, b"X-DHO-Reason": raw}
+
+
 def test_a_utf8_reason_is_kept_as_written(
     http: httpx.Client, sessions: sessionmaker[Session], api_world: ApiWorld, login: Login
 ) -> None:
@@ -199,9 +204,7 @@ def test_a_utf8_reason_is_kept_as_written(
     log as written (before: "StÃ¸ttesak …")."""
     reason = "Støttesak 2026-114: fastlege på Øyvik vist feil — «sjekk»"
     headers = login(http, "admin")
-    response = http.get(
-        "/api/v1/worklist", headers={**headers, "X-DHO-Reason": reason.encode("utf-8")}
-    )
+    response = http.get("/api/v1/worklist", headers=with_reason(headers, reason.encode()))
     assert response.status_code == 200, response.text
     with sessions() as session:
         kept = session.scalars(
@@ -227,7 +230,7 @@ def test_a_reason_that_cannot_be_kept_as_text_is_refused_with_the_header_named(
         ),
         ("Støttesak 2026-114".encode("latin-1"), "X-DHO-Reason must be UTF-8 text"),
     ]:
-        response = http.get("/api/v1/worklist", headers={**headers, "X-DHO-Reason": raw})
+        response = http.get("/api/v1/worklist", headers=with_reason(headers, raw))
         if why is None:
             assert response.status_code == 200, response.text
             continue
