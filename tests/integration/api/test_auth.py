@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any, Literal
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.api.conftest import NOW, PASSWORD, SETTINGS, ApiWorld, Login
 from tests.integration.test_http_ingest import serving
 from triage.api.app import create_app
+from triage.auth import logins
 from triage.storage import seed
 from triage.storage.models import AuditRow, AuthSessionRow, UserRow
 
@@ -203,3 +206,41 @@ def test_unknown_fields_are_refused_with_the_field_named(http: httpx.Client) -> 
     body = response.json()
     assert body["errors"][0]["field"] == "body.remember"
     assert "remember" in body["detail"]
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_two_refreshes_with_one_token_at_once_leave_one_winner_and_end_the_login(
+    sessions: sessionmaker[Session], api_world: ApiWorld
+) -> None:
+    """Two requests refresh with the same token at the same moment (one still uncommitted when
+    the other arrives): the database lets exactly one use it, the other is reuse and the login
+    ends — never two live token chains from one token."""
+    with sessions.begin() as session:
+        issued = logins.login(session, SETTINGS, "gp-1", PASSWORD, NOW)
+    outcome: dict[str, object] = {}
+
+    def second() -> None:  # as the API does: the refusal's changes are committed
+        with sessions.begin() as session:
+            try:
+                outcome["second"] = logins.refresh(session, SETTINGS, issued.refresh_token, NOW)
+            except logins.LoginRefusedError as err:
+                outcome["second"] = err
+
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query LIKE 'UPDATE refresh_tokens%'"
+    )
+    with sessions.begin() as first:
+        winner = logins.refresh(first, SETTINGS, issued.refresh_token, NOW)
+        thread = threading.Thread(target=second)
+        thread.start()
+        deadline = time.monotonic() + 30
+        with sessions() as watcher:
+            while not watcher.scalar(waiting):
+                assert time.monotonic() < deadline, "the second refresh never waited"
+                watcher.rollback()
+                time.sleep(0.05)
+    thread.join(30)
+    assert isinstance(outcome["second"], logins.RefreshReuseError)
+    with sessions() as session:
+        assert not logins.session_is_live(session, winner.session_id, winner.user_id, NOW)
