@@ -105,7 +105,7 @@ class Publisher:
         self._last_of_batch: mqtt.MQTTMessageInfo | None = None
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=f"dho-gateway-{gateway_id}",
+            client_id=gateway_id,  # DHO's broker binds the client id to the login (its id)
             protocol=protocol.paho,
             # MQTT 3.1.1 keeps the session with clean_session=False; MQTT 5 with clean_start=False
             clean_session=False if protocol is MqttVersion.V311 else None,

@@ -54,10 +54,11 @@ class Settings(BaseSettings):
         "config`: QoS 1 messages kept per offline session; size it for the longest tolerated "
         "service outage (docs/operator-broker.md).",
     )
-    mqtt_client_id: str = Field(
-        default="dho-triage-1",
-        description="This process's MQTT client id; give every ingest process its own (each "
-        "resumes its own persistent session).",
+    mqtt_client_id: str | None = Field(
+        default=None,
+        description="This process's MQTT client id; default: DHO_MQTT_URL's user name (DHO's "
+        "broker configuration uses the login as the client id), else dho-triage-1. Every ingest "
+        "process needs its own login (each resumes its own persistent session).",
     )
     mqtt_shared_group: str | None = Field(
         default=None,
