@@ -6,9 +6,9 @@ Mosquitto when it is installed: a configuration generated into ``<data>/broker/`
 in demo mode only, amqtt in-process, with plugins that apply the same logins and ACL
 (:mod:`triage.broker.amqtt_plugins`): it speaks MQTT 3.1.1 only and was measured to stall
 after ~68,500 QoS 1 messages, so it is never used outside demo mode. Its limits
-(docs/operator-broker.md): everything is in memory (a restart forgets sessions, queues and retained messages), and a QoS 1 message it sent
-that was not acknowledged within 5 s, or before the connection dropped, is not sent again — the
-gateways' outboxes make up for both.
+(docs/operator-broker.md): everything is in memory (a restart forgets sessions, queues and
+retained messages), and a QoS 1 message it sent that was not acknowledged within 5 s, or before
+the connection dropped, is not sent again — the gateways' outboxes make up for both.
 """
 
 from __future__ import annotations
