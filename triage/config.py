@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         description="The Mosquitto executable for the embedded broker (a name looked up on PATH "
         "and /usr/sbin, or a path); empty: do not use Mosquitto.",
     )
+    broker_worker_logins: list[str] = Field(
+        default_factory=list,
+        description="More service logins for the embedded broker (JSON list, e.g. "
+        '[\"dho-ingest-2\"]), with dho-service\'s password: one per extra `dho ingest` pointed '
+        "at `dho broker run` (the broker uses the login as the client id, so each process needs "
+        "its own; names start with dho-).",
+    )
     broker_max_queued_messages: int = Field(
         default=100_000,
         ge=1000,

@@ -235,9 +235,9 @@ class _MosquittoBackend:
             max_inflight_messages=max(1000, 2 * settings.ingest_batch_size),
             run_as_user=_current_user(),
         )
-        logins = ServiceLogins.in_folder(folder)
+        logins = ServiceLogins.in_folder(folder, settings)
         conf = write_broker_files(
-            folder, options, _usable(gateways), [logins.service], probe=logins.probe
+            folder, options, _usable(gateways), logins.services, probe=logins.probe
         ).conf
         url = logins.url("127.0.0.1", port)
         log_path = folder / "mosquitto.log"
@@ -280,7 +280,7 @@ class _MosquittoBackend:
     def reload(self, gateways: Sequence[BrokerCredential]) -> None:
         logins = self._logins
         write_broker_files(
-            self._folder, self._options, _usable(gateways), [logins.service], probe=logins.probe
+            self._folder, self._options, _usable(gateways), logins.services, probe=logins.probe
         )
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGHUP)
@@ -300,17 +300,21 @@ class _MosquittoBackend:
 
 
 class ServiceLogins:
-    """The embedded broker's service logins: ``dho-service`` (the service's ingest) and
-    ``dho-probe`` (readiness checks), both with the password kept in ``service-password``."""
+    """The embedded broker's service logins: ``dho-service`` (the service's ingest), one per
+    ``DHO_BROKER_WORKER_LOGINS`` name, and ``dho-probe`` (readiness checks), all with the
+    password kept in ``service-password``."""
 
-    def __init__(self, password: str) -> None:
+    def __init__(self, password: str, workers: Sequence[str] = ()) -> None:
         self.password = password
-        self.service = BrokerCredential(SERVICE_USER, mosquitto_password_hash(password))
+        self.services = [
+            BrokerCredential(name, mosquitto_password_hash(password))
+            for name in dict.fromkeys([SERVICE_USER, *workers])
+        ]
         self.probe = BrokerCredential(PROBE_USER, mosquitto_password_hash(password))
 
     @classmethod
-    def in_folder(cls, folder: Path) -> ServiceLogins:
-        return cls(_service_password(folder))
+    def in_folder(cls, folder: Path, settings: Settings) -> ServiceLogins:
+        return cls(_service_password(folder), settings.broker_worker_logins)
 
     def url(self, host: str, port: int, username: str = SERVICE_USER) -> str:
         return MqttEndpoint(host, port, username, self.password).url()
@@ -398,7 +402,7 @@ class _AmqttBackend:
         port = settings.broker_port or free_port()
         folder = (settings.data_dir / "broker").resolve()
         folder.mkdir(parents=True, exist_ok=True)
-        logins = ServiceLogins.in_folder(folder)
+        logins = ServiceLogins.in_folder(folder, settings)
         password_file = folder / "passwd"
         write_private(password_file, _amqtt_passwords(logins, gateways))
         loop = asyncio.new_event_loop()
@@ -416,7 +420,7 @@ class _AmqttBackend:
                             "password_file": str(password_file)
                         },
                         "triage.broker.amqtt_plugins.DhoTopicPlugin": {
-                            "service_users": [SERVICE_USER]
+                            "service_users": [c.username for c in logins.services]
                         },
                     },
                 }
@@ -482,4 +486,4 @@ class _AmqttBackend:
 
 
 def _amqtt_passwords(logins: ServiceLogins, gateways: Sequence[BrokerCredential]) -> str:
-    return render_password_file([logins.service, logins.probe, *_usable(gateways)])
+    return render_password_file([*logins.services, logins.probe, *_usable(gateways)])
