@@ -278,15 +278,21 @@ def docs_schemas(
     out: Annotated[Path, typer.Option("--out", help="The folder for the schema files.")] = Path(
         "docs/contracts/schemas"
     ),
+    gateway_out: Annotated[
+        Path,
+        typer.Option(help="The gateway's copies of the reading and report schemas."),
+    ] = Path("gateway/schemas"),
 ) -> None:
     """Write the JSON Schemas of the MQTT and HTTP payloads (docs/contracts/schemas/*.json),
-    generated from the models the service validates with."""
-    from triage.contract_schemas import write_schemas
+    generated from the models the service validates with, and the gateway's copies of the
+    reading and report schemas (it checks a message against them before it keeps it)."""
+    from triage.contract_schemas import write_gateway_schemas, write_schemas
 
     try:
         written, removed = write_schemas(out)
+        written += write_gateway_schemas(gateway_out)
     except OSError as err:
-        typer.echo(f"Cannot write the schemas into {out}: {err.strerror}", err=True)
+        typer.echo(f"Cannot write the schemas: {err.strerror} ({err.filename})", err=True)
         raise typer.Exit(2) from err
     for path in written:
         typer.echo(f"wrote {path}")

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     broker_worker_logins: list[str] = Field(
         default_factory=list,
         description="More service logins for the embedded broker (JSON list, e.g. "
-        '[\"dho-ingest-2\"]), with dho-service\'s password: one per extra `dho ingest` pointed '
+        '["dho-ingest-2"]), with dho-service\'s password: one per extra `dho ingest` pointed '
         "at `dho broker run` (the broker uses the login as the client id, so each process needs "
         "its own; names start with dho-).",
     )

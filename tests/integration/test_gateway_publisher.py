@@ -90,6 +90,45 @@ def test_the_outbox_drains_into_the_database_and_is_pruned_by_receipts(
 
 
 @SQLITE
+def test_a_message_too_large_for_the_service_is_never_published_and_shows_as_rejected(
+    tmp_path: Path,
+    world: World,
+    sessions: sessionmaker[Session],
+    mosquitto_address: ServiceAddress,
+    prefix: str,
+    service: IngestConsumer,
+) -> None:
+    """A 300 KB reading in the outbox (kept by an older gateway: above the broker's
+    max_packet_size, which drops it with no receipt and no dead letter) is not published and
+    not retried: it is marked rejected (too_large) in the outbox for the status page, and the
+    reading behind it is stored."""
+    gateway_id = world.patients[Condition.COPD].gateway_id
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    now = datetime.now(UTC)
+    huge = json.loads(spo2("huge-1", 95))
+    huge["device"]["model"] = "M" * 300_000
+    outbox.add(Channel.READINGS, "huge-1", json.dumps(huge).encode(), now)
+    outbox.add(Channel.READINGS, "fine-1", spo2("fine-1", 96), now)
+    publisher = Publisher(
+        outbox, gateway_id, mosquitto_address.host, mosquitto_address.port, topic_prefix=prefix
+    )
+    publisher.start()
+    try:
+        assert publisher.wait_until_ready(DEADLINE_S)
+        assert publisher.drain_once() == 1
+        assert poll_until(lambda: outbox.depth() == 0), "no receipt for the reading behind it"
+        assert stored_count(sessions, "fine-1") == 1
+        [rejected] = outbox.rejected()
+        assert (rejected.id, rejected.reason_code) == ("huge-1", "too_large")
+        assert rejected.reason is not None
+        assert rejected.reason.startswith("the message is 300")
+        assert publisher.drain_once() == 0  # never again
+    finally:
+        publisher.stop()
+        outbox.close()
+
+
+@SQLITE
 def test_readings_measured_while_the_service_is_down_arrive_once_it_is_back(
     tmp_path: Path,
     world: World,
