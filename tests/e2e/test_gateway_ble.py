@@ -281,9 +281,7 @@ def test_readings_taken_while_the_broker_restarts_arrive_once(
                 for n in range(3):
                     await cuff.measure(bp(121 + n, 81, 61, 0))
                 assert await until(lambda: running.hub.outbox.depth() == 3)
-                url_again, broker = await asyncio.to_thread(
-                    start_broker, broker_settings, logins
-                )
+                url_again, broker = await asyncio.to_thread(start_broker, broker_settings, logins)
                 assert url_again == url
                 assert await until(lambda: len(readings(sessions)) == 4, timeout=60)
                 assert await until(lambda: running.hub.outbox.depth() == 0)

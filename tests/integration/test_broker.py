@@ -43,7 +43,7 @@ from triage.storage.models import GatewayRow
 from triage.storage.seed import register_gateway
 
 DEADLINE_S = 10.0
-GATEWAY_SECRET = "gateway-demo-secret"
+GATEWAY_SECRET = "gateway-demo-secret"  # noqa: S105 - a test broker's login
 GATEWAY = BrokerCredential("gw-demo", mosquitto_password_hash(GATEWAY_SECRET))
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
