@@ -481,10 +481,12 @@ def broker_config_command(
     typer.echo(f"  (the password is in {written.service_password_file})")
     if written.owner:
         typer.echo(f"  mosquitto.conf, acl and passwd belong to {written.owner} (Mosquitto's user)")
-    elif user and user != getpass.getuser():
+    elif (user or "mosquitto") != getpass.getuser():
         typer.echo(
-            f"  the files belong to you ({getpass.getuser()}): Mosquitto switching to {user} "
-            "cannot read them on a reload — run this as root, or run Mosquitto as you",
+            f"  the files belong to you ({getpass.getuser()}, owner-only): Mosquitto started as "
+            f"root switches to {user or 'mosquitto'} and cannot read them on a reload (SIGHUP) — "
+            "run this as root (it gives them to --user), or run Mosquitto as you with "
+            f"--user {getpass.getuser()}",
             err=True,
         )
     if tls is None:
