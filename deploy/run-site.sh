@@ -22,7 +22,8 @@
 #   DHO_SITE_MQTT_PORT    Mosquitto's plain listener (1883)
 #   DHO_SITE_API_PORT     the API (8000)
 #   DHO_SITE_DASHBOARD_PORT  the dashboard (8501)
-#   DHO_SITE_INGEST_WORKERS  how many ingest workers (2); client ids dho-ingest-1, -2, …
+#   DHO_SITE_INGEST_WORKERS  how many ingest workers (2); broker logins and client ids
+#                         dho-ingest-1, -2, … (Mosquitto uses the login as the client id)
 #   DHO_SITE_INGEST_METRICS_PORT  if set, worker N serves GET /metrics on this port + N - 1
 #   DHO_SITE_TLS_CERTFILE, DHO_SITE_TLS_KEYFILE, DHO_SITE_TLS_PORT (8883)
 #                         a TLS listener for gateways (recommended; see docs/deployment.md)
@@ -85,6 +86,9 @@ broker_config_args=(
     --persistence-dir "$BROKER_DIR/data"
     --user "$(id -un)"  # Mosquitto keeps this script's user (it reads its files after any switch)
 )
+for ((n = 1; n <= INGEST_WORKERS; n++)); do
+    broker_config_args+=(--worker-login "dho-ingest-$n")  # a login (= client id) per worker
+done
 if [[ -n "${DHO_SITE_TLS_CERTFILE:-}${DHO_SITE_TLS_KEYFILE:-}" ]]; then
     broker_config_args+=(
         --tls-port "${DHO_SITE_TLS_PORT:-8883}"
@@ -199,7 +203,8 @@ SERVICE_PASSWORD=$(tr -d '\n' <"$BROKER_DIR/service-password")
 export DHO_MQTT_URL="mqtt://dho-service:${SERVICE_PASSWORD}@${HOST}:${MQTT_PORT}"
 export DHO_MQTT_SHARED_GROUP=${DHO_MQTT_SHARED_GROUP:-triage}
 unset DHO_BROKER_SERVICE_PASSWORD SERVICE_PASSWORD
-wait_until mosquitto "the service login on $HOST:$MQTT_PORT" "$DHO_BIN" probe mqtt --timeout 2
+# `dho probe mqtt` logs in as dho-probe (with this password): no worker's session is touched
+wait_until mosquitto "the probe login on $HOST:$MQTT_PORT" "$DHO_BIN" probe mqtt --timeout 2
 
 start_part api "$DHO_BIN" api --host "$HOST" --port "$API_PORT"
 wait_until api "http://$HOST:$API_PORT/api/v1/ready" \
@@ -210,6 +215,7 @@ for ((n = 1; n <= INGEST_WORKERS; n++)); do
     metrics_port=0
     if ((INGEST_METRICS_PORT > 0)); then metrics_port=$((INGEST_METRICS_PORT + n - 1)); fi
     start_part "ingest-$n" env DHO_MQTT_CLIENT_ID="dho-ingest-$n" \
+        DHO_MQTT_URL="${DHO_MQTT_URL/#mqtt:\/\/dho-service:/mqtt://dho-ingest-$n:}" \
         DHO_INGEST_METRICS_PORT="$metrics_port" "$DHO_BIN" ingest
 done
 for ((n = 1; n <= INGEST_WORKERS; n++)); do

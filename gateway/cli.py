@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from devices.catalogue import load_catalogue
 from gateway.ble.radio import BleRadio
 from gateway.config import GatewaySettings
+from gateway.contract import ContractError
 from gateway.known_devices import KnownDevices
 from gateway.outbox import OutboxFullError
 
@@ -335,6 +336,15 @@ def report_command(
         Recorder(outbox, settings.zone, lambda: datetime.now(UTC)).report(
             str(uuid.uuid4()), questionnaire, parsed
         )
+    except ContractError as err:
+        typer.echo(
+            "Svarene ble ikke lagret: oppfølgingstjenesten ville avvist dem "
+            f"({err.reason_code}). Rett svarene og prøv igjen. / "
+            f"The answers were not kept: the follow-up centre's service would refuse them "
+            f"({err.reason_code}: {err.reason}).",
+            err=True,
+        )
+        raise typer.Exit(2) from err
     except OutboxFullError as err:
         typer.echo(
             "Svarene kunne ikke lagres: utboksen er full. Ring oppfølgingstjenesten. / "

@@ -126,7 +126,8 @@ class Outbox:
     def add(self, channel: Channel, message_id: str, payload: bytes, now: datetime) -> bool:
         """Keep a message durably (committed and fsynced when this returns). False when the id
         is already here (a device sent the same stored record again); raises
-        :class:`OutboxFullError` when the outbox is full."""
+        :class:`OutboxFullError` when the outbox is full. What is kept is checked against the
+        contract before (``gateway.contract``, in the recorder)."""
         with self._lock:
             if self._count() >= self.max_messages:
                 raise OutboxFullError(
@@ -210,6 +211,18 @@ class Outbox:
                 (_iso(now),),
             )
         return ReceiptOutcome(removed, rejected, unknown)
+
+    def refuse(self, message_id: str, reason_code: str, reason: str) -> bool:
+        """Mark a pending message rejected here, as a receipt would (one the service would
+        refuse, kept before the gateway checked the contract): it is not published again, and
+        ``dho gateway status`` shows it with the reason. Whether it was pending."""
+        with self._lock, self._db:
+            cursor = self._db.execute(
+                "UPDATE outbox SET state = 'rejected', reason_code = ?, reason = ? "
+                "WHERE id = ? AND state = 'pending'",
+                (reason_code, reason, message_id),
+            )
+            return bool(cursor.rowcount)
 
     # --- status
 

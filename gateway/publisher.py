@@ -31,6 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from gateway.contract import ContractError, check_size
 from gateway.outbox import Outbox, OutboxMessage
 from gateway.payloads import status_payload
 
@@ -105,7 +106,7 @@ class Publisher:
         self._last_of_batch: mqtt.MQTTMessageInfo | None = None
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=f"dho-gateway-{gateway_id}",
+            client_id=gateway_id,  # DHO's broker binds the client id to the login (its id)
             protocol=protocol.paho,
             # MQTT 3.1.1 keeps the session with clean_session=False; MQTT 5 with clean_start=False
             clean_session=False if protocol is MqttVersion.V311 else None,
@@ -187,13 +188,29 @@ class Publisher:
         else:
             messages = self.outbox.pending_after(after, self.batch)
         sent: list[str] = []
+        handled = 0  # published or refused, in order: where a republish goes on
         last: mqtt.MQTTMessageInfo | None = None
         for message in messages:
+            try:  # kept before the gateway checked sizes: the broker would drop it unanswered
+                check_size(message.payload)
+            except ContractError as err:
+                self.outbox.refuse(message.id, err.reason_code, err.reason)
+                log.error(
+                    "message %s not published: the service would refuse it (%s: %s); kept as "
+                    "rejected in the outbox",
+                    message.id,
+                    err.reason_code,
+                    err.reason,
+                    extra={"id": message.id, "reason_code": err.reason_code},
+                )
+                handled += 1
+                continue
             info = self.client.publish(self._topic(message.channel), message.payload, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 log.warning("publish failed; the outbox keeps it", extra={"id": message.id})
                 break
             sent.append(message.id)
+            handled += 1
             last = info
         self.outbox.published(sent, now)
         caught_up = False
@@ -201,7 +218,7 @@ class Publisher:
             if connects == self._connects:  # no reconnect meanwhile (that starts over)
                 self._last_of_batch = last
                 if after is not None:
-                    self._resend_after = _next_resend(after, messages, len(sent), self.batch)
+                    self._resend_after = _next_resend(after, messages, handled, self.batch)
                     caught_up = self._resend_after is None
         if caught_up:
             log.info("every pending message was republished after the connect")
@@ -273,8 +290,9 @@ class Publisher:
 
 
 def _next_resend(after: int, batch: list[OutboxMessage], sent: int, size: int) -> int | None:
-    """Where the republish after a connect goes on: after the last message sent, or None when the
-    batch was the last one (fewer than ``size`` pending) and all of it went out."""
+    """Where the republish after a connect goes on: after the last message ``sent`` (published,
+    or refused for the contract), or None when the batch was the last one (fewer than ``size``
+    pending) and all of it went out."""
     if sent < len(batch):  # a publish failed: go on after the last one that went out
         return batch[sent - 1].seq if sent else after
     if len(batch) < size:

@@ -1,9 +1,10 @@
 """Where a device's bytes become an outbox message: decode, build the payload, keep it durably.
 
 Called from the BLE side for every measurement value; never raises for what a device sent. A
-value that cannot be decoded, or holds no reading (a control-solution test), is logged with
-the device, the characteristic and the bytes in hex — an operator can find it — and counted;
-it is never published as a reading and never stops the gateway.
+value that cannot be decoded, or holds no reading (a control-solution test), or whose payload
+the service's contract would refuse (``gateway.contract``: over 64 KiB, or not the schema), is
+logged with the device, the characteristic and the bytes in hex — an operator can find it — and
+counted; it is never published as a reading and never stops the gateway.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import devices
 from devices.measurement import Measurement
+from gateway.contract import ContractError, check_message
 from gateway.outbox import Channel, Outbox, OutboxFullError
 from gateway.payloads import DeviceRef, NotAReadingError, reading_payload, report_payload
 
@@ -31,6 +33,7 @@ class Outcome(StrEnum):
     NOT_A_READING = "not_a_reading"
     UNDECODABLE = "undecodable"
     OUTBOX_FULL = "outbox_full"
+    REFUSED = "refused"  # the service's contract would refuse it: not kept, logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +86,23 @@ class Recorder:
             log.info("not a reading from %s: %s", device.address, err, extra=context)
             return Recorded(Outcome.NOT_A_READING, measurement)
         message_id = str(payload["id"])
+        body = _json(payload)
         try:
-            added = self.outbox.add(Channel.READINGS, message_id, _json(payload), now)
+            check_message(Channel.READINGS.value, body)
+            added = self.outbox.add(Channel.READINGS, message_id, body, now)
         except OutboxFullError as err:
             log.error("reading from %s not kept: %s", device.address, err, extra=context)
             return Recorded(Outcome.OUTBOX_FULL, measurement, message_id)
+        except ContractError as err:
+            log.error(
+                "reading from %s not kept: the service would refuse it (%s: %s); bytes %s",
+                device.address,
+                err.reason_code,
+                err.reason,
+                raw.hex(),
+                extra={**context, "reason_code": err.reason_code},
+            )
+            return Recorded(Outcome.REFUSED, measurement, message_id)
         return Recorded(Outcome.KEPT if added else Outcome.ALREADY_KEPT, measurement, message_id)
 
     def report(
@@ -98,11 +113,15 @@ class Recorder:
         answered_at: datetime | None = None,
     ) -> bool:
         """Keep questionnaire answers given on the tablet, now or at ``answered_at`` (answers
-        the tablet kept while the gateway was off); False: this id is already kept."""
+        the tablet kept while the gateway was off); False: this id is already kept. Raises
+        :class:`~gateway.contract.ContractError` for answers the service would refuse (over
+        64 KiB, or not the contract's shape): they are not kept."""
         now = self.clock()
         when = now if answered_at is None else answered_at
         payload = report_payload(message_id, questionnaire, answers, when.astimezone(self.zone))
-        return self.outbox.add(Channel.REPORTS, message_id, _json(payload), now)
+        body = _json(payload)
+        check_message(Channel.REPORTS.value, body)
+        return self.outbox.add(Channel.REPORTS, message_id, body, now)
 
 
 def _json(payload: dict[str, object]) -> bytes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +22,7 @@ from devices.catalogue import load_catalogue
 from devices.simulate import make_population, simulate_population
 from gateway.cli import app as gateway_app
 from triage import news2
-from triage.broker.mosquitto_config import SERVICE_USER
+from triage.broker.mosquitto_config import PROBE_USER
 from triage.config import Settings
 from triage.domain.classify import History, ImplausibleReadingError, classify
 from triage.domain.plan import Condition, PlanVersion
@@ -276,15 +278,21 @@ def docs_schemas(
     out: Annotated[Path, typer.Option("--out", help="The folder for the schema files.")] = Path(
         "docs/contracts/schemas"
     ),
+    gateway_out: Annotated[
+        Path,
+        typer.Option(help="The gateway's copies of the reading and report schemas."),
+    ] = Path("gateway/schemas"),
 ) -> None:
     """Write the JSON Schemas of the MQTT and HTTP payloads (docs/contracts/schemas/*.json),
-    generated from the models the service validates with."""
-    from triage.contract_schemas import write_schemas
+    generated from the models the service validates with, and the gateway's copies of the
+    reading and report schemas (it checks a message against them before it keeps it)."""
+    from triage.contract_schemas import write_gateway_schemas, write_schemas
 
     try:
         written, removed = write_schemas(out)
+        written += write_gateway_schemas(gateway_out)
     except OSError as err:
-        typer.echo(f"Cannot write the schemas into {out}: {err.strerror}", err=True)
+        typer.echo(f"Cannot write the schemas: {err.strerror} ({err.filename})", err=True)
         raise typer.Exit(2) from err
     for path in written:
         typer.echo(f"wrote {path}")
@@ -415,16 +423,27 @@ def broker_config_command(
         typer.Option(
             envvar="DHO_BROKER_SERVICE_PASSWORD",
             show_default=False,
-            help="The service login's password (prefer the environment variable); default: "
+            help="The service logins' password (prefer the environment variable); default: "
             "the one in OUT/service-password, or a new random one.",
+        ),
+    ] = None,
+    worker_login: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A service login for one more ingest worker (repeat it; names start with "
+            "dho-, e.g. dho-ingest-1). The broker uses the login as the client id, so every "
+            "process that connects needs its own.",
         ),
     ] = None,
 ) -> None:
     """Write mosquitto.conf, acl and passwd for a site's Mosquitto from the registered gateways.
 
     Each gateway logs in with its id and secret and may write only below dho/v1/<its id>/;
-    the service logs in as dho-service (its password: OUT/service-password, kept on re-runs).
-    Run it again after registering or revoking gateways, then reload Mosquitto (SIGHUP).
+    the service logs in as dho-service, each --worker-login, and dho-probe for health checks
+    (one password: OUT/service-password, kept on re-runs). The broker uses the login as the
+    client id, so no login can take over another's session. Run it again after registering or
+    revoking gateways, then reload Mosquitto (SIGHUP). Run as root, the files are given to
+    --user (Mosquitto re-reads them as that user).
     """
     from triage.broker import TlsListener
     from triage.service import write_site_broker_config
@@ -448,11 +467,28 @@ def broker_config_command(
             tls=tls,
             run_as_user=user,
             service_password=service_password or None,
+            worker_logins=worker_login or (),
         )
     typer.echo(f"wrote {written.files.conf}, {written.files.acl}, {written.files.password_file}")
-    typer.echo(f"  {written.gateways} gateway login(s) and the service login ({SERVICE_USER})")
-    typer.echo(f"  the service connects with DHO_MQTT_URL={written.service_url}")
+    *services, probe = written.service_urls
+    typer.echo(
+        f"  {written.gateways} gateway login(s) and {len(services)} service login(s), one per "
+        "process that connects (the broker uses the login as the client id):"
+    )
+    for url in services:
+        typer.echo(f"    DHO_MQTT_URL={url}")
+    typer.echo(f"  health checks log in as {PROBE_USER}: {probe}")
     typer.echo(f"  (the password is in {written.service_password_file})")
+    if written.owner:
+        typer.echo(f"  mosquitto.conf, acl and passwd belong to {written.owner} (Mosquitto's user)")
+    elif (user or "mosquitto") != getpass.getuser():
+        typer.echo(
+            f"  the files belong to you ({getpass.getuser()}, owner-only): Mosquitto started as "
+            f"root switches to {user or 'mosquitto'} and cannot read them on a reload (SIGHUP) — "
+            "run this as root (it gives them to --user), or run Mosquitto as you with "
+            f"--user {getpass.getuser()}",
+            err=True,
+        )
     if tls is None:
         typer.echo(
             "  no TLS listener: gateways outside this machine need one (--tls-certfile, "
@@ -536,10 +572,17 @@ def probe_mqtt(
     ],
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the broker.")] = 5,
 ) -> None:
-    """Healthy when the broker accepts this login (MQTT 5 CONNECT); otherwise says why, exit 1."""
-    from triage.broker import MqttProtocol, probe_broker, redact
+    """Healthy when the broker accepts this login (MQTT 5 CONNECT); otherwise says why, exit 1.
+
+    A service login (dho-…) is probed as dho-probe with the same password: DHO's broker uses
+    the login as the client id, so probing as a running worker's login would take its session.
+    """
+    from triage.broker import MqttEndpoint, MqttProtocol, probe_broker, redact
 
     try:
+        endpoint = MqttEndpoint.parse(url)
+        if endpoint.username and endpoint.username.startswith("dho-"):
+            url = replace(endpoint, username=PROBE_USER).url()
         answer = probe_broker(url, MqttProtocol.V5, timeout_s=timeout)
     except ValueError as err:
         typer.echo(f"dho: {err}", err=True)

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         description="The Mosquitto executable for the embedded broker (a name looked up on PATH "
         "and /usr/sbin, or a path); empty: do not use Mosquitto.",
     )
+    broker_worker_logins: list[str] = Field(
+        default_factory=list,
+        description="More service logins for the embedded broker (JSON list, e.g. "
+        '["dho-ingest-2"]), with dho-service\'s password: one per extra `dho ingest` pointed '
+        "at `dho broker run` (the broker uses the login as the client id, so each process needs "
+        "its own; names start with dho-).",
+    )
     broker_max_queued_messages: int = Field(
         default=100_000,
         ge=1000,
@@ -54,10 +61,11 @@ class Settings(BaseSettings):
         "config`: QoS 1 messages kept per offline session; size it for the longest tolerated "
         "service outage (docs/operator-broker.md).",
     )
-    mqtt_client_id: str = Field(
-        default="dho-triage-1",
-        description="This process's MQTT client id; give every ingest process its own (each "
-        "resumes its own persistent session).",
+    mqtt_client_id: str | None = Field(
+        default=None,
+        description="This process's MQTT client id; default: DHO_MQTT_URL's user name (DHO's "
+        "broker configuration uses the login as the client id), else dho-triage-1. Every ingest "
+        "process needs its own login (each resumes its own persistent session).",
     )
     mqtt_shared_group: str | None = Field(
         default=None,

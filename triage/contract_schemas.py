@@ -23,7 +23,15 @@ from triage.ingest.schemas import (
     StatusPayload,
 )
 
-__all__ = ["DIALECT", "REGENERATE", "SCHEMAS", "render_schema", "write_schemas"]
+__all__ = [
+    "DIALECT",
+    "GATEWAY_SCHEMAS",
+    "REGENERATE",
+    "SCHEMAS",
+    "render_schema",
+    "write_gateway_schemas",
+    "write_schemas",
+]
 
 #: The command that writes docs/contracts/schemas/.
 REGENERATE = "dho docs schemas"
@@ -105,3 +113,19 @@ def write_schemas(folder: Path) -> tuple[list[Path], list[Path]]:
             path.unlink()
             removed.append(path)
     return written, removed
+
+
+#: The schemas the gateway checks a message against before it keeps it (gateway/contract.py):
+#: copies in the gateway's package, which cannot import the service.
+GATEWAY_SCHEMAS = ("reading.json", "report.json")
+
+
+def write_gateway_schemas(folder: Path) -> list[Path]:
+    """Write the gateway's copies (:data:`GATEWAY_SCHEMAS`) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in GATEWAY_SCHEMAS:
+        path = folder / name
+        path.write_text(render_schema(name), encoding="utf-8")
+        written.append(path)
+    return written

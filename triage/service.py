@@ -10,12 +10,14 @@ committed and acknowledged), the scheduler (a running job finishes), then the br
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import secrets
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +42,7 @@ from triage.broker import (
     write_broker_files,
 )
 from triage.broker.credentials import gateway_credentials
-from triage.broker.mosquitto_config import BrokerFiles, write_private
+from triage.broker.mosquitto_config import PROBE_USER, BrokerFiles, write_private
 from triage.config import Settings
 from triage.ingest.mqtt_consumer import BrokerAddress, IngestConsumer
 from triage.storage.database import make_engine, migrate, session_factory, wait_for_database
@@ -116,7 +118,7 @@ def open_broker(settings: Settings, sessions: sessionmaker[Session]) -> BrokerCo
             raise ServiceError(str(err)) from err
         log.info("using the MQTT broker at %s", redact(url))
         return BrokerConnection(url, MqttProtocol.V5, handle)
-    credentials = [] if settings.demo else load_gateway_credentials(sessions)
+    credentials = load_gateway_credentials(sessions)  # in demo mode too: no open broker
     url, handle = start_broker(settings, credentials)
     assert handle is not None  # noqa: S101 - no DHO_MQTT_URL: we started it
     return BrokerConnection(url, handle.protocol, handle)
@@ -295,7 +297,7 @@ def run_service(
         if parts.ingest:
             broker = open_broker(settings, sessions)
             stack.callback(broker.stop)  # last out: after ingest has drained
-            if broker.embedded is not None and not settings.demo:
+            if broker.embedded is not None:
                 sync = CredentialSync(broker.embedded, sessions)
                 sync.start()
                 stack.callback(sync.stop)
@@ -357,7 +359,7 @@ def run_broker(settings: Settings, announce: Callable[[str], None]) -> None:
         stack.callback(engine.dispose)
         broker = open_broker(settings, sessions)
         stack.callback(broker.stop)
-        if broker.embedded is not None and not settings.demo:
+        if broker.embedded is not None:
             sync = CredentialSync(broker.embedded, sessions)
             sync.start()
             stack.callback(sync.stop)
@@ -393,8 +395,9 @@ class SiteBrokerConfig:
 
     files: BrokerFiles
     service_password_file: Path
-    service_url: str  # password redacted
+    service_urls: list[str]  # one per service login (the probe's last), passwords redacted
     gateways: int
+    owner: str | None  # the user the files were given to (run as root), else None
 
 
 def write_site_broker_config(
@@ -407,16 +410,26 @@ def write_site_broker_config(
     tls: TlsListener | None,
     run_as_user: str | None = None,
     service_password: str | None = None,
+    worker_logins: Sequence[str] = (),
 ) -> SiteBrokerConfig:
     """Write a site Mosquitto's configuration from the registered gateways (``dho broker config``).
 
-    The service user's password is ``service_password`` when given (it must be URL-safe: it goes
-    into ``DHO_MQTT_URL``), else reused from ``out_dir/service-password`` when that exists (so
+    The service logins are ``dho-service``, each of ``worker_logins`` (one per extra ingest
+    worker: the broker uses the login as the client id) and ``dho-probe`` (health checks); they
+    share one password: ``service_password`` when given (it must be URL-safe: it goes into
+    ``DHO_MQTT_URL``), else reused from ``out_dir/service-password`` when that exists (so
     re-running after new registrations does not lock the running service out), else generated;
     it is written to ``out_dir/service-password`` (owner-only).
+
+    Run as root, the files Mosquitto reads are given to the user it switches to (``run_as_user``,
+    default ``mosquitto``): it re-reads them as that user on SIGHUP.
     """
     if service_password is not None:
         check_service_password(service_password)
+    names = list(dict.fromkeys([SERVICE_USER, *worker_logins]))
+    if PROBE_USER in names:
+        raise ServiceError(f"{PROBE_USER} is the health-check login: name the worker otherwise")
+    owner_name, owner = _mosquitto_owner(run_as_user)
     engine, sessions = open_database(settings)
     try:
         gateways = load_gateway_credentials(sessions)
@@ -429,7 +442,8 @@ def write_site_broker_config(
     if not service_password:
         service_password = secrets.token_urlsafe(24)
     write_private(password_file, service_password + "\n")
-    service = BrokerCredential(SERVICE_USER, mosquitto_password_hash(service_password))
+    services = [BrokerCredential(n, mosquitto_password_hash(service_password)) for n in names]
+    probe = BrokerCredential(PROBE_USER, mosquitto_password_hash(service_password))
     options = MosquittoOptions(
         port=port,
         bind_address=bind_address,
@@ -439,7 +453,27 @@ def write_site_broker_config(
         run_as_user=run_as_user,
         tls=tls,
     )
-    files = write_broker_files(out_dir, options, gateways, service)
+    files = write_broker_files(out_dir, options, gateways, services, probe=probe, owner=owner)
     host = "127.0.0.1" if bind_address in {"0.0.0.0", "::"} else bind_address  # noqa: S104
-    url = MqttEndpoint(host, port, SERVICE_USER, "***").url().replace("%2A%2A%2A", "***")
-    return SiteBrokerConfig(files, password_file, url, len(gateways))
+    urls = [
+        MqttEndpoint(host, port, name, "***").url().replace("%2A%2A%2A", "***")
+        for name in [*names, PROBE_USER]
+    ]
+    return SiteBrokerConfig(files, password_file, urls, len(gateways), owner_name)
+
+
+def _mosquitto_owner(run_as_user: str | None) -> tuple[str | None, tuple[int, int] | None]:
+    """Who Mosquitto's files should belong to: as root, the user Mosquitto switches to after
+    reading its configuration (it re-reads the files as that user on SIGHUP; root-owned 0600
+    files make the reload fail with "Unable to open config file"). Not root: nobody (ours)."""
+    if os.geteuid() != 0:
+        return None, None
+    name = run_as_user or "mosquitto"
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError as err:
+        raise ServiceError(
+            f"user {name!r} does not exist on this machine: Mosquitto started as root switches "
+            "to it (--user names it; default mosquitto)"
+        ) from err
+    return name, (entry.pw_uid, entry.pw_gid)

@@ -30,6 +30,7 @@ from tests.e2e.gateway_harness import gateway_settings, readings, running_hub, u
 from tests.integration.conftest import start_ingest
 from tests.integration.world import World
 from tests.services import ServiceAddress
+from triage.broker.credentials import gateway_credentials
 from triage.broker.embedded import free_port, start_broker
 from triage.config import Settings
 from triage.domain.plan import Condition
@@ -245,13 +246,17 @@ def test_the_same_reading_sent_twice_is_stored_once(
 
 @SQLITE
 def test_readings_taken_while_the_broker_restarts_arrive_once(
-    tmp_path: Path, world: World, sessions: sessionmaker[Session], prefix: str
+    tmp_path: Path, world: World, sessions: sessionmaker[Session]
 ) -> None:
     """A real Mosquitto (with persistence) stops while the patient measures and starts again:
     the gateway and the service reconnect by themselves, nothing is lost or doubled."""
     gateway_id = world.patients[Condition.HEART_FAILURE].gateway_id
+    secret = world.patients[Condition.HEART_FAILURE].gateway_secret
+    prefix = ""  # the test's own broker, with the ACL of every DHO broker
     broker_settings = Settings(data_dir=tmp_path / "broker", demo=True, broker_port=free_port())
-    url, broker = start_broker(broker_settings)
+    with sessions() as session:
+        logins = gateway_credentials(session)
+    url, broker = start_broker(broker_settings, logins)
     assert broker is not None
     address = BrokerAddress.from_url(url)
     consumer = start_ingest(sessions, address, prefix)
@@ -261,7 +266,11 @@ def test_readings_taken_while_the_broker_restarts_arrive_once(
         async with EmulatedRadio() as radio:
             cuff = await radio.add(BloodPressureCuff("DHO-EMU-BP", clock=local_now()))
             settings = gateway_settings(
-                tmp_path / "gw", gateway_id, ServiceAddress(address.host, address.port), prefix
+                tmp_path / "gw",
+                gateway_id,
+                ServiceAddress(address.host, address.port),
+                prefix,
+                secret=secret,
             )
             async with running_hub(settings, radio, [cuff]) as running:
                 assert await until(lambda: cuff.is_connected)
@@ -272,7 +281,7 @@ def test_readings_taken_while_the_broker_restarts_arrive_once(
                 for n in range(3):
                     await cuff.measure(bp(121 + n, 81, 61, 0))
                 assert await until(lambda: running.hub.outbox.depth() == 3)
-                url_again, broker = await asyncio.to_thread(start_broker, broker_settings)
+                url_again, broker = await asyncio.to_thread(start_broker, broker_settings, logins)
                 assert url_again == url
                 assert await until(lambda: len(readings(sessions)) == 4, timeout=60)
                 assert await until(lambda: running.hub.outbox.depth() == 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 from tests import services
 from triage.broker import (
     AMQTT_WARNING,
+    BrokerCredential,
     BrokerStartError,
     MqttEndpoint,
     MqttProtocol,
@@ -41,6 +43,8 @@ from triage.storage.models import GatewayRow
 from triage.storage.seed import register_gateway
 
 DEADLINE_S = 10.0
+GATEWAY_SECRET = "gateway-demo-secret"  # noqa: S105 - a test broker's login
+GATEWAY = BrokerCredential("gw-demo", mosquitto_password_hash(GATEWAY_SECRET))
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
 
@@ -123,6 +127,12 @@ def clients() -> Iterator[list[Client]]:
         client.close()
 
 
+def gateway_login(service_url: str) -> str:
+    """The URL of ``GATEWAY``'s login on the broker at ``service_url``."""
+    endpoint = MqttEndpoint.parse(service_url)
+    return f"mqtt://gw-demo:{GATEWAY_SECRET}@{endpoint.host}:{endpoint.port}"
+
+
 # ----------------------------------------------------------------------------- embedded broker
 
 
@@ -131,7 +141,7 @@ def test_embedded_mosquitto_carries_qos1(
 ) -> None:
     """With no DHO_MQTT_URL, dho starts Mosquitto on localhost and QoS 1 messages go through."""
     settings = Settings(data_dir=tmp_path, demo=True)
-    url, broker = start_broker(settings)
+    url, broker = start_broker(settings, [GATEWAY])
     assert broker is not None
     try:
         assert (broker.kind, broker.protocol) == ("mosquitto", MqttProtocol.V5)
@@ -140,10 +150,11 @@ def test_embedded_mosquitto_carries_qos1(
         assert "max_queued_messages 100000\nmax_queued_bytes 0\n" in conf
         assert "max_inflight_messages 1000\n" in conf
         assert "persistence true\n" in conf
-        service = Client(url, "dho-test-service")
+        assert "allow_anonymous false\n" in conf  # the demo too
+        service = Client(url, "dho-service")
         clients.append(service)
         service.subscribe("$share/triage/dho/v1/+/readings")
-        gateway = Client(url, "gw-demo")
+        gateway = Client(gateway_login(url), "gw-demo")
         clients.append(gateway)
         gateway.publish("dho/v1/gw-demo/readings", b'{"id": "r1"}')
         assert service.receive() == ("dho/v1/gw-demo/readings", b'{"id": "r1"}')
@@ -157,22 +168,23 @@ def test_embedded_mosquitto_keeps_queued_messages_across_a_restart(
 ) -> None:
     """Readings queued for a stopped service are still delivered after the broker restarts."""
     settings = Settings(data_dir=tmp_path, demo=True, broker_port=free_port())
-    url, broker = start_broker(settings)
+    url, broker = start_broker(settings, [GATEWAY])
     assert broker is not None
     try:
-        service = Client(url, "dho-triage-1", clean=False)
+        service = Client(url, "dho-service", clean=False)
         service.subscribe("dho/v1/+/readings")
         service.close()
-        gateway = Client(url, "gw-queued")
+        gateway = Client(gateway_login(url), "gw-demo")
         for n in range(50):
-            gateway.publish("dho/v1/gw-queued/readings", f"r{n}".encode())
+            gateway.publish("dho/v1/gw-demo/readings", f"r{n}".encode())
         gateway.close()
     finally:
         broker.stop()
-    url, broker = start_broker(settings)
+    url, broker = start_broker(settings, [GATEWAY])
     assert broker is not None
     try:
-        service = Client(url, "dho-triage-1", clean=False)
+        # the broker's own readiness check logged in as dho-probe: the session is intact
+        service = Client(url, "dho-service", clean=False)
         clients.append(service)
         received = [service.receive()[1] for _ in range(50)]
         assert received == [f"r{n}".encode() for n in range(50)]
@@ -186,8 +198,6 @@ def test_embedded_mosquitto_outside_demo_needs_passwords(
     """Outside demo mode the embedded broker takes only registered gateways and the service."""
     settings = Settings(data_dir=tmp_path, demo=False, secret_key="s" * 32)
     gateway_hash = mosquitto_password_hash("gateway-secret")
-    from triage.broker import BrokerCredential
-
     url, broker = start_broker(settings, [BrokerCredential("gw-a", gateway_hash)])
     assert broker is not None
     try:
@@ -222,15 +232,15 @@ def test_amqtt_fallback_when_mosquitto_is_missing(
     """Without Mosquitto, demo mode falls back to amqtt (with a warning) and carries a message."""
     settings = Settings(data_dir=tmp_path, demo=True, mosquitto_path=str(tmp_path / "none"))
     with caplog.at_level(logging.WARNING, logger="triage.broker"):
-        url, broker = start_broker(settings)
+        url, broker = start_broker(settings, [GATEWAY])
     assert broker is not None
     try:
         assert (broker.kind, broker.protocol) == ("amqtt", MqttProtocol.V311)
         assert AMQTT_WARNING in caplog.messages
-        service = Client(url, "dho-test-service", MqttProtocol.V311)
+        service = Client(url, "dho-service", MqttProtocol.V311)
         clients.append(service)
         service.subscribe("dho/v1/+/readings")
-        gateway = Client(url, "gw-demo", MqttProtocol.V311)
+        gateway = Client(gateway_login(url), "gw-demo", MqttProtocol.V311)
         clients.append(gateway)
         gateway.publish("dho/v1/gw-demo/readings", b"hello")
         assert service.receive() == ("dho/v1/gw-demo/readings", b"hello")
@@ -319,7 +329,8 @@ def test_generated_site_config_enforces_passwords_and_acl(
     ]
     assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}["passwd"] == 0o600
     users = [line.split(":")[0] for line in (out / "passwd").read_text().splitlines()]
-    assert users == ["dho-service", "gw-one", "gw-two"]  # the revoked gateway is left out
+    # the revoked gateway is left out
+    assert users == ["dho-service", "dho-probe", "gw-one", "gw-two"]
     (tmp_path / "db").mkdir()
     process = subprocess.Popen(  # noqa: S603 - the test's own broker
         [str(mosquitto), "-c", str(out / "mosquitto.conf")],
@@ -463,3 +474,148 @@ def test_new_and_revoked_gateways_reach_the_running_embedded_broker(
         sync.stop()
         broker.stop()
         engine.dispose()
+
+
+# ----------------------------------------------------------------------------- client ids
+
+
+def broker_config(out: Path, port: int, database_url: str, *more: str) -> None:
+    """Run `dho broker config` into ``out`` for a Mosquitto on ``port`` (as the operator does)."""
+    result = CliRunner().invoke(
+        app,
+        ["broker", "config", "--out", str(out), "--port", str(port), *more],
+        env={"DHO_DATABASE_URL": database_url, "DHO_SECRET_KEY": "k" * 32},
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_a_gateway_cannot_take_over_the_ingest_workers_session(
+    mosquitto: Path, tmp_path: Path, site: dict[str, Any], clients: list[Client]
+) -> None:
+    """A gateway's login connects with the ingest worker's client id (clean start, session
+    expiry 0): with the generated configuration it gets a session of its own, and the 20
+    readings the broker queued for the stopped worker are all delivered when it is back."""
+    out, port = tmp_path / "site", free_port()
+    (tmp_path / "db").mkdir()
+    broker_config(
+        out,
+        port,
+        site["database_url"],
+        "--persistence-dir",
+        str(tmp_path / "db"),
+        "--user",
+        _whoami(),
+        "--worker-login",
+        "dho-ingest-1",
+    )
+    assert "use_username_as_clientid true" in (out / "mosquitto.conf").read_text()
+    process = subprocess.Popen(  # noqa: S603 - the test's own broker
+        [str(mosquitto), "-c", str(out / "mosquitto.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        password = (out / "service-password").read_text().strip()
+        worker_url = f"mqtt://dho-ingest-1:{password}@127.0.0.1:{port}"
+        wait_for_broker(f"mqtt://dho-probe:{password}@127.0.0.1:{port}", DEADLINE_S)
+        worker = Client(worker_url, "dho-ingest-1", clean=False)
+        worker.subscribe("$share/triage/dho/v1/+/readings")
+        worker.close()  # stopped: the broker queues for its session
+
+        def gateway_url(gateway_id: str) -> str:
+            return f"mqtt://{gateway_id}:{site['secrets'][gateway_id]}@127.0.0.1:{port}"
+
+        one = Client(gateway_url("gw-one"), "gw-one")
+        clients.append(one)
+        for n in range(20):
+            one.publish("dho/v1/gw-one/readings", f"r{n}".encode())
+        taker = Client(gateway_url("gw-two"), "dho-ingest-1", clean=True)  # expiry 0
+        taker.close()
+
+        worker = Client(worker_url, "dho-ingest-1", clean=False)
+        clients.append(worker)
+        received = [worker.receive()[1] for _ in range(20)]
+        assert received == [f"r{n}".encode() for n in range(20)]
+    finally:
+        for client in clients:
+            client.close()
+        clients.clear()
+        process.terminate()
+        process.wait(DEADLINE_S)
+
+
+def test_probing_the_embedded_broker_keeps_the_service_session(
+    mosquitto: Path, tmp_path: Path
+) -> None:
+    """`dho probe mqtt` with the service's URL logs in as dho-probe: the broker uses the login
+    as the client id, so probing as dho-service would end the running service's connection."""
+    settings = Settings(data_dir=tmp_path, secret_key="s" * 32)
+    url, broker = start_broker(settings)
+    assert broker is not None
+    try:
+        service = Client(url, "dho-service")
+        service.subscribe("dho/v1/+/status")
+        result = CliRunner().invoke(app, ["probe", "mqtt", url])
+        assert result.exit_code == 0, result.output
+        assert "dho-probe:***@" in result.output
+        time.sleep(0.5)  # a takeover would have closed it by now
+        assert service.client.is_connected()
+        service.close()
+    finally:
+        broker.stop()
+
+
+# ----------------------------------------------------------------------------- reload (SIGHUP)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Mosquitto drops root only when started as root")
+def test_a_new_gateway_can_log_in_after_broker_config_and_sighup(
+    mosquitto: Path, site: dict[str, Any]
+) -> None:
+    """The operator's routine: Mosquitto started as root from `dho broker config`'s files (it
+    switches to user mosquitto), a gateway registered, `dho broker config` again, SIGHUP. The
+    reload reads the new files and the new gateway logs in ("Unable to open config file" before:
+    the files were root's, owner-only)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="dho-broker-reload-"))
+    folder.chmod(0o755)  # Mosquitto's user must reach the files inside
+    log = folder / "mosquitto.log"
+    try:
+        out, db, port = folder / "conf", folder / "db", free_port()
+        out.mkdir(mode=0o755)
+        db.mkdir()
+        shutil.chown(db, "mosquitto", "mosquitto")
+        broker_config(out, port, site["database_url"], "--persistence-dir", str(db))
+        assert out.joinpath("mosquitto.conf").stat().st_uid == _uid("mosquitto")
+        with log.open("wb") as output:
+            process = subprocess.Popen(  # noqa: S603 - the test's own broker
+                [str(mosquitto), "-c", str(out / "mosquitto.conf")],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            password = (out / "service-password").read_text().strip()
+            wait_for_broker(f"mqtt://dho-probe:{password}@127.0.0.1:{port}", DEADLINE_S)
+            engine = make_engine(site["database_url"])
+            with session_factory(engine).begin() as session:
+                _row, secret = register_gateway(session, None, NOW, gateway_id="gw-late")
+            engine.dispose()
+            new = f"mqtt://gw-late:{secret}@127.0.0.1:{port}"
+            assert str(probe_broker(new)) == "Not authorized"
+            broker_config(out, port, site["database_url"], "--persistence-dir", str(db))
+            process.send_signal(signal.SIGHUP)
+            assert eventually(lambda: str(probe_broker(new)), "Success"), log.read_text()
+            assert "Unable to open" not in log.read_text()
+        finally:
+            process.terminate()
+            process.wait(DEADLINE_S)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _uid(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid

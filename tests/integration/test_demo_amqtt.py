@@ -37,6 +37,7 @@ from tests.integration.test_service_cli import (
 )
 from tests.integration.world import World
 from triage.broker import EmbeddedBroker, MqttProtocol, start_broker
+from triage.broker.credentials import gateway_credentials
 from triage.broker.embedded import free_port
 from triage.config import Settings
 from triage.domain.plan import Condition
@@ -75,6 +76,8 @@ def test_the_demo_without_mosquitto_stores_a_3_1_1_gateways_readings_across_a_re
     MQTT 3.1.1 publishes readings: each is stored once and the receipts empty its outbox. A
     reading measured while the service is stopped (and its in-memory broker with it) is stored
     once the service is back."""
+    now = datetime.now(UTC)
+    _, gateway_id, secret = register_patient(tmp_path, now)
     api_port, broker_port = free_port(), free_port()
     env = demo_env(tmp_path, broker_port)
     base_url = f"http://127.0.0.1:{api_port}"
@@ -82,8 +85,6 @@ def test_the_demo_without_mosquitto_stores_a_3_1_1_gateways_readings_across_a_re
     health = wait_for_health(service, base_url)
     assert health["broker"] == {"ok": True, "detail": "ingest connected"}
 
-    now = datetime.now(UTC)
-    _, gateway_id, secret = register_patient(tmp_path, now)
     outbox = Outbox(tmp_path / "gateway" / "outbox.sqlite3")
     publisher = Publisher(
         outbox,
@@ -147,9 +148,14 @@ def test_a_shared_subscription_is_refused_on_amqtt_with_the_reason(
 
 
 @pytest.fixture
-def amqtt(tmp_path: Path) -> Iterator[tuple[str, EmbeddedBroker]]:
-    """The demo's fallback broker, started as the service starts it when Mosquitto is missing."""
-    url, broker = start_broker(Settings(data_dir=tmp_path, demo=True, mosquitto_path=""))
+def amqtt(
+    tmp_path: Path, sessions: sessionmaker[Session], world: World
+) -> Iterator[tuple[str, EmbeddedBroker]]:
+    """The demo's fallback broker, started as the service starts it when Mosquitto is missing,
+    with the world's gateways' logins."""
+    with sessions() as session:
+        logins = gateway_credentials(session)
+    url, broker = start_broker(Settings(data_dir=tmp_path, demo=True, mosquitto_path=""), logins)
     assert broker is not None
     assert (broker.kind, broker.protocol) == ("amqtt", MqttProtocol.V311)
     yield url, broker
@@ -158,10 +164,11 @@ def amqtt(tmp_path: Path) -> Iterator[tuple[str, EmbeddedBroker]]:
 
 @pytest.fixture
 def make_ingest(
-    amqtt: tuple[str, EmbeddedBroker], sessions: sessionmaker[Session], prefix: str
+    amqtt: tuple[str, EmbeddedBroker], sessions: sessionmaker[Session]
 ) -> Iterator[Callable[..., IngestConsumer]]:
-    """Start the service's ingest on amqtt in MQTT 3.1.1, always with the same client id (a
-    restart resumes its session)."""
+    """Start the service's ingest on amqtt in MQTT 3.1.1, always with the same client id (its
+    login, dho-service: a restart resumes its session). The broker is this test's own: no topic
+    prefix (amqtt's ACL knows only dho/v1/…)."""
     started: list[IngestConsumer] = []
 
     def make(before_commit: Callable[[Sequence[Incoming]], None] | None = None) -> IngestConsumer:
@@ -169,8 +176,6 @@ def make_ingest(
             Settings(demo=True, ingest_batch_ms=20),
             sessions,
             BrokerAddress.from_url(amqtt[0]),
-            client_id=f"{prefix}triage",
-            topic_prefix=prefix,
             before_commit=before_commit,
             protocol=MqttProtocol.V311,
         )
@@ -186,7 +191,7 @@ def make_ingest(
 
 
 def gateway_on(
-    url: str, outbox: Outbox, gateway_id: str, prefix: str, clock: list[datetime]
+    url: str, outbox: Outbox, gateway_id: str, secret: str, clock: list[datetime]
 ) -> Publisher:
     """A gateway speaking MQTT 3.1.1 whose clock moves only when the test moves it."""
     address = BrokerAddress.from_url(url)
@@ -196,8 +201,8 @@ def gateway_on(
         address.host,
         address.port,
         username=gateway_id,
+        password=secret,
         protocol=MqttVersion.V311,
-        topic_prefix=prefix,
         clock=lambda: clock[0],
     )
     publisher.start()
@@ -228,16 +233,16 @@ def test_amqtt_keeps_the_service_session_while_ingest_restarts(
     sessions: sessionmaker[Session],
     amqtt: tuple[str, EmbeddedBroker],
     make_ingest: Callable[..., IngestConsumer],
-    prefix: str,
 ) -> None:
     """A reading published once while ingest is stopped is kept by amqtt in the service's
     persistent session (clean_session=False) and stored when ingest is back. The gateway's
     retained status marks it online, and its last will marks it offline when its link dies."""
     gateway_id = world.patients[Condition.COPD].gateway_id
+    secret = world.patients[Condition.COPD].gateway_secret
     clock = [datetime.now(UTC)]
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     first = make_ingest()
-    publisher = gateway_on(amqtt[0], outbox, gateway_id, prefix, clock)
+    publisher = gateway_on(amqtt[0], outbox, gateway_id, secret, clock)
     killed = False
     try:
         outbox.add(Channel.READINGS, "a-1", spo2("a-1", 95), clock[0])
@@ -278,7 +283,6 @@ def test_amqtt_does_not_redeliver_an_unacknowledged_reading_the_gateway_republis
     sessions: sessionmaker[Session],
     amqtt: tuple[str, EmbeddedBroker],
     make_ingest: Callable[..., IngestConsumer],
-    prefix: str,
 ) -> None:
     """Ingest dies with a reading received but not committed or acknowledged. Mosquitto would
     deliver it again when ingest is back (tests/integration/test_ingest_mqtt.py); amqtt drops
@@ -286,6 +290,7 @@ def test_amqtt_does_not_redeliver_an_unacknowledged_reading_the_gateway_republis
     not. The gateway's outbox still holds it, republishes it after its back-off, and it is
     stored once."""
     gateway_id = world.patients[Condition.COPD].gateway_id
+    secret = world.patients[Condition.COPD].gateway_secret
     clock = [datetime.now(UTC)]
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     reached = threading.Event()
@@ -297,7 +302,7 @@ def test_amqtt_does_not_redeliver_an_unacknowledged_reading_the_gateway_republis
         raise Crash  # never committed
 
     crashing = make_ingest(before_commit=die_here)
-    publisher = gateway_on(amqtt[0], outbox, gateway_id, prefix, clock)
+    publisher = gateway_on(amqtt[0], outbox, gateway_id, secret, clock)
     try:
         outbox.add(Channel.READINGS, "lost-1", spo2("lost-1", 94), clock[0])
         assert publisher.drain_once() == 1

@@ -26,6 +26,7 @@ from tests.integration.test_ingest_mqtt import poll_until, stored_count
 from tests.integration.world import World
 from tests.services import ServiceAddress
 from triage.broker import find_mosquitto, start_broker
+from triage.broker.credentials import gateway_credentials
 from triage.broker.embedded import free_port
 from triage.config import Settings
 from triage.domain.plan import Condition
@@ -89,6 +90,45 @@ def test_the_outbox_drains_into_the_database_and_is_pruned_by_receipts(
 
 
 @SQLITE
+def test_a_message_too_large_for_the_service_is_never_published_and_shows_as_rejected(
+    tmp_path: Path,
+    world: World,
+    sessions: sessionmaker[Session],
+    mosquitto_address: ServiceAddress,
+    prefix: str,
+    service: IngestConsumer,
+) -> None:
+    """A 300 KB reading in the outbox (kept by an older gateway: above the broker's
+    max_packet_size, which drops it with no receipt and no dead letter) is not published and
+    not retried: it is marked rejected (too_large) in the outbox for the status page, and the
+    reading behind it is stored."""
+    gateway_id = world.patients[Condition.COPD].gateway_id
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    now = datetime.now(UTC)
+    huge = json.loads(spo2("huge-1", 95))
+    huge["device"]["model"] = "M" * 300_000
+    outbox.add(Channel.READINGS, "huge-1", json.dumps(huge).encode(), now)
+    outbox.add(Channel.READINGS, "fine-1", spo2("fine-1", 96), now)
+    publisher = Publisher(
+        outbox, gateway_id, mosquitto_address.host, mosquitto_address.port, topic_prefix=prefix
+    )
+    publisher.start()
+    try:
+        assert publisher.wait_until_ready(DEADLINE_S)
+        assert publisher.drain_once() == 1
+        assert poll_until(lambda: outbox.depth() == 0), "no receipt for the reading behind it"
+        assert stored_count(sessions, "fine-1") == 1
+        [rejected] = outbox.rejected()
+        assert (rejected.id, rejected.reason_code) == ("huge-1", "too_large")
+        assert rejected.reason is not None
+        assert rejected.reason.startswith("the message is 300")
+        assert publisher.drain_once() == 0  # never again
+    finally:
+        publisher.stop()
+        outbox.close()
+
+
+@SQLITE
 def test_readings_measured_while_the_service_is_down_arrive_once_it_is_back(
     tmp_path: Path,
     world: World,
@@ -132,7 +172,7 @@ def test_readings_measured_while_the_service_is_down_arrive_once_it_is_back(
 
 @SQLITE
 def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order(
-    tmp_path: Path, world: World, sessions: sessionmaker[Session], prefix: str
+    tmp_path: Path, world: World, sessions: sessionmaker[Session]
 ) -> None:
     """A long outage: the gateway published five readings again and again while no service
     session existed at the broker, which dropped them, so each waits in the outbox with a
@@ -147,12 +187,16 @@ def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order
         demo=True,
         broker_port=free_port(),
         mosquitto_path=str(mosquitto),
+        broker_worker_logins=["dho-observer"],  # the broker binds client ids to logins
     )
-    url, broker = start_broker(broker_settings)
+    with sessions() as session:
+        logins = gateway_credentials(session)
+    url, broker = start_broker(broker_settings, logins)  # this test's own: no topic prefix
     assert broker is not None
     assert broker.kind == "mosquitto"
     address = BrokerAddress.from_url(url)
     gateway_id = world.patients[Condition.COPD].gateway_id
+    prefix = ""
     clock = [datetime.now(UTC)]
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     ids = [f"lost-{i}" for i in range(5)]
@@ -163,6 +207,8 @@ def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order
         gateway_id,
         address.host,
         address.port,
+        username=gateway_id,
+        password=world.patients[Condition.COPD].gateway_secret,
         topic_prefix=prefix,
         clock=lambda: clock[0],
         batch=2,
@@ -183,12 +229,13 @@ def test_after_a_reconnect_every_pending_message_is_republished_at_once_in_order
         assert outbox.due(clock[0]) == []
 
         service = start_ingest(sessions, address, prefix)
-        observer = ObservingClient(url, f"{prefix}observer", f"{prefix}dho/v1/+/readings")
+        observer_url = url.replace("dho-service:", "dho-observer:", 1)
+        observer = ObservingClient(observer_url, "dho-observer", "dho/v1/+/readings")
         assert publisher.drain_once() == 0  # nothing is due: without a reconnect, nothing goes
         assert stored_count(sessions) == 0
 
         broker.stop()
-        url_again, broker = start_broker(broker_settings)  # same port, sessions kept on disk
+        url_again, broker = start_broker(broker_settings, logins)  # same port, sessions on disk
         assert url_again == url
 
         assert poll_until(lambda: drained(publisher, outbox), timeout=60), (
@@ -224,6 +271,8 @@ class ObservingClient:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
         )
+        if endpoint.username:
+            self.client.username_pw_set(endpoint.username, endpoint.password)
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda *_: subscribed.set()
         self.client.on_message = lambda _c, _u, m: self.received.put(json.loads(m.payload)["id"])

@@ -388,5 +388,6 @@ def test_a_second_worker_with_the_same_client_id_is_reported(
     )
     assert warnings[0].endswith(
         "most often another client connected with the same client id and took the session "
-        "over. Every ingest worker needs its own DHO_MQTT_CLIENT_ID."
+        "over. Every ingest worker needs its own broker login (DHO_MQTT_URL's user; DHO's "
+        "broker uses the login as the client id) and DHO_MQTT_CLIENT_ID."
     )

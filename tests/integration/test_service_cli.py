@@ -89,8 +89,11 @@ def wait_for_health(process: subprocess.Popen[str], base_url: str) -> dict[str, 
 
 
 def register_patient(data_dir: Path, now: datetime) -> tuple[str, str, str]:
-    """A COVID-19 patient with an approved plan and a gateway: (patient, gateway, secret)."""
+    """A COVID-19 patient with an approved plan and a gateway: (patient, gateway, secret).
+    Registered before the service starts, the gateway is in its broker's password file at once
+    (later registrations reach the embedded broker within 30 s)."""
     engine = make_engine(f"sqlite:///{(data_dir / 'dho.sqlite3').resolve()}")
+    migrate(engine)
     try:
         with session_factory(engine).begin() as session:
             municipality = seed.add_municipality(session, "9901", "Testvik")
@@ -128,6 +131,8 @@ def test_serve_runs_ingest_jobs_and_api_and_stops_cleanly_on_ctrl_c(
     tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
     """`dho serve` in demo mode answers health, stores HTTP and MQTT readings, exits 0 on Ctrl-C."""
+    now = datetime.now(UTC)
+    patient_id, gateway_id, secret = register_patient(tmp_path, now)
     api_port, broker_port = free_port(), free_port()
     env = dho_env(DHO_DATA_DIR=str(tmp_path), DHO_DEMO="true", DHO_BROKER_PORT=str(broker_port))
     process = start(processes, ["serve", "--port", str(api_port)], env)
@@ -135,8 +140,6 @@ def test_serve_runs_ingest_jobs_and_api_and_stops_cleanly_on_ctrl_c(
     health = wait_for_health(process, base_url)
     assert health["broker"] == {"ok": True, "detail": "ingest connected"}
 
-    now = datetime.now(UTC)
-    patient_id, gateway_id, secret = register_patient(tmp_path, now)
     over_http = reading(97, now)
     response = httpx.post(
         f"{base_url}/api/v1/readings",
@@ -150,6 +153,7 @@ def test_serve_runs_ingest_jobs_and_api_and_stops_cleanly_on_ctrl_c(
     over_mqtt = reading(91, now)
     receipts: queue.Queue[bytes] = queue.Queue()
     gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5)
+    gateway.username_pw_set(gateway_id, secret)  # the demo's broker has passwords too
     gateway.on_message = lambda _c, _u, m: receipts.put(bytes(m.payload))
     gateway.connect("127.0.0.1", broker_port)
     gateway.loop_start()
@@ -187,9 +191,6 @@ def test_serve_outside_demo_mode_lets_only_registered_gateways_in(
 ) -> None:
     """Outside demo mode the embedded broker takes a registered gateway's id and secret only."""
     now = datetime.now(UTC)
-    engine = make_engine(f"sqlite:///{(tmp_path / 'dho.sqlite3').resolve()}")
-    migrate(engine)
-    engine.dispose()
     _, gateway_id, secret = register_patient(tmp_path, now)
     api_port, broker_port = free_port(), free_port()
     env = dho_env(
@@ -313,6 +314,8 @@ def test_ingest_alone_serves_its_metrics_for_the_operator(
 ) -> None:
     """`dho ingest` with DHO_INGEST_METRICS_PORT: its connection and counters are scrapeable,
     a stored MQTT reading shows up in them, nothing else is served, SIGTERM still exits 0."""
+    now = datetime.now(UTC)
+    _, gateway_id, secret = register_patient(tmp_path, now)
     metrics_port, broker_port = free_port(), free_port()
     env = dho_env(
         DHO_DATA_DIR=str(tmp_path),
@@ -333,9 +336,8 @@ def test_ingest_alone_serves_its_metrics_for_the_operator(
             time.sleep(0.2)
     assert samples['dho_ingest_messages_total{outcome="stored"}'] == 0
 
-    now = datetime.now(UTC)
-    _, gateway_id, _ = register_patient(tmp_path, now)
     gateway = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=gateway_id, protocol=mqtt.MQTTv5)
+    gateway.username_pw_set(gateway_id, secret)
     gateway.connect("127.0.0.1", broker_port)
     gateway.loop_start()
     try:

@@ -132,7 +132,9 @@ def test_data_lives_in_declared_volumes() -> None:
 
 def test_ingest_workers_share_the_subscription_with_a_client_id_each() -> None:
     """At least two ingest workers, one shared group, distinct client ids; none is replicated
-    (replicas would share one id and throw each other off the broker)."""
+    (replicas would share one id and throw each other off the broker). Mosquitto uses the login
+    as the client id: each worker logs in with its own login, which equals its client id and is
+    one of broker-config's --worker-login."""
     workers = ingest_services()
     assert len(workers) >= 2
     groups = {environment(s).get("DHO_MQTT_SHARED_GROUP") for s in workers.values()}
@@ -141,10 +143,22 @@ def test_ingest_workers_share_the_subscription_with_a_client_id_each() -> None:
     ids = [environment(s).get("DHO_MQTT_CLIENT_ID") for s in workers.values()]
     assert None not in ids, ids
     assert len(set(ids)) == len(ids), ids
+    logins = resolve(SERVICES["broker-config"]["command"]).params["worker_login"]
     for name, service in workers.items():
         assert service.get("deploy", {}).get("replicas", 1) == 1, name
         assert set(service["depends_on"]) >= {"postgres", "mosquitto"}
-        assert environment(service)["DHO_MQTT_URL"].endswith("@mosquitto:1883")
+        url = environment(service)["DHO_MQTT_URL"]
+        assert url.endswith("@mosquitto:1883")
+        login = url.removeprefix("mqtt://").split(":", 1)[0]
+        assert login == environment(service)["DHO_MQTT_CLIENT_ID"], name
+        assert login in logins, f"{name}'s login {login} is not a --worker-login of broker-config"
+
+
+def test_the_broker_health_check_does_not_use_a_workers_login() -> None:
+    """The health check logs in as dho-probe: with a worker's (or the service's) login it would
+    take that process's session over every 10 s."""
+    check = " ".join(SERVICES["mosquitto"]["healthcheck"]["test"])
+    assert "-u dho-probe " in check
 
 
 def test_exactly_one_jobs_process() -> None:

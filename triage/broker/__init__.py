@@ -20,6 +20,7 @@ from triage.broker.endpoint import (
     wait_for_broker,
 )
 from triage.broker.mosquitto_config import (
+    PROBE_USER,
     SERVICE_USER,
     BrokerConfigError,
     BrokerCredential,
@@ -34,6 +35,7 @@ from triage.broker.passwords import mosquitto_password_hash, verify_mosquitto_pa
 
 __all__ = [
     "AMQTT_WARNING",
+    "PROBE_USER",
     "SERVICE_USER",
     "BrokerConfigError",
     "BrokerCredential",

@@ -2,12 +2,13 @@
 
 Mosquitto when it is installed: a configuration generated into ``<data>/broker/`` (persistence,
 ``max_queued_messages`` sized for long outages, a raised in-flight window, a listener on
-127.0.0.1), with a password file and ACL outside demo mode. Otherwise, in demo mode only, amqtt
-in-process: it speaks MQTT 3.1.1 only and was measured to stall after ~68,500 QoS 1 messages,
-so it is never used outside demo mode. Its limits (docs/operator-broker.md): everything is in
-memory (a restart forgets sessions, queues and retained messages), and a QoS 1 message it sent
-that was not acknowledged within 5 s, or before the connection dropped, is not sent again — the
-gateways' outboxes make up for both.
+127.0.0.1), with the same password file and ACL as a site broker, in demo mode too. Otherwise,
+in demo mode only, amqtt in-process, with plugins that apply the same logins and ACL
+(:mod:`triage.broker.amqtt_plugins`): it speaks MQTT 3.1.1 only and was measured to stall
+after ~68,500 QoS 1 messages, so it is never used outside demo mode. Its limits
+(docs/operator-broker.md): everything is in memory (a restart forgets sessions, queues and
+retained messages), and a QoS 1 message it sent that was not acknowledged within 5 s, or before
+the connection dropped, is not sent again — the gateways' outboxes make up for both.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ from triage.broker.endpoint import (
     wait_for_broker,
 )
 from triage.broker.mosquitto_config import (
+    PROBE_USER,
     SERVICE_USER,
     BrokerConfigError,
     BrokerCredential,
     MosquittoOptions,
-    check_username,
-    render_mosquitto_conf,
+    check_gateway_username,
     render_password_file,
     write_broker_files,
     write_private,
@@ -126,8 +127,8 @@ class EmbeddedBroker:
     def start(self, settings: Settings, gateways: Sequence[BrokerCredential] = ()) -> str:
         """Start Mosquitto (or amqtt in demo mode), wait until it answers, return its URL.
 
-        ``gateways`` are the logins allowed outside demo mode (ignored in demo mode, where the
-        listener on 127.0.0.1 takes anonymous clients).
+        ``gateways`` are the gateways' logins (in demo mode too: no broker takes anonymous
+        clients); the URL is the service login's (``dho-service``).
         """
         if self._backend is not None:
             return self._backend.url
@@ -137,7 +138,7 @@ class EmbeddedBroker:
             self.kind = "mosquitto"
         elif settings.demo:
             log.warning(AMQTT_WARNING)
-            self._backend = _AmqttBackend.start(settings)
+            self._backend = _AmqttBackend.start(settings, gateways)
             self.kind = "amqtt"
         else:
             raise BrokerStartError(
@@ -188,14 +189,14 @@ class _MosquittoBackend:
         process: subprocess.Popen[bytes],
         url: str,
         folder: Path,
-        service: BrokerCredential | None,
+        logins: ServiceLogins,
         options: MosquittoOptions,
         log_file: IO[bytes],
     ) -> None:
         self._process = process
         self.url = url
         self._folder = folder
-        self._service = service
+        self._logins = logins
         self._options = options
         self._log_file = log_file
 
@@ -234,16 +235,11 @@ class _MosquittoBackend:
             max_inflight_messages=max(1000, 2 * settings.ingest_batch_size),
             run_as_user=_current_user(),
         )
-        service: BrokerCredential | None = None
-        if settings.demo:
-            conf = folder / "mosquitto.conf"
-            write_private(conf, render_mosquitto_conf(options))
-            url = f"mqtt://127.0.0.1:{port}"
-        else:
-            password = _service_password(folder)
-            service = BrokerCredential(SERVICE_USER, mosquitto_password_hash(password))
-            conf = write_broker_files(folder, options, _usable(gateways, service), service).conf
-            url = MqttEndpoint("127.0.0.1", port, SERVICE_USER, password).url()
+        logins = ServiceLogins.in_folder(folder, settings)
+        conf = write_broker_files(
+            folder, options, _usable(gateways), logins.services, probe=logins.probe
+        ).conf
+        url = logins.url("127.0.0.1", port)
         log_path = folder / "mosquitto.log"
         log_file = log_path.open("ab")
         start_offset = log_file.tell()
@@ -258,7 +254,7 @@ class _MosquittoBackend:
         except OSError as err:
             log_file.close()
             raise BrokerStartError(f"cannot run {executable}: {err}") from err
-        backend = cls(process, url, folder, service, options, log_file)
+        backend = cls(process, url, folder, logins, options, log_file)
 
         def died() -> str | None:
             if process.poll() is None:
@@ -268,17 +264,23 @@ class _MosquittoBackend:
             )
 
         try:
-            wait_for_broker(url, START_TIMEOUT_S, MqttProtocol.V5, is_alive=died)
+            # as the probe login: a clean connection as dho-service would discard the service's
+            # session (the login is the client id), with what the broker queued for it
+            wait_for_broker(
+                logins.url("127.0.0.1", port, PROBE_USER),
+                START_TIMEOUT_S,
+                MqttProtocol.V5,
+                is_alive=died,
+            )
         except BrokerUnavailableError as err:
             backend.stop()
             raise BrokerStartError(f"{err} (log: {log_path})") from err
         return backend
 
     def reload(self, gateways: Sequence[BrokerCredential]) -> None:
-        if self._service is None:  # demo mode: anonymous, nothing to reload
-            return
+        logins = self._logins
         write_broker_files(
-            self._folder, self._options, _usable(gateways, self._service), self._service
+            self._folder, self._options, _usable(gateways), logins.services, probe=logins.probe
         )
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGHUP)
@@ -297,16 +299,33 @@ class _MosquittoBackend:
             self._log_file.close()
 
 
-def _usable(
-    gateways: Sequence[BrokerCredential], service: BrokerCredential
-) -> list[BrokerCredential]:
+class ServiceLogins:
+    """The embedded broker's service logins: ``dho-service`` (the service's ingest), one per
+    ``DHO_BROKER_WORKER_LOGINS`` name, and ``dho-probe`` (readiness checks), all with the
+    password kept in ``service-password``."""
+
+    def __init__(self, password: str, workers: Sequence[str] = ()) -> None:
+        self.password = password
+        self.services = [
+            BrokerCredential(name, mosquitto_password_hash(password))
+            for name in dict.fromkeys([SERVICE_USER, *workers])
+        ]
+        self.probe = BrokerCredential(PROBE_USER, mosquitto_password_hash(password))
+
+    @classmethod
+    def in_folder(cls, folder: Path, settings: Settings) -> ServiceLogins:
+        return cls(_service_password(folder), settings.broker_worker_logins)
+
+    def url(self, host: str, port: int, username: str = SERVICE_USER) -> str:
+        return MqttEndpoint(host, port, username, self.password).url()
+
+
+def _usable(gateways: Sequence[BrokerCredential]) -> list[BrokerCredential]:
     """The gateway logins that can go into the password file; the others are logged."""
     usable: list[BrokerCredential] = []
     for gateway in gateways:
         try:
-            if gateway.username == service.username:
-                raise BrokerConfigError("the gateway has the service user's name")
-            check_username(gateway.username)
+            check_gateway_username(gateway.username)
             render_password_file([gateway])
         except BrokerConfigError as err:
             log.error(
@@ -354,18 +373,12 @@ def _tail(path: Path, offset: int, limit: int = 2000) -> str:
 # ----------------------------------------------------------------------------- amqtt
 
 
-#: The user name the service gives amqtt (any name is let in; see _AmqttBackend).
-AMQTT_SERVICE_USER = "dho-service"
-
-
 class _AmqttBackend:
-    """amqtt in a thread of its own, on 127.0.0.1.
+    """amqtt in a thread of its own, on 127.0.0.1, demo mode only.
 
-    Every client that gives a user name is let in, with no password check (demo mode only).
-    Clients without one are refused: amqtt marks them anonymous and then keeps no session for
-    them (amqtt 0.12: no queue while they are away, their subscriptions dropped), which would
-    lose readings published while ingest restarts. Gateways log in with their id; the service's
-    URL names ``dho-service``.
+    The same logins as Mosquitto's (the password file in ``<data>/broker/passwd``, the service
+    password in ``service-password``) and the same ACL, applied by
+    :mod:`triage.broker.amqtt_plugins`; a client id must equal the login name.
     """
 
     protocol = MqttProtocol.V311
@@ -381,10 +394,17 @@ class _AmqttBackend:
         self._thread = thread
         self._core = core
         self.url = url
+        self._logins: ServiceLogins
+        self._password_file: Path
 
     @classmethod
-    def start(cls, settings: Settings) -> _AmqttBackend:
+    def start(cls, settings: Settings, gateways: Sequence[BrokerCredential]) -> _AmqttBackend:
         port = settings.broker_port or free_port()
+        folder = (settings.data_dir / "broker").resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        logins = ServiceLogins.in_folder(folder, settings)
+        password_file = folder / "passwd"
+        write_private(password_file, _amqtt_passwords(logins, gateways))
         loop = asyncio.new_event_loop()
         ready = threading.Event()
         outcome: list[Any | BaseException] = []
@@ -396,10 +416,12 @@ class _AmqttBackend:
                 {
                     "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
                     "plugins": {
-                        # False: a user name is required (any, no password): see the class doc
-                        "amqtt.plugins.authentication.AnonymousAuthPlugin": {
-                            "allow_anonymous": False
-                        }
+                        "triage.broker.amqtt_plugins.DhoAuthPlugin": {
+                            "password_file": str(password_file)
+                        },
+                        "triage.broker.amqtt_plugins.DhoTopicPlugin": {
+                            "service_users": [c.username for c in logins.services]
+                        },
                     },
                 }
             )
@@ -426,17 +448,21 @@ class _AmqttBackend:
             thread.join(STOP_TIMEOUT_S)
             loop.close()
             raise BrokerStartError(f"amqtt could not start on port {port}: {result}") from result
-        url = MqttEndpoint("127.0.0.1", port, AMQTT_SERVICE_USER).url()
-        backend = cls(loop, thread, result, url)
+        backend = cls(loop, thread, result, logins.url("127.0.0.1", port))
+        backend._logins, backend._password_file = logins, password_file
         try:
-            wait_for_broker(backend.url, START_TIMEOUT_S, MqttProtocol.V311)
+            wait_for_broker(
+                logins.url("127.0.0.1", port, PROBE_USER), START_TIMEOUT_S, MqttProtocol.V311
+            )
         except BrokerUnavailableError as err:
             backend.stop()
             raise BrokerStartError(str(err)) from err
         return backend
 
     def reload(self, gateways: Sequence[BrokerCredential]) -> None:
-        """amqtt runs only in demo mode, with anonymous clients: nothing to reload."""
+        """Rewrite the password file; the auth plugin re-reads it at the next login (amqtt
+        keeps a revoked gateway's open connection until it drops)."""
+        write_private(self._password_file, _amqtt_passwords(self._logins, gateways))
 
     def stop(self) -> None:
         if self._loop.is_closed():
@@ -457,3 +483,7 @@ class _AmqttBackend:
         if pending:
             self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+
+
+def _amqtt_passwords(logins: ServiceLogins, gateways: Sequence[BrokerCredential]) -> str:
+    return render_password_file([*logins.services, logins.probe, *_usable(gateways)])

@@ -92,7 +92,9 @@ def probe_broker(
     endpoint = MqttEndpoint.parse(url)
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
-        client_id=f"dho-probe-{secrets.token_hex(4)}",
+        # DHO's brokers bind the client id to the login (Mosquitto replaces it; amqtt refuses
+        # any other), so a login probes under its own name
+        client_id=endpoint.username or f"dho-probe-{secrets.token_hex(4)}",
         protocol=protocol.paho,
     )
     if endpoint.username:

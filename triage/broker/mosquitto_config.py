@@ -15,7 +15,15 @@ Why these settings (see docs/operator-broker.md):
 * ``autosave_interval`` — a crash loses what was queued since the last save (the gateways'
   outboxes resend it; a short interval keeps the resend small).
 * per-gateway passwords and an ACL: a gateway writes only below ``dho/v1/<its id>/`` and reads
-  only its own receipts; the service user reads every gateway's topics and writes receipts.
+  only its own receipts; the service logins read every gateway's topics and write receipts.
+* ``use_username_as_clientid`` on every listener: the broker replaces the client id a client
+  sends with its login name, so no login can take over (or discard) another login's persistent
+  session — a gateway that sends the ingest worker's client id gets its own session. Every
+  process of the service that connects therefore has a login of its own (``dho-service``, one
+  per extra ingest worker, and ``dho-probe`` for health checks); logins starting with ``dho-``
+  belong to the service and are never a gateway's.
+* No anonymous clients, ever (the demo included): the demo broker has the same password file and
+  ACL as production.
 """
 
 from __future__ import annotations
@@ -27,6 +35,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 SERVICE_USER = "dho-service"
+#: The login for health checks (``dho probe mqtt``, the compose health check): it holds no
+#: session anyone needs and may read only ``$SYS/broker/uptime``.
+PROBE_USER = "dho-probe"
+#: Logins with this prefix belong to the service; a gateway id never starts with it.
+SERVICE_PREFIX = "dho-"
 DEFAULT_MAX_QUEUED_MESSAGES = 100_000
 DEFAULT_AUTOSAVE_INTERVAL_S = 60
 DEFAULT_SESSION_EXPIRY = "30d"
@@ -66,7 +79,7 @@ class MosquittoOptions:
     port: int
     bind_address: str = "127.0.0.1"
     persistence_dir: Path | None = None
-    password_file: Path | None = None  # None: anonymous clients allowed (demo mode only)
+    password_file: Path | None = None  # required to render: no broker without passwords
     acl_file: Path | None = None
     max_queued_messages: int = DEFAULT_MAX_QUEUED_MESSAGES
     max_inflight_messages: int = 1000
@@ -82,6 +95,29 @@ def check_username(username: str) -> str:
         raise BrokerConfigError(
             f"{username!r} cannot be a broker username: use 1–64 letters, digits, '.', '_' or "
             "'-', starting with a letter or digit (it becomes a topic level in dho/v1/<id>/)"
+        )
+    return username
+
+
+def check_service_username(username: str) -> str:
+    """``username`` if it can be a service login (it starts with ``dho-``), else an error."""
+    check_username(username)
+    if not username.startswith(SERVICE_PREFIX):
+        raise BrokerConfigError(
+            f"{username!r} cannot be a service login: service logins start with "
+            f"{SERVICE_PREFIX!r} (gateway ids never do)"
+        )
+    return username
+
+
+def check_gateway_username(username: str) -> str:
+    """``username`` if it can be a gateway's login, else an error (``dho-`` is the service's)."""
+    check_username(username)
+    if username.startswith(SERVICE_PREFIX):
+        raise BrokerConfigError(
+            f"a gateway is called {username!r}: logins starting with {SERVICE_PREFIX!r} belong "
+            "to the service (the broker uses the login as the client id, so a gateway with such "
+            "a name could take a service process's session over): give it another id"
         )
     return username
 
@@ -135,6 +171,8 @@ def render_mosquitto_conf(options: MosquittoOptions) -> str:
         "# Plain MQTT for the service and local tools, on this machine only.",
         f"listener {options.port} {options.bind_address}",
         "protocol mqtt",
+        "# The login name is the client id: no login can take over another's session.",
+        "use_username_as_clientid true",
     ]
     if options.tls is not None:
         tls = options.tls
@@ -143,51 +181,68 @@ def render_mosquitto_conf(options: MosquittoOptions) -> str:
             "# Gateways connect over TLS from outside.",
             f"listener {tls.port} {tls.bind_address}",
             "protocol mqtt",
+            "use_username_as_clientid true",
             f"certfile {tls.certfile}",
             f"keyfile {tls.keyfile}",
             "tls_version tlsv1.2",
         ]
-    lines += [""]
-    if options.password_file is None:
-        lines += [
-            "# DEMO MODE: no passwords. Never expose this listener.",
-            "allow_anonymous true",
-        ]
-    else:
-        lines += [
-            "# One login per gateway (username = gateway id) and the service user; an ACL that",
-            "# confines each gateway to dho/v1/<its id>/.",
-            "allow_anonymous false",
-            f"password_file {options.password_file}",
-        ]
-        if options.acl_file is not None:
-            lines += [f"acl_file {options.acl_file}"]
+    if options.password_file is None or options.acl_file is None:
+        raise BrokerConfigError(
+            "a broker configuration needs a password file and an ACL: anonymous clients are "
+            "never allowed (not in demo mode either)"
+        )
+    lines += [
+        "",
+        "# One login per gateway (username = gateway id) and per service process; an ACL that",
+        "# confines each gateway to dho/v1/<its id>/.",
+        "allow_anonymous false",
+        f"password_file {options.password_file}",
+        f"acl_file {options.acl_file}",
+    ]
     return "\n".join(lines) + "\n"
 
 
-def render_acl(service_user: str = SERVICE_USER) -> str:
-    """The ACL: gateways confined to their own topics (``%u``), the service reads and receipts."""
-    check_username(service_user)
-    return (
-        "# Mosquitto ACL for DHO, generated by `dho broker config`.\n"
-        "# Anonymous clients (lines before any `user`) get nothing.\n"
-        "\n"
-        "# The triage service: reads every gateway's readings, reports and status; writes\n"
-        "# receipts. (Gateways' patterns below also apply to it, under its own name, which no\n"
-        "# gateway may take.)\n"
-        f"user {service_user}\n"
-        "topic read dho/v1/+/readings\n"
-        "topic read dho/v1/+/reports\n"
-        "topic read dho/v1/+/status\n"
-        "topic write dho/v1/+/receipts\n"
-        "\n"
-        "# Every gateway (username = gateway id): writes only below its own dho/v1/<id>/,\n"
-        "# reads only its own receipts.\n"
-        "pattern write dho/v1/%u/readings\n"
-        "pattern write dho/v1/%u/reports\n"
-        "pattern write dho/v1/%u/status\n"
-        "pattern read dho/v1/%u/receipts\n"
-    )
+def render_acl(
+    service_users: Sequence[str] = (SERVICE_USER,), probe_user: str | None = PROBE_USER
+) -> str:
+    """The ACL: gateways confined to their own topics (``%u``), the service logins read and
+    write receipts, the probe login reads the broker's uptime only."""
+    for name in [*service_users, *([probe_user] if probe_user else [])]:
+        check_service_username(name)
+    lines = [
+        "# Mosquitto ACL for DHO, generated by `dho broker config`.",
+        "# Anonymous clients (lines before any `user`) get nothing.",
+        "",
+        "# The triage service, one login per process that connects (the broker uses the login",
+        "# as the client id): reads every gateway's readings, reports and status; writes",
+        "# receipts. (Gateways' patterns below also apply to it, under its own name, which no",
+        "# gateway may take.)",
+    ]
+    for name in service_users:
+        lines += [
+            f"user {name}",
+            "topic read dho/v1/+/readings",
+            "topic read dho/v1/+/reports",
+            "topic read dho/v1/+/status",
+            "topic write dho/v1/+/receipts",
+            "",
+        ]
+    if probe_user:
+        lines += [
+            "# Health checks: the login works and the ACL is loaded; nothing else.",
+            f"user {probe_user}",
+            "topic read $SYS/broker/uptime",
+            "",
+        ]
+    lines += [
+        "# Every gateway (username = gateway id): writes only below its own dho/v1/<id>/,",
+        "# reads only its own receipts.",
+        "pattern write dho/v1/%u/readings",
+        "pattern write dho/v1/%u/reports",
+        "pattern write dho/v1/%u/status",
+        "pattern read dho/v1/%u/receipts",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def render_password_file(credentials: Iterable[BrokerCredential]) -> str:
@@ -222,39 +277,50 @@ def write_broker_files(
     out_dir: Path,
     options: MosquittoOptions,
     gateways: Sequence[BrokerCredential],
-    service: BrokerCredential,
+    services: Sequence[BrokerCredential],
+    *,
+    probe: BrokerCredential | None = None,
+    owner: tuple[int, int] | None = None,
 ) -> BrokerFiles:
     """Write ``mosquitto.conf``, ``acl`` and ``passwd`` (owner-only) into ``out_dir``.
 
-    ``options.password_file``/``acl_file`` are replaced by the files written here. A gateway may
-    not take the service user's name.
+    ``services`` are the service processes' logins (each reads the gateways' topics and writes
+    receipts), ``probe`` the health-check login. ``options.password_file``/``acl_file`` are
+    replaced by the files written here (absolute paths: Mosquitto re-reads them on SIGHUP).
+    ``owner`` (uid, gid): who the three files belong to — the user Mosquitto reads them as after
+    it drops root; None keeps ours. A gateway may not take a service login's name.
     """
+    if not services:
+        raise BrokerConfigError("the broker needs at least one service login")
+    for service in [*services, *([probe] if probe else [])]:
+        check_service_username(service.username)
     for gateway in gateways:
-        if gateway.username == service.username:
-            raise BrokerConfigError(
-                f"a gateway is called {service.username!r}, the service user's name: rename it"
-            )
+        check_gateway_username(gateway.username)
     out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = out_dir.resolve()
     files = BrokerFiles(
         conf=out_dir / "mosquitto.conf", acl=out_dir / "acl", password_file=out_dir / "passwd"
     )
-    write_private(files.password_file, render_password_file([service, *gateways]))
-    write_private(files.acl, render_acl(service.username))
-    conf_options = replace(
-        options, password_file=files.password_file.resolve(), acl_file=files.acl.resolve()
-    )
-    write_private(files.conf, render_mosquitto_conf(conf_options))
+    logins = [*services, *([probe] if probe else []), *gateways]
+    write_private(files.password_file, render_password_file(logins), owner)
+    acl = render_acl([s.username for s in services], probe.username if probe else None)
+    write_private(files.acl, acl, owner)
+    conf_options = replace(options, password_file=files.password_file, acl_file=files.acl)
+    write_private(files.conf, render_mosquitto_conf(conf_options), owner)
     return files
 
 
-def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` atomically with ``text``, readable by its owner only."""
+def write_private(path: Path, text: str, owner: tuple[int, int] | None = None) -> None:
+    """Replace ``path`` atomically with ``text``, readable by its owner only (``owner``: uid and
+    gid to give it, which needs root; None: ours)."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    if owner is not None:
+        os.chown(tmp, *owner)
     os.replace(tmp, path)
 
 

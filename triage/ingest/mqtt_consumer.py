@@ -143,7 +143,9 @@ class IngestConsumer:
         self.protocol = protocol
         self.sessions = sessions
         self.broker = broker
-        self.client_id = client_id or settings.mqtt_client_id
+        # DHO's brokers use the login as the client id: default to it, so logs, metrics and
+        # the session the broker keeps all carry the same name
+        self.client_id = client_id or settings.mqtt_client_id or broker.username or "dho-triage-1"
         self.topic_prefix = topic_prefix
         self.counters = counters
         self.before_commit = before_commit
@@ -366,7 +368,8 @@ class IngestConsumer:
             log.error(
                 "the broker keeps ending this worker's connection (client id %r, last: %s): most "
                 "often another client connected with the same client id and took the session "
-                "over. Every ingest worker needs its own DHO_MQTT_CLIENT_ID.",
+                "over. Every ingest worker needs its own broker login (DHO_MQTT_URL's user; "
+                "DHO's broker uses the login as the client id) and DHO_MQTT_CLIENT_ID.",
                 self.client_id,
                 reason,
             )
