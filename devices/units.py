@@ -1,4 +1,4 @@
-"""Exact conversions to DHO's canonical units (DESIGN.md, "MQTT contract": mmHg, mmol/L, °C, kg, m).
+"""Exact conversions to DHO's canonical units (mmHg, mmol/L, °C, kg, m; docs/contracts/README.md).
 
 Every conversion takes a float and returns a float; ``None`` (a missing value, such as an
 IEEE-11073 special value) stays ``None``. The arithmetic is exact: the input float becomes a

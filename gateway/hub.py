@@ -4,9 +4,9 @@ One asyncio loop runs a :class:`~gateway.ble.keeper.DeviceKeeper` per paired dev
 loop that hands outbox messages to the MQTT publisher batch by batch (paho's own thread does the
 network; after a full batch the next follows at once, as after a reconnect),
 and a status loop that refreshes the retained status and starts keepers for devices paired
-while the gateway runs. Stopping (Ctrl-C, SIGTERM) publishes the offline status and closes the
-files; a gateway killed without stopping loses nothing either: the outbox is on disk and the
-broker's last will marks it offline.
+while the gateway runs. Stopping (Ctrl-C, SIGTERM) lets each keeper finish the radio operation in
+hand, publishes the offline status and closes the files; a gateway killed without stopping loses
+nothing either: the outbox is on disk and the broker's last will marks it offline.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 WARN_EVERY_S = 600.0
 #: How long closing waits for the drain loop to finish the batch in hand.
 DRAIN_FINISH_S = 10.0
+#: How long closing waits for the device keepers to end by themselves: each sees the stop after
+#: the radio operation in hand (a scan lasts up to ``scan_s``, 10 s by default; a download ends
+#: with its records). One still busy after that is cancelled.
+KEEPERS_FINISH_S = 15.0
 
 
 class GatewayNotConfiguredError(Exception):
@@ -122,6 +126,23 @@ class Hub:
         drains = [task for task in self._tasks if task.get_name() == "drain"]
         if drains:
             await asyncio.wait(drains, timeout=DRAIN_FINISH_S)
+        # The keepers see ``stop`` after the radio operation in hand: let them end by themselves
+        # (disconnecting, closing their scanner) rather than cancel them in the middle of a radio
+        # exchange. The emulated radio's Bluetooth stack (bumble) resolves a command's or
+        # request's wait from its packet handler without checking that the wait was cancelled:
+        # an answer already on its way then raises InvalidStateError, a traceback in the log.
+        # Only a keeper still busy after KEEPERS_FINISH_S (a slow connect on a real radio,
+        # which bleak lets us cancel) is cancelled.
+        labels = {keeper.label for keeper in self.keepers.values()}
+        keepers = [task for task in self._tasks if task.get_name() in labels]
+        if keepers:
+            _, busy = await asyncio.wait(keepers, timeout=KEEPERS_FINISH_S)
+            for task in busy:
+                log.warning(
+                    "%s: still busy %.0f s after the stop; cancelled",
+                    task.get_name(),
+                    KEEPERS_FINISH_S,
+                )
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,7 +1,7 @@
 """From a decoded device value to the ``dho.reading/1`` payload: kind, canonical units, an aware
 time, and an id chosen once. Pure: no I/O, no clock reads (``received_at`` is passed in).
 
-Time (DESIGN.md, "Time"): a device reports a naive local time (GATT Date Time has no zone); it
+Time (docs/gateway.md): a device reports a naive local time (GATT Date Time has no zone); it
 becomes aware in the hub's zone here, once. A device whose clock was never set (no time stamp,
 year 0, an oximeter's "clock not set" bit) or is clearly wrong (before :data:`EARLIEST_PLAUSIBLE`,
 or ahead of the hub by more than :data:`MAX_DEVICE_AHEAD`) is timed by the hub instead — the

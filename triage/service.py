@@ -45,6 +45,7 @@ from triage.broker.credentials import gateway_credentials
 from triage.broker.mosquitto_config import PROBE_USER, BrokerFiles, write_private
 from triage.config import Settings
 from triage.ingest.mqtt_consumer import BrokerAddress, IngestConsumer
+from triage.log_format import FieldsFormatter
 from triage.storage.database import make_engine, migrate, session_factory, wait_for_database
 
 log = logging.getLogger(__name__)
@@ -60,12 +61,11 @@ class ServiceError(RuntimeError):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Plain, timestamped log lines on standard error; noisy libraries kept to warnings."""
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Plain, timestamped log lines on standard error with each record's ``extra=`` fields as
+    ``key=value`` pairs (:mod:`triage.log_format`); noisy libraries kept to warnings."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(FieldsFormatter())
+    logging.basicConfig(level=level, handlers=[handler])
     for noisy in ("transitions", "amqtt", "apscheduler", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

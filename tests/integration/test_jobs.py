@@ -5,16 +5,21 @@ Every test calls the job functions directly with an explicit ``now``; nothing sl
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.conftest import NOW
+from tests.integration.test_ingest_mqtt import poll_until
 from tests.integration.world import World
 from triage.config import Settings
 from triage.domain.alerts import OpenAlert, acknowledge, patient_colour
@@ -34,6 +39,7 @@ from triage.jobs import (
     run_guarded,
 )
 from triage.jobs.runs import Tally, run_job
+from triage.log_format import FieldsFormatter
 from triage.storage import repositories, seed
 from triage.storage.models import (
     AlertEventRow,
@@ -53,6 +59,8 @@ Sessions = sessionmaker[Session]
 DEADLINE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
+#: How long the scheduler may take to run its jobs on a loaded machine.
+JOB_LOG_DEADLINE_S = 60.0
 
 
 @pytest.fixture
@@ -656,6 +664,121 @@ def test_guard_records_failed_runs_and_never_raises(sessions: Sessions, settings
     assert "aware" in runs[2].detail["aborted"]
     with pytest.raises(JobFailedError):
         breaks_midway(sessions, settings, at)
+
+
+# ----------------------------------------------------------------------------- log lines
+
+
+@pytest.fixture
+def job_log() -> Iterator[list[str]]:
+    """The lines ``triage.jobs`` logs, formatted as the service writes them to standard error."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record).splitlines()[0])
+
+    handler = Collect()
+    handler.setFormatter(FieldsFormatter())
+    logger = logging.getLogger("triage.jobs")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.setLevel(level)
+    logger.removeHandler(handler)
+
+
+_NOT_COUNTS = {"errors", "errors_not_shown", "duration_ms"}
+
+
+def _finished(lines: list[str], job: str) -> list[str]:
+    return [line for line in lines if f"job run finished job={job} " in line]
+
+
+def test_each_run_logs_its_job_outcome_counts_and_duration(
+    sessions: Sessions, settings: Settings, world: World, job_log: list[str]
+) -> None:
+    """The "job run finished" line says which job, how it went, what it did and how long it took."""
+    del world
+    at = DEADLINE + timedelta(days=1)
+    for job in JOBS:
+        result = run_guarded(job, sessions, settings, lambda: at)
+        assert result is not None
+        counts = {k: v for k, v in result.detail.items() if k not in _NOT_COUNTS}
+        [line] = _finished(job_log, job.name)
+        assert re.search(
+            rf"INFO triage\.jobs\.runs: job run finished job={job.name} "
+            rf"run_id={result.run_id} status=ok processed={result.processed} failures=0 "
+            r"duration_ms=\d+ counts=" + re.escape(json.dumps(counts, separators=(",", ":"))) + "$",
+            line,
+        ), line
+    assert '"alerts_opened":' in _finished(job_log, "missing_measurements")[0]
+
+
+def test_a_failed_item_is_logged_with_the_job_and_the_reason(
+    sessions: Sessions, settings: Settings, world: World, job_log: list[str]
+) -> None:
+    """A patient whose plan is broken: the lines name the job, the patient and the error."""
+    broken = world.patients[Condition.HEART_FAILURE]
+    _corrupt_plan(sessions, broken.plan.plan_id)
+    check_missing_measurements(sessions, settings, DEADLINE)
+    [item] = [line for line in job_log if "job item failed" in line]
+    assert f'job=missing_measurements item_type=patients item="patient {broken.id}" error=' in item
+    [finished] = _finished(job_log, "missing_measurements")
+    assert " WARNING " in finished
+    assert "status=partial processed=4 failures=1 " in finished
+    assert f'first_failure="patient {broken.id}: ' in finished
+
+
+def test_a_failing_job_logs_its_name_and_reason_and_the_scheduler_goes_on(
+    sessions: Sessions, settings: Settings, world: World, job_log: list[str]
+) -> None:
+    """A job that breaks every time is logged by name with why, run after run, while the
+    scheduler keeps running it and the three real jobs."""
+    del world
+
+    def breaks(s: Sessions, _settings: Settings, now: datetime) -> JobResult:
+        def body(tally: Tally) -> None:
+            raise RuntimeError("database went away")
+
+        return run_job("breaks", s, now, body)
+
+    at = DEADLINE + timedelta(days=1)
+    scheduler = build_scheduler(sessions, settings, clock=lambda: at)
+    failing = ScheduledJob("breaks", breaks, timedelta(seconds=1))
+    scheduler.add_job(
+        run_guarded,
+        trigger=IntervalTrigger(seconds=1, timezone=UTC),
+        args=(failing, sessions, settings, lambda: at),
+        id="breaks",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.start()
+    try:
+        assert poll_until(
+            lambda: (
+                len(_finished(job_log, "breaks")) >= 2
+                and all(_finished(job_log, job.name) for job in JOBS)
+            ),
+            JOB_LOG_DEADLINE_S,
+        ), "\n".join(job_log)
+    finally:
+        scheduler.shutdown(wait=True)
+    for line in _finished(job_log, "breaks")[:2]:
+        assert re.search(
+            r"WARNING triage\.jobs\.runs: job run finished job=breaks run_id=\d+ status=failed "
+            r'.* error="RuntimeError: database went away"$',
+            line,
+        ), line
+    failed = [line for line in job_log if "scheduled job failed" in line]
+    assert re.search(
+        r"ERROR triage\.jobs\.scheduler: scheduled job failed job=breaks run_id=\d+ "
+        r'error="RuntimeError: database went away"$',
+        failed[0],
+    ), failed[0]
+    for job in JOBS:
+        assert "status=ok" in _finished(job_log, job.name)[0]
 
 
 def test_scheduler_has_the_three_jobs_guarded(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import select as io_select
 import signal
 import subprocess
@@ -244,7 +245,8 @@ def test_serve_refuses_the_demo_secret_outside_demo_mode(
 def test_jobs_alone_run_once_at_start_and_stop_on_sigterm(
     tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
-    """`dho jobs` migrates the database, runs every job at start and exits 0 on SIGTERM."""
+    """`dho jobs` migrates the database, runs every job at start, logs each run by name with
+    its outcome, and exits 0 on SIGTERM."""
     env = dho_env(DHO_DATA_DIR=str(tmp_path), DHO_SECRET_KEY="k" * 32)
     process = start(processes, ["jobs"], env)
     database = tmp_path / "dho.sqlite3"
@@ -268,6 +270,12 @@ def test_jobs_alone_run_once_at_start_and_stop_on_sigterm(
     code, _, stderr = stop(process, signal.SIGTERM)
     assert code == 0, stderr
     assert "SIGTERM received: shutting down" in stderr
+    for job in jobs:
+        assert re.search(
+            rf"INFO triage\.jobs\.runs: job run finished job={job} run_id=\d+ status=ok "
+            r"processed=0 failures=0 duration_ms=\d+",
+            stderr,
+        ), stderr
     assert not (tmp_path / "broker").exists()  # jobs need no broker
 
 

@@ -182,7 +182,7 @@ def cuff_bytes(timestamp: datetime | None) -> tuple[BloodPressureMeasurement, by
 
 
 def test_the_whole_payload_of_a_cuff_reading() -> None:
-    """The dho.reading/1 payload as DESIGN.md shows it."""
+    """The dho.reading/1 payload as docs/contracts/README.md shows it."""
     m, raw = cuff_bytes(naive(2026, 11, 23, 8, 14, 5))
     payload = reading_payload(
         m, characteristic=0x2A35, raw=raw, device=CUFF, received_at=RECEIVED, zone=OSLO

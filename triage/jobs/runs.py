@@ -50,9 +50,10 @@ class JobFailedError(RuntimeError):
     """The run broke off (not one item: the run). Its JobRunRow already says ``failed``."""
 
     def __init__(self, job: str, run_id: int, error: BaseException) -> None:
-        super().__init__(f"job {job} (run {run_id}) failed: {summarise(error)}")
         self.job = job
         self.run_id = run_id
+        self.reason = summarise(error)
+        super().__init__(f"job {job} (run {run_id}) failed: {self.reason}")
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,9 @@ class JobResult:
 
 @dataclass
 class Tally:
-    """Counts kept during a run."""
+    """Counts kept during a run of ``job``."""
 
+    job: str
     processed: int = 0
     failures: int = 0
     counts: Counter[str] = field(default_factory=Counter)
@@ -127,13 +129,16 @@ def run_job(
         session.add(row)
         session.flush()
         run_id = row.id
-    tally = Tally()
+    tally = Tally(job)
     aborted: BaseException | None = None
     try:
         body(tally)
     except Exception as error:
         aborted = error
-        log.exception("job run broke off", extra={"job": job, "run_id": run_id})
+        log.exception(
+            "job run broke off",
+            extra={"job": job, "run_id": run_id, "error": summarise(error)},
+        )
     duration = timedelta(seconds=time.monotonic() - started)
     status = tally.status(aborted is not None)
     detail = tally.detail(duration, aborted)
@@ -152,17 +157,32 @@ def run_job(
     log.log(
         logging.INFO if status == "ok" else logging.WARNING,
         "job run finished",
-        extra={
-            "job": job,
-            "run_id": run_id,
-            "status": status,
-            "processed": tally.processed,
-            "failures": tally.failures,
-        },
+        extra=finished_fields(job, run_id, status, tally, detail),
     )
     if aborted is not None:
         raise JobFailedError(job, run_id, aborted) from aborted
     return JobResult(job, run_id, status, tally.processed, tally.failures, detail)
+
+
+def finished_fields(
+    job: str, run_id: int, status: Status, tally: Tally, detail: dict[str, Any]
+) -> dict[str, Any]:
+    """What the "job run finished" line says: the job, the outcome, its counts and duration, and
+    when something failed, why (the run's abort reason and the first item error)."""
+    fields: dict[str, Any] = {
+        "job": job,
+        "run_id": run_id,
+        "status": status,
+        "processed": tally.processed,
+        "failures": tally.failures,
+        "duration_ms": detail["duration_ms"],
+        "counts": dict(sorted(tally.counts.items())),
+    }
+    if "aborted" in detail:
+        fields["error"] = detail["aborted"]
+    if tally.errors:
+        fields["first_failure"] = f"{tally.errors[0]['item']}: {tally.errors[0]['error']}"
+    return fields
 
 
 def record_failed_run(
@@ -241,14 +261,23 @@ def each_in_savepoint(
                             done = handle(session, item)
                     except Exception as error:
                         log.exception(
-                            "job item failed", extra={"item_type": what, "item": describe(item)}
+                            "job item failed",
+                            extra={
+                                "job": tally.job,
+                                "item_type": what,
+                                "item": describe(item),
+                                "error": summarise(error),
+                            },
                         )
                         tally.failed(describe(item), error)
                     else:
                         succeeded.append(item)
                         effects.update(done)
         except Exception as error:
-            log.exception("job batch could not be committed", extra={"item_type": what})
+            log.exception(
+                "job batch could not be committed",
+                extra={"job": tally.job, "item_type": what, "error": summarise(error)},
+            )
             for item in [*succeeded, *batch[attempted:]]:
                 tally.failed(describe(item), error)
             continue

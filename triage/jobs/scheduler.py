@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
 from triage.jobs import escalation, lost_contact, missing
-from triage.jobs.runs import JobFailedError, JobResult, record_failed_run, require_aware
+from triage.jobs.runs import (
+    JobFailedError,
+    JobResult,
+    record_failed_run,
+    require_aware,
+    summarise,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +70,22 @@ def run_guarded(
         now = require_aware(clock())
         return job.function(sessions, settings, now)
     except JobFailedError as error:
-        log.error("scheduled job failed", extra={"job": job.name, "run_id": error.run_id})
+        log.error(
+            "scheduled job failed",
+            extra={"job": job.name, "run_id": error.run_id, "error": error.reason},
+        )
     except Exception as error:
-        log.exception("scheduled job failed before recording its run", extra={"job": job.name})
+        log.exception(
+            "scheduled job failed before recording its run",
+            extra={"job": job.name, "error": summarise(error)},
+        )
         try:
             record_failed_run(sessions, job.name, now or utc_now(), error)
-        except Exception:
-            log.exception("could not record the failed run", extra={"job": job.name})
+        except Exception as unrecorded:
+            log.exception(
+                "could not record the failed run",
+                extra={"job": job.name, "error": summarise(unrecorded)},
+            )
     return None
 
 
