@@ -9,6 +9,7 @@ committed and acknowledged), the scheduler (a running job finishes), then the br
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import signal
@@ -57,13 +58,54 @@ class ServiceError(RuntimeError):
     """A part could not start; the message says what and what to try (no traceback needed)."""
 
 
+#: The attributes every log record has; anything else on a record came from ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+#: One ``extra`` value is cut at this many characters in the log line.
+MAX_LOGGED_VALUE = 300
+
+
+class ContextFormatter(logging.Formatter):
+    """Plain, timestamped lines, with the record's ``extra=`` context appended as
+    ``key=value`` (a value that is not a plain word is quoted and escaped, so a message id or a
+    topic with spaces, quotes, newlines or NUL cannot forge or break a line), e.g.
+    ``… INFO triage.ingest.pipeline: message rejected reason_code=schema
+    topic=dho/v1/gw-1/readings gateway_id=gw-1 message_id=r-1 source=mqtt``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = [
+            f"{key}={_logged_value(value)}"
+            for key, value in vars(record).items()
+            if key not in _RECORD_ATTRIBUTES and not key.startswith("_")
+        ]
+        if not context:
+            return line
+        head, newline, rest = line.partition("\n")  # a traceback stays below the line
+        return f"{head} {' '.join(context)}{newline}{rest}"
+
+
+def _logged_value(value: object) -> str:
+    text = "-" if value is None else str(value)
+    if len(text) > MAX_LOGGED_VALUE:
+        text = text[:MAX_LOGGED_VALUE] + "…"
+    if text and all(c.isalnum() or c in "._:/-+@#,%" for c in text):
+        return text
+    return json.dumps(text)
+
+
 def configure_logging(level: int = logging.INFO) -> None:
-    """Plain, timestamped log lines on standard error; noisy libraries kept to warnings."""
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Timestamped log lines with their context (:class:`ContextFormatter`) on standard
+    error; noisy libraries kept to warnings."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ContextFormatter())
+    logging.basicConfig(level=level, handlers=[handler])
     for noisy in ("transitions", "amqtt", "apscheduler", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -244,6 +286,17 @@ def consumer_health(consumer: IngestConsumer) -> Callable[[], tuple[bool, str]]:
     return check
 
 
+def consumer_progress(consumer: IngestConsumer) -> Callable[[], tuple[bool, str]]:
+    """The API's ingest health: has the consumer committed what waits (within
+    ``DHO_INGEST_STALL_AFTER_S``)?"""
+
+    def check() -> tuple[bool, str]:
+        stalled, detail = consumer.stalled()
+        return not stalled, detail
+
+    return check
+
+
 # ----------------------------------------------------------------------------- signals
 
 
@@ -307,10 +360,12 @@ def run_service(
             stack.callback(_stop_scheduler, scheduler)
             log.info("scheduled jobs running")
         check: Callable[[], tuple[bool, str]] | None = None
+        progress: Callable[[], tuple[bool, str]] | None = None
         if parts.ingest and broker is not None:
             consumer = start_consumer(settings, sessions, broker)
             stack.callback(_stop_consumer, consumer)
             check = consumer_health(consumer)
+            progress = consumer_progress(consumer)
             log.info("ingest running (broker %s)", redact(broker.url))
             if not parts.api and settings.ingest_metrics_port:
                 from triage.metrics_server import MetricsServer
@@ -319,13 +374,15 @@ def run_service(
                     "0.0.0.0",  # noqa: S104 - scraped from the internal network (compose, k8s)
                     settings.ingest_metrics_port,
                     lambda: consumer.connected,
+                    consumer.stalled,
                 )
                 metrics.start()
                 stack.callback(metrics.stop)
         if parts.api:
             from triage.api.app import create_app
 
-            api = ApiServer(create_app(settings, sessions, broker_check=check), host, port)
+            app = create_app(settings, sessions, broker_check=check, ingest_check=progress)
+            api = ApiServer(app, host, port)
             api.start()
             stack.callback(api.stop)  # first out: no new HTTP batches
         if ready is not None:
