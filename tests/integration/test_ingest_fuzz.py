@@ -69,7 +69,7 @@ def test_hostile_payloads_are_dead_lettered_and_the_messages_between_them_stored
 
     with sessions() as session:
         letters = {letter.payload: letter for letter in session.scalars(select(DeadLetterRow))}
-        stored = session.scalar(select(func.count()).select_from(ReadingRow))
+        stored = session.scalar(select(func.count()).select_from(ReadingRow)) or 0
         stored += session.scalar(select(func.count()).select_from(ReportRow)) or 0
     assert stored == len(names)
     for n, name in enumerate(names):
