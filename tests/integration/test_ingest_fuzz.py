@@ -19,7 +19,7 @@ from tests.integration.conftest import NOW
 from tests.integration.world import World
 from triage.config import Settings
 from triage.domain.plan import Condition
-from triage.ingest import Counters, Incoming, OutcomeStatus, PlanCache, store
+from triage.ingest import Counters, Incoming, OutcomeStatus, PlanCache, build_receipts, store
 from triage.service import ContextFormatter
 from triage.storage.models import DeadLetterRow, ReadingRow, ReportRow
 
@@ -221,3 +221,42 @@ def test_a_message_that_cannot_even_be_dead_lettered_is_logged_with_its_bytes_an
     assert "payload_base64=eyJyZWZ1c2UiOiAidGhpcyBkZWFkIGxldHRlciJ9" in line
     assert f"topic={topic}" in line
     assert counters.snapshot()["dead_letter_failed"] == 1
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_too_large_message_is_answered_under_its_id(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """A reading over 64 KiB is refused unread, but its receipt and dead letter name the id
+    from the start of the payload, so the gateway can match the answer to its message."""
+    gateway_id = world.patients[Condition.COPD].gateway_id
+    payload = bad_inputs.reading("big-1", NOW - timedelta(minutes=5))
+    payload["device"] = {"blob": "x" * 70_000}
+    message = Incoming(f"dho/v1/{gateway_id}/readings", json.dumps(payload).encode())
+
+    outcomes = store(sessions, [message], SETTINGS, NOW)
+
+    [item] = build_receipts(outcomes, NOW)[gateway_id].items
+    assert (item.id, item.status, item.reason_code) == ("big-1", "rejected", "too_large")
+    with sessions() as session:
+        letter = session.scalars(select(DeadLetterRow)).one()
+    assert (letter.message_id, letter.reason_code) == ("big-1", "too_large")
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_rejected_log_line_names_reason_topic_gateway_and_id(
+    sessions: sessionmaker[Session], world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator's log line for a rejected message says which reason code, topic, gateway
+    and message id (no vital values)."""
+    gateway_id = world.patients[Condition.COPD].gateway_id
+    topic = f"dho/v1/{gateway_id}/readings"
+    with caplog.at_level(logging.INFO, logger="triage.ingest.pipeline"):
+        store(sessions, [Incoming(topic, CASES["readings.kind=nul"].payload)], SETTINGS, NOW)
+    [line] = [
+        ContextFormatter().format(r) for r in caplog.records if r.getMessage() == "message rejected"
+    ]
+    assert line.endswith(
+        f"message rejected reason_code=schema topic={topic} gateway_id={gateway_id} "
+        "message_id=fuzz-r2 source=mqtt"
+    )
