@@ -80,8 +80,9 @@ class Settings(BaseSettings):
         ge=0,
         le=65535,
         description="Port on which a `dho ingest` process (one without the API) serves GET "
-        "/metrics on all addresses: its ingest counters, queue and connection (docs/operator.md); "
-        "0: none. Processes with the API serve /api/v1/metrics instead.",
+        "/metrics and GET /health on all addresses: its ingest counters, queue, connection and "
+        "progress (docs/operator.md); 0: none. Processes with the API serve /api/v1/metrics "
+        "instead.",
     )
     ingest_stall_after_s: float = Field(
         default=60.0,

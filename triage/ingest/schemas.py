@@ -207,7 +207,10 @@ class ReceiptItem(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str | None = Field(description="the message id; null when the message had none")
+    id: str | None = Field(
+        description="the message id as sent; null when it cannot be told: no top-level id "
+        "string of 1-64 characters (in the first 4 KiB, for a payload too large or not JSON)"
+    )
     type: ItemType
     status: ReceiptStatus
     colour: Colour | None = Field(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Literal
 
 #: Nesting deeper than this is refused: a payload is an object of values and small objects
@@ -95,10 +96,24 @@ def decode(payload: bytes) -> Any:
         raise WireError("malformed_json", f"nested more than {MAX_DEPTH} levels deep") from err
     except ValueError as err:  # json.JSONDecodeError, or an integer of over 4,300 digits
         raise WireError("malformed_json", f"not JSON: {str(err)[:200]}") from err
-    problem = _refused_text(value)
-    if problem is not None:
-        raise WireError("schema", problem)
+    if _may_hold_refused_text(text):  # the walk costs as much as the parse: only when needed
+        problem = _refused_text(value)
+        if problem is not None:
+            raise WireError("schema", problem)
     return value
+
+
+#: A NUL or a surrogate can only come in as a \\u escape (strict UTF-8 and strict JSON refuse
+#: them raw); a false match (an escaped backslash before "u0000") only costs the walk.
+_NUL_OR_SURROGATE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _may_hold_refused_text(text: str) -> bool:
+    """Whether ``text`` could hold a NUL, a lone surrogate or nesting beyond MAX_DEPTH (cheap
+    checks in C; True sends the decoded value through :func:`_refused_text`)."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        return True
+    return _NUL_OR_SURROGATE_ESCAPE.search(text) is not None
 
 
 def _refused_text(value: Any) -> str | None:
