@@ -63,6 +63,7 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, No
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's own copy of the message with terminal colours
 }
 #: One ``extra`` value is cut at this many characters in the log line.
 MAX_LOGGED_VALUE = 300
