@@ -88,8 +88,16 @@ class Settings(BaseSettings):
         ge=0,
         le=65535,
         description="Port on which a `dho ingest` process (one without the API) serves GET "
-        "/metrics on all addresses: its ingest counters, queue and connection (docs/operator.md); "
-        "0: none. Processes with the API serve /api/v1/metrics instead.",
+        "/metrics and GET /health on all addresses: its ingest counters, queue, connection and "
+        "progress (docs/operator.md); 0: none. Processes with the API serve /api/v1/metrics "
+        "instead.",
+    )
+    ingest_stall_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="An MQTT ingest worker that has committed nothing for this many seconds "
+        "while messages wait is reported stalled: /api/v1/health `degraded`, "
+        "dho_ingest_stalled 1 (docs/operator.md).",
     )
     clock_ahead_tolerance_s: int = Field(
         default=300,

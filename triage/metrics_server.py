@@ -3,12 +3,15 @@
 The API serves ``/api/v1/metrics``; a separate ingest worker has no HTTP server, so its
 counters (``dho_ingest_*``) and its queue would not be scraped. With ``DHO_INGEST_METRICS_PORT``
 set, such a process serves the same ingest families, plus ``dho_ingest_connected`` (1 while its
-MQTT consumer is connected), from a small standard-library HTTP server in a thread. No patient
-data: only counts. Anything but ``GET /metrics`` gets 404.
+MQTT consumer is connected), from a small standard-library HTTP server in a thread, and
+``GET /health``: 200 ``ok``, or 503 with the reason when the consumer is not connected or has
+committed nothing for ``DHO_INGEST_STALL_AFTER_S`` while messages wait. No patient data: only
+counts. Anything else gets 404.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -28,18 +31,44 @@ def ingest_metrics_text(connected: Callable[[], bool]) -> str:
     return exposition([*ingest_families(stats()), up])
 
 
-class MetricsServer:
-    """Serves ``GET /metrics`` on ``host:port`` (port 0: a free one, see :attr:`port`)."""
+def ingest_health(
+    connected: Callable[[], bool], stalled: Callable[[], tuple[bool, str]]
+) -> tuple[int, dict[str, str]]:
+    """``GET /health`` of a lone ingest worker: the status code and the JSON body."""
+    if not connected():
+        reason = "ingest is not connected to the broker (it keeps retrying)"
+        return 503, {"status": "unavailable", "reason": reason}
+    is_stalled, detail = stalled()
+    if is_stalled:
+        return 503, {"status": "stalled", "reason": detail}
+    return 200, {"status": "ok"}
 
-    def __init__(self, host: str, port: int, connected: Callable[[], bool]) -> None:
+
+class MetricsServer:
+    """Serves ``GET /metrics`` and ``GET /health`` on ``host:port`` (port 0: a free one, see
+    :attr:`port`)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        connected: Callable[[], bool],
+        stalled: Callable[[], tuple[bool, str]] = lambda: (False, ""),
+    ) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] != "/metrics":
-                    self.send_error(404, "only GET /metrics here")
-                    return
-                body = ingest_metrics_text(connected).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE)
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._answer(200, CONTENT_TYPE, ingest_metrics_text(connected).encode())
+                elif path == "/health":
+                    status, body = ingest_health(connected, stalled)
+                    self._answer(status, "application/json", json.dumps(body).encode())
+                else:
+                    self.send_error(404, "only GET /metrics and GET /health here")
+
+            def _answer(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -101,8 +101,9 @@ def ingest_families(counts: Mapping[str, int]) -> list[Family]:
 
 
 def queue_families() -> list[Family]:
-    """The ingest queue of each MQTT consumer running in this process (``dho serve``; absent
-    when ingest runs in other processes — scrape those separately)."""
+    """The ingest queue and progress of each MQTT consumer running in this process (``dho
+    serve``, ``dho ingest``; absent when ingest runs in other processes — scrape those
+    separately)."""
     depth = Family(
         "dho_ingest_queue_depth", "gauge", "Messages received and waiting for the ingest worker."
     )
@@ -111,8 +112,21 @@ def queue_families() -> list[Family]:
         "gauge",
         "How long the oldest waiting message has waited (the ingest lag).",
     )
+    since = Family(
+        "dho_ingest_seconds_since_progress",
+        "gauge",
+        "Seconds messages have waited without an ingest commit (0 when nothing waits).",
+    )
+    stalled = Family(
+        "dho_ingest_stalled",
+        "gauge",
+        "1 when the ingest worker has committed nothing for DHO_INGEST_STALL_AFTER_S while "
+        "messages wait.",
+    )
     for consumer in sorted(RUNNING, key=lambda c: c.client_id):
         waiting, age = consumer.backlog()
         depth.add(waiting, client_id=consumer.client_id)
         oldest.add(age, client_id=consumer.client_id)
-    return [depth, oldest] if depth.samples else []
+        since.add(round(consumer.seconds_since_progress(), 3), client_id=consumer.client_id)
+        stalled.add(1 if consumer.stalled()[0] else 0, client_id=consumer.client_id)
+    return [depth, oldest, since, stalled] if depth.samples else []

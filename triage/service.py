@@ -246,6 +246,17 @@ def consumer_health(consumer: IngestConsumer) -> Callable[[], tuple[bool, str]]:
     return check
 
 
+def consumer_progress(consumer: IngestConsumer) -> Callable[[], tuple[bool, str]]:
+    """The API's ingest health: has the consumer committed what waits (within
+    ``DHO_INGEST_STALL_AFTER_S``)?"""
+
+    def check() -> tuple[bool, str]:
+        stalled, detail = consumer.stalled()
+        return not stalled, detail
+
+    return check
+
+
 # ----------------------------------------------------------------------------- signals
 
 
@@ -309,10 +320,12 @@ def run_service(
             stack.callback(_stop_scheduler, scheduler)
             log.info("scheduled jobs running")
         check: Callable[[], tuple[bool, str]] | None = None
+        progress: Callable[[], tuple[bool, str]] | None = None
         if parts.ingest and broker is not None:
             consumer = start_consumer(settings, sessions, broker)
             stack.callback(_stop_consumer, consumer)
             check = consumer_health(consumer)
+            progress = consumer_progress(consumer)
             log.info("ingest running (broker %s)", redact(broker.url))
             if not parts.api and settings.ingest_metrics_port:
                 from triage.metrics_server import MetricsServer
@@ -321,13 +334,15 @@ def run_service(
                     "0.0.0.0",  # noqa: S104 - scraped from the internal network (compose, k8s)
                     settings.ingest_metrics_port,
                     lambda: consumer.connected,
+                    consumer.stalled,
                 )
                 metrics.start()
                 stack.callback(metrics.stop)
         if parts.api:
             from triage.api.app import create_app
 
-            api = ApiServer(create_app(settings, sessions, broker_check=check), host, port)
+            app = create_app(settings, sessions, broker_check=check, ingest_check=progress)
+            api = ApiServer(app, host, port)
             api.start()
             stack.callback(api.stop)  # first out: no new HTTP batches
         if ready is not None:

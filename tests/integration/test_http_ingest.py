@@ -3,6 +3,7 @@ SQLite and PostgreSQL: gateway tokens, per-item outcomes, the patient taken from
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -362,3 +363,108 @@ def test_rows_count_is_unchanged_by_refused_requests(
     assert response.status_code == 422
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(DeadLetterRow)) == 0
+
+
+# ----------------------------------------------------------------------------- hostile bodies
+
+
+def test_a_nul_in_an_id_is_answered_rejected_not_500(
+    client: httpx.Client, world: World, sessions: sessionmaker[Session]
+) -> None:
+    """A phone app posts a reading whose id holds a NUL (PostgreSQL cannot store one in text):
+    the answer names the item `rejected` with the reason under the id it sent, the good item
+    beside it is stored, and the bad one is kept as a dead letter with its bytes."""
+    bad, fine = {**spo2(95), "id": "x\x00y"}, spo2(96)
+    response = client.post("/api/v1/readings", json=[bad, fine], headers=token(world))
+    assert response.status_code == 200, response.text
+    rejected, stored = response.json()["items"]
+    assert (rejected["id"], rejected["status"], rejected["reason_code"]) == (
+        "x\x00y",
+        "rejected",
+        "schema",
+    )
+    assert rejected["reason"] == "not a valid dho.reading/1: id: contains a NUL character (\\u0000)"
+    assert (stored["id"], stored["status"]) == (fine["id"], "stored")
+    with sessions() as session:
+        letter = session.scalars(select(DeadLetterRow)).one()
+    assert letter.message_id == "x\ufffdy"
+    assert b'"x\\u0000y"' in letter.payload
+
+
+def test_what_json_parsers_let_through_is_refused_per_item(
+    client: httpx.Client, world: World, sessions: sessionmaker[Session]
+) -> None:
+    """Duplicate keys, 1e400, NaN, an epoch number for a time and year 1 are refused as
+    `schema` — each item on its own, as sent, not as the web framework re-encoded it — and
+    the good item among them is stored."""
+    good = spo2(95)
+    at = (NOW - timedelta(minutes=5)).isoformat()
+    body = (
+        "["
+        + ", ".join(
+            [
+                json.dumps(good),
+                '{"schema": "dho.reading/1", "id": "dup-1", "id": "dup-2", "kind": "spo2", '
+                f'"measured_at": "{at}", "values": {{"spo2": 95}}}}',
+                '{"schema": "dho.reading/1", "id": "big-1", "kind": "spo2", '
+                f'"measured_at": "{at}", "values": {{"spo2": 95}}, "device": {{"x": 1e400}}}}',
+                '{"schema": "dho.reading/1", "id": "nan-1", "kind": "spo2", '
+                f'"measured_at": "{at}", "values": {{"spo2": 95}}, "device": {{"x": NaN}}}}',
+                '{"schema": "dho.reading/1", "id": "epoch-1", "kind": "spo2", '
+                '"measured_at": 1700000000, "values": {"spo2": 95}}',
+                '{"schema": "dho.reading/1", "id": "year-1", "kind": "spo2", '
+                '"measured_at": "0001-01-01T00:00:00+01:00", "values": {"spo2": 95}}',
+            ]
+        )
+        + "]"
+    )
+    response = client.post(
+        "/api/v1/readings",
+        content=body.encode(),
+        headers={**token(world), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    items = [(i["id"], i["status"], i["reason_code"]) for i in response.json()["items"]]
+    assert items == [
+        (good["id"], "stored", None),
+        ("dup-1", "rejected", "schema"),
+        ("big-1", "rejected", "schema"),
+        ("nan-1", "rejected", "schema"),
+        ("epoch-1", "rejected", "schema"),
+        ("year-1", "rejected", "schema"),
+    ]
+    reasons = [i["reason"] for i in response.json()["items"][1:]]
+    assert reasons[0] == 'not a valid dho.reading/1: duplicate key "id"'
+    assert (
+        reasons[1]
+        == 'not a valid dho.reading/1: "1e400" is not a finite number (JSON has no NaN or infinity)'
+    )
+    assert "measured_at: Value error, must be an ISO 8601 date and time" in reasons[3]
+    assert "measured_at: Value error, is outside the years 1900–2999" in reasons[4]
+    assert [r.id for r in stored_readings(sessions)] == [good["id"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"schema": "dho.reading/1", "id": "\xff\xfe"}', 400),
+        (b"[" * 10_000 + b"]" * 10_000, 400),
+        (b'{"schema": "dho.reading/1", "id": ', 422),
+    ],
+    ids=["not-utf8", "deep-10000", "truncated"],
+)
+def test_a_body_that_is_not_json_gets_a_problem_not_500(
+    client: httpx.Client, world: World, sessions: sessionmaker[Session], body: bytes, status: int
+) -> None:
+    """Bytes that are not UTF-8, 10,000-deep nesting or a cut-off body get a 4xx problem
+    with a reason, and nothing is stored."""
+    response = client.post(
+        "/api/v1/readings",
+        content=body,
+        headers={**token(world), "Content-Type": "application/json"},
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReadingRow)) == 0

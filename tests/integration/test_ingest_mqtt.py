@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.integration import bad_inputs
 from tests.integration.world import World
 from tests.services import ServiceAddress
+from triage.api.app import create_app
 from triage.config import Settings
 from triage.domain.colours import Colour
 from triage.domain.plan import Condition
 from triage.ingest import BrokerAddress, Counters, Incoming, IngestConsumer, Receipt
+from triage.metrics_server import MetricsServer
+from triage.service import ApiServer, consumer_health, consumer_progress
+from triage.storage.database import make_engine, session_factory
 from triage.storage.models import DeadLetterRow, GatewayRow, ReadingRow
 
 pytestmark = pytest.mark.mosquitto
@@ -125,13 +132,21 @@ def make_consumer(
     broker = BrokerAddress(mosquitto_address.host, mosquitto_address.port)
 
     def make(
-        before_commit: Callable[[Sequence[Incoming]], None] | None = None, batch_ms: int = 20
+        before_commit: Callable[[Sequence[Incoming]], None] | None = None,
+        batch_ms: int = 20,
+        stall_after_s: float = 60.0,
+        on: sessionmaker[Session] = sessions,
     ) -> tuple[IngestConsumer, WatchedCounters]:
-        settings = Settings(demo=True, ingest_batch_ms=batch_ms, mqtt_session_expiry_s=120)
+        settings = Settings(
+            demo=True,
+            ingest_batch_ms=batch_ms,
+            mqtt_session_expiry_s=120,
+            ingest_stall_after_s=stall_after_s,
+        )
         counters = WatchedCounters()
         consumer = IngestConsumer(
             settings,
-            sessions,
+            on,
             broker,
             client_id=f"{prefix}triage",
             topic_prefix=prefix,
@@ -391,3 +406,192 @@ def test_a_second_worker_with_the_same_client_id_is_reported(
         "over. Every ingest worker needs its own broker login (DHO_MQTT_URL's user; DHO's "
         "broker uses the login as the client id) and DHO_MQTT_CLIENT_ID."
     )
+
+
+# ----------------------------------------------------------------------------- poison
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_reading_with_a_nul_in_its_id_stops_no_ones_readings(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """A reading whose id holds a NUL character (PostgreSQL cannot store one in text) arrives
+    between other gateways' readings: every good reading is stored, the bad one is kept as a
+    dead letter with its bytes, and its gateway is told `rejected` under the id it sent."""
+    copd, heart, diabetes = (
+        world.patients[c].gateway_id
+        for c in (Condition.COPD, Condition.HEART_FAILURE, Condition.DIABETES)
+    )
+    make_consumer()
+    poison = reading("poison\x00id")
+    for gateway_id, id_ in [(heart, "hf-1"), (diabetes, "db-1"), (copd, "copd-1")]:
+        gateways.publish(gateway_id, reading(id_))
+    gateways.publish(copd, poison)
+    for gateway_id, id_ in [(heart, "hf-2"), (diabetes, "db-2"), (copd, "copd-2")]:
+        gateways.publish(gateway_id, reading(id_))
+
+    items = gateways.wait_for_items(7)
+
+    assert sorted(items, key=str) == sorted(
+        [(i, "stored") for i in ("hf-1", "db-1", "copd-1", "hf-2", "db-2", "copd-2")]
+        + [("poison\x00id", "rejected")],
+        key=str,
+    )
+    assert stored_count(sessions) == 6
+    [rejected] = [i for r in gateways.receipts for i in r.items if i.status == "rejected"]
+    assert rejected.reason_code == "schema"
+    assert rejected.reason is not None
+    assert rejected.reason == "not a valid dho.reading/1: id: contains a NUL character (\\u0000)"
+    with sessions() as session:
+        letter = session.scalars(select(DeadLetterRow)).one()
+    assert (letter.payload, letter.reason_code, letter.gateway_id) == (poison, "schema", copd)
+    assert letter.message_id == "poison\ufffdid"
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+def test_every_hostile_payload_through_the_broker_stops_nothing(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """The whole hostile corpus (NUL, lone surrogates, bytes that are not UTF-8, 10,000-deep
+    nesting, 1e400, duplicate keys, and a bad value in every field of readings, reports and
+    status), each followed by a good reading, through the real broker and consumer: every bad
+    message is dead-lettered with its bytes and answered `rejected` (status messages get no
+    receipt), every good one is stored."""
+    gw = world.patients[Condition.COPD].gateway_id
+    cases = bad_inputs.cases(datetime.now(UTC) - timedelta(minutes=1))
+    _, counters = make_consumer()
+    for n, name in enumerate(sorted(cases)):
+        gateways.publish(gw, cases[name].payload, cases[name].channel)
+        gateways.publish(gw, reading(f"good-{n}"))
+    receipted = len(cases) + sum(1 for c in cases.values() if c.channel != "status")
+
+    items = gateways.wait_for_items(receipted)
+
+    assert len(items) == receipted
+    assert sorted(str(i) for i, status in items if status == "stored") == sorted(
+        f"good-{n}" for n in range(len(cases))
+    )
+    rejected = [i for r in gateways.receipts for i in r.items if i.status == "rejected"]
+    assert all(i.reason_code in ("schema", "malformed_json", "questionnaire") for i in rejected)
+    assert all(i.reason for i in rejected)
+    assert counters.wait_for("rejected", len(cases))
+    with sessions() as session:
+        payloads = {letter.payload for letter in session.scalars(select(DeadLetterRow))}
+    assert payloads == {case.payload for case in cases.values()}
+    assert stored_count(sessions) == len(cases)
+
+
+# ----------------------------------------------------------------------------- stalls
+
+
+def _stalled_metric(text: str, client_id: str) -> str | None:
+    for line in text.splitlines():
+        if line.startswith(f'dho_ingest_stalled{{client_id="{client_id}"}} '):
+            return line.rsplit(" ", 1)[1]
+    return None
+
+
+@SQLITE
+def test_a_consumer_that_commits_nothing_while_messages_wait_shows_on_health_and_metrics(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """While a commit hangs with readings waiting, the service's /health says `degraded` with
+    why, /ready still serves but reports it, the API's and the lone worker's /metrics say
+    dho_ingest_stalled 1 and the worker's /health answers 503; once the commit goes through,
+    all say ok again."""
+    hang = threading.Event()
+    hanging = threading.Event()
+
+    def hold(_batch: Sequence[Incoming]) -> None:
+        if not hang.is_set():
+            hanging.set()
+            assert hang.wait(DEADLINE_S)
+
+    consumer, _ = make_consumer(before_commit=hold, stall_after_s=0.5)
+    app = create_app(
+        Settings(demo=True),
+        sessions,
+        broker_check=consumer_health(consumer),
+        ingest_check=consumer_progress(consumer),
+    )
+    server = ApiServer(app, "127.0.0.1", 0)
+    server.start()
+    worker = MetricsServer("127.0.0.1", 0, lambda: consumer.connected, consumer.stalled)
+    worker.start()
+    try:
+        with (
+            httpx.Client(base_url=server.url, timeout=30) as api,
+            httpx.Client(base_url=f"http://127.0.0.1:{worker.port}", timeout=30) as lone,
+        ):
+            assert api.get("/api/v1/health").json()["status"] == "ok"
+            gateways.publish(world.patients[Condition.COPD].gateway_id, reading("stuck-1"))
+            assert hanging.wait(DEADLINE_S), "the consumer never got the reading"
+            assert poll_until(lambda: consumer.stalled()[0]), "never reported stalled"
+
+            health = api.get("/api/v1/health").json()
+            ready = api.get("/api/v1/ready")
+            metrics = api.get("/api/v1/metrics").text
+            lone_health = lone.get("/health")
+            lone_metrics = lone.get("/metrics").text
+
+            assert health["status"] == "degraded"
+            assert health["ingest"]["ok"] is False
+            assert "ingest has committed nothing for" in health["ingest"]["detail"]
+            assert "DHO_INGEST_STALL_AFTER_S=0.5" in health["ingest"]["detail"]
+            assert ready.status_code == 200
+            assert ready.json()["ingest"]["ok"] is False
+            assert _stalled_metric(metrics, consumer.client_id) == "1"
+            assert _stalled_metric(lone_metrics, consumer.client_id) == "1"
+            assert "dho_ingest_seconds_since_progress" in lone_metrics
+            assert (lone_health.status_code, lone_health.json()["status"]) == (503, "stalled")
+
+            hang.set()
+            assert poll_until(lambda: stored_count(sessions, "stuck-1") == 1)
+            assert poll_until(lambda: not consumer.stalled()[0])
+            assert api.get("/api/v1/health").json()["status"] == "ok"
+            assert _stalled_metric(lone.get("/metrics").text, consumer.client_id) == "0"
+            assert lone.get("/health").status_code == 200
+    finally:
+        hang.set()
+        worker.stop()
+        server.stop()
+
+
+@SQLITE
+def test_an_unreachable_database_stalls_ingest_but_acknowledges_nothing(
+    world: World,
+    sessions: sessionmaker[Session],
+    gateways: Gateways,
+    make_consumer: Callable[..., tuple[IngestConsumer, WatchedCounters]],
+) -> None:
+    """With the database unreachable, the worker reports itself stalled and acknowledges
+    nothing (no dead letter, no receipt): a worker on a database that answers gets the reading
+    from the broker and stores it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = make_engine(f"postgresql+psycopg://dho@127.0.0.1:{port}/dho?connect_timeout=2")
+    try:
+        consumer, _ = make_consumer(stall_after_s=0.5, on=session_factory(down))
+        gateways.publish(world.patients[Condition.COPD].gateway_id, reading("waits-1"))
+        assert poll_until(lambda: consumer.stalled()[0]), "never reported stalled"
+        assert consumer.stats().get("mqtt.acked", 0) == 0
+        consumer.stop(timeout=1)
+    finally:
+        down.dispose()
+    assert gateways.items() == []
+
+    make_consumer()
+
+    assert gateways.wait_for_items(1) == [("waits-1", "stored")]
+    with sessions() as session:
+        assert session.scalars(select(DeadLetterRow)).all() == []

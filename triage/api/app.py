@@ -42,12 +42,14 @@ def create_app(
     session_factory: sessionmaker[Session],
     *,
     broker_check: Callable[[], tuple[bool, str]] | None = None,
+    ingest_check: Callable[[], tuple[bool, str]] | None = None,
     clock: Clock = utc_now,
 ) -> FastAPI:
     """The API over ``session_factory``'s database (already migrated by the caller).
 
     ``broker_check`` (``() -> (ok, detail)``) feeds the health endpoint when this process uses
-    a broker; ``clock`` gives the receive time (tests pass a fixed one).
+    a broker, ``ingest_check`` (the same shape) when it runs MQTT ingest (not stalled?);
+    ``clock`` gives the receive time (tests pass a fixed one).
     """
     app = FastAPI(
         title="DHO — digital hjemmeoppfølging",
@@ -61,6 +63,7 @@ def create_app(
     app.state.sessions = session_factory
     app.state.clock = clock
     app.state.broker_check = broker_check
+    app.state.ingest_check = ingest_check
     app.state.plans = PlanCache()
     app.state.gateway_authenticator = GatewayAuthenticator()
     app.state.token_verifier = LocalTokens(

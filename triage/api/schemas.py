@@ -29,12 +29,18 @@ class DependencyHealth(BaseModel):
 
 
 class Health(BaseModel):
-    """``ok``: everything answers; ``degraded``: the broker does not (HTTP ingest still works);
-    ``unavailable`` (HTTP 503): the database does not."""
+    """``ok``: everything answers; ``degraded``: the broker does not, or this process's MQTT
+    ingest has stalled (HTTP ingest and the API still work); ``unavailable`` (HTTP 503): the
+    database does not."""
 
     status: Literal["ok", "degraded", "unavailable"]
     version: str
     database: DependencyHealth
     broker: DependencyHealth | None = Field(
         description="null when this process uses no broker (API only)"
+    )
+    ingest: DependencyHealth | None = Field(
+        default=None,
+        description="this process's MQTT ingest: not ok when it has committed nothing for "
+        "DHO_INGEST_STALL_AFTER_S while messages wait; null when it runs no MQTT ingest",
     )

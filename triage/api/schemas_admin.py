@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from triage.api.schemas import DependencyHealth
 from triage.domain.access import Role
 
 #: A new password must be at least this long (NSM's advice for passphrases).
@@ -234,3 +235,9 @@ class Readiness(BaseModel):
     reason: str | None = Field(default=None, description="why not ready, and what to do")
     database_revision: list[str] = Field(default_factory=list)
     head_revision: list[str] = Field(default_factory=list)
+    ingest: DependencyHealth | None = Field(
+        default=None,
+        description="this process's MQTT ingest (null: it runs none). A stalled ingest (no "
+        "commit for DHO_INGEST_STALL_AFTER_S while messages wait) is reported here and in "
+        "/health but does not make the process not ready: the API still serves.",
+    )

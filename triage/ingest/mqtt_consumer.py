@@ -53,6 +53,7 @@ from triage.ingest.pipeline import (
     Counters,
     DatabaseUnavailableError,
     Incoming,
+    Outcome,
     PlanCache,
     store,
 )
@@ -168,6 +169,10 @@ class IngestConsumer:
         self._worker: threading.Thread | None = None
         self._last_receipts: list[mqtt.MQTTMessageInfo] = []
         self._local = Counters()
+        #: time.monotonic() of the last commit (or of the start); the arrival of the first
+        #: message of the batch in hand. Together: :meth:`seconds_since_progress`.
+        self._last_progress = time.monotonic()
+        self._in_hand_since: float | None = None
         self.client = self._make_client()
 
     @classmethod
@@ -213,6 +218,31 @@ class IngestConsumer:
             depth = len(self._queue)
             oldest = self._queue[0].at if self._queue else None
         return depth, (time.monotonic() - oldest) if oldest is not None else 0.0
+
+    def seconds_since_progress(self) -> float:
+        """How long messages have waited without a commit: 0 when nothing waits, else the time
+        since the later of the last commit and the arrival of the oldest waiting message."""
+        with self._cond:
+            waiting = [t for t in (self._in_hand_since,) if t is not None]
+            if self._queue:
+                waiting.append(self._queue[0].at)
+            last = self._last_progress
+        if not waiting:
+            return 0.0
+        return max(0.0, time.monotonic() - max(last, min(waiting)))
+
+    def stalled(self) -> tuple[bool, str]:
+        """Whether messages have waited ``ingest_stall_after_s`` without a commit, and what to
+        say about it (for health and metrics)."""
+        since = self.seconds_since_progress()
+        if since < self.settings.ingest_stall_after_s:
+            return False, "ingest committing"
+        depth, _ = self.backlog()
+        return True, (
+            f"ingest has committed nothing for {since:.0f} s while {depth} message(s) wait "
+            f"(DHO_INGEST_STALL_AFTER_S={self.settings.ingest_stall_after_s:g}): see the log "
+            "for 'database unavailable' or 'ingest batch failed'"
+        )
 
     def wait_until_subscribed(self, timeout: float) -> bool:
         """Whether the subscriptions were acknowledged within ``timeout`` seconds."""
@@ -423,6 +453,15 @@ class IngestConsumer:
                     self._cond.wait()
 
     def _handle(self, batch: list[_Received]) -> None:
+        with self._cond:
+            self._in_hand_since = batch[0].at
+        try:
+            self._store_and_ack(batch)
+        finally:
+            with self._cond:
+                self._in_hand_since = None
+
+    def _store_and_ack(self, batch: list[_Received]) -> None:
         prefix = len(self.topic_prefix)
         messages = [
             Incoming(topic=r.topic[prefix:], payload=r.payload, retained=r.retained) for r in batch
@@ -455,6 +494,8 @@ class IngestConsumer:
                         return  # nothing committed, nothing acknowledged: redelivered later
                     self._cond.wait(delay)
                 delay = min(delay * 2, 10.0)
+        with self._cond:
+            self._last_progress = time.monotonic()
         if self._aborted:
             return
         generation = self._generation
@@ -463,13 +504,32 @@ class IngestConsumer:
                 self.client.ack(received.mid, received.qos)
         self._local.add("mqtt.batches")
         self._local.add("mqtt.acked", len(batch))
-        receipts = build_receipts(outcomes, now)
+        self._send_receipts(outcomes, now)
+
+    def _send_receipts(self, outcomes: list[Outcome], now: datetime) -> None:
+        """Publish each gateway's receipt. One that cannot be built or sent is logged and
+        skipped: the batch is committed and acknowledged, and the gateway's resend is answered
+        ``duplicate`` (or ``rejected``) with a receipt then."""
         infos = []
-        for gateway_id, receipt in receipts.items():
-            topic = f"{self.topic_prefix}{receipt_topic(gateway_id)}"
-            infos.append(self.client.publish(topic, receipt.to_json(), qos=1))
+        for gateway_id, outcomes_of_one in _by_gateway(outcomes).items():
+            try:
+                receipt = build_receipts(outcomes_of_one, now)[gateway_id]
+                topic = f"{self.topic_prefix}{receipt_topic(gateway_id)}"
+                infos.append(self.client.publish(topic, receipt.to_json(), qos=1))
+            except Exception:
+                self._local.add("mqtt.receipt_errors")
+                log.exception("receipt not sent", extra={"gateway_id": gateway_id})
         self._last_receipts = infos
         self._local.add("mqtt.receipts", len(infos))
+
+
+def _by_gateway(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
+    """The outcomes owed a receipt, by gateway, in batch order."""
+    grouped: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        if outcome.receipt and outcome.gateway_id is not None:
+            grouped.setdefault(outcome.gateway_id, []).append(outcome)
+    return grouped
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

@@ -17,6 +17,7 @@ that the gateway's receipt reports.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -29,7 +30,7 @@ from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from sqlalchemy import JSON, Table, insert, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
@@ -47,8 +48,10 @@ from triage.domain.findings import Finding
 from triage.domain.plan import PlanVersion
 from triage.domain.questionnaires import QuestionnaireError, get_questionnaire, score
 from triage.domain.readings import Reading, Report, check_plausibility
+from triage.ingest import wire
 from triage.ingest.history_cache import Entry, HistoryCache, make_entry
 from triage.ingest.schemas import ReadingPayload, ReportPayload, StatusPayload
+from triage.ingest.wire import echoable_id, recover_id
 from triage.storage import repositories
 from triage.storage.models import GatewayRow, PatientRow, ReadingRow, ReportRow
 
@@ -332,6 +335,7 @@ class _Batch:
             work.outcome = Outcome(work.gateway_id, None, work.channel, OutcomeStatus.APPLIED)
             return work
         if len(incoming.payload) > MAX_PAYLOAD_BYTES:
+            work.message_id = recover_id(incoming.payload)
             return self._reject(
                 work,
                 Reason.TOO_LARGE,
@@ -339,12 +343,19 @@ class _Batch:
             )
         model = _MODELS[work.channel]
         try:
+            data = wire.decode(incoming.payload)
+        except wire.WireError as err:
+            work.message_id = recover_id(incoming.payload)
+            if err.kind == "malformed_json":
+                return self._reject(work, Reason.MALFORMED_JSON, str(err))
+            return self._reject(work, Reason.SCHEMA, f"not a valid {_SCHEMA_NAMES[model]}: {err}")
+        try:
             payload = model.model_validate_json(incoming.payload)
         except ValidationError as err:
             errors = err.errors(include_url=False)
             if any(e["type"] == "json_invalid" for e in errors):
                 return self._reject(work, Reason.MALFORMED_JSON, f"not JSON: {errors[0]['msg']}")
-            work.message_id = _salvage_id(incoming.payload)
+            work.message_id = echoable_id(data.get("id")) if isinstance(data, dict) else None
             return self._reject(work, Reason.SCHEMA, _describe(errors, model))
         work.payload = payload
         if not isinstance(payload, StatusPayload):
@@ -711,7 +722,13 @@ class _Batch:
         self.dead_letters.append(work)
         log.info(
             "message rejected",
-            extra={"reason_code": reason.value, "gateway_id": work.gateway_id},
+            extra={
+                "reason_code": reason.value,
+                "topic": work.incoming.topic,
+                "gateway_id": work.gateway_id,
+                "message_id": work.message_id,
+                "source": work.incoming.source,
+            },
         )
         return work
 
@@ -790,16 +807,6 @@ def _with_receipt(outcome: Outcome, receipt: bool) -> Outcome:
     return outcome if outcome.receipt == receipt else replace(outcome, receipt=receipt)
 
 
-def _salvage_id(payload: bytes) -> str | None:
-    """The id of a payload that failed validation, when it has a usable one (for the receipt)."""
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
-
-
 def _describe(errors: Sequence[Any], model: type[Any]) -> str:
     parts = []
     for error in errors[:5]:
@@ -850,39 +857,155 @@ def store(
 
     A batch that fails to commit (a concurrent worker stored the same id or opened the same
     alert first; a deadlock) is retried once — the retry sees the other worker's rows and
-    answers "duplicate". If it fails again, each message is stored in its own transaction and
-    one that still fails is dead-lettered as ``internal_error``, so one poison message never
-    blocks the rest. Raises :class:`DatabaseUnavailableError` when the database cannot be
-    reached. ``before_commit`` is a test hook, called with the batch before each commit.
+    answers "duplicate". If it fails again, or fails with anything but a database error, it is
+    split in halves, each committed on its own and split again while it fails, down to single
+    messages: one that still fails alone is dead-lettered as ``internal_error`` (and if even
+    its dead letter cannot be stored, it is logged with its bytes and answered rejected), so one
+    poison message never blocks the rest and never comes back. Raises
+    :class:`DatabaseUnavailableError`, and nothing of the failed part is acknowledged, when
+    the database cannot be reached. ``before_commit`` is a test hook, called with the batch
+    before each commit.
     """
+    failure: BaseException | None = None
     for attempt in (1, 2):
         try:
             outcomes = _commit(sessions, messages, settings, now, plans, histories, before_commit)
         except DBAPIError as err:
             _raise_if_unreachable(sessions, err)
-            log.warning("ingest batch failed", extra={"attempt": attempt, "error": str(err)})
+            log.warning("ingest batch failed", extra={"attempt": attempt, "error": _first(err)})
             counters.add("commit_retries")
-        except Exception:  # a bug: find the message that triggers it, keep the others
+            failure = err
+        except Exception as err:  # a bug, or a message that breaks it: find it, keep the rest
+            _raise_if_unreachable(sessions, err)
             log.exception("ingest batch failed", extra={"attempt": attempt})
+            failure = err
             break
         else:
             counters.record(outcomes)
             return outcomes
-    counters.add("one_by_one")
-    outcomes = []
-    for message in messages:
-        try:
-            outcomes.extend(
-                _commit(sessions, [message], settings, now, plans, histories, before_commit)
-            )
-        except DBAPIError as err:
-            _raise_if_unreachable(sessions, err)
-            outcomes.append(_dead_letter_alone(sessions, message, now, err))
-        except Exception as err:
-            log.exception("message failed alone")
-            outcomes.append(_dead_letter_alone(sessions, message, now, err))
+    counters.add("split_batches")
+    split = _Split(sessions, settings, now, plans, histories, before_commit, counters)
+    outcomes = split.failed(messages, failure)
     counters.record(outcomes)
     return outcomes
+
+
+@dataclass
+class _Split:
+    """Commits the parts of a batch that failed as a whole: halves, then their halves, down to
+    the one message that fails alone (about 2·log2(n) commits per poison message)."""
+
+    sessions: sessionmaker[Session]
+    settings: Settings
+    now: datetime
+    plans: PlanCache | None
+    histories: HistoryCache | None
+    before_commit: Callable[[Sequence[Incoming]], None] | None
+    counters: Counters
+
+    def failed(self, messages: Sequence[Incoming], err: BaseException | None) -> list[Outcome]:
+        """Outcomes for ``messages``, which failed to commit together (with ``err``)."""
+        if len(messages) == 1:
+            self.counters.add("failed_alone")
+            return [dead_letter_alone(self.sessions, messages[0], self.now, err, self.counters)]
+        middle = len(messages) // 2
+        return self._part(messages[:middle]) + self._part(messages[middle:])
+
+    def _part(self, messages: Sequence[Incoming]) -> list[Outcome]:
+        try:
+            return _commit(
+                self.sessions,
+                messages,
+                self.settings,
+                self.now,
+                self.plans,
+                self.histories,
+                self.before_commit,
+            )
+        except Exception as err:
+            _raise_if_unreachable(self.sessions, err)
+            if len(messages) == 1:
+                log.exception(
+                    "message failed alone",
+                    extra={
+                        "topic": messages[0].topic,
+                        "message_id": recover_id(messages[0].payload),
+                    },
+                )
+            return self.failed(messages, err)
+
+
+def dead_letter_alone(
+    sessions: sessionmaker[Session],
+    message: Incoming,
+    now: datetime,
+    err: BaseException | None,
+    counters: Counters = COUNTERS,
+) -> Outcome:
+    """Keep a message that could not be stored as an ``internal_error`` dead letter, and answer
+    it rejected. If even the dead letter cannot be stored (while the database answers), the
+    message is logged at ERROR with its bytes (base64, the first 4 KiB) and still answered
+    rejected: acknowledging it is better than a worker that retries it for ever."""
+    parsed = parse_topic(message.topic)
+    gateway_id, channel = parsed if parsed else (None, None)
+    message_id = recover_id(message.payload)
+    cause = f"{type(err).__name__}: {_first(err)}" if err is not None else "a fault"
+    reason = f"could not be stored: {cause}"
+    context = {
+        "reason_code": Reason.INTERNAL_ERROR.value,
+        "topic": message.topic,
+        "gateway_id": gateway_id,
+        "message_id": message_id,
+        "source": message.source,
+    }
+    log.error("message dead-lettered: it could not be stored", extra=context)
+    try:
+        with sessions.begin() as session:
+            repositories.add_dead_letter(
+                session,
+                received_at=now,
+                source=message.source,
+                topic=message.topic,
+                gateway_id=gateway_id,
+                message_id=message_id,
+                reason_code=Reason.INTERNAL_ERROR,
+                reason=reason,
+                payload=message.payload,
+            )
+    except Exception as again:
+        _raise_if_unreachable(sessions, again)
+        counters.add("dead_letter_failed")
+        log.error(
+            "message acknowledged without a dead letter: even its dead letter could not be "
+            "stored; its bytes are in this line",
+            extra={
+                **context,
+                "error": f"{type(again).__name__}: {_first(again)}",
+                "payload_bytes": len(message.payload),
+                "payload_base64": base64.b64encode(message.payload[:LOGGED_BYTES]).decode(),
+            },
+        )
+    return Outcome(
+        gateway_id=gateway_id,
+        message_id=message_id,
+        channel=channel,
+        status=OutcomeStatus.REJECTED,
+        reason_code=Reason.INTERNAL_ERROR,
+        reason=reason,
+        receipt=channel is not None and channel is not Channel.STATUS,
+    )
+
+
+#: How much of a message that could not even be dead-lettered goes into the log (base64).
+LOGGED_BYTES = 4096
+
+
+def _first(err: BaseException | None) -> str:
+    """The first line of an error's text, bounded (SQLAlchemy appends the SQL and its
+    parameters on later lines: those stay out of reasons and logs)."""
+    text_ = str(getattr(err, "orig", None) or err) if err is not None else ""
+    lines = text_.splitlines()
+    return lines[0][:300] if lines else ""
 
 
 def _commit(
@@ -904,40 +1027,15 @@ def _commit(
     return outcomes
 
 
-def _dead_letter_alone(
-    sessions: sessionmaker[Session], message: Incoming, now: datetime, err: Exception
-) -> Outcome:
-    parsed = parse_topic(message.topic)
-    gateway_id, channel = parsed if parsed else (None, None)
-    message_id = _salvage_id(message.payload)
-    reason = f"could not be stored: {type(err).__name__}: {str(err).splitlines()[0][:500]}"
-    log.error("message dead-lettered after a database error", extra={"message_id": message_id})
-    with sessions.begin() as session:
-        repositories.add_dead_letter(
-            session,
-            received_at=now,
-            source=message.source,
-            topic=message.topic[:255],
-            gateway_id=gateway_id,
-            message_id=message_id,
-            reason_code=Reason.INTERNAL_ERROR,
-            reason=reason,
-            payload=message.payload,
-        )
-    return Outcome(
-        gateway_id=gateway_id,
-        message_id=message_id,
-        channel=channel,
-        status=OutcomeStatus.REJECTED,
-        reason_code=Reason.INTERNAL_ERROR,
-        reason=reason,
-        receipt=channel is not None and channel is not Channel.STATUS,
-    )
-
-
-def _raise_if_unreachable(sessions: sessionmaker[Session], err: DBAPIError) -> None:
-    if err.connection_invalidated or not database_answers(sessions):
-        raise DatabaseUnavailableError(f"the database did not answer: {err.orig}") from err
+def _raise_if_unreachable(sessions: sessionmaker[Session], err: BaseException) -> None:
+    """Raise :class:`DatabaseUnavailableError` when ``err`` came from a database that does not
+    answer (nothing may be acknowledged then); return when the database answers, so the failure
+    is the message's."""
+    if isinstance(err, DatabaseUnavailableError):
+        raise err
+    invalidated = isinstance(err, DBAPIError) and err.connection_invalidated
+    if invalidated or not database_answers(sessions):
+        raise DatabaseUnavailableError(f"the database did not answer: {_first(err)}") from err
 
 
 def database_answers(sessions: sessionmaker[Session]) -> bool:
@@ -945,6 +1043,6 @@ def database_answers(sessions: sessionmaker[Session]) -> bool:
     try:
         with sessions() as session:
             session.execute(text("SELECT 1"))
-    except DBAPIError:
+    except SQLAlchemyError:
         return False
     return True

@@ -10,10 +10,21 @@ domain's plausibility check, which runs after these.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 from triage.domain.colours import Colour, Text
 from triage.domain.readings import REQUIRED_KEYS, VALUE_KEYS, Kind
@@ -29,8 +40,43 @@ MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z
 Value = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
-#: In the JSON Schema, an aware time: a date-time that ends in its UTC offset (or Z).
-AWARE_IN_SCHEMA: dict[str, Any] = {"pattern": r"(Z|z|[+-]\d\d:?\d\d)$"}
+#: A time on the wire: ISO 8601 (RFC 3339) date and time with seconds and its UTC offset (or Z).
+#: Nothing looser: pydantic alone would also take epoch numbers, digits in a string, a space
+#: for the ``T``, or no seconds.
+ISO_WITH_OFFSET = r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:?\d\d)$"
+_ISO_WITH_OFFSET = re.compile(ISO_WITH_OFFSET, re.ASCII)
+#: Times outside these years are refused (a device clock never set reads 1970 or 2000; year 1
+#: or 9999 with an offset does not even convert to UTC).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+#: In the JSON Schema, a wire time: the pattern above.
+AWARE_IN_SCHEMA: dict[str, Any] = {"pattern": ISO_WITH_OFFSET}
+
+
+def _iso_with_offset(value: Any) -> Any:
+    if isinstance(value, datetime):  # from Python code, not from the wire
+        return value
+    if not isinstance(value, str) or not _ISO_WITH_OFFSET.fullmatch(value):
+        raise ValueError(
+            "must be an ISO 8601 date and time with seconds and its UTC offset, "
+            "e.g. 2026-11-23T08:14:05+01:00"
+        )
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as err:
+        raise ValueError("is outside the years 1900–2999") from err
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("is outside the years 1900–2999")
+    return value
+
+
+#: A payload's time: see :data:`ISO_WITH_OFFSET`, :data:`EARLIEST`, :data:`LATEST`.
+WireTime = Annotated[AwareDatetime, BeforeValidator(_iso_with_offset), AfterValidator(_in_range)]
 
 
 class _Payload(BaseModel):
@@ -68,11 +114,11 @@ class ReadingPayload(_Payload):
         "retry reuses it (the service stores each id once)"
     )
     kind: Kind = Field(description="what was measured; decides the keys of `values`")
-    measured_at: AwareDatetime = Field(
+    measured_at: WireTime = Field(
         description="when the patient measured, with its UTC offset (ISO 8601)",
         json_schema_extra=AWARE_IN_SCHEMA,
     )
-    received_at: AwareDatetime | None = Field(
+    received_at: WireTime | None = Field(
         default=None,
         description="when the gateway received it from the device",
         json_schema_extra=AWARE_IN_SCHEMA,
@@ -117,11 +163,11 @@ class ReportPayload(_Payload):
     questionnaire: str = Field(
         min_length=1, max_length=64, description="the questionnaire's id, e.g. copd-daily"
     )
-    answered_at: AwareDatetime = Field(
+    answered_at: WireTime = Field(
         description="when the patient answered, with its UTC offset",
         json_schema_extra=AWARE_IN_SCHEMA,
     )
-    received_at: AwareDatetime | None = Field(
+    received_at: WireTime | None = Field(
         default=None,
         description="optional: when the gateway received the answers",
         json_schema_extra=AWARE_IN_SCHEMA,
@@ -135,7 +181,9 @@ class StatusPayload(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    online: bool = Field(description="true while connected; the last will says false")
+    online: StrictBool = Field(
+        description="true while connected; the last will says false (a JSON true or false)"
+    )
 
 
 # ----------------------------------------------------------------------------- receipts
@@ -159,7 +207,10 @@ class ReceiptItem(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str | None = Field(description="the message id; null when the message had none")
+    id: str | None = Field(
+        description="the message id as sent; null when it cannot be told: no top-level id "
+        "string of 1-64 characters (in the first 4 KiB, for a payload too large or not JSON)"
+    )
     type: ItemType
     status: ReceiptStatus
     colour: Colour | None = Field(

@@ -467,15 +467,40 @@ def add_dead_letter(
     reason: str,
     payload: bytes,
 ) -> None:
+    """Keep a refused message: its raw bytes as they came, and its text fields made storable
+    whatever the message held (:func:`storable_text`), so a dead letter can always be written."""
     session.add(
         DeadLetterRow(
             received_at=received_at,
-            source=source,
-            topic=topic,
-            gateway_id=gateway_id,
-            message_id=message_id[:64] if message_id else None,
-            reason_code=reason_code,
-            reason=reason,
+            source=storable_text(source, 8) or "?",
+            topic=storable_text(topic, 255),
+            gateway_id=storable_text(gateway_id, 64),
+            message_id=storable_text(message_id, 64),
+            reason_code=storable_text(reason_code, 40) or "internal_error",
+            reason=storable_text(reason, MAX_REASON) or "",
             payload=payload,
         )
     )
+
+
+#: A dead letter's reason is cut at this many characters.
+MAX_REASON = 2000
+
+
+def storable_text(text: str | None, limit: int) -> str | None:
+    """``text`` as every database stores it: NUL characters and lone surrogates (PostgreSQL
+    refuses the first, UTF-8 cannot hold the second) replaced by U+FFFD, cut to ``limit``
+    characters (ending in "…" when cut)."""
+    if text is None:
+        return None
+    if "\x00" in text or not _is_utf8(text):
+        text = "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -22,6 +22,19 @@ def get_broker_check(request: Request) -> BrokerCheck | None:
     return check
 
 
+def get_ingest_check(request: Request) -> BrokerCheck | None:
+    check: BrokerCheck | None = getattr(request.app.state, "ingest_check", None)
+    return check
+
+
+def ingest_health(check: BrokerCheck | None) -> DependencyHealth | None:
+    """This process's MQTT ingest progress (None when it runs none)."""
+    if check is None:
+        return None
+    ok, detail = check()
+    return DependencyHealth(ok=ok, detail=detail)
+
+
 @router.get(
     "/health",
     response_model=Health,
@@ -33,24 +46,33 @@ def health(
     response: Response,
     sessions: SessionsDep,
     broker_check: Annotated[BrokerCheck | None, Depends(get_broker_check)],
+    ingest_check: Annotated[BrokerCheck | None, Depends(get_ingest_check)],
 ) -> Health:
     """`ok` when the database (and the broker, if this process uses one) answer; `degraded`
-    when only the broker does not (HTTP ingest still works); 503 `unavailable` when the
-    database does not."""
+    when the broker does not, or this process's MQTT ingest has committed nothing for
+    `DHO_INGEST_STALL_AFTER_S` while messages wait (HTTP ingest still works); 503 `unavailable`
+    when the database does not."""
     database = _database(sessions)
     status: Literal["ok", "degraded", "unavailable"]
     broker = None
     if broker_check is not None:
         ok, detail = broker_check()
         broker = DependencyHealth(ok=ok, detail=detail)
+    ingest = ingest_health(ingest_check)
     if not database.ok:
         response.status_code = 503
         status = "unavailable"
-    elif broker is not None and not broker.ok:
+    elif (broker is not None and not broker.ok) or (ingest is not None and not ingest.ok):
         status = "degraded"
     else:
         status = "ok"
-    return Health(status=status, version=request.app.version, database=database, broker=broker)
+    return Health(
+        status=status,
+        version=request.app.version,
+        database=database,
+        broker=broker,
+        ingest=ingest,
+    )
 
 
 def _database(sessions: SessionsDep) -> DependencyHealth:

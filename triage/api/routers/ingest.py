@@ -8,13 +8,14 @@ import json
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, TypeAdapter
 
 from triage.api.deps import ClockDep, CurrentGateway, PlanCacheDep, SessionsDep, SettingsDep
 from triage.api.errors import TooManyItemsError, TooManyRequestsError
 from triage.api.ratelimit import RateLimiter
 from triage.api.schemas import IngestResult
+from triage.ingest import wire
 from triage.ingest.pipeline import Channel, Incoming, store, topic_for
 from triage.ingest.receipts import receipt_item
 from triage.ingest.schemas import ReadingPayload, ReportPayload
@@ -54,6 +55,15 @@ Payloads = Annotated[
 ]
 
 
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()  # read once already, for the payload: this is the same bytes
+
+
+#: The request body as sent: each item goes to the pipeline as its own bytes (not as re-encoded
+#: JSON), so the pipeline sees what an MQTT message would have held (duplicate keys, NaN, …).
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
 def limit_rate(request: Request, gateway_id: str) -> None:
     """429 with ``Retry-After`` when the gateway sent more than its requests per minute
     (``DHO_INGEST_RATE_PER_MINUTE``); nothing of the request is stored."""
@@ -71,6 +81,7 @@ def limit_rate(request: Request, gateway_id: str) -> None:
 def ingest(
     request: Request,
     payload: Any,
+    body: bytes,
     channel: Channel,
     gateway: CurrentGateway,
     sessions: SessionsDep,
@@ -84,10 +95,10 @@ def ingest(
     if len(items) > MAX_ITEMS:
         raise TooManyItemsError(len(items), MAX_ITEMS)
     topic = topic_for(gateway.id, channel)
-    messages = [
-        Incoming(topic=topic, payload=json.dumps(item).encode("utf-8"), source="http")
-        for item in items
-    ]
+    raw = wire.split_items(body)
+    if raw is None or len(raw) != len(items):  # not what FastAPI parsed: send what it parsed
+        raw = [json.dumps(item).encode("utf-8") for item in items]
+    messages = [Incoming(topic=topic, payload=payload, source="http") for payload in raw]
     now = clock()
     outcomes = store(sessions, messages, settings, now, plans=plans) if messages else []
     counts = Counter(outcome.status.value for outcome in outcomes)
@@ -111,6 +122,7 @@ def ingest(
 def post_readings(
     request: Request,
     payload: Payloads,
+    body: RawBody,
     gateway: CurrentGateway,
     sessions: SessionsDep,
     settings: SettingsDep,
@@ -123,7 +135,9 @@ def post_readings(
     advice), `duplicate` (the id was stored before; safe to resend), or `rejected` (with a
     reason code and reason). Valid items are kept even when others are rejected.
     """
-    return ingest(request, payload, Channel.READINGS, gateway, sessions, settings, clock, plans)
+    return ingest(
+        request, payload, body, Channel.READINGS, gateway, sessions, settings, clock, plans
+    )
 
 
 @router.post(
@@ -136,6 +150,7 @@ def post_readings(
 def post_reports(
     request: Request,
     payload: Payloads,
+    body: RawBody,
     gateway: CurrentGateway,
     sessions: SessionsDep,
     settings: SettingsDep,
@@ -144,4 +159,6 @@ def post_reports(
 ) -> IngestResult:
     """Store one questionnaire answer set or an array of them for the token's gateway (results
     as for readings)."""
-    return ingest(request, payload, Channel.REPORTS, gateway, sessions, settings, clock, plans)
+    return ingest(
+        request, payload, body, Channel.REPORTS, gateway, sessions, settings, clock, plans
+    )

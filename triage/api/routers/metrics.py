@@ -8,12 +8,15 @@ data — only counts by outcome, colour, state, job and reason code. The text fo
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.exc import DBAPIError
 
 from triage.api.deps import ClockDep, SessionsDep
 from triage.api.queries import admin as queries
+from triage.api.routers.health import BrokerCheck, get_ingest_check, ingest_health
 from triage.api.schemas_admin import Readiness
 from triage.domain.alerts import AlertState
 from triage.domain.colours import Colour
@@ -94,16 +97,28 @@ def metrics(sessions: SessionsDep, clock: ClockDep) -> PlainTextResponse:
     summary="Readiness",
     responses={503: {"model": Readiness, "description": "Not ready: see `reason`."}},
 )
-def ready(response: Response, sessions: SessionsDep) -> Readiness:
+def ready(
+    request: Request,
+    response: Response,
+    sessions: SessionsDep,
+    ingest_check: Annotated[BrokerCheck | None, Depends(get_ingest_check)],
+) -> Readiness:
     """200 `ready` when the database answers and its schema is at the migrations' head (the
-    load balancer may send traffic); 503 `not_ready` with the reason otherwise."""
+    load balancer may send traffic); 503 `not_ready` with the reason otherwise. `ingest`
+    reports this process's MQTT ingest (stalled or not) without changing readiness: the API
+    still serves while ingest waits."""
+    ingest = ingest_health(ingest_check)
     try:
         with sessions() as session:
             current, head = queries.schema_revisions(session)
     except DBAPIError as err:
         response.status_code = 503
         first_line = str(err.orig).splitlines()[0][:200] if str(err.orig) else type(err).__name__
-        return Readiness(status="not_ready", reason=f"the database does not answer: {first_line}")
+        return Readiness(
+            status="not_ready",
+            reason=f"the database does not answer: {first_line}",
+            ingest=ingest,
+        )
     if current != head:
         response.status_code = 503
         return Readiness(
@@ -112,5 +127,6 @@ def ready(response: Response, sessions: SessionsDep) -> Readiness:
             f"version needs {', '.join(head)}: restart the service (it migrates at start)",
             database_revision=current,
             head_revision=head,
+            ingest=ingest,
         )
-    return Readiness(status="ready", database_revision=current, head_revision=head)
+    return Readiness(status="ready", database_revision=current, head_revision=head, ingest=ingest)
