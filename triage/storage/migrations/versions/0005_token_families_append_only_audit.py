@@ -25,7 +25,7 @@ from alembic import op
 
 from triage.storage.models import UTCDateTime
 
-revision = "0006"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
