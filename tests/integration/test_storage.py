@@ -177,7 +177,7 @@ def test_the_migrations_build_exactly_the_models(sessions: sessionmaker[Session]
 def test_upgrading_to_token_families_keeps_every_live_login(
     sessions: sessionmaker[Session],
 ) -> None:
-    """Migration 0006 moves each live login's refresh token into refresh_tokens: after the
+    """Migration 0005 moves each live login's refresh token into refresh_tokens: after the
     upgrade it still works once, and nobody has to log in again; its downgrade puts the
     unused token back."""
     from alembic import command

@@ -1,7 +1,7 @@
 """token families and an append-only audit log: every refresh token of a login kept (used ones
 marked), and triggers that refuse UPDATE, DELETE and TRUNCATE on audit_log
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-07
 
