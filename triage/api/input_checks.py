@@ -6,7 +6,9 @@
 - no text in the path, the query or the JSON body (keys and values, at any depth) holds NUL
   (U+0000) or an unpaired surrogate (U+D800–U+DFFF): no database stores them (PostgreSQL
   refuses NUL in text and JSON, and neither encodes a lone surrogate as UTF-8), so they are
-  refused with 422 naming the field, before any handler sees them.
+  refused with 422 naming the field, before any handler sees them;
+- no number in the JSON body is NaN or infinite (Python's JSON parser accepts ``NaN``,
+  ``Infinity`` and turns ``1e400`` into infinity; JSON columns cannot hold them).
 
 Ingest bodies are the exception: their items are judged one by one by the ingest pipeline,
 which rejects a bad item (with a receipt and a dead letter) and keeps the good ones.
@@ -14,6 +16,7 @@ which rejects a bad item (with a receipt and a dead letter) and keeps the good o
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from email.message import Message
@@ -33,6 +36,8 @@ INT32_MAX = 2**31 - 1
 UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
 UNSAFE_TEXT_MESSAGE = "text must not contain NUL (U+0000) or unpaired surrogates (U+D800–U+DFFF)"
 UNSAFE_TEXT_TYPE = "string_unsafe_character"
+NOT_FINITE_MESSAGE = "numbers must be finite: no NaN, Infinity or beyond ±1.8e308"
+NOT_FINITE_TYPE = "finite_number"
 
 Location = tuple[str | int, ...]
 
@@ -49,33 +54,34 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-def unsafe_text(value: Any, location: Location) -> Iterator[Location]:
-    """The locations of the strings in ``value`` (nested dicts and lists, keys included) that
-    hold a character of :data:`UNSAFE_TEXT`. Iterative: a deeply nested body cannot exhaust
-    the stack."""
+def unstorable(value: Any, location: Location) -> Iterator[dict[str, Any]]:
+    """A validation error for each string in ``value`` (nested dicts and lists, keys included)
+    that holds a character of :data:`UNSAFE_TEXT`, and each number that is not finite.
+    Iterative: a deeply nested body cannot exhaust the stack."""
     pending: list[tuple[Any, Location]] = [(value, location)]
     while pending:
         item, where = pending.pop()
         if isinstance(item, str):
             if UNSAFE_TEXT.search(item):
-                yield where
+                yield {"loc": where, "msg": UNSAFE_TEXT_MESSAGE, "type": UNSAFE_TEXT_TYPE}
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                yield {"loc": where, "msg": NOT_FINITE_MESSAGE, "type": NOT_FINITE_TYPE}
         elif isinstance(item, dict):
             for key, child in item.items():
                 if isinstance(key, str) and UNSAFE_TEXT.search(key):
-                    yield (*where, key)
+                    yield {
+                        "loc": (*where, key),
+                        "msg": UNSAFE_TEXT_MESSAGE,
+                        "type": UNSAFE_TEXT_TYPE,
+                    }
                 pending.append((child, (*where, key)))
         elif isinstance(item, list):
             pending.extend((child, (*where, index)) for index, child in enumerate(item))
 
 
-def _refuse(locations: list[Location]) -> None:
-    if locations:
-        raise RequestValidationError(
-            [
-                {"loc": where, "msg": UNSAFE_TEXT_MESSAGE, "type": UNSAFE_TEXT_TYPE}
-                for where in sorted(locations, key=str)[:20]
-            ]
-        )
+#: At most this many errors are listed (a body can hold thousands of bad strings).
+MAX_ERRORS = 20
 
 
 async def _check(request: Request, *, body: bool) -> None:
@@ -85,20 +91,22 @@ async def _check(request: Request, *, body: bool) -> None:
     content_type = request.headers.get("content-type")
     if raw_body and not is_json(content_type):
         raise UnsupportedMediaTypeError(content_type)
-    locations: list[Location] = []
+    errors: list[dict[str, Any]] = []
     for name, value in request.path_params.items():
-        locations.extend(unsafe_text(value, ("path", name)))
+        errors.extend(unstorable(value, ("path", name)))
     for name, value in request.query_params.multi_items():
-        locations.extend(unsafe_text(name, ("query",)))
-        locations.extend(unsafe_text(value, ("query", name)))
+        errors.extend(unstorable(name, ("query",)))
+        errors.extend(unstorable(value, ("query", name)))
     if body and raw_body:
-        locations.extend(unsafe_text(await request.json(), ("body",)))
-    _refuse(locations)
+        errors.extend(unstorable(await request.json(), ("body",)))
+    if errors:
+        errors.sort(key=lambda error: [str(part) for part in error["loc"]])
+        raise RequestValidationError(errors[:MAX_ERRORS])
 
 
 async def checked_request(request: Request) -> None:
     """415 for a body that is not JSON; 422 for NUL or an unpaired surrogate anywhere in the
-    path, the query or the body."""
+    path, the query or the body, or a number in the body that is not finite."""
     await _check(request, body=True)
 
 

@@ -44,7 +44,8 @@ def api(sqlite_sessions: sessionmaker[Session]) -> Iterator[httpx.Client]:
 
 def address(client: httpx.Client) -> tuple[str, int]:
     url = client.base_url
-    assert url.host and url.port
+    assert url.host
+    assert url.port
     return url.host, url.port
 
 
@@ -90,7 +91,7 @@ def test_a_300_mb_content_length_is_refused_unread(api: httpx.Client) -> None:
     with socket.create_connection(address(api)) as sock:
         sock.sendall(
             b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 300000000\r\n\r\n{\"username\": "
+            b'Content-Length: 300000000\r\n\r\n{"username": '
         )
         status, headers, body = read_response(sock)
     assert_too_large(status, headers, body, MIB)

@@ -176,3 +176,53 @@ def test_an_unexpected_error_is_a_500_problem_with_a_reference_in_the_log(
     assert f"reference {reference}" in body["detail"]
     assert record.exc_info is not None
     assert "a bug in a handler" not in body["detail"]
+
+
+def test_numbers_that_are_not_finite_are_refused_in_a_plan_draft(
+    http: httpx.Client, api_world: ApiWorld, login: Login
+) -> None:
+    """`NaN` and `1e400` (infinity to Python's JSON parser) as plan bounds are a 422 naming
+    each field (NaN reached PostgreSQL's JSON column and gave a 500)."""
+    plan = api_world.patients["a-copd"].plan.plan_id
+    response = http.post(
+        f"{API}/plans/{plan}/versions",
+        content=b'{"changes": {"zones": {"spo2": {"red_low": NaN, "yellow_low": 1e400}}}, '
+        b'"note": "uendelig"}',
+        headers={**login(http, "nurse-a"), "content-type": "application/json"},
+    )
+    errors = assert_problem(response, 422)["errors"]
+    assert [(e["field"], e["type"]) for e in errors] == [
+        ("body.changes.zones.spo2.red_low", "finite_number"),
+        ("body.changes.zones.spo2.yellow_low", "finite_number"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        (
+            {"type": "baseline", "id": "b", "parameter": "spo2", "direction": "below",
+             "change": 3, "baseline_days": 10**12},
+            "baseline_days",
+        ),
+        (
+            {"type": "trend", "id": "t", "parameter": "weight", "window": "P9999999D",
+             "rise": 2},
+            "window",
+        ),
+        ({"type": "news2", "id": "n", "window": 10**15}, "window"),
+    ],
+)  # fmt: skip
+def test_plan_rules_looking_back_beyond_a_year_are_refused(
+    http: httpx.Client, api_world: ApiWorld, login: Login, rule: dict[str, Any], field: str
+) -> None:
+    """A rule that would look back over 10**12 days is a 422 when the draft is saved (it was
+    stored, and replaying or classifying under it overflowed the date arithmetic: a 500)."""
+    plan = api_world.patients["a-copd"].plan.plan_id
+    response = http.post(
+        f"{API}/plans/{plan}/versions",
+        json={"changes": {"rules": [rule]}, "note": "for langt"},
+        headers=login(http, "nurse-a"),
+    )
+    errors = assert_problem(response, 422)["errors"]
+    assert any(e["field"].endswith(field) for e in errors), errors
