@@ -11,6 +11,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from triage.api.errors import ApiError
+from triage.api.input_checks import unstorable
 
 T = TypeVar("T")
 
@@ -54,9 +55,29 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         raise ApiError(
             400, "invalid cursor: pass `next_cursor` from the previous page as is"
         ) from err
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not _storable(value):
         raise ApiError(400, "invalid cursor: pass `next_cursor` from the previous page as is")
     return value
+
+
+#: A cursor's integers (ids, offsets) reach the database: at most a BIGINT.
+_MAX_CURSOR_INT = 2**63 - 1
+
+
+def _storable(position: dict[str, Any]) -> bool:
+    """A cursor is made by the client: its text and numbers are checked as a body's are."""
+    if next(unstorable(position, ("cursor",)), None) is not None:
+        return False
+    pending: list[Any] = list(position.values())
+    while pending:
+        item = pending.pop()
+        if isinstance(item, int) and abs(item) > _MAX_CURSOR_INT:
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def offset_page(items: list[T], offset: int, limit: int) -> Page[T]:

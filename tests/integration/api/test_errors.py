@@ -4,6 +4,8 @@ details (``application/problem+json``), never a plain-text 500."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -226,3 +228,27 @@ def test_plan_rules_looking_back_beyond_a_year_are_refused(
     )
     errors = assert_problem(response, 422)["errors"]
     assert any(e["field"].endswith(field) for e in errors), errors
+
+
+def forged_cursor(position: dict[str, Any]) -> str:
+    raw = json.dumps(position).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "position"),
+    [
+        ("/alerts", "nurse-a", {"at": "2026-11-23T08:00:00+00:00", "id": "a\x00"}),
+        ("/patients", "nurse-a", {"name": "a\x00", "id": "p"}),
+        ("/colleagues", "nurse-a", {"offset": 2**64}),
+        ("/dead-letters", "admin", {"id": 2**64}),
+    ],
+)
+def test_a_forged_cursor_with_unstorable_values_is_400(
+    http: httpx.Client, login: Login, path: str, who: str, position: dict[str, Any]
+) -> None:
+    """A cursor is the client's to send: one decoding to NUL text or an integer beyond BIGINT
+    is an invalid cursor (400), not a database error (500)."""
+    headers = login(http, who, reason="Checking forged cursors" if who == "admin" else None)
+    response = http.get(f"{API}{path}", params={"cursor": forged_cursor(position)}, headers=headers)
+    assert "invalid cursor" in assert_problem(response, 400)["detail"]
