@@ -141,6 +141,18 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(
         default=20, ge=1, description="Login attempts per client address per minute."
     )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (bytes); a larger one is refused with "
+        "413 before it is read.",
+    )
+    api_max_ingest_body_bytes: int = Field(
+        default=64 * 1024,  # MQTT ingest's per-message limit (triage.ingest.pipeline)
+        ge=1024,
+        description="Largest body of POST /readings and /reports (bytes), as MQTT ingest's "
+        "64 KiB per message: about 200 readings per request.",
+    )
     ingest_rate_per_minute: int = Field(
         default=600, ge=1, description="HTTP ingest requests per gateway per minute."
     )

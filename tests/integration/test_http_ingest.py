@@ -252,12 +252,13 @@ def test_a_revoked_gateway_is_refused_at_once(
     assert len(stored_readings(sessions)) == 1
 
 
-def test_too_many_items_are_refused_whole(
-    client: httpx.Client, world: World, sessions: sessionmaker[Session]
-) -> None:
-    """An upload over the item limit gets 413 (split it) and nothing is stored."""
+def test_too_many_items_are_refused_whole(world: World, sessions: sessionmaker[Session]) -> None:
+    """An upload over the item limit gets 413 (split it) and nothing is stored (with a body
+    limit that lets 501 readings through: the default 64 KiB holds about 200)."""
     batch = [spo2(96) for _ in range(MAX_ITEMS + 1)]
-    response = client.post("/api/v1/readings", json=batch, headers=token(world))
+    settings = Settings(demo=True, api_max_ingest_body_bytes=1024 * 1024)
+    with serving(create_app(settings, sessions, clock=lambda: NOW)) as client:
+        response = client.post("/api/v1/readings", json=batch, headers=token(world))
     assert response.status_code == 413
     assert response.json()["detail"] == (
         f"{MAX_ITEMS + 1} items in one request; send at most {MAX_ITEMS} per request"

@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.api.deps import Clock, GatewayAuthenticator
-from triage.api.errors import install_error_handlers
+from triage.api.errors import UnexpectedErrors, install_error_handlers
+from triage.api.input_checks import checked_ingest_request, checked_request
+from triage.api.limits import BodyLimit
 from triage.api.queries.worklist import AlertSummaryCache
 from triage.api.ratelimit import RateLimiter
 from triage.api.routers import ROUTERS, ingest
@@ -73,9 +75,17 @@ def create_app(
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_minute)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.api_max_body_bytes,
+        ingest_max_bytes=settings.api_max_ingest_body_bytes,
+        ingest_paths=[f"{API_PREFIX}{path}" for path in ingest.PATHS],
+    )
+    app.add_middleware(UnexpectedErrors)  # added last: outermost, so it covers the limit too
     v1 = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:
-        v1.include_router(router)
+        check = checked_ingest_request if router is ingest.router else checked_request
+        v1.include_router(router, dependencies=[Depends(check)])
     app.include_router(v1)
     _document_bodies(app)
     return app

@@ -4,7 +4,9 @@ validation errors, ``errors`` — each with the field's location and what is wro
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.ingest.pipeline import DatabaseUnavailableError
 
@@ -60,6 +63,16 @@ class TooManyRequestsError(ApiError):
         super().__init__(429, detail, {"Retry-After": str(max(1, retry_after_s))})
 
 
+class UnsupportedMediaTypeError(ApiError):
+    def __init__(self, content_type: str | None) -> None:
+        sent = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+        super().__init__(
+            415,
+            f"request bodies are JSON: send 'Content-Type: application/json' ({sent} was sent)",
+            {"Accept": "application/json"},
+        )
+
+
 class TooManyItemsError(ApiError):
     def __init__(self, count: int, limit: int) -> None:
         super().__init__(413, f"{count} items in one request; send at most {limit} per request")
@@ -105,12 +118,69 @@ PROBLEM_TYPES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not-found",
+    405: "method-not-allowed",
     409: "conflict",
     413: "too-large",
+    415: "unsupported-media-type",
     422: "invalid",
     429: "too-many-requests",
+    500: "internal-error",
     503: "unavailable",
 }
+
+
+class ProblemResponse(JSONResponse):
+    """``application/problem+json``; text that cannot be UTF-8 (an unpaired surrogate echoed
+    from a request) is written as a JSON escape instead of failing the response."""
+
+    media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+class UnexpectedErrors:
+    """Pure ASGI middleware: an exception no handler mapped becomes a 500 problem-details
+    response with a reference that is also in the log line (with the traceback), instead of
+    Starlette's plain-text "Internal Server Error"."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            log.exception(
+                "unexpected error on %s %s (reference %s)",
+                scope["method"],
+                scope["path"],
+                reference,
+            )
+            if started:  # too late for a problem response; the server closes the connection
+                raise
+            response = problem(
+                500,
+                f"an unexpected error stopped this request (reference {reference}, in the "
+                "service's log); try again, and tell the operator the reference if it persists",
+            )
+            await response(scope, receive, send)
 
 
 def problem(
@@ -129,4 +199,4 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
+    return ProblemResponse(body, status, headers=headers)

@@ -12,6 +12,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from triage.api.errors import ApiError
+from triage.api.input_checks import unstorable
 
 T = TypeVar("T")
 
@@ -65,9 +66,29 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError) as err:
         raise InvalidCursorError from err
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not _storable(value):
         raise InvalidCursorError
     return value
+
+
+#: A cursor's integers (ids, offsets) reach the database: at most a BIGINT.
+_MAX_CURSOR_INT = 2**63 - 1
+
+
+def _storable(position: dict[str, Any]) -> bool:
+    """A cursor is made by the client: its text and numbers are checked as a body's are."""
+    if next(unstorable(position, ("cursor",)), None) is not None:
+        return False
+    pending: list[Any] = list(position.values())
+    while pending:
+        item = pending.pop()
+        if isinstance(item, int) and abs(item) > _MAX_CURSOR_INT:
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def offset_page(items: list[T], offset: int, limit: int) -> Page[T]:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from triage.api.input_checks import INT32_MAX
 from triage.domain.plan import Condition, PlanStatus
 from triage.domain.plan_diff import PlanDiff
 from triage.domain.plan_proposal import Proposal
@@ -76,7 +77,7 @@ class NewVersionRequest(BaseModel):
         default=None,
         examples=[{"zones": {"spo2": {"yellow_low": 92}}, "goal": "Gå tur med barnebarna"}],
     )
-    base_version: Annotated[int | None, Field(ge=1)] = None
+    base_version: Annotated[int | None, Field(ge=1, le=INT32_MAX)] = None
     note: Annotated[str, Field(min_length=1, max_length=2000)] = Field(
         description="why this version (shown in the history)"
     )

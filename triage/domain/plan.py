@@ -41,6 +41,15 @@ from triage.domain.colours import Colour, Text
 from triage.domain.readings import Kind, Parameter, format_quantity
 from triage.news2 import Risk as News2Risk
 
+#: The longest window any rule may look back over (and the longest grace): ingest loads the
+#: history the widest rule needs, so a larger one would only make every reading slow (and
+#: beyond ~2.7 million years, overflow the date arithmetic).
+MAX_RULE_WINDOW = timedelta(days=365)
+#: The most readings a rule may count (n of m, a baseline's minimum).
+MAX_RULE_READINGS = 1000
+#: Questionnaire score bounds are small integers; this is far beyond any questionnaire's range.
+MAX_SCORE = 10_000
+
 
 class PlanError(ValueError):
     """A plan that cannot be used as written, or a forbidden change to a plan."""
@@ -87,8 +96,8 @@ class NofM(_Frozen):
     delayed.
     """
 
-    n: int = Field(ge=1)
-    m: int = Field(ge=1)
+    n: int = Field(ge=1, le=MAX_RULE_READINGS)
+    m: int = Field(ge=1, le=MAX_RULE_READINGS)
     side: Literal["low", "high", "both"] = "both"
 
     @model_validator(mode="after")
@@ -157,7 +166,7 @@ class TrendRule(_Frozen):
     type: Literal["trend"] = "trend"
     id: str
     parameter: Parameter
-    window: timedelta
+    window: timedelta = Field(le=MAX_RULE_WINDOW)
     rise: Limit | None = None
     fall: Limit | None = None
     colour: Colour = Colour.YELLOW
@@ -193,8 +202,8 @@ class BaselineRule(_Frozen):
     colour: Colour = Colour.YELLOW
     baseline_value: float | None = None
     baseline_note: str = ""
-    baseline_days: int | None = Field(default=None, ge=1)
-    min_readings: int = Field(default=5, ge=1)
+    baseline_days: int | None = Field(default=None, ge=1, le=MAX_RULE_WINDOW.days)
+    min_readings: int = Field(default=5, ge=1, le=MAX_RULE_READINGS)
     yellow_after: NofM | None = None
     sources: tuple[str, ...] = ()
 
@@ -222,8 +231,8 @@ class CombinationRule(_Frozen):
     type: Literal["combination"] = "combination"
     id: str
     groups: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
-    min_groups: int = Field(default=2, ge=2)
-    within: timedelta = timedelta(hours=24)
+    min_groups: int = Field(default=2, ge=2, le=MAX_RULE_READINGS)
+    within: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0), le=MAX_RULE_WINDOW)
     colour: Colour = Colour.RED
     sources: tuple[str, ...] = ()
 
@@ -255,8 +264,8 @@ class QuestionnaireRule(_Frozen):
     type: Literal["questionnaire"] = "questionnaire"
     id: str
     questionnaire: str
-    yellow_at: int | None = None
-    red_at: int | None = None
+    yellow_at: int | None = Field(default=None, ge=-MAX_SCORE, le=MAX_SCORE)
+    red_at: int | None = Field(default=None, ge=-MAX_SCORE, le=MAX_SCORE)
     sources: tuple[str, ...] = ()
 
 
@@ -271,7 +280,7 @@ class News2Rule(_Frozen):
 
     type: Literal["news2"] = "news2"
     id: str
-    window: timedelta = timedelta(hours=1)
+    window: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0), le=MAX_RULE_WINDOW)
     consciousness_item: str = "new_confusion"
     yellow_from: News2Risk = News2Risk.LOW_MEDIUM
     red_from: News2Risk = News2Risk.MEDIUM
@@ -290,7 +299,7 @@ class MissingMeasurementRule(_Frozen):
     type: Literal["missing"] = "missing"
     id: str = "missing"
     colour: Colour = Colour.YELLOW
-    grace: timedelta = timedelta(0)
+    grace: timedelta = Field(default=timedelta(0), ge=timedelta(0), le=MAX_RULE_WINDOW)
     sources: tuple[str, ...] = ()
 
 
@@ -420,7 +429,7 @@ class PlanVersion(_Frozen):
 
     schema_id: Literal["dho.plan/1"] = Field(default="dho.plan/1", alias="schema")
     plan_id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)  # plan_versions.version is an INTEGER column
     condition: Condition | None = None
     status: PlanStatus = PlanStatus.DRAFT
     approval: Approval | None = None

@@ -22,12 +22,18 @@ from triage.ingest.schemas import ReadingPayload, ReportPayload
 
 #: Items per request; more is refused with 413 (split the upload).
 MAX_ITEMS = 500
+#: The ingest paths (under /api/v1): their bodies are limited by DHO_API_MAX_INGEST_BODY_BYTES.
+PATHS = ("/readings", "/reports")
 
 router = APIRouter(tags=["ingest"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or revoked gateway token."},
-    413: {"description": f"More than {MAX_ITEMS} items in one request."},
+    413: {
+        "description": f"More than {MAX_ITEMS} items, or a body over "
+        "`DHO_API_MAX_INGEST_BODY_BYTES`, in one request."
+    },
+    415: {"description": "The body is not sent as `Content-Type: application/json`."},
     429: {"description": "Too many requests from this gateway; retry after `Retry-After` s."},
     503: {"description": "The database is not reachable; nothing was stored. Retry."},
 }

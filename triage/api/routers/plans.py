@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from triage.api.errors import ApiError, ConflictError, NotFoundError
+from triage.api.input_checks import INT32_MAX
 from triage.api.pages import (
     DEFAULT_LIMIT,
     CursorQuery,
@@ -66,7 +67,7 @@ router = APIRouter(tags=["plans"])
 
 PatientId = Annotated[str, Path(description="the patient's id")]
 PlanId = Annotated[str, Path(description="the plan's id")]
-Version = Annotated[int, Path(ge=1, description="the version number")]
+Version = Annotated[int, Path(ge=1, le=INT32_MAX, description="the version number")]
 
 #: The most readings (and reports) one replay classifies: ~20 a day for 90 days.
 MAX_REPLAY_READINGS = 2000
@@ -427,8 +428,12 @@ def replay_version(
 def diff_versions(
     plan_id: PlanId,
     caller: CallerDep,
-    from_version: Annotated[int, Query(alias="from", ge=1, description="the older version")],
-    to_version: Annotated[int, Query(alias="to", ge=1, description="the newer version")],
+    from_version: Annotated[
+        int, Query(alias="from", ge=1, le=INT32_MAX, description="the older version")
+    ],
+    to_version: Annotated[
+        int, Query(alias="to", ge=1, le=INT32_MAX, description="the newer version")
+    ],
 ) -> PlanDiffRead:
     """Each change from version `from` to version `to` — bounds per parameter (and whether
     each is tighter or looser), rules added, removed or changed, schedule, goal, actions and
