@@ -4,7 +4,9 @@ stopped (or killed) when the test ends, whatever happened."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,10 +14,16 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.faults.harness import Broker, GatewayClient, GatewayProcess, IngestProcess
+from tests.faults.harness import (
+    Broker,
+    GatewayClient,
+    GatewayProcess,
+    IngestProcess,
+    PostgresCluster,
+)
 from tests.integration.conftest import cheap_secret_hashing, postgres_engine
 from tests.integration.world import World, build_world
-from triage.storage.database import session_factory
+from triage.storage.database import make_engine, migrate, session_factory
 from triage.storage.models import Base
 
 __all__ = ["cheap_secret_hashing", "postgres_engine"]
@@ -69,3 +77,40 @@ def world(database: tuple[str, sessionmaker[Session]]) -> World:
     """One patient per condition, each with an approved plan and a registered gateway."""
     with database[1].begin() as session:
         return build_world(session, NOW)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster for the tests that crash or reconfigure the server (the
+    machine's shared PostgreSQL is never touched)."""
+    cluster = PostgresCluster.create()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+_DATABASES = itertools.count(1)
+
+
+@dataclass
+class PrivateDatabase:
+    url: str
+    sessions: sessionmaker[Session]
+    world: World
+
+
+@pytest.fixture
+def private_database(cluster: PostgresCluster) -> Iterator[PrivateDatabase]:
+    """A fresh, migrated database in the private cluster, with the integration tests' world."""
+    url = cluster.create_database(f"faults_{next(_DATABASES)}")
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        sessions = session_factory(engine)
+        with sessions.begin() as session:
+            world = build_world(session, NOW)
+        yield PrivateDatabase(url, sessions, world)
+    finally:
+        engine.dispose()

@@ -45,8 +45,8 @@ from triage.storage.models import DeadLetterRow, ReadingRow
 #: How long a part may take to come up, or a fault to heal, on a loaded two-core machine.
 START_S = 60.0
 HEAL_S = 120.0
-SERVICE_PASSWORD = "faults-service-" + "p" * 24  # noqa: S105 - a throwaway broker's login
-SECRET_KEY = "faults-secret-key-" + "k" * 32  # noqa: S105 - refused default outside demo
+SERVICE_PASSWORD = "faults-service-" + "p" * 24
+SECRET_KEY = "faults-secret-key-" + "k" * 32
 
 
 def poll_until(predicate: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
@@ -70,9 +70,7 @@ def tail(path: Path, chars: int = 3000) -> str:
 # ----------------------------------------------------------------------------- payloads
 
 
-def reading(
-    reading_id: str, measured_at: datetime, received_at: datetime, spo2: int = 96
-) -> bytes:
+def reading(reading_id: str, measured_at: datetime, received_at: datetime, spo2: int = 96) -> bytes:
     """A ``dho.reading/1`` SpO2 reading as a gateway publishes it."""
     return json.dumps(
         {
@@ -130,10 +128,12 @@ def assert_exactly_once(
     """Stored ids == published ids, each exactly once; and no dead letter."""
     published = list(published)
     lost, doubled = lost_and_doubled(published, stored_ids(sessions))
-    assert not lost and not doubled, (
+    summary = (
         f"{len(lost)} lost (e.g. {sorted(lost)[:5]}), {len(doubled)} doubled or unknown "
         f"(e.g. {sorted(doubled.items())[:5]}) of {len(set(published))} published\n{context}"
     )
+    assert not lost, summary
+    assert not doubled, summary
     assert dead_letters(sessions) == [], context
 
 
@@ -181,7 +181,9 @@ class Broker:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        assert poll_until(self._answers, START_S, 0.05), f"Mosquitto did not start:\n{self.output()}"
+        assert poll_until(self._answers, START_S, 0.05), (
+            f"Mosquitto did not start:\n{self.output()}"
+        )
 
     def _answers(self) -> bool:
         assert self.process is not None
@@ -252,7 +254,7 @@ class IngestProcess:
         """Start it; with ``wait``, until it says its subscriptions are acknowledged."""
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", "triage", "ingest"],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -332,7 +334,7 @@ class GatewayProcess:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "run"],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -461,9 +463,13 @@ class PostgresCluster:
         )
         return cluster
 
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database in the cluster; its URL."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url(name)
 
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self.bindir / tool), *args]

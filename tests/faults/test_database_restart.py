@@ -11,14 +11,13 @@ down": nothing is acknowledged or receipted until it is committed).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.faults.conftest import Parts
+from tests.faults.conftest import Parts, PrivateDatabase
 from tests.faults.harness import (
     HEAL_S,
     Broker,
@@ -31,10 +30,7 @@ from tests.faults.harness import (
     reading,
     stored_count,
 )
-from tests.integration.conftest import NOW
-from tests.integration.world import World, build_world
 from triage.domain.plan import Condition
-from triage.storage.database import make_engine, migrate, session_factory
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.mosquitto]
 
@@ -44,85 +40,66 @@ RATE = 100  # readings per second per gateway: a steady stream of batches
 CRASHES = 3
 
 
-@pytest.fixture
-def cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster.create()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.destroy()
-
-
 def test_postgresql_crashing_mid_batch_loses_and_doubles_nothing(
-    cluster: PostgresCluster, parts: Parts
+    cluster: PostgresCluster, private_database: PrivateDatabase, parts: Parts
 ) -> None:
     """The database dies three times under a stream of readings and comes back: every
     published reading is stored exactly once and receipted, "stored" at most once."""
-    engine = make_engine(cluster.url)
-    try:
-        migrate(engine)
-        sessions: sessionmaker[Session] = session_factory(engine)
-        with sessions.begin() as session:
-            world: World = build_world(session, NOW)
-        broker = Broker(parts.folder / "broker", sessions)
-        parts.brokers.append(broker)
-        broker.start()
-        ingest = IngestProcess(parts.folder, cluster.url, broker, "dho-ingest-1")
-        parts.ingests.append(ingest)
-        ingest.start()
+    sessions, world = private_database.sessions, private_database.world
+    broker = Broker(parts.folder / "broker", sessions)
+    parts.brokers.append(broker)
+    broker.start()
+    ingest = IngestProcess(parts.folder, private_database.url, broker, "dho-ingest-1")
+    parts.ingests.append(ingest)
+    ingest.start()
 
-        def context() -> str:
-            return (
-                f"--- ingest\n{ingest.output()}\n--- postgres\n{cluster.output()}\n"
-                f"--- mosquitto\n{broker.output()}"
-            )
+    def context() -> str:
+        return (
+            f"--- ingest\n{ingest.output()}\n--- postgres\n{cluster.output()}\n"
+            f"--- mosquitto\n{broker.output()}"
+        )
 
-        clients = [
-            GatewayClient(world.patients[c].gateway_id, world.patients[c].gateway_secret, broker)
-            for c in GATEWAYS
+    clients = [
+        GatewayClient(world.patients[c].gateway_id, world.patients[c].gateway_secret, broker)
+        for c in GATEWAYS
+    ]
+    parts.clients += clients
+    now = datetime.now(UTC)
+    batches = {
+        client: [
+            (i, reading(i, now - timedelta(seconds=20), now))
+            for i in new_ids(PER_GATEWAY, client.gateway_id)
         ]
-        parts.clients += clients
-        now = datetime.now(UTC)
-        batches = {
-            client: [
-                (i, reading(i, now - timedelta(seconds=20), now))
-                for i in new_ids(PER_GATEWAY, client.gateway_id)
-            ]
-            for client in clients
-        }
-        publishers = [
-            threading.Thread(target=client.publish, args=(messages, RATE), daemon=True)
-            for client, messages in batches.items()
-        ]
-        for publisher in publishers:
-            publisher.start()
+        for client in clients
+    }
+    publishers = [
+        threading.Thread(target=client.publish, args=(messages, RATE), daemon=True)
+        for client, messages in batches.items()
+    ]
+    for publisher in publishers:
+        publisher.start()
 
-        total = len(GATEWAYS) * PER_GATEWAY
-        for crash in range(1, CRASHES + 1):
-            at = crash * total // (CRASHES + 2)
-            assert poll_until(lambda: _count(sessions) >= at, HEAL_S, 0.05), context()  # noqa: B023
-            cluster.crash()
-            cluster.start()
+    total = len(GATEWAYS) * PER_GATEWAY
+    for crash in range(1, CRASHES + 1):
+        at = crash * total // (CRASHES + 2)
+        assert poll_until(lambda: _count(sessions) >= at, HEAL_S, 0.05), context()  # noqa: B023
+        cluster.crash()
+        cluster.start()
 
-        for publisher in publishers:
-            publisher.join(HEAL_S)
-        published = [i for messages in batches.values() for i, _ in messages]
-        assert poll_until(lambda: _count(sessions) >= total, HEAL_S), context()
-        assert poll_until(
-            lambda: sum(len(c.receipted()) for c in clients) >= total, HEAL_S
-        ), context()
-        assert_exactly_once(published, sessions, context())
-        for client in clients:
-            for message_id, statuses in client.receipted().items():
-                # "stored" once at most (a commit whose answer was lost is retried: "duplicate")
-                assert set(statuses) <= {"stored", "duplicate"}, (message_id, statuses)
-                assert statuses.count("stored") <= 1, (message_id, statuses)
-        # the worker felt each crash: it waited for the database with a batch in hand
-        assert ingest.logged("database unavailable; will retry") >= CRASHES, context()
-        assert ingest.stop() == 0, context()
-    finally:
-        engine.dispose()
+    for publisher in publishers:
+        publisher.join(HEAL_S)
+    published = [i for messages in batches.values() for i, _ in messages]
+    assert poll_until(lambda: _count(sessions) >= total, HEAL_S), context()
+    assert poll_until(lambda: sum(len(c.receipted()) for c in clients) >= total, HEAL_S), context()
+    assert_exactly_once(published, sessions, context())
+    for client in clients:
+        for message_id, statuses in client.receipted().items():
+            # "stored" once at most (a commit whose answer was lost is retried: "duplicate")
+            assert set(statuses) <= {"stored", "duplicate"}, (message_id, statuses)
+            assert statuses.count("stored") <= 1, (message_id, statuses)
+    # the worker felt each crash: it waited for the database with a batch in hand
+    assert ingest.logged("database unavailable; will retry") >= CRASHES, context()
+    assert ingest.stop() == 0, context()
 
 
 def _count(sessions: sessionmaker[Session]) -> int:
