@@ -673,6 +673,64 @@ def test_a_batch_that_loses_a_race_for_an_id_is_retried_whole_and_answered_dupli
         assert session.scalar(select(func.count()).select_from(ReadingRow)) == 2
 
 
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_batch_that_keeps_losing_races_still_answers_every_copy_duplicate(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """A storm of resent copies (three other workers each storing one of this batch's ids at
+    the very moment it does): the batch's two tries and then the message-by-message fallback
+    each lose a race, and still every copy is answered "duplicate" — never a dead letter or a
+    "rejected" receipt for a reading that is stored."""
+    # one gateway per id: each worker also updates its gateway's row (last seen)
+    sent = {
+        "storm-x": gateway(world, COPD),
+        "storm-z": gateway(world, HYPERTENSION),
+        "storm-w": gateway(world, Condition.HEART_FAILURE),
+    }
+    ids = list(sent)
+    others = {id_: _Holder(sessions, on(gw, reading(id_))) for id_, gw in sent.items()}
+    for holder in others.values():
+        holder.start()
+    counters = Counters()
+    results: list[Outcome] = []
+    batch = [on(gw, reading(id_)) for id_, gw in sent.items()]
+    worker = threading.Thread(
+        target=lambda: results.extend(store(sessions, batch, SETTINGS, NOW, counters=counters))
+    )
+    worker.start()
+    for id_ in ids:  # each time this batch waits for another worker's row, that one commits
+        assert _until(lambda: _waiting_for_a_lock(sessions) >= 1), f"no wait before {id_}"
+        others[id_].commit()
+    worker.join(30)
+    assert [(o.message_id, o.status) for o in results] == [(i, "duplicate") for i in ids]
+    assert dead_letters(sessions) == {}
+    assert counters.snapshot()["one_by_one"] == 1
+
+
+class _Holder:
+    """Another worker storing one message, holding it written but uncommitted until told."""
+
+    def __init__(self, sessions: sessionmaker[Session], message: Incoming) -> None:
+        self._written, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(
+            target=store,
+            args=(sessions, [message], SETTINGS, NOW),
+            kwargs={"before_commit": self._hold, "counters": Counters()},
+        )
+
+    def _hold(self, _messages: Sequence[Incoming]) -> None:
+        self._written.set()
+        assert self._release.wait(30)
+
+    def start(self) -> None:
+        self._thread.start()
+        assert self._written.wait(30)
+
+    def commit(self) -> None:
+        self._release.set()
+        self._thread.join(30)
+
+
 def _waiting_for_a_lock(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
         query = (

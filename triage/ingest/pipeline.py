@@ -29,7 +29,7 @@ from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from sqlalchemy import JSON, Table, insert, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
@@ -890,7 +890,7 @@ def store(
     for message in messages:
         try:
             outcomes.extend(
-                _commit(sessions, [message], settings, now, plans, histories, before_commit)
+                _commit_alone(sessions, message, settings, now, plans, histories, before_commit)
             )
         except DBAPIError as err:
             _raise_if_unreachable(sessions, err)
@@ -919,6 +919,25 @@ def _commit(
     if histories is not None:
         histories.commit(batch.history_after)
     return outcomes
+
+
+def _commit_alone(
+    sessions: sessionmaker[Session],
+    message: Incoming,
+    settings: Settings,
+    now: datetime,
+    plans: PlanCache | None,
+    histories: HistoryCache | None,
+    before_commit: Callable[[Sequence[Incoming]], None] | None,
+) -> list[Outcome]:
+    """One message in its own transaction. A unique-key clash means a concurrent worker stored
+    the same id (or opened the same alert) first: it is tried once more, and the retry sees the
+    other worker's row and answers "duplicate" — never a dead letter for a reading that is
+    stored."""
+    try:
+        return _commit(sessions, [message], settings, now, plans, histories, before_commit)
+    except IntegrityError:
+        return _commit(sessions, [message], settings, now, plans, histories, before_commit)
 
 
 def _dead_letter_alone(
