@@ -44,8 +44,8 @@ class Parts:
     def close(self) -> None:
         for client in self.clients:
             client.close()
-        for part in [*self.gateways, *self.ingests]:
-            process = part.process
+        processes = [p.process for p in self.gateways] + [p.process for p in self.ingests]
+        for process in processes:
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait(30)

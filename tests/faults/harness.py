@@ -24,16 +24,17 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.outbox import Channel, Outbox
+from tests.services import is_reachable
 from triage.broker import SERVICE_USER, BrokerCredential, MosquittoOptions, find_mosquitto
 from triage.broker.credentials import gateway_credentials
 from triage.broker.embedded import free_port
@@ -112,7 +113,9 @@ def dead_letters(sessions: sessionmaker[Session]) -> list[tuple[str | None, str]
         ]
 
 
-def lost_and_doubled(published: Iterable[str], stored: Sequence[str]) -> tuple[set[str], dict]:
+def lost_and_doubled(
+    published: Iterable[str], stored: Sequence[str]
+) -> tuple[set[str], dict[str, int]]:
     """(ids published but not stored, {id: times stored} for ids stored more than once or never
     published)."""
     wanted = set(published)
@@ -188,13 +191,7 @@ class Broker:
     def _answers(self) -> bool:
         assert self.process is not None
         assert self.process.poll() is None, f"Mosquitto exited:\n{self.output()}"
-        try:
-            import socket
-
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-        except OSError:
-            return False
-        return True
+        return is_reachable("127.0.0.1", self.port, 0.5)
 
     def save(self) -> None:
         """SIGUSR1: Mosquitto writes its persistence file now, as its autosave would."""
@@ -511,13 +508,3 @@ def _postgres_bindir() -> Path:
     initdb = shutil.which("initdb")
     assert initdb is not None, "PostgreSQL's initdb is not installed"
     return Path(initdb).parent
-
-
-def minutes_ago(minutes: float, now: datetime | None = None) -> datetime:
-    return (now or datetime.now(UTC)) - timedelta(minutes=minutes)
-
-
-def wait_for_engine(engine: Engine, timeout: float) -> None:
-    from triage.storage.database import wait_for_database
-
-    wait_for_database(engine, timeout)
