@@ -5,7 +5,7 @@ persistence off: everything it held), and the gateways' outboxes resend it becau
 came, so the end-to-end path loses nothing and stores nothing twice. Here real gateway
 processes drain real outboxes through a Mosquitto running the configuration ``dho broker
 config`` writes, into a real ``dho ingest`` on PostgreSQL, and the broker is killed twice: once
-mid-stream with everything running, once with the service away and its queue half saved.
+mid-stream with everything running, once with the service away and part of its queue saved.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class Stream:
 def test_a_broker_killed_mid_stream_loses_and_doubles_nothing(
     persistence: bool, world: World, database: tuple[str, sessionmaker[Session]], parts: Parts
 ) -> None:
-    """The broker dies twice (mid-stream; and with the service away and half its queue saved):
+    """The broker dies twice (mid-stream; with the service away and part of its queue saved):
     every reading the gateways kept is stored exactly once and every outbox empties."""
     database_url, sessions = database
     broker = Broker(parts.folder / "broker", sessions, persistence=persistence)
