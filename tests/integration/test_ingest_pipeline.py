@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.conftest import NOW
@@ -618,6 +621,133 @@ def test_store_commits_and_counts_outcomes(sessions: sessionmaker[Session], worl
     }
     with sessions() as session:
         assert session.get(ReadingRow, "c-1") is not None
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_batch_that_loses_a_race_for_an_id_is_retried_whole_and_answered_duplicate(
+    sessions: sessionmaker[Session], world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two workers get copies of one reading at once (a gateway resending on a shared
+    subscription): the worker that loses the race retries its batch, answers that copy
+    "duplicate" and stores the rest — no error logged as a bug, no split into halves.
+
+    The other worker holds its copy written but uncommitted until this batch's COPY waits for
+    it; then it commits, and this batch's COPY fails on the readings' primary key."""
+    gw = gateway(world, COPD)
+    written, release = threading.Event(), threading.Event()
+    results: dict[str, list[Outcome]] = {}
+
+    def hold(_messages: Sequence[Incoming]) -> None:
+        written.set()
+        assert release.wait(30)
+
+    def first_worker() -> None:
+        batch = [on(gw, reading("race-1"))]
+        results["first"] = store(sessions, batch, SETTINGS, NOW, before_commit=hold)
+
+    counters = Counters()
+
+    def second_worker() -> None:
+        batch = [on(gw, reading("race-1")), on(gw, reading("race-2"))]
+        results["second"] = store(sessions, batch, SETTINGS, NOW, counters=counters)
+
+    first = threading.Thread(target=first_worker)
+    first.start()
+    assert written.wait(30)
+    with caplog.at_level(logging.WARNING, logger="triage.ingest.pipeline"):
+        second = threading.Thread(target=second_worker)
+        second.start()
+        assert _until(lambda: _waiting_for_a_lock(sessions) >= 1), "the COPY did not wait"
+        release.set()
+        first.join(30)
+        second.join(30)
+    assert [o.status for o in results["first"]] == ["stored"]
+    assert [(o.message_id, o.status) for o in results["second"]] == [
+        ("race-1", "duplicate"),
+        ("race-2", "stored"),
+    ]
+    assert counters.snapshot()["commit_retries"] == 1
+    assert "split_batches" not in counters.snapshot()
+    assert [r.levelname for r in caplog.records] == ["WARNING"]  # the retry, not a bug report
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReadingRow)) == 2
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_batch_that_keeps_losing_races_still_answers_every_copy_duplicate(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """A storm of resent copies (three other workers each storing one of this batch's ids at
+    the very moment it does): the batch's two tries and then its halves
+    each lose a race, and still every copy is answered "duplicate" — never a dead letter or a
+    "rejected" receipt for a reading that is stored."""
+    # one gateway per id: each worker also updates its gateway's row (last seen)
+    sent = {
+        "storm-x": gateway(world, COPD),
+        "storm-z": gateway(world, HYPERTENSION),
+        "storm-w": gateway(world, Condition.HEART_FAILURE),
+    }
+    ids = list(sent)
+    others = {id_: _Holder(sessions, on(gw, reading(id_))) for id_, gw in sent.items()}
+    for holder in others.values():
+        holder.start()
+    counters = Counters()
+    results: list[Outcome] = []
+    batch = [on(gw, reading(id_)) for id_, gw in sent.items()]
+    worker = threading.Thread(
+        target=lambda: results.extend(store(sessions, batch, SETTINGS, NOW, counters=counters))
+    )
+    worker.start()
+    for id_ in ids:  # each time this batch waits for another worker's row, that one commits
+        assert _until(lambda: _waiting_for_a_lock(sessions) >= 1), f"no wait before {id_}"
+        others[id_].commit()
+    worker.join(30)
+    assert [(o.message_id, o.status) for o in results] == [(i, "duplicate") for i in ids]
+    assert dead_letters(sessions) == {}
+    assert counters.snapshot()["split_batches"] == 1
+
+
+class _Holder:
+    """Another worker storing one message, holding it written but uncommitted until told."""
+
+    def __init__(self, sessions: sessionmaker[Session], message: Incoming) -> None:
+        self._written, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(
+            target=store,
+            args=(sessions, [message], SETTINGS, NOW),
+            kwargs={"before_commit": self._hold, "counters": Counters()},
+        )
+
+    def _hold(self, _messages: Sequence[Incoming]) -> None:
+        self._written.set()
+        assert self._release.wait(30)
+
+    def start(self) -> None:
+        self._thread.start()
+        assert self._written.wait(30)
+
+    def commit(self) -> None:
+        self._release.set()
+        self._thread.join(30)
+
+
+def _waiting_for_a_lock(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(session.execute(text(query)).scalar_one())
+
+
+def _until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        pause.wait(0.02)
+    return True
 
 
 def test_the_receipt_contract_document_matches_the_model() -> None:

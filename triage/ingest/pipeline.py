@@ -30,7 +30,7 @@ from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from sqlalchemy import JSON, Table, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
@@ -747,23 +747,40 @@ def _entry_after(history: GrowingHistory, loaded: Entry, per_patient: int) -> En
 
 def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Bulk insert: COPY on PostgreSQL (~10x fewer client round trips and Python work than
-    executemany), executemany elsewhere. Same transaction as everything else."""
-    if session.get_bind().dialect.name != "postgresql":
+    executemany), executemany elsewhere. Same transaction as everything else.
+
+    COPY runs on the driver's own cursor, past SQLAlchemy, so its errors are wrapped here as
+    SQLAlchemy wraps every other statement's (:class:`~sqlalchemy.exc.DBAPIError`, e.g. an
+    ``IntegrityError`` when another worker stored the same id first): :func:`store` retries
+    those, and a lost connection is marked invalid so the pool does not hand it out again."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
     columns = list(rows[0])
     types = [table.c[name].type for name in columns]
     is_json = [isinstance(t, JSON) for t in types]
-    driver: Any = session.connection().connection.driver_connection
+    connection = session.connection()
+    driver: Any = connection.connection.driver_connection
     names = ", ".join(f'"{name}"' for name in columns)
-    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[name]) if json_ and row[name] is not None else row[name]
-                    for name, json_ in zip(columns, is_json, strict=True)
-                ]
-            )
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    driver_error: type[Exception] = dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        json.dumps(row[name]) if json_ and row[name] is not None else row[name]
+                        for name, json_ in zip(columns, is_json, strict=True)
+                    ]
+                )
+    except driver_error as err:
+        lost = dialect.is_disconnect(cast(Any, err), driver, None)
+        if lost:
+            connection.invalidate(err)
+        raise DBAPIError.instance(
+            statement, None, err, driver_error, connection_invalidated=lost, dialect=dialect
+        ) from err
 
 
 def _bindings(session: Session, ids: set[str]) -> dict[str, _Binding]:
@@ -913,15 +930,7 @@ class _Split:
 
     def _part(self, messages: Sequence[Incoming]) -> list[Outcome]:
         try:
-            return _commit(
-                self.sessions,
-                messages,
-                self.settings,
-                self.now,
-                self.plans,
-                self.histories,
-                self.before_commit,
-            )
+            return self._commit_losing_races(messages)
         except Exception as err:
             _raise_if_unreachable(self.sessions, err)
             if len(messages) == 1:
@@ -933,6 +942,17 @@ class _Split:
                     },
                 )
             return self.failed(messages, err)
+
+
+    def _commit_losing_races(self, messages: Sequence[Incoming]) -> list[Outcome]:
+        """Commit ``messages``; a unique-key clash means a concurrent worker stored the same id
+        (or opened the same alert) first, so the part is tried once more, and the retry sees the
+        other worker's rows and answers "duplicate" — never a dead letter for a stored reading."""
+        args = (self.settings, self.now, self.plans, self.histories, self.before_commit)
+        try:
+            return _commit(self.sessions, messages, *args)
+        except IntegrityError:
+            return _commit(self.sessions, messages, *args)
 
 
 def dead_letter_alone(
