@@ -47,6 +47,8 @@ from triage.storage.models import DeadLetterRow, ReadingRow
 START_S = 60.0
 HEAL_S = 120.0
 SERVICE_PASSWORD = "faults-service-" + "p" * 24
+#: The broker's service logins: the service's own and one per ingest worker (client id = login).
+SERVICE_LOGINS = (SERVICE_USER, *(f"dho-ingest-{n}" for n in range(1, 5)))
 SECRET_KEY = "faults-secret-key-" + "k" * 32
 
 
@@ -158,7 +160,9 @@ class Broker:
         self.persistence = persistence
         with sessions() as session:
             gateways = gateway_credentials(session)
-        service = BrokerCredential(SERVICE_USER, mosquitto_password_hash(SERVICE_PASSWORD))
+        # one login per service process, shared password (the login is the client id)
+        password_hash = mosquitto_password_hash(SERVICE_PASSWORD)
+        services = [BrokerCredential(name, password_hash) for name in SERVICE_LOGINS]
         options = MosquittoOptions(
             port=self.port,
             persistence_dir=folder / "persistence" if persistence else None,
@@ -167,7 +171,7 @@ class Broker:
         )
         if persistence:
             (folder / "persistence").mkdir(parents=True, exist_ok=True)
-        self.conf = write_broker_files(folder, options, gateways, service).conf
+        self.conf = write_broker_files(folder, options, gateways, services).conf
         self.log = folder / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.service_url = MqttEndpoint("127.0.0.1", self.port, SERVICE_USER, SERVICE_PASSWORD)
@@ -175,6 +179,11 @@ class Broker:
     @property
     def url(self) -> str:
         return self.service_url.url()
+
+    def url_for(self, login: str) -> str:
+        """The broker's URL with one of :data:`SERVICE_LOGINS` (each worker needs its own)."""
+        assert login in SERVICE_LOGINS, f"{login} has no login on the test broker"
+        return MqttEndpoint("127.0.0.1", self.port, login, SERVICE_PASSWORD).url()
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -237,7 +246,7 @@ class IngestProcess:
         self.log = folder / f"ingest-{client_id}.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DHO_")} | {
             "DHO_DATABASE_URL": database_url,
-            "DHO_MQTT_URL": broker.url,
+            "DHO_MQTT_URL": broker.url_for(client_id),
             "DHO_SECRET_KEY": SECRET_KEY,
             "DHO_DATA_DIR": str(folder / f"data-{client_id}"),
             "DHO_MQTT_CLIENT_ID": client_id,

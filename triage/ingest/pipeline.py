@@ -943,7 +943,6 @@ class _Split:
                 )
             return self.failed(messages, err)
 
-
     def _commit_losing_races(self, messages: Sequence[Incoming]) -> list[Outcome]:
         """Commit ``messages``; a unique-key clash means a concurrent worker stored the same id
         (or opened the same alert) first, so the part is tried once more, and the retry sees the
