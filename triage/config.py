@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         "progress (docs/operator.md); 0: none. Processes with the API serve /api/v1/metrics "
         "instead.",
     )
+    tablet_publish_interval_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often each MQTT ingest worker drains the tablet outbox and publishes "
+        "the patients' dho.tablet/1 states that changed (docs/operator.md, The patient's "
+        "tablet).",
+    )
     ingest_stall_after_s: float = Field(
         default=60.0,
         gt=0,

@@ -120,6 +120,10 @@ class PasswordReset(BaseModel):
 # ----------------------------------------------------------------------------- tenants
 
 
+#: A phone number as people write it: digits, spaces, and a leading + (e.g. "+47 22 00 00 00").
+Phone = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9][0-9 ]*[0-9]$")]
+
+
 class CentreCreate(BaseModel):
     """A follow-up centre (oppfølgingstjeneste) and the municipalities it serves."""
 
@@ -128,6 +132,9 @@ class CentreCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     municipality_ids: Ids = Field(min_length=1)
     timezone: Annotated[str, Field(max_length=64)] = "Europe/Oslo"
+    phone: Phone | None = Field(
+        default=None, description="the centre's phone number, shown to its patients on the tablet"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -141,6 +148,16 @@ class CentreCreate(BaseModel):
         return value
 
 
+class CentreUpdate(BaseModel):
+    """A change to a centre: its phone number (null clears it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Phone | None = Field(
+        description="the centre's phone number, shown to its patients on the tablet"
+    )
+
+
 class CentreRead(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -148,6 +165,9 @@ class CentreRead(BaseModel):
     name: str
     timezone: str
     municipality_ids: list[str]
+    phone: str | None = Field(
+        default=None, description="shown to the centre's patients on their tablets"
+    )
 
 
 class MunicipalityCreate(BaseModel):

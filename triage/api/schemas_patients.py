@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from triage.api.schemas_contact import CallRequestRead
 from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour, Text
 from triage.domain.findings import RuleType
@@ -105,6 +106,11 @@ class WorklistItem(BaseModel):
     greens_waiting: int = Field(
         description="green readings of the last 30 days measured after the patient's last "
         "'acknowledge greens'"
+    )
+    call_requests: list[CallRequestRead] = Field(
+        default_factory=list,
+        description='the patient\'s open "ring meg" call requests, oldest first: a '
+        "non-clinical marker (it does not change the colour or the order)",
     )
 
 

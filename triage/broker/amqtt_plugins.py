@@ -4,9 +4,11 @@ configuration (docs/operator-broker.md, "The ACL"), as amqtt 0.12 plugins.
 * :class:`DhoAuthPlugin` checks each CONNECT against the same password file Mosquitto gets
   (``username:$7$…`` lines, re-read when it changes) and refuses a client id other than the
   login name (Mosquitto's ``use_username_as_clientid`` replaces it instead; amqtt cannot).
-* :class:`DhoTopicPlugin` lets a gateway write only ``dho/v1/<its id>/readings|reports|status``
-  and read only its own receipts; the service logins read every gateway's readings, reports and
-  status and write receipts; the probe login nothing.
+* :class:`DhoTopicPlugin` lets a gateway write only ``dho/v1/<its id>/`` readings, reports, status,
+  calls and message-reads,
+  and read only its own receipts and tablet state; the service logins read every gateway's
+  readings, reports, status, call requests and message reads and write receipts and tablet
+  states; the probe login nothing.
 
 What plugins cannot fix (amqtt 0.12.1, ``broker.py``): amqtt handles a CONNECT's session (a
 clean session deletes the old one; otherwise the old connection is taken over) *before* it asks
@@ -29,9 +31,11 @@ from triage.broker.passwords import verify_mosquitto_password
 
 log = logging.getLogger(__name__)
 
-_GATEWAY_WRITES = frozenset({"readings", "reports", "status"})
-_TOPIC = re.compile(r"^dho/v1/(?P<gateway>[^/#+]+)/(?P<channel>[a-z]+)$")
-_FILTER = re.compile(r"^dho/v1/(?P<gateway>[^/#]+)/(?P<channel>[a-z]+)$")
+_GATEWAY_WRITES = frozenset({"readings", "reports", "status", "calls", "message-reads"})
+#: What the service writes and each gateway reads (its own only).
+_SERVICE_WRITES = frozenset({"receipts", "tablet"})
+_TOPIC = re.compile(r"^dho/v1/(?P<gateway>[^/#+]+)/(?P<channel>[a-z-]+)$")
+_FILTER = re.compile(r"^dho/v1/(?P<gateway>[^/#]+)/(?P<channel>[a-z-]+)$")
 
 
 class _PasswordFile:
@@ -107,10 +111,10 @@ def may(username: str, service_users: set[str], topic: str, action: Any) -> bool
     gateway, channel = match["gateway"], match["channel"]
     if username in service_users:
         if action == Action.PUBLISH:
-            return channel == "receipts" and "+" not in gateway
+            return channel in _SERVICE_WRITES and "+" not in gateway
         return channel in _GATEWAY_WRITES
     if gateway != username:
         return False
     if action == Action.PUBLISH:
         return channel in _GATEWAY_WRITES
-    return channel == "receipts"
+    return channel in _SERVICE_WRITES

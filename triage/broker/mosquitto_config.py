@@ -15,7 +15,8 @@ Why these settings (see docs/operator-broker.md):
 * ``autosave_interval`` — a crash loses what was queued since the last save (the gateways'
   outboxes resend it; a short interval keeps the resend small).
 * per-gateway passwords and an ACL: a gateway writes only below ``dho/v1/<its id>/`` and reads
-  only its own receipts; the service logins read every gateway's topics and write receipts.
+  only its own receipts and tablet state; the service logins read every gateway's topics and
+  write receipts and tablet states.
 * ``use_username_as_clientid`` on every listener: the broker replaces the client id a client
   sends with its login name, so no login can take over (or discard) another login's persistent
   session — a gateway that sends the ingest worker's client id gets its own session. Every
@@ -214,9 +215,9 @@ def render_acl(
         "# Anonymous clients (lines before any `user`) get nothing.",
         "",
         "# The triage service, one login per process that connects (the broker uses the login",
-        "# as the client id): reads every gateway's readings, reports and status; writes",
-        "# receipts. (Gateways' patterns below also apply to it, under its own name, which no",
-        "# gateway may take.)",
+        "# as the client id): reads every gateway's readings, reports, status, call requests",
+        "# and message reads; writes receipts and the tablet state. (Gateways' patterns below",
+        "# also apply to it, under its own name, which no gateway may take.)",
     ]
     for name in service_users:
         lines += [
@@ -224,7 +225,10 @@ def render_acl(
             "topic read dho/v1/+/readings",
             "topic read dho/v1/+/reports",
             "topic read dho/v1/+/status",
+            "topic read dho/v1/+/calls",
+            "topic read dho/v1/+/message-reads",
             "topic write dho/v1/+/receipts",
+            "topic write dho/v1/+/tablet",
             "",
         ]
     if probe_user:
@@ -236,11 +240,14 @@ def render_acl(
         ]
     lines += [
         "# Every gateway (username = gateway id): writes only below its own dho/v1/<id>/,",
-        "# reads only its own receipts.",
+        "# reads only its own receipts and tablet state.",
         "pattern write dho/v1/%u/readings",
         "pattern write dho/v1/%u/reports",
         "pattern write dho/v1/%u/status",
+        "pattern write dho/v1/%u/calls",
+        "pattern write dho/v1/%u/message-reads",
         "pattern read dho/v1/%u/receipts",
+        "pattern read dho/v1/%u/tablet",
     ]
     return "\n".join(lines) + "\n"
 

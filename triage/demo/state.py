@@ -97,7 +97,13 @@ def seed_demo(
     Adds rows to ``session``; the caller commits."""
     fjordvik = seed.add_municipality(session, "9911", "Fjordvik (demo)")
     bakkestad = seed.add_municipality(session, "9912", "Bakkestad (demo)")
-    centre = seed.add_centre(session, "Oppfølgingstjenesten Fjordvik (demo)", [fjordvik, bakkestad])
+    # a synthetic number (shown to the demo patients on their tablets)
+    centre = seed.add_centre(
+        session,
+        "Oppfølgingstjenesten Fjordvik (demo)",
+        [fjordvik, bakkestad],
+        phone="+47 22 00 00 00",
+    )
     logins = [
         DemoLogin(
             role="nurse",

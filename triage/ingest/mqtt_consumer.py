@@ -58,6 +58,7 @@ from triage.ingest.pipeline import (
     store,
 )
 from triage.ingest.receipts import build_receipts, receipt_topic
+from triage.ingest.tablet_publisher import TabletPublisher
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,9 @@ class IngestConsumer:
         self._last_progress = time.monotonic()
         self._in_hand_since: float | None = None
         self.client = self._make_client()
+        self.tablet = TabletPublisher(sessions, self._publish_retained, topic_prefix)
+        self._tablet_thread: threading.Thread | None = None
+        self._tablet_stop = threading.Event()
 
     @classmethod
     def from_settings(
@@ -190,6 +194,10 @@ class IngestConsumer:
         """Connect in the background (reconnecting by itself) and start the worker."""
         self._worker = threading.Thread(target=self._run, name="dho-ingest", daemon=True)
         self._worker.start()
+        self._tablet_thread = threading.Thread(
+            target=self._publish_tablets, name="dho-tablet", daemon=True
+        )
+        self._tablet_thread.start()
         if self.protocol is MqttProtocol.V5:
             self.client.connect_async(
                 self.broker.host,
@@ -259,6 +267,7 @@ class IngestConsumer:
         deadline = time.monotonic() + timeout
         with self._cond:
             self._stopping = True
+            self._tablet_stop.set()
             self._stop_deadline = deadline
             self._cond.notify_all()
         if self._worker is not None:
@@ -282,6 +291,7 @@ class IngestConsumer:
         self._aborted = True
         with self._cond:
             self._stopping = True
+            self._tablet_stop.set()
             self._stop_deadline = time.monotonic()
             self._cond.notify_all()
         self.client.loop_stop()
@@ -451,6 +461,22 @@ class IngestConsumer:
                     return None
                 else:
                     self._cond.wait()
+
+    def _publish_retained(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
+        return self.client.publish(topic, payload, qos=1, retain=True)
+
+    def _publish_tablets(self) -> None:
+        """The tablet publisher's loop (triage/ingest/tablet_publisher.py): a round every
+        ``tablet_publish_interval_s`` while connected; a failed round is logged and tried again."""
+        interval = self.settings.tablet_publish_interval_s
+        while not self._tablet_stop.wait(interval):
+            if not self._subscribed.is_set() or not self._connected.is_set():
+                continue
+            try:
+                self.tablet.run_once(datetime.now(UTC))
+            except Exception:
+                self._local.add("mqtt.tablet_errors")
+                log.exception("tablet states not published; will try again")
 
     def _handle(self, batch: list[_Received]) -> None:
         with self._cond:

@@ -50,10 +50,24 @@ from triage.domain.questionnaires import QuestionnaireError, get_questionnaire, 
 from triage.domain.readings import Reading, Report, check_plausibility
 from triage.ingest import wire
 from triage.ingest.history_cache import Entry, HistoryCache, make_entry
-from triage.ingest.schemas import ReadingPayload, ReportPayload, StatusPayload
+from triage.ingest.schemas import (
+    CallRequestPayload,
+    MessageReadPayload,
+    ReadingPayload,
+    ReportPayload,
+    StatusPayload,
+)
 from triage.ingest.wire import echoable_id, recover_id
 from triage.storage import repositories
-from triage.storage.models import GatewayRow, PatientRow, ReadingRow, ReportRow
+from triage.storage.models import (
+    CallRequestRow,
+    GatewayRow,
+    MessageReadRow,
+    PatientMessageRow,
+    PatientRow,
+    ReadingRow,
+    ReportRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +89,13 @@ class Channel(StrEnum):
     READINGS = "readings"
     REPORTS = "reports"
     STATUS = "status"
+    CALLS = "calls"  # dho.call-request/1: "ring meg"
+    MESSAGE_READS = "message-reads"  # dho.message-read/1
+
+
+#: Channels whose messages are small patient requests, not clinical data: stored once per id,
+#: receipted, never classified (:meth:`_Batch._store_requests`).
+REQUEST_CHANNELS = frozenset({Channel.CALLS, Channel.MESSAGE_READS})
 
 
 class OutcomeStatus(StrEnum):
@@ -93,6 +114,8 @@ class Flag(StrEnum):
     NO_PLAN = "no_plan"
     #: The device's clock was unset or wrong; the gateway timed it on receipt (DESIGN.md, Time).
     TIMED_BY_GATEWAY = "timed_by_gateway"
+    #: The patient typed the value on the tablet (``"entry": "typed"``), no device measured it.
+    PATIENT_TYPED = "patient_typed"
 
 
 class Reason(StrEnum):
@@ -109,6 +132,8 @@ class Reason(StrEnum):
     ID_CONFLICT = "id_conflict"
     IMPLAUSIBLE = "implausible"
     QUESTIONNAIRE = "questionnaire"
+    #: A dho.message-read/1 naming a message that is not this patient's.
+    UNKNOWN_MESSAGE = "unknown_message"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -222,7 +247,7 @@ def parse_topic(topic: str) -> tuple[str, Channel] | None:
         return None
 
 
-def topic_for(gateway_id: str, channel: Channel | Literal["receipts"]) -> str:
+def topic_for(gateway_id: str, channel: Channel | Literal["receipts", "tablet"]) -> str:
     return f"{TOPIC_ROOT}/{gateway_id}/{channel}"
 
 
@@ -237,7 +262,7 @@ class _Work:
     incoming: Incoming
     gateway_id: str | None = None
     channel: Channel | None = None
-    payload: ReadingPayload | ReportPayload | StatusPayload | None = None
+    payload: ReadingPayload | ReportPayload | StatusPayload | _RequestPayload | None = None
     message_id: str | None = None
     outcome: Outcome | None = None
     receipt: bool = False
@@ -307,7 +332,16 @@ class _Batch:
         works = [self._parse(_Work(i, m)) for i, m in enumerate(messages)]
         self._resolve_gateways(works)
         statuses = [w for w in works if w.outcome is None and w.channel is Channel.STATUS]
-        items = [w for w in works if w.outcome is None and w.channel is not Channel.STATUS]
+        self._store_requests(
+            [w for w in works if w.outcome is None and w.channel in REQUEST_CHANNELS]
+        )
+        items = [
+            w
+            for w in works
+            if w.outcome is None
+            and w.channel is not Channel.STATUS
+            and w.channel not in REQUEST_CHANNELS
+        ]
         self._dedupe(items)
         stored_before = [w for w in items if w.duplicate_of is w]
         items = [w for w in items if w.outcome is None and w.duplicate_of is None]
@@ -441,6 +475,8 @@ class _Batch:
                 stamped = payload.measured_at
                 if payload.device.get("time_source") == "gateway":
                     work.flags.append(Flag.TIMED_BY_GATEWAY)
+                if payload.entry == "typed":
+                    work.flags.append(Flag.PATIENT_TYPED)
             else:
                 assert isinstance(payload, ReportPayload)  # noqa: S101 - items are data
                 try:
@@ -707,6 +743,108 @@ class _Batch:
                     receipt=outcome.receipt,
                 )
 
+    def _store_requests(self, works: list[_Work]) -> None:
+        """Call requests and message reads: dedupe on the id (stored before, or earlier in
+        the batch), check a read names one of the patient's messages, insert the row, set the
+        message's ``read_at`` (the first read wins), and ask for the patient's tablet state to
+        be published again (the tablet outbox, in this transaction)."""
+        if not works:
+            return
+        session = self.session
+        stored: dict[str, str] = {}
+        for channel, table in (
+            (Channel.CALLS, CallRequestRow),
+            (Channel.MESSAGE_READS, MessageReadRow),
+        ):
+            ids = {w.message_id for w in works if w.channel is channel and w.message_id}
+            if ids:
+                rows = session.execute(
+                    select(table.id, table.gateway_id).where(
+                        repositories.among(session, table.id, ids)
+                    )
+                )
+                stored.update({f"{channel}:{id_}": gw for id_, gw in rows})
+        message_ids = {
+            w.payload.message_id for w in works if isinstance(w.payload, MessageReadPayload)
+        }
+        owners = (
+            dict(
+                session.execute(
+                    select(PatientMessageRow.id, PatientMessageRow.patient_id).where(
+                        repositories.among(session, PatientMessageRow.id, message_ids)
+                    )
+                ).all()
+            )
+            if message_ids
+            else {}
+        )
+        seen: set[str] = set()
+        touched: set[str] = set()
+        for work in works:
+            key = f"{work.channel}:{work.message_id}"
+            earlier = stored.get(key)
+            if earlier is not None and earlier != work.gateway_id:
+                self._reject(work, Reason.ID_CONFLICT, _conflict(work))
+                continue
+            if earlier is not None or key in seen:
+                work.outcome = Outcome(
+                    gateway_id=work.gateway_id,
+                    message_id=work.message_id,
+                    channel=work.channel,
+                    status=OutcomeStatus.DUPLICATE,
+                    receipt=work.receipt,
+                )
+                continue
+            payload = work.payload
+            if isinstance(payload, MessageReadPayload):
+                if owners.get(payload.message_id) != work.patient_id:
+                    self._reject(
+                        work,
+                        Reason.UNKNOWN_MESSAGE,
+                        f"no message {payload.message_id!r} for this gateway's patient",
+                    )
+                    continue
+                session.add(
+                    MessageReadRow(
+                        id=payload.id,
+                        message_id=payload.message_id,
+                        gateway_id=work.gateway_id,
+                        read_at=payload.read_at,
+                        stored_at=self.now,
+                    )
+                )
+                session.execute(
+                    update(PatientMessageRow)
+                    .where(
+                        PatientMessageRow.id == payload.message_id,
+                        PatientMessageRow.read_at.is_(None),
+                    )
+                    .values(read_at=payload.read_at)
+                )
+            else:
+                assert isinstance(payload, CallRequestPayload)  # noqa: S101 - channel says so
+                session.add(
+                    CallRequestRow(
+                        id=payload.id,
+                        patient_id=work.patient_id,
+                        gateway_id=work.gateway_id,
+                        asked_at=payload.asked_at,
+                        stored_at=self.now,
+                    )
+                )
+            seen.add(key)
+            touched.add(cast(str, work.patient_id))
+            work.outcome = Outcome(
+                gateway_id=work.gateway_id,
+                message_id=work.message_id,
+                channel=work.channel,
+                status=OutcomeStatus.STORED,
+                receipt=work.receipt,
+            )
+        for patient_id in sorted(touched):
+            repositories.request_tablet_publish(session, patient_id, "patient_request", self.now)
+        session.flush()
+
     # --- helpers
 
     def _reject(self, work: _Work, reason: Reason, text_: str) -> _Work:
@@ -833,16 +971,22 @@ def _describe(errors: Sequence[Any], model: type[Any]) -> str:
     return f"not a valid {_SCHEMA_NAMES.get(model, model.__name__)}: " + "; ".join(parts) + more
 
 
-_MODELS: dict[Channel, type[ReadingPayload] | type[ReportPayload] | type[StatusPayload]] = {
+_RequestPayload = CallRequestPayload | MessageReadPayload
+
+_MODELS: dict[Channel, type[Any]] = {
     Channel.READINGS: ReadingPayload,
     Channel.REPORTS: ReportPayload,
     Channel.STATUS: StatusPayload,
+    Channel.CALLS: CallRequestPayload,
+    Channel.MESSAGE_READS: MessageReadPayload,
 }
 
 _SCHEMA_NAMES: dict[type[Any], str] = {
     ReadingPayload: "dho.reading/1",
     ReportPayload: "dho.report/1",
     StatusPayload: "gateway status",
+    CallRequestPayload: "dho.call-request/1",
+    MessageReadPayload: "dho.message-read/1",
 }
 
 

@@ -12,7 +12,12 @@ from datetime import datetime
 from triage.ingest.pipeline import Channel, Outcome, OutcomeStatus, topic_for
 from triage.ingest.schemas import ItemType, Receipt, ReceiptItem, ReceiptStatus
 
-_TYPES = {Channel.READINGS: ItemType.READING, Channel.REPORTS: ItemType.REPORT}
+_TYPES = {
+    Channel.READINGS: ItemType.READING,
+    Channel.REPORTS: ItemType.REPORT,
+    Channel.CALLS: ItemType.CALL_REQUEST,
+    Channel.MESSAGE_READS: ItemType.MESSAGE_READ,
+}
 _STATUS = {
     OutcomeStatus.STORED: ReceiptStatus.STORED,
     OutcomeStatus.DUPLICATE: ReceiptStatus.DUPLICATE,

@@ -32,6 +32,8 @@ from triage.domain.readings import REQUIRED_KEYS, VALUE_KEYS, Kind
 READING_SCHEMA = "dho.reading/1"
 REPORT_SCHEMA = "dho.report/1"
 RECEIPT_SCHEMA = "dho.receipt/1"
+CALL_REQUEST_SCHEMA = "dho.call-request/1"
+MESSAGE_READ_SCHEMA = "dho.message-read/1"
 
 #: Message ids are chosen by the gateway (a UUID in practice) and are the tables' primary keys.
 MessageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -130,7 +132,13 @@ class ReadingPayload(_Payload):
     device: dict[str, Any] = Field(
         default_factory=dict,
         description="the device it came from: profile, model, address; time_source and clock "
-        "when the gateway timed it; sequence_number for glucose records",
+        "when the gateway timed it; sequence_number for glucose records. A typed reading says "
+        '{"profile": "<kind>", "model": "manual", "address": null}',
+    )
+    entry: Literal["typed"] | None = Field(
+        default=None,
+        description='"typed": the patient typed the value on the tablet (stored with the flag '
+        "patient_typed); absent: measured by a device",
     )
 
     @model_validator(mode="after")
@@ -175,6 +183,28 @@ class ReportPayload(_Payload):
     answers: dict[str, Answer] = Field(description="item id → the chosen option")
 
 
+class CallRequestPayload(_Payload):
+    """``dho.call-request/1``: the patient asks the centre to call ("Ring meg")."""
+
+    schema_id: Literal["dho.call-request/1"] = Field(alias="schema")
+    id: MessageId = Field(description="chosen once by the gateway; every retry reuses it")
+    asked_at: WireTime = Field(
+        description="when the patient asked, with its UTC offset", json_schema_extra=AWARE_IN_SCHEMA
+    )
+
+
+class MessageReadPayload(_Payload):
+    """``dho.message-read/1``: the patient read a nurse's message on the tablet."""
+
+    schema_id: Literal["dho.message-read/1"] = Field(alias="schema")
+    id: MessageId = Field(description="chosen once by the gateway; every retry reuses it")
+    message_id: MessageId = Field(description="the id of the message read (msg-…)")
+    read_at: WireTime = Field(
+        description="when the patient read it, with its UTC offset",
+        json_schema_extra=AWARE_IN_SCHEMA,
+    )
+
+
 class StatusPayload(BaseModel):
     """A gateway's retained status (``dho/v1/{gateway_id}/status``); its last will is
     ``{"online": false}``. Other fields (battery, app version, …) are kept as sent."""
@@ -192,6 +222,8 @@ class StatusPayload(BaseModel):
 class ItemType(StrEnum):
     READING = "reading"
     REPORT = "report"
+    CALL_REQUEST = "call_request"
+    MESSAGE_READ = "message_read"
 
 
 class ReceiptStatus(StrEnum):
@@ -224,7 +256,8 @@ class ReceiptItem(BaseModel):
         "(null for backfill: the reading is history)",
     )
     flags: tuple[str, ...] = Field(
-        default=(), description="data-quality flags: device_clock_ahead, backfill, no_plan, …"
+        default=(),
+        description="data-quality flags: device_clock_ahead, backfill, no_plan, patient_typed, …",
     )
     reason_code: str | None = Field(default=None, description="rejected: a stable code")
     reason: str | None = Field(default=None, description="rejected: what was wrong, in English")

@@ -93,6 +93,7 @@ class CentreRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
     calendar: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ServiceCalendar fields
     escalation: Mapped[dict[str, Any]] = mapped_column(default=dict)  # EscalationPolicy fields
+    phone: Mapped[str | None] = mapped_column(String(32))  # shown to patients on the tablet
 
 
 class CentreMunicipalityRow(Base):
@@ -259,6 +260,60 @@ class ReadingRow(Base):
     colour: Mapped[str | None] = mapped_column(String(8))
     findings: Mapped[list[Any]] = mapped_column(default=list)
     flags: Mapped[list[Any]] = mapped_column(default=list)  # data-quality flags
+
+
+class PatientMessageRow(Base):
+    """A nurse's short text to a patient, shown on the tablet until read."""
+
+    __tablename__ = "patient_messages"
+    __table_args__ = (Index("ix_patient_messages_patient", "patient_id", "sent_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # msg-…
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    sent_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+    read_at: Mapped[datetime | None]  # from the first dho.message-read/1
+
+
+class MessageReadRow(Base):
+    """A ``dho.message-read/1`` as received, stored once per id (dedupe)."""
+
+    __tablename__ = "message_reads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+
+
+class CallRequestRow(Base):
+    """A patient's "ring meg" (``dho.call-request/1``), stored once per id; done when a nurse
+    of the centre marks it so."""
+
+    __tablename__ = "call_requests"
+    __table_args__ = (Index("ix_call_requests_patient", "patient_id", "asked_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    asked_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TabletOutboxRow(Base):
+    """ "Publish this patient's tablet state again", written in the transaction of the change
+    and drained by a process with a broker connection (triage/ingest/tablet_publisher.py)."""
+
+    __tablename__ = "tablet_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(String(64))
+    cause: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime]
 
 
 class ReportRow(Base):

@@ -62,6 +62,7 @@ from triage.storage.models import (
     PlanVersionRow,
     ReadingRow,
     ReportRow,
+    TabletOutboxRow,
 )
 
 
@@ -76,6 +77,18 @@ def new_id() -> str:
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
     return str(uuid.UUID(int=value))
+
+
+# ----------------------------------------------------------------------------- the tablet
+
+
+def request_tablet_publish(session: Session, patient_id: str, cause: str, now: datetime) -> None:
+    """Ask for ``patient_id``'s tablet state (``dho.tablet/1``) to be published again, in
+    ``session``'s transaction: a row in the tablet outbox, drained by the process that holds a
+    broker connection (:mod:`triage.ingest.tablet_publisher`)."""
+    session.execute(
+        insert(TabletOutboxRow).values(patient_id=patient_id, cause=cause[:32], requested_at=now)
+    )
 
 
 # ----------------------------------------------------------------------------- look-ups

@@ -61,8 +61,11 @@ def add_centre(
     name: str,
     municipalities: list[MunicipalityRow],
     timezone: str = "Europe/Oslo",
+    phone: str | None = None,
 ) -> CentreRow:
-    row = CentreRow(id=new_id(), name=name, timezone=timezone, calendar={}, escalation={})
+    row = CentreRow(
+        id=new_id(), name=name, timezone=timezone, calendar={}, escalation={}, phone=phone
+    )
     session.add(row)
     session.flush()
     for municipality in municipalities:

@@ -176,7 +176,11 @@ def municipality_ids_of(session: Session, centre_ids: Iterable[str]) -> dict[str
 
 def centre_read(row: CentreRow, municipality_ids: Sequence[str]) -> CentreRead:
     return CentreRead(
-        id=row.id, name=row.name, timezone=row.timezone, municipality_ids=list(municipality_ids)
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        municipality_ids=list(municipality_ids),
+        phone=row.phone,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from triage.api.queries import admin as queries
 from triage.api.schemas_admin import (
     CentreCreate,
     CentreRead,
+    CentreUpdate,
     GatewayCredentials,
     GatewayRead,
     MunicipalityCreate,
@@ -38,9 +40,10 @@ from triage.storage.models import (
     CentreRow,
     GatewayRow,
     MunicipalityRow,
+    PatientRow,
     UserRow,
 )
-from triage.storage.repositories import new_id
+from triage.storage.repositories import new_id, request_tablet_publish
 from triage.storage.seed import give_new_secret, register_gateway
 
 router = APIRouter(tags=["admin"])
@@ -287,7 +290,12 @@ def create_centre(body: CentreCreate, caller: CallerDep) -> CentreRead:
         if unknown:
             raise ApiError(422, f"unknown municipality ids: {', '.join(unknown)}")
         row = CentreRow(
-            id=new_id(), name=body.name, timezone=body.timezone, calendar={}, escalation={}
+            id=new_id(),
+            name=body.name,
+            timezone=body.timezone,
+            calendar={},
+            escalation={},
+            phone=body.phone,
         )
         session.add(row)
         session.flush()
@@ -301,6 +309,40 @@ def create_centre(body: CentreCreate, caller: CallerDep) -> CentreRead:
             None,
             details={"name": row.name, "timezone": row.timezone, "municipality_ids": served},
         )
+        return queries.centre_read(row, served)
+
+
+@router.patch(
+    "/admin/centres/{centre_id}",
+    response_model=CentreRead,
+    summary="Change a follow-up centre's phone number",
+    responses={**_ADMIN_ONLY, 404: {"description": "No such centre."}},
+)
+def update_centre(centre_id: str, body: CentreUpdate, caller: CallerDep) -> CentreRead:
+    """Set the centre's phone number (null clears it). It is shown to the centre's patients on
+    their tablets, so every patient's tablet state is published again. Audited."""
+    _admin(caller, "update", "centre")
+    with caller.sessions.begin() as session:
+        row = session.get(CentreRow, centre_id)
+        if row is None:
+            raise NotFoundError(f"no centre {centre_id}")
+        before = row.phone
+        row.phone = body.phone
+        for patient_id in session.scalars(
+            select(PatientRow.id).where(
+                PatientRow.centre_id == centre_id, PatientRow.state != "discharged"
+            )
+        ):
+            request_tablet_publish(session, patient_id, "centre_changed", caller.now)
+        caller.audit(
+            session,
+            "update",
+            "centre",
+            row.id,
+            None,
+            details={"phone": {"from": before, "to": row.phone}},
+        )
+        served = queries.municipality_ids_of(session, [row.id]).get(row.id, [])
         return queries.centre_read(row, served)
 
 
@@ -419,6 +461,7 @@ def register_patient_gateway(
         if patient.state == "discharged":
             raise ConflictError("the patient is discharged: enrol them again before registering")
         row, secret = register_gateway(session, patient, caller.now, gateway_id=gateway_id)
+        request_tablet_publish(session, patient.id, "gateway_registered", caller.now)
     _no_store(response)
     return _credentials(row, secret, "the secret is shown this once: configure the gateway now")
 

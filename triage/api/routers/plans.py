@@ -62,6 +62,7 @@ from triage.domain.schedule import schedule_problems
 from triage.domain.templates import template
 from triage.ingest.history_cache import HISTORY_PER_PATIENT
 from triage.storage.models import PlanRow, PlanVersionRow
+from triage.storage.repositories import request_tablet_publish
 
 router = APIRouter(tags=["plans"])
 
@@ -339,6 +340,7 @@ def approve_version(plan_id: PlanId, version: Version, caller: CallerDep) -> Pla
         row.approved_at = caller.now
         if approved.condition is not None:
             plan.condition = approved.condition.value
+        request_tablet_publish(session, plan.patient_id, "plan_approved", caller.now)
         for old in current:
             caller.audit(
                 session,

@@ -17,6 +17,8 @@ from triage.api.queries.worklist import (
     recent_readings,
     worklist_order_of,
 )
+from triage.api.routers.contact import open_call_requests
+from triage.api.schemas_contact import CallRequestRead
 from triage.api.schemas_patients import AlertBrief, FindingRead, LastReading, WorklistItem
 from triage.domain.colours import Colour
 from triage.domain.plan import Condition
@@ -66,6 +68,7 @@ def worklist(
         names = patients_with_names(session, shown)
         recent = recent_readings(session, shown, caller.now)
         alerts = page_alerts(session, shown)
+        calls = open_call_requests(session, shown)
         items = [
             _item(
                 names[pid],
@@ -73,6 +76,7 @@ def worklist(
                 alerts.get(pid, []),
                 recent.latest.get(pid, []),
                 recent.greens_waiting.get(pid, 0),
+                calls.get(pid, []),
             )
             for pid in shown
         ]
@@ -101,6 +105,7 @@ def _item(
     alert_rows: list[Row[Any]],
     latest: list[LatestReading],
     waiting: int,
+    calls: list[CallRequestRead],
 ) -> WorklistItem:
     patient = names.patient
     return WorklistItem(
@@ -133,6 +138,7 @@ def _item(
             for r in latest
         ],
         greens_waiting=waiting,
+        call_requests=calls,
     )
 
 
