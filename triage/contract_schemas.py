@@ -3,7 +3,7 @@
 
 Each schema is generated from the pydantic model the service validates with (or sends), so the
 published contract is the code's: ``dho.reading/1``, ``dho.report/1``, a gateway's status,
-``dho.receipt/1``, and the HTTP ingest request and response bodies. JSON Schema draft 2020-12.
+``dho.receipt/1``, ``dho.call-request/1``, ``dho.message-read/1``, ``dho.tablet/1``, and the HTTP ingest request and response bodies. JSON Schema draft 2020-12.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from pydantic import BaseModel, TypeAdapter
 
 from triage.api.schemas import IngestResult
 from triage.ingest.schemas import (
+    CallRequestPayload,
+    MessageReadPayload,
     ReadingPayload,
     Receipt,
     ReportPayload,
     StatusPayload,
 )
+from triage.ingest.tablet import TabletState
 
 __all__ = [
     "DIALECT",
@@ -72,6 +75,18 @@ SCHEMAS: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {
         "`dho.receipt/1` — MQTT `dho/v1/{gateway_id}/receipts` (service → gateway)",
         lambda: _model(Receipt),
     ),
+    "call-request.json": (
+        "`dho.call-request/1` — MQTT `dho/v1/{gateway_id}/calls` (gateway → service)",
+        lambda: _model(CallRequestPayload),
+    ),
+    "message-read.json": (
+        "`dho.message-read/1` — MQTT `dho/v1/{gateway_id}/message-reads` (gateway → service)",
+        lambda: _model(MessageReadPayload),
+    ),
+    "tablet.json": (
+        "`dho.tablet/1` — MQTT `dho/v1/{gateway_id}/tablet`, retained (service → gateway)",
+        lambda: _model(TabletState),
+    ),
     "http-readings-request.json": (
         "the body of `POST /api/v1/readings`",
         lambda: _one_or_many(ReadingPayload),
@@ -117,7 +132,13 @@ def write_schemas(folder: Path) -> tuple[list[Path], list[Path]]:
 
 #: The schemas the gateway checks a message against before it keeps it (gateway/contract.py):
 #: copies in the gateway's package, which cannot import the service.
-GATEWAY_SCHEMAS = ("reading.json", "report.json")
+GATEWAY_SCHEMAS = (
+    "reading.json",
+    "report.json",
+    "call-request.json",
+    "message-read.json",
+    "tablet.json",
+)
 
 
 def write_gateway_schemas(folder: Path) -> list[Path]:

@@ -73,7 +73,10 @@ def test_each_service_login_gets_the_service_rights_and_the_probe_none() -> None
             "topic read dho/v1/+/readings",
             "topic read dho/v1/+/reports",
             "topic read dho/v1/+/status",
+            "topic read dho/v1/+/calls",
+            "topic read dho/v1/+/message-reads",
             "topic write dho/v1/+/receipts",
+            "topic write dho/v1/+/tablet",
         ]
     probe = acl.split("user dho-probe\n", 1)[1].split("\n\n", 1)[0]
     assert probe.splitlines() == ["topic read $SYS/broker/uptime"]
