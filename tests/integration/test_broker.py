@@ -369,6 +369,28 @@ def test_generated_site_config_enforces_passwords_and_acl(
         assert two.receive() == ("dho/v1/gw-two/receipts", b"for two")
         assert one.receive() == ("dho/v1/gw-one/receipts", b"for one")
         assert one.messages.empty()
+
+        # issue 15: the tablet state, retained, reaches its own gateway only; a gateway writes
+        # its call requests and message reads, and the service reads them
+        for gateway_id in ("gw-one", "gw-two"):
+            service.client.publish(
+                f"dho/v1/{gateway_id}/tablet", f"tablet of {gateway_id}".encode(), 1, retain=True
+            ).wait_for_publish(DEADLINE_S)
+        three = Client(gateway_url("gw-two"), "gw-two")  # gw-two again, after the publishes
+        clients.append(three)
+        three.client.subscribe("dho/v1/gw-one/tablet", qos=1)  # another's: refused or empty
+        three.subscribed.get(timeout=DEADLINE_S)
+        three.subscribe("dho/v1/gw-two/tablet")
+        assert three.receive() == ("dho/v1/gw-two/tablet", b"tablet of gw-two")
+        assert three.messages.empty()  # gw-one's retained state never came, though asked first
+        service.subscribe("dho/v1/+/calls")
+        service.subscribe("dho/v1/+/message-reads")
+        one.publish("dho/v1/gw-two/calls", b"forged call")
+        one.publish("dho/v1/gw-one/calls", b"call")
+        one.publish("dho/v1/gw-one/message-reads", b"read")
+        assert service.receive() == ("dho/v1/gw-one/calls", b"call")
+        assert service.receive() == ("dho/v1/gw-one/message-reads", b"read")
+        assert service.messages.empty()
     finally:
         for client in clients:
             client.close()
