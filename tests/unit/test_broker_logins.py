@@ -80,3 +80,24 @@ def test_each_service_login_gets_the_service_rights_and_the_probe_none() -> None
         ]
     probe = acl.split("user dho-probe\n", 1)[1].split("\n\n", 1)[0]
     assert probe.splitlines() == ["topic read $SYS/broker/uptime"]
+
+
+def test_the_amqtt_acl_lets_a_gateway_read_only_its_own_tablet_state() -> None:
+    """The demo broker's ACL (issue 15): a gateway reads its own tablet state and writes its
+    call requests and message reads; the service writes tablet states and reads the rest."""
+    from amqtt.contexts import Action  # type: ignore[import-untyped]
+
+    from triage.broker.amqtt_plugins import may
+
+    service = {"dho-service"}
+    assert may("gw-one", service, "dho/v1/gw-one/tablet", Action.SUBSCRIBE)
+    assert may("gw-one", service, "dho/v1/gw-one/tablet", Action.RECEIVE)
+    assert not may("gw-two", service, "dho/v1/gw-one/tablet", Action.SUBSCRIBE)
+    assert not may("gw-two", service, "dho/v1/gw-one/tablet", Action.RECEIVE)
+    assert not may("gw-one", service, "dho/v1/gw-one/tablet", Action.PUBLISH)
+    for channel in ("calls", "message-reads"):
+        assert may("gw-one", service, f"dho/v1/gw-one/{channel}", Action.PUBLISH)
+        assert not may("gw-one", service, f"dho/v1/gw-two/{channel}", Action.PUBLISH)
+        assert may("dho-service", service, f"dho/v1/+/{channel}", Action.SUBSCRIBE)
+    assert may("dho-service", service, "dho/v1/gw-one/tablet", Action.PUBLISH)
+    assert not may("dho-service", service, "dho/v1/+/tablet", Action.PUBLISH)
