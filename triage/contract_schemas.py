@@ -3,7 +3,8 @@
 
 Each schema is generated from the pydantic model the service validates with (or sends), so the
 published contract is the code's: ``dho.reading/1``, ``dho.report/1``, a gateway's status,
-``dho.receipt/1``, ``dho.call-request/1``, ``dho.message-read/1``, ``dho.tablet/1``, and the HTTP ingest request and response bodies. JSON Schema draft 2020-12.
+``dho.receipt/1``, ``dho.call-request/1``, ``dho.message-read/1``, ``dho.tablet/1``, and the
+HTTP ingest request and response bodies. JSON Schema draft 2020-12.
 """
 
 from __future__ import annotations

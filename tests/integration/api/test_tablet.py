@@ -117,7 +117,8 @@ def test_the_tablet_state_follows_messages_call_requests_and_plan_approval(
     assert set(first["plan"]["advice"]) == {"green", "yellow", "red"}
     assert "116 117" in first["plan"]["safety_text"]["nb"]
     assert first["centre"]["staffed"], "the next 14 days have staffed hours"
-    assert first["messages"] == [] and first["call_requests"] == []
+    assert first["messages"] == []
+    assert first["call_requests"] == []
 
     nurse = login(live, "nurse-a")
     sent = live.post(
@@ -127,7 +128,8 @@ def test_the_tablet_state_follows_messages_call_requests_and_plan_approval(
     )
     assert sent.status_code == 201, sent.text
     message = sent.json()
-    assert message["read_at"] is None and message["sent_by_name"] == "Sykepleier A"
+    assert message["read_at"] is None
+    assert message["sent_by_name"] == "Sykepleier A"
     with_message = watcher.until("tablet", lambda s: bool(s["messages"]))
     assert with_message["messages"][0] | {"sent_at": None} == {
         "id": message["id"],
@@ -264,7 +266,8 @@ def test_a_read_of_another_patients_message_and_a_typed_reading(
     assert (item["status"], item["colour"], item["flags"]) == ("stored", "red", ["patient_typed"])
     with sessions() as session:
         row = session.get(ReadingRow, typed_id)
-        assert row is not None and row.flags == ["patient_typed"]
+        assert row is not None
+        assert row.flags == ["patient_typed"]
     timeline = live.get(f"{API}/patients/{copd.id}/readings", headers=nurse)
     assert timeline.status_code == 200, timeline.text
     assert [r["flags"] for r in timeline.json()["items"] if r["id"] == typed_id] == [
