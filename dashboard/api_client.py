@@ -152,6 +152,26 @@ class LastReading(_Model):
     measured_at: datetime
 
 
+class CallRequest(_Model):
+    """The patient asked the centre to call ("Ring meg"): not a clinical colour."""
+
+    id: str
+    patient_id: str
+    asked_at: datetime
+    handled_at: datetime | None = None
+    handled_by_name: str | None = None
+
+
+class Message(_Model):
+    """A nurse's message to the patient's tablet, and when it was read."""
+
+    id: str
+    text: str
+    sent_at: datetime
+    sent_by_name: str
+    read_at: datetime | None = None
+
+
 class WorklistItem(_Model):
     patient_id: str
     display_name: str
@@ -172,6 +192,7 @@ class WorklistItem(_Model):
     alerts: list[AlertBrief] = Field(default_factory=list)
     last_readings: list[LastReading] = Field(default_factory=list)
     greens_waiting: int = 0
+    call_requests: list[CallRequest] = Field(default_factory=list)
 
 
 class GreensAcknowledged(_Model):
@@ -239,6 +260,7 @@ class TimelineEntry(_Model):
     by: str | None = None
     outcome: str | None = None
     note: str | None = None
+    flags: list[str] = Field(default_factory=list)
 
 
 class AlertEvent(_Model):
@@ -451,6 +473,19 @@ class ApiClient:
     def acknowledge_greens(self, patient_ids: list[str] | None = None) -> GreensAcknowledged:
         body: dict[str, Any] = {} if patient_ids is None else {"patient_ids": patient_ids}
         return _parse(GreensAcknowledged, self._post("/greens/acknowledge", body))
+
+    # --- contact with the patient's tablet
+
+    def messages(self, patient_id: str) -> list[Message]:
+        return [_parse(Message, m) for m in _items(self._get(f"/patients/{patient_id}/messages"))]
+
+    def send_message(self, patient_id: str, text: str) -> Message:
+        return _parse(Message, self._post(f"/patients/{patient_id}/messages", {"text": text}))
+
+    def call_done(self, patient_id: str, call_id: str) -> CallRequest:
+        """Mark the patient's "ring meg" done (the nurse called)."""
+        path = f"/patients/{patient_id}/call-requests/{call_id}/done"
+        return _parse(CallRequest, self._post(path, None))
 
     # --- patients
 

@@ -20,6 +20,7 @@ from dashboard.api_client import (
     Finding,
     Gateway,
     GatewayCredentials,
+    Message,
     OverviewLook,
     Reading,
     TimelineEntry,
@@ -167,7 +168,22 @@ def markers(item: WorklistItem, now: datetime, language: Language) -> tuple[str,
         found.append(f"⏰ {t('missing_data', language)}")
     if item.state == "paused":
         found.append(f"⏸ {t('paused', language)}")
+    for call in item.call_requests:
+        asked = format_time(call.asked_at, now)
+        found.append(f"📞 {t('call_me', language)} — {t('call_asked', language)} {asked}")
     return tuple(found)
+
+
+def message_status(message: Message, now: datetime, language: Language) -> str:
+    """ "lest 09:42" / "read 09:42", or "ikke lest ennå" / "not read yet"."""
+    if message.read_at is None:
+        return t("message_unread", language)
+    return f"{t('message_read', language)} {format_time(message.read_at, now)}"
+
+
+def typed_note(flags: Iterable[str], language: Language) -> str:
+    """ "⌨ Tastet inn av pasienten" for a reading the patient typed in; else ""."""
+    return f"⌨ {t('patient_typed', language)}" if "patient_typed" in flags else ""
 
 
 def values_text(values: Mapping[str, Any], language: Language) -> str:
@@ -492,6 +508,9 @@ def timeline_rows(
         if e.type == "reading":
             what = f"{colour_badge(e.colour, language)} · {e.kind or ''}"
             detail = reasons or _values_text(e.values)
+            typed = typed_note(e.flags, language)
+            if typed:
+                detail = f"{typed} · {detail}" if detail else typed
             rows.append(TimelineRow(when, what, detail, ""))
         elif e.type == "report":
             score = f" ({e.score})" if e.score is not None else ""

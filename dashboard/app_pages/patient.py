@@ -28,6 +28,7 @@ from dashboard.presenters import (
     colour_badge_markdown,
     condition_label,
     format_time,
+    message_status,
     outcome_label,
     parameter_label,
     reason_text,
@@ -241,6 +242,35 @@ def _timeline(client: ApiClient, patient_id: str, lang: Language) -> None:
     )
 
 
+def _messages(client: ApiClient, patient_id: str, lang: Language) -> None:
+    """The nurse's messages to the patient's tablet, with "lest HH:MM" once read; a small form
+    for a new one (a nurse of the patient's centre)."""
+    st.subheader(f"✉️ {t('messages', lang)}")
+    user = session.me()
+    if user and user.role == "nurse":
+        with st.form(f"message-{patient_id}", clear_on_submit=True):
+            text = st.text_area(t("message_text", lang), max_chars=500)
+            if st.form_submit_button(t("send_message", lang)) and text.strip():
+                try:
+                    client.send_message(patient_id, text)
+                except ApiError as err:
+                    session.show_error(err)
+                else:
+                    session.flash(t("message_sent", lang))
+                    st.rerun()
+    sent = client.messages(patient_id)
+    if not sent:
+        st.caption(t("no_messages", lang))
+    now = session.now()
+    for message in sent[:20]:
+        with st.container(border=True):
+            st.markdown(message.text)
+            st.caption(
+                f"{format_time(message.sent_at, now)} · {message.sent_by_name} · "
+                f"{message_status(message, now, lang)}"
+            )
+
+
 def _page(lang: Language) -> None:
     client = session.client()
     if st.button(t("back_to_worklist", lang), key="back"):
@@ -272,6 +302,7 @@ def _page(lang: Language) -> None:
         _advice(plan, colour, lang)
     _charts(client, patient_id, plan, alerts, lang)
     _timeline(client, patient_id, lang)
+    _messages(client, patient_id, lang)
 
 
 language = session.language()

@@ -121,6 +121,19 @@ def _patient_row(item: WorklistItem, lang: Language) -> None:
             type="primary" if row.colour == "red" else "secondary",
         ):
             _open(item.patient_id)
+        for call in item.call_requests:
+            if go.button(t("call_done", lang), key=f"called-{call.id}", icon="📞"):
+                _call_done(item.patient_id, call.id, lang)
+
+
+def _call_done(patient_id: str, call_id: str, lang: Language) -> None:
+    try:
+        session.client().call_done(patient_id, call_id)
+    except ApiError as err:
+        session.show_error(err)
+    else:
+        session.flash(t("call_done_flash", lang))
+        st.rerun()
 
 
 def _live(lang: Language) -> None:
