@@ -777,3 +777,89 @@ def _register(
     if condition is not None:
         seed.add_approved_template_plan(session, patient, condition, "gp-test", NOW)
     return seed.register_gateway(session, patient, NOW, gateway_id=gateway_id)
+
+
+def test_bad_call_requests_and_message_reads_are_dead_letters_with_receipts(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """A call request with a time without offset, one with an unknown field, and a message read
+    of a message that does not exist are rejected with their reasons, kept as dead letters and
+    receipted with their item types; a good call request is stored, a repeat is a duplicate."""
+    gw = gateway(world, COPD)
+    asked = NOW.isoformat()
+    outcomes = ingest(
+        sessions,
+        [
+            on(
+                gw,
+                json.dumps(
+                    {"schema": "dho.call-request/1", "id": "c-1", "asked_at": "2026-12-07T10:00:00"}
+                ).encode(),
+                "calls",
+            ),
+            on(
+                gw,
+                json.dumps(
+                    {"schema": "dho.call-request/1", "id": "c-2", "asked_at": asked, "urgent": True}
+                ).encode(),
+                "calls",
+            ),
+            on(
+                gw,
+                json.dumps(
+                    {
+                        "schema": "dho.message-read/1",
+                        "id": "m-1",
+                        "message_id": "msg-none",
+                        "read_at": asked,
+                    }
+                ).encode(),
+                "message-reads",
+            ),
+            on(
+                gw,
+                json.dumps(
+                    {"schema": "dho.call-request/1", "id": "c-3", "asked_at": asked}
+                ).encode(),
+                "calls",
+            ),
+            on(
+                gw,
+                json.dumps(
+                    {"schema": "dho.call-request/1", "id": "c-3", "asked_at": asked}
+                ).encode(),
+                "calls",
+            ),
+        ],
+    )
+    assert [(o.message_id, o.status.value, o.reason_code) for o in outcomes] == [
+        ("c-1", "rejected", "schema"),
+        ("c-2", "rejected", "schema"),
+        ("m-1", "rejected", "unknown_message"),
+        ("c-3", "stored", None),
+        ("c-3", "duplicate", None),
+    ]
+    receipt = build_receipts(outcomes, NOW)[gw]
+    assert [(i.id, i.type.value) for i in receipt.items] == [
+        ("c-1", "call_request"),
+        ("c-2", "call_request"),
+        ("m-1", "message_read"),
+        ("c-3", "call_request"),
+        ("c-3", "call_request"),
+    ]
+    letters = dead_letters(sessions)
+    assert "dho.call-request/1" in letters["schema"]
+    assert letters["unknown_message"] == "no message 'msg-none' for this gateway's patient"
+    again = ingest(
+        sessions,
+        [
+            on(
+                gw,
+                json.dumps(
+                    {"schema": "dho.call-request/1", "id": "c-3", "asked_at": asked}
+                ).encode(),
+                "calls",
+            )
+        ],
+    )
+    assert again[0].status is OutcomeStatus.DUPLICATE

@@ -24,7 +24,8 @@ from tests.integration.test_http_ingest import serving
 from tests.services import ServiceAddress
 from triage.api.app import create_app
 from triage.ingest import IngestConsumer
-from triage.storage.models import AuditRow, ReadingRow
+from triage.ingest.tablet_publisher import tablet_states
+from triage.storage.models import AuditRow, ReadingRow, TabletOutboxRow
 
 API = "/api/v1"
 DEADLINE_S = 30.0
@@ -291,3 +292,39 @@ def test_a_message_is_checked_and_only_a_nurse_of_the_centre_may_send_it(
     gp = login(http, "gp-1")
     assert http.post(url, json={"text": "Hei"}, headers=gp).status_code == 403
     assert [len(m["text"]) for m in http.get(url, headers=gp).json()] == [500]
+
+
+def test_an_admin_sets_the_centres_phone_and_every_patients_tablet_is_due(
+    http: httpx.Client, api_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """The centre's phone (shown to its patients) is set by an admin, audited, listed, and
+    asks for each of the centre's patients' tablet state to be published again; a nurse may
+    not set it and a malformed number is refused."""
+    admin = login(http, "admin", reason="nytt sentralbordnummer")
+    url = f"{API}/admin/centres/{api_world.centre_a}"
+    assert (
+        http.patch(url, json={"phone": "22 00"}, headers=login(http, "nurse-a")).status_code == 403
+    )
+    assert http.patch(url, json={"phone": "ring oss"}, headers=admin).status_code == 422
+    changed = http.patch(url, json={"phone": "+47 22 00 00 00"}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["phone"] == "+47 22 00 00 00"
+    listed = http.get(f"{API}/admin/centres", headers=admin).json()["items"]
+    assert {c["id"]: c["phone"] for c in listed}[api_world.centre_a] == "+47 22 00 00 00"
+    with sessions() as session:
+        due = set(session.scalars(select(TabletOutboxRow.patient_id)))
+        audited = session.scalars(
+            select(AuditRow.details)
+            .where(AuditRow.object_type == "centre", AuditRow.action == "update")
+            .order_by(AuditRow.id)
+        ).all()
+        states = tablet_states(session, None, _now())
+    in_a = {p.id for p in api_world.patients.values() if p.centre_id == api_world.centre_a}
+    assert due == in_a
+    assert audited == [
+        {"refused": "only admin may update centre"},
+        {"phone": {"from": None, "to": "+47 22 00 00 00"}},
+    ]
+    phones = {s.gateway_id: s.centre.phone for s in states}
+    assert phones["gw-a-copd"] == "+47 22 00 00 00"
+    assert phones["gw-b-covid"] is None
