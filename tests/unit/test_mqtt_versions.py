@@ -58,7 +58,13 @@ def test_ingest_speaks_mqtt_5_unless_the_broker_speaks_only_3_1_1() -> None:
     assert consumer.client.protocol == MQTTProtocolVersion.MQTTv5
     older = IngestConsumer(settings, sessionmaker(), BROKER, protocol=MqttProtocol.V311)
     assert older.client.protocol == MQTTProtocolVersion.MQTTv311
-    assert older.subscriptions() == ["dho/v1/+/readings", "dho/v1/+/reports", "dho/v1/+/status"]
+    assert older.subscriptions() == [
+        "dho/v1/+/readings",
+        "dho/v1/+/reports",
+        "dho/v1/+/status",
+        "dho/v1/+/calls",
+        "dho/v1/+/message-reads",
+    ]
 
 
 def test_a_shared_subscription_needs_mqtt_5() -> None:
