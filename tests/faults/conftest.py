@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.faults.harness import (
@@ -21,10 +21,9 @@ from tests.faults.harness import (
     IngestProcess,
     PostgresCluster,
 )
-from tests.integration.conftest import cheap_secret_hashing, postgres_engine
+from tests.integration.conftest import cheap_secret_hashing, empty_postgres, postgres_engine
 from tests.integration.world import World, build_world
 from triage.storage.database import make_engine, migrate, session_factory
-from triage.storage.models import Base
 
 __all__ = ["cheap_secret_hashing", "postgres_engine"]
 
@@ -65,9 +64,7 @@ def parts(tmp_path: Path) -> Iterator[Parts]:
 @pytest.fixture
 def database(postgres_engine: Engine, postgres_url: str) -> tuple[str, sessionmaker[Session]]:
     """The test database (``DHO_TEST_POSTGRES_URL``), emptied; its URL and sessions."""
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with postgres_engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_postgres(postgres_engine)
     url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
     return url, session_factory(postgres_engine)
 
