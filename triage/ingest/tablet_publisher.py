@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from triage.ingest.pipeline import topic_for
 from triage.ingest.tablet import (
+    CALLS_HANDLED_WITHIN,
+    MESSAGES_READ_WITHIN,
     CallFacts,
     CentreFacts,
     MessageFacts,
@@ -83,8 +85,8 @@ def tablet_states(
     rows = session.execute(query).all()
     ids = {patient.id for _, patient, _ in rows}
     plans = repositories.active_plans(session, ids)
-    messages = _messages(session, ids)
-    calls = _calls(session, ids)
+    messages = _messages(session, ids, now)
+    calls = _calls(session, ids, now)
     states = []
     for gateway_id, patient, centre in rows:
         try:
@@ -109,13 +111,19 @@ def tablet_states(
     return states
 
 
-def _messages(session: Session, ids: set[str]) -> dict[str, list[MessageFacts]]:
+def _messages(session: Session, ids: set[str], now: datetime) -> dict[str, list[MessageFacts]]:
+    """The messages the tablet may show (unread, or read within the window): the builder
+    picks the newest of these."""
     if not ids:
         return {}
     rows = session.execute(
         select(PatientMessageRow, UserRow.display_name)
         .join(UserRow, UserRow.id == PatientMessageRow.sent_by)
-        .where(repositories.among(session, PatientMessageRow.patient_id, ids))
+        .where(
+            repositories.among(session, PatientMessageRow.patient_id, ids),
+            PatientMessageRow.read_at.is_(None)
+            | (PatientMessageRow.read_at >= now - MESSAGES_READ_WITHIN),
+        )
     )
     found: dict[str, list[MessageFacts]] = {}
     for row, sender in rows:
@@ -125,14 +133,19 @@ def _messages(session: Session, ids: set[str]) -> dict[str, list[MessageFacts]]:
     return found
 
 
-def _calls(session: Session, ids: set[str]) -> dict[str, list[CallFacts]]:
+def _calls(session: Session, ids: set[str], now: datetime) -> dict[str, list[CallFacts]]:
+    """The call requests the tablet may show (open, or handled within the window)."""
     if not ids:
         return {}
     handler = aliased(UserRow)
     rows = session.execute(
         select(CallRequestRow, handler.display_name)
         .outerjoin(handler, handler.id == CallRequestRow.handled_by)
-        .where(repositories.among(session, CallRequestRow.patient_id, ids))
+        .where(
+            repositories.among(session, CallRequestRow.patient_id, ids),
+            CallRequestRow.handled_at.is_(None)
+            | (CallRequestRow.handled_at >= now - CALLS_HANDLED_WITHIN),
+        )
     )
     found: dict[str, list[CallFacts]] = {}
     for row, handled_by in rows:
