@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import devices
 from devices.measurement import Measurement
-from gateway.contract import ContractError, check_message, check_size
+from gateway.contract import ContractError, check_message
 from gateway.outbox import Channel, Outbox, OutboxFullError
 from gateway.payloads import (
     READING_SCHEMA,
@@ -163,7 +163,7 @@ class Recorder:
         now = self.clock()
         payload = call_request_payload(message_id, now.astimezone(self.zone))
         body = _json(payload)
-        check_size(body)
+        check_message(Channel.CALLS.value, body)
         return self.outbox.add(Channel.CALLS, message_id, body, now, kind="call_request", at=now)
 
     def message_read(self, message_id: str, read_message: str) -> bool:
@@ -172,7 +172,7 @@ class Recorder:
         now = self.clock()
         payload = message_read_payload(message_id, read_message, now.astimezone(self.zone))
         body = _json(payload)
-        check_size(body)
+        check_message(Channel.MESSAGE_READS.value, body)
         return self.outbox.add(
             Channel.MESSAGE_READS,
             message_id,

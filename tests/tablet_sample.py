@@ -33,8 +33,7 @@ ADVICE = {
 }
 SAFETY = {
     "nb": "Hvis du blir verre, ring legevakt 116 117. Ved livstruende tilstand, ring 113.",
-    "en": "If you get worse, call the out-of-hours service 116 117. If life is at risk, "
-    "call 113.",
+    "en": "If you get worse, call the out-of-hours service 116 117. If life is at risk, call 113.",
 }
 
 

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.contract import ContractError, check_message
+
 log = logging.getLogger(__name__)
 
 TABLET_SCHEMA = "dho.tablet/1"
@@ -177,7 +179,12 @@ class TabletStateError(ValueError):
 
 def parse_state(payload: bytes, gateway_id: str) -> TabletState:
     """The state in ``payload`` for gateway ``gateway_id``; :class:`TabletStateError` if it is
-    not a valid ``dho.tablet/1`` message for this gateway."""
+    not a valid ``dho.tablet/1`` message for this gateway: first the contract's JSON Schema
+    (gateway/schemas/tablet.json, as the service writes it), then this module's model."""
+    try:
+        check_message("tablet", payload)
+    except ContractError as err:
+        raise TabletStateError(f"not a valid {TABLET_SCHEMA} message: {err.reason}") from err
     try:
         state = TabletState.model_validate_json(payload)
     except ValidationError as err:
