@@ -1,10 +1,13 @@
 """The patient's tablet pages, served by the gateway process on 127.0.0.1 (docs/tablet.md).
 
-Server-rendered HTML (Starlette routes through FastAPI, Jinja2 templates, one CSS file) with no
-JavaScript: every button is a form or a link, so the pages work in any kiosk browser and nothing
-is fetched from the internet. The home page reloads itself every :data:`REFRESH_S` seconds
-(``<meta http-equiv="refresh">``) so reminders, receipts and the nurse's messages appear by
-themselves.
+Server-rendered HTML (Starlette routes through FastAPI, Jinja2 templates, one CSS file): every
+button is a form or a link, so the pages work in any kiosk browser, and nothing is fetched from
+the internet. One small script of our own (static/tablet.js, no library) keeps the home page
+current: every :data:`REFRESH_S` seconds it asks ``/version`` — a digest of what the home page
+shows — and reloads the page only when that changed (a receipt, a reminder's time, a message,
+the state), so reminders, colours and the nurse's messages appear by themselves while nothing
+moves under the patient's finger otherwise. (A ``<meta http-equiv="refresh">`` would reload
+every time, which WCAG 2.2.1 forbids.)
 
 What the pages show comes from three places, all on this gateway's disk: the service's last
 ``dho.tablet/1`` state (:class:`~gateway.tablet.state.TabletStore`), the outbox's result rows
@@ -17,6 +20,7 @@ The language is bokmål unless the ``lang`` cookie says ``en`` (one tap on every
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -237,6 +241,7 @@ def make_app(ctx: TabletContext) -> FastAPI:
             request,
             "home.html",
             refresh=REFRESH_S,
+            version=home_version(request),
             tasks=tasks,
             reminders=today.reminders(tasks),
             views=views,
@@ -252,6 +257,31 @@ def make_app(ctx: TabletContext) -> FastAPI:
             messages=today.unread_messages(state.messages if state else (), kept),
             closed=closed,
             questionnaire_name=lambda kind: questionnaire_name(state, kind),
+        )
+
+    def home_version(request: Request) -> str:
+        """A digest of what the home page shows now (the script reloads when it changes)."""
+        state = ctx.store.state
+        now = ctx.clock()
+        kept = results()
+        zone = state.zone if state else ctx.zone
+        plan = state.plan if state else None
+        tasks = today.tasks_today(plan.schedule if plan else (), kept, now, zone)
+        closed = state is not None and not today.is_open(now, state.centre.staffed)
+        parts = [
+            state.issued_at.isoformat() if state else "",
+            language(request),
+            ",".join(f"{r.id}:{r.status}:{r.colour}" for r in kept),
+            ",".join(t.status.value for t in tasks),
+            str(closed),
+            str(len(ctx.known.all())),
+        ]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    @app.get("/version")
+    def version(request: Request) -> Response:
+        return Response(
+            home_version(request), media_type="text/plain", headers={"Cache-Control": "no-store"}
         )
 
     @app.get("/lang")

@@ -24,7 +24,9 @@ class _Server(uvicorn.Server):
 async def serve(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve ``app`` on ``host``:``port`` until ``stop`` is set."""
     server = _Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
     )
 
     async def run() -> None:
