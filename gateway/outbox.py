@@ -9,6 +9,13 @@ without a receipt is published again after a back-off that doubles per attempt (
 with jitter so a hub's many messages do not all retry at once); after a reconnect the publisher
 republishes every pending message once, due or not (:meth:`Outbox.pending_after`).
 
+Channels: ``readings``, ``reports`` and, from the patient's tablet, ``calls``
+(``dho.call-request/1``) and ``message-reads`` (``dho.message-read/1``); each is published on
+the topic of its name. For
+the tablet (docs/tablet.md) a ``results`` row per message keeps what it was (a reading kind, a
+questionnaire id …) and when, and what its receipt said — status, colour, advice, flags — for
+60 days after the message leaves the outbox: the tablet shows a colour only from there.
+
 The outbox is bounded (``max_messages``): a gateway offline for weeks must not fill the tablet.
 From ``warn_fraction`` of the bound on, :meth:`Outbox.warning` says so, in bokmål and English,
 long before :class:`OutboxFullError` refuses a new message. Times are passed in (``now``).

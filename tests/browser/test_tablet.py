@@ -118,7 +118,7 @@ def gateway(
     }
     log = tmp_path / "gateway.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own module, no shell
+        process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"

@@ -9,7 +9,7 @@ from triage.domain.readings import PLAUSIBLE, VALUE_KEYS, Kind, Parameter
 
 
 def test_the_tablets_limits_are_the_services() -> None:
-    assert manual.PLAUSIBLE == {parameter.value: limits for parameter, limits in PLAUSIBLE.items()}
+    assert {parameter.value: limits for parameter, limits in PLAUSIBLE.items()} == manual.PLAUSIBLE
 
 
 def test_every_typed_field_is_a_value_key_of_its_kind_with_its_parameter() -> None:

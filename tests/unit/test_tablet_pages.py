@@ -10,15 +10,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 
 from gateway.known_devices import KnownDevices
 from gateway.outbox import Outbox, ReceiptDetail
 from gateway.recorder import Recorder
 from gateway.tablet.app import TabletContext, make_app
 from gateway.tablet.state import TabletStore
-from tests.tablet_sample import ADVICE, OSLO, tablet_state, serve_in_thread
+from tests.tablet_sample import ADVICE, OSLO, serve_in_thread, tablet_state
 from triage.domain.questionnaires import COPD_DAILY
 
 GATEWAY = "gw-tablet-unit"
