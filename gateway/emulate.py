@@ -335,7 +335,7 @@ async def run_home(
         stop.set()
 
 
-def _with_tablet_port(settings: GatewaySettings, base_port: int, number: int) -> GatewaySettings:
+def with_tablet_port(settings: GatewaySettings, base_port: int, number: int) -> GatewaySettings:
     """Home number ``number`` (from 0) of a ``--homes`` run serves its tablet pages on
     ``base_port + number`` (none when ``base_port`` is 0)."""
     if not base_port:
@@ -355,7 +355,7 @@ async def run_homes(
     results = await asyncio.gather(
         *(
             run_home(
-                _with_tablet_port(spec.settings(base), base.tablet_port, number),
+                with_tablet_port(spec.settings(base), base.tablet_port, number),
                 spec.patient(),
                 stop,
                 seconds_per_day=seconds_per_day,

@@ -60,7 +60,7 @@ class Interval(_Part):
 
 class Centre(_Part):
     name: str
-    phone: str
+    phone: str | None = None  # null when the centre has none registered
     staffed: tuple[Interval, ...] = ()
 
 

@@ -191,6 +191,19 @@ def check_page(page: Page, name: str) -> None:
         MIN_TARGET_PX,
     )
     assert small == [], f"{name}: touch targets under {MIN_TARGET_PX} px: {small}"
+    shift = page.evaluate(
+        """() => new Promise(resolve => {
+            let total = 0;
+            const seen = new PerformanceObserver(list => {
+                for (const entry of list.getEntries()) {
+                    if (!entry.hadRecentInput) total += entry.value;
+                }
+            });
+            seen.observe({type: 'layout-shift', buffered: true});
+            setTimeout(() => { seen.disconnect(); resolve(total); }, 300);
+        })"""
+    )
+    assert shift == 0, f"{name}: the layout shifted while loading (CLS {shift})"
     size = page.viewport_size
     assert size is not None
     page.set_viewport_size({"width": 640, "height": 1000})
@@ -244,6 +257,22 @@ def test_the_patient_uses_the_tablet_without_a_keyboard(
     service.publish_state(state)
     wait_for(lambda: "Hei Kari" in httpx.get(url, timeout=5).text)
     tablet.goto(url)
+    # measured, not asserted (a loaded machine is slow): the numbers go to the artefacts
+    load_ms = tablet.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return n.loadEventEnd - n.startTime; })()"
+    )
+    served_ms = []
+    for _ in range(20):
+        started = time.perf_counter()
+        httpx.get(url, timeout=5)
+        served_ms.append((time.perf_counter() - started) * 1000)
+    timing = {
+        "first_page_load_ms": round(load_ms),
+        "home_served_median_ms": round(sorted(served_ms)[10]),
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "tablet-timing.json").write_text(json.dumps(timing))
     body = tablet.locator("main")
     assert "Påminnelse" in body.inner_text()  # the reminder at the scheduled time
     assert "Husk å ta med blodtrykksmåleren" in body.inner_text()

@@ -257,3 +257,25 @@ def test_the_language_toggle_is_kept_in_a_cookie(world: World) -> None:
     assert switched.cookies.get("lang") == "en"
     away = world.client.get("/lang?back=//evil.example", follow_redirects=False)
     assert away.headers["location"] == "/"
+
+
+def test_without_the_centres_phone_the_pages_still_show_the_emergency_numbers(
+    world: World,
+) -> None:
+    world.now = datetime(2026, 12, 12, 21, 0, tzinfo=UTC)
+    state = tablet_state(GATEWAY, world.now)
+    state["centre"]["phone"] = None
+    assert world.store.receive(json.dumps(state).encode())
+    world.recorder.typed_reading("r-5", "spo2", {"spo2": 84})
+    world.outbox.receipt(
+        [("r-5", "stored", None, None)], world.now, details={"r-5": ReceiptDetail("red", None)}
+    )
+    red_page = world.client.get("/red/r-5").text
+    assert ADVICE["red"]["nb"] in text_of(red_page)  # the plan's red advice: the receipt has none
+    assert 'href="tel:11611' in red_page
+    assert 'href="tel:+47' not in red_page
+    world.client.cookies.set("red_seen", "r-5")
+    home = world.client.get("/", follow_redirects=False)
+    assert home.status_code == 200
+    assert "Hei Kari" in home.text
+    assert "tel:" not in home.text

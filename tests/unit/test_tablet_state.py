@@ -130,3 +130,22 @@ def test_an_outbox_file_from_before_the_tablet_is_widened_with_its_rows(tmp_path
     assert box.add(Channel.CALLS, "call-1", b"{}", NOW, kind="call_request")
     assert [m.id for m in box.due(NOW)] == ["old-1", "call-1"]
     box.close()
+
+
+def test_with_homes_each_home_serves_its_pages_on_the_next_port() -> None:
+    from gateway.config import GatewaySettings
+    from gateway.emulate import with_tablet_port
+
+    base = GatewaySettings(tablet_port=8090)
+    assert [with_tablet_port(base, 8090, n).tablet_port for n in range(3)] == [8090, 8091, 8092]
+    off = GatewaySettings(tablet_port=0)
+    assert with_tablet_port(off, 0, 5).tablet_port == 0
+
+
+def test_a_centre_without_a_phone_is_a_valid_state(tmp_path: Path) -> None:
+    state = tablet_state(GATEWAY, NOW)
+    state["centre"]["phone"] = None  # type: ignore[index]
+    store = TabletStore(tmp_path / "tablet.json", GATEWAY)
+    assert store.receive(encoded(state))
+    assert store.state is not None
+    assert store.state.centre.phone is None
