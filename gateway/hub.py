@@ -169,6 +169,7 @@ class Hub:
                 known=self.known,
                 clock=self.clock,
                 zone=self.zone,
+                host=self.settings.tablet_host,
             )
         )
         await serve(app, self.settings.tablet_host, self.settings.tablet_port, stop)

@@ -160,11 +160,26 @@ class TabletContext:
     known: KnownDevices
     clock: Callable[[], datetime]
     zone: ZoneInfo  # the gateway's zone, until the state names one
+    host: str = "127.0.0.1"  # the address served (DHO_GATEWAY_TABLET_HOST)
 
 
 def make_app(ctx: TabletContext) -> FastAPI:
     """The tablet's web app over ``ctx``."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def same_site_only(request: Request, call_next: Any) -> Response:
+        """Only pages of this host: a request whose Host is not the address served (DNS
+        rebinding) or a form sent from another site's page (its Origin) is refused (403)."""
+        host = request.headers.get("host", "")
+        if not _local_host(host, ctx.host):
+            return Response("not this host", status_code=403)
+        origin = request.headers.get("origin")
+        if request.method != "GET" and origin is not None and origin != f"http://{host}":
+            return Response("forms of this site only", status_code=403)
+        response: Response = await call_next(request)
+        return response
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -551,6 +566,13 @@ def _device_hint(
         return None
     name = today.DEVICE_NAMES[profile]
     return Text(nb=f"Slå på {name.nb}", en=f"Turn on {name.en}")
+
+
+def _local_host(host: str, served: str) -> bool:
+    """Whether a Host header names this machine (the pages are for the browser beside them) or
+    the address served."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    return name in ("127.0.0.1", "localhost", "[::1]", served)
 
 
 def _local_path(path: str) -> str:

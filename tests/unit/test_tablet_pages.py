@@ -279,3 +279,20 @@ def test_without_the_centres_phone_the_pages_still_show_the_emergency_numbers(
     assert home.status_code == 200
     assert "Hei Kari" in home.text
     assert "tel:" not in home.text
+
+
+def test_another_sites_form_or_host_name_is_refused(world: World) -> None:
+    world.publish_state()
+    forged = world.client.post("/call", headers={"Origin": "http://evil.example"})
+    assert forged.status_code == 403
+    assert world.payloads("calls") == []
+    rebound = world.client.get("/", headers={"Host": "evil.example"})
+    assert rebound.status_code == 403
+    own = world.client.post(
+        "/call",
+        headers={
+            "Origin": world.client.base_url.scheme + "://" + world.client.base_url.netloc.decode()
+        },
+    )
+    assert own.status_code in (200, 303)
+    assert len(world.payloads("calls")) == 1

@@ -144,7 +144,7 @@ def test_with_homes_each_home_serves_its_pages_on_the_next_port() -> None:
 
 def test_a_centre_without_a_phone_is_a_valid_state(tmp_path: Path) -> None:
     state = tablet_state(GATEWAY, NOW)
-    state["centre"]["phone"] = None  # type: ignore[index]
+    state["centre"]["phone"] = None
     store = TabletStore(tmp_path / "tablet.json", GATEWAY)
     assert store.receive(encoded(state))
     assert store.state is not None
