@@ -150,6 +150,14 @@ T: dict[str, Text] = {
 }
 
 
+#: The safety text shown when the service has sent no plan yet (the plan's own text otherwise):
+#: the same numbers as the service's fixed text, so a result is never shown without it.
+DEFAULT_SAFETY = Text(
+    nb="Hvis du blir verre, ring legevakt 116 117. Ved livstruende tilstand, ring 113.",
+    en="If you get worse, call the out-of-hours service 116 117. If life is at risk, call 113.",
+)
+
+
 @dataclass
 class TabletContext:
     """What the pages read and write: the gateway's own files and clock."""
@@ -263,6 +271,7 @@ def make_app(ctx: TabletContext) -> FastAPI:
             advice_of=lambda view: view.advice or today.plan_advice(plan, view.colour),
             colour_word=lambda colour: today.COLOUR_WORDS[colour],
             safety=today.needs_safety_text(views),
+            safety_text=plan.safety_text if plan else DEFAULT_SAFETY,
             plan=plan,
             devices=today.device_lines(
                 ((d.profile, d.last_seen_at, d.battery) for d in devices), now

@@ -296,3 +296,23 @@ def test_another_sites_form_or_host_name_is_refused(world: World) -> None:
     )
     assert own.status_code in (200, 303)
     assert len(world.payloads("calls")) == 1
+
+
+def test_before_any_plan_a_waiting_result_still_has_the_safety_text(world: World) -> None:
+    world.recorder.typed_reading("r-0", "spo2", {"spo2": 88})
+    page = text_of(world.client.get("/").text)
+    assert "har ikke fått planen din" in page
+    assert "Sendt, venter på svar fra oppfølgingstjenesten" in page
+    assert "Hvis du blir verre, ring legevakt 116 117" in page
+
+
+def test_the_home_pages_version_changes_only_when_what_it_shows_changes(world: World) -> None:
+    world.publish_state()
+    world.recorder.typed_reading("r-v", "spo2", {"spo2": 95})
+    first = world.client.get("/version").text
+    assert world.client.get("/version").text == first
+    assert f'data-version="{first}"' in world.client.get("/").text
+    world.outbox.receipt(
+        [("r-v", "stored", None, None)], world.now, details={"r-v": ReceiptDetail("green", None)}
+    )
+    assert world.client.get("/version").text != first
