@@ -224,6 +224,7 @@ def make_app(ctx: TabletContext) -> FastAPI:
             when=when,
             state=state,
             path=request.url.path,
+            unit=lambda field: manual.unit_in(field, lang),
             kind_name=lambda kind: text(today.KIND_NAMES.get(kind, Text(nb=kind, en=kind))),
             **values,
         )

@@ -69,6 +69,15 @@ MANUAL_KINDS: dict[str, tuple[Field, ...]] = {
 }
 
 
+#: Units written differently in English (the others are the same in both languages).
+_UNITS_EN = {"slag/min": "beats/min"}
+
+
+def unit_in(field: Field, language: str) -> str:
+    """The field's unit as the patient reads it in ``language``."""
+    return _UNITS_EN.get(field.unit, field.unit) if language == "en" else field.unit
+
+
 def check_value(field: Field, value: float) -> Text | None:
     """None when ``value`` is plausible for ``field``; else what to tell the patient."""
     low, high = PLAUSIBLE[field.parameter]
@@ -77,7 +86,7 @@ def check_value(field: Field, value: float) -> Text | None:
     return Text(
         nb=f"{value:g} {field.unit} kan ikke stemme. Se på måleren og skriv tallet på nytt "
         f"(mellom {low:g} og {high:g}).",
-        en=f"{value:g} {field.unit} cannot be right. Look at the meter and type the number "
+        en=f"{value:g} {unit_in(field, 'en')} cannot be right. Look at the meter and type the number "
         f"again (between {low:g} and {high:g}).",
     )
 
