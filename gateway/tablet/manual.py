@@ -86,8 +86,8 @@ def check_value(field: Field, value: float) -> Text | None:
     return Text(
         nb=f"{value:g} {field.unit} kan ikke stemme. Se på måleren og skriv tallet på nytt "
         f"(mellom {low:g} og {high:g}).",
-        en=f"{value:g} {unit_in(field, 'en')} cannot be right. Look at the meter and type the number "
-        f"again (between {low:g} and {high:g}).",
+        en=f"{value:g} {unit_in(field, 'en')} cannot be right. Look at the meter and type the "
+        f"number again (between {low:g} and {high:g}).",
     )
 
 
