@@ -71,6 +71,19 @@ class GatewaySettings(BaseSettings):
         description="How often a record-storing device (glucose meter) is asked for new records.",
     )
 
+    tablet_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the patient's tablet pages on 127.0.0.1 (docs/tablet.md); 0: the "
+        "gateway serves no pages. With --homes, home number i (from 0) serves on this port + i.",
+    )
+    tablet_host: str = Field(
+        default="127.0.0.1",
+        description="Address the tablet pages listen on: the tablet itself (127.0.0.1) unless "
+        "the kiosk browser runs on another device of the home's own network.",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -93,6 +106,11 @@ class GatewaySettings(BaseSettings):
     def open_outbox(self) -> Outbox:
         """The gateway's outbox with its configured limit (close it when done)."""
         return Outbox(self.outbox_path, max_messages=self.outbox_max_messages)
+
+    @property
+    def tablet_state_path(self) -> Path:
+        """The last ``dho.tablet/1`` state the service sent, beside the outbox."""
+        return self.data_dir / "tablet.json"
 
     @property
     def known_devices_path(self) -> Path:

@@ -7,8 +7,8 @@ and again — for a receipt that never comes.
   without a word and closes the connection, so neither would ever get a receipt the gateway can
   match.
 * **Shape**: the contract's JSON Schemas (``gateway/schemas/`` — copies of
-  ``docs/contracts/schemas/reading.json`` and ``report.json``, written by ``dho docs schemas``;
-  a test keeps them equal), the same the service validates with.
+  ``docs/contracts/schemas/`` reading, report, call-request, message-read and tablet, written by
+  ``dho docs schemas``; a test keeps them equal), the same the service validates with.
 
 Pure: bytes in, a :class:`ContractError` (with the receipt's ``reason_code``) or nothing out.
 """
@@ -27,8 +27,15 @@ from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 #: ones are refused as ``too_large``; a reading is about 300 bytes.
 MAX_PAYLOAD_BYTES = 64 * 1024
 
-#: The contract schema of each channel (``gateway.outbox.Channel`` values).
-_SCHEMA_FILES = {"readings": "reading.json", "reports": "report.json"}
+#: The contract schema of each channel (``gateway.outbox.Channel`` values), and of the tablet
+#: state the service sends (``tablet``, checked in ``gateway.tablet.state``).
+_SCHEMA_FILES = {
+    "readings": "reading.json",
+    "reports": "report.json",
+    "calls": "call-request.json",
+    "message-reads": "message-read.json",
+    "tablet": "tablet.json",
+}
 
 
 class ContractError(ValueError):
@@ -59,7 +66,8 @@ def check_size(payload: bytes) -> None:
 
 def check_message(channel: str, payload: bytes) -> None:
     """Raise :class:`ContractError` when the service would refuse ``payload`` on ``channel``
-    (``readings`` or ``reports``) for its size or its shape."""
+    (``readings``, ``reports``, ``calls``, ``message-reads``) for its size or its shape; for
+    ``tablet``, when the service's state message is not the contract's shape."""
     check_size(payload)
     try:
         document: Any = json.loads(payload)

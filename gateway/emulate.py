@@ -335,6 +335,14 @@ async def run_home(
         stop.set()
 
 
+def with_tablet_port(settings: GatewaySettings, base_port: int, number: int) -> GatewaySettings:
+    """Home number ``number`` (from 0) of a ``--homes`` run serves its tablet pages on
+    ``base_port + number`` (none when ``base_port`` is 0)."""
+    if not base_port:
+        return settings
+    return settings.model_copy(update={"tablet_port": base_port + number})
+
+
 async def run_homes(
     homes: Sequence[HomeSpec],
     base: GatewaySettings,
@@ -347,14 +355,14 @@ async def run_homes(
     results = await asyncio.gather(
         *(
             run_home(
-                spec.settings(base),
+                with_tablet_port(spec.settings(base), base.tablet_port, number),
                 spec.patient(),
                 stop,
                 seconds_per_day=seconds_per_day,
                 history_days=spec.history_days,
                 address_block=spec.address_block,
             )
-            for spec in homes
+            for number, spec in enumerate(homes)
         ),
         return_exceptions=True,
     )

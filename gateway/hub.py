@@ -25,6 +25,7 @@ from gateway.known_devices import KnownDevices
 from gateway.publisher import Publisher, utc_now
 from gateway.recorder import Recorder
 from gateway.stop import stopped_within
+from gateway.tablet.state import TabletStore
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Hub:
         self.outbox = settings.open_outbox()
         self.known = KnownDevices(settings.known_devices_path)
         self.recorder = Recorder(self.outbox, self.zone, clock)
+        self.tablet = TabletStore(settings.tablet_state_path, settings.gateway_id)
         self.publisher = Publisher(
             self.outbox,
             settings.gateway_id,
@@ -78,6 +80,7 @@ class Hub:
             topic_prefix=settings.topic_prefix,
             clock=clock,
             status_extra=self.status_details,
+            on_tablet=self.tablet.receive,
         )
         self.keepers: dict[str, DeviceKeeper] = {}
         self.timing = KeeperTiming(
@@ -114,6 +117,8 @@ class Hub:
         self._start_keepers(stop)
         self._tasks.append(asyncio.create_task(self._drain(stop), name="drain"))
         self._tasks.append(asyncio.create_task(self._status(stop), name="status"))
+        if self.settings.tablet_port:
+            self._tasks.append(asyncio.create_task(self._serve_tablet(stop), name="tablet"))
         try:
             await stop.wait()
         finally:
@@ -150,6 +155,24 @@ class Hub:
         await asyncio.to_thread(self.publisher.stop)
         self.outbox.close()
         self.known.close()
+
+    async def _serve_tablet(self, stop: asyncio.Event) -> None:
+        """Serve the patient's tablet pages (gateway.tablet) until ``stop``."""
+        from gateway.tablet.app import TabletContext, make_app
+        from gateway.tablet.server import serve
+
+        app = make_app(
+            TabletContext(
+                store=self.tablet,
+                outbox=self.outbox,
+                recorder=self.recorder,
+                known=self.known,
+                clock=self.clock,
+                zone=self.zone,
+                host=self.settings.tablet_host,
+            )
+        )
+        await serve(app, self.settings.tablet_host, self.settings.tablet_port, stop)
 
     def _start_keepers(self, stop: asyncio.Event) -> None:
         for device in self.known.all():

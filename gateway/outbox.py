@@ -9,6 +9,13 @@ without a receipt is published again after a back-off that doubles per attempt (
 with jitter so a hub's many messages do not all retry at once); after a reconnect the publisher
 republishes every pending message once, due or not (:meth:`Outbox.pending_after`).
 
+Channels: ``readings``, ``reports`` and, from the patient's tablet, ``calls``
+(``dho.call-request/1``) and ``message-reads`` (``dho.message-read/1``); each is published on
+the topic of its name. For
+the tablet (docs/tablet.md) a ``results`` row per message keeps what it was (a reading kind, a
+questionnaire id …) and when, and what its receipt said — status, colour, advice, flags — for
+60 days after the message leaves the outbox: the tablet shows a colour only from there.
+
 The outbox is bounded (``max_messages``): a gateway offline for weeks must not fill the tablet.
 From ``warn_fraction`` of the bound on, :meth:`Outbox.warning` says so, in bokmål and English,
 long before :class:`OutboxFullError` refuses a new message. Times are passed in (``now``).
@@ -16,10 +23,11 @@ long before :class:`OutboxFullError` refuses a new message. Times are passed in 
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -32,11 +40,11 @@ MAX_RETRY = timedelta(minutes=15)
 MAX_MESSAGES = 100_000
 WARN_FRACTION = 0.8
 
-_SCHEMA = """
+_OUTBOX_TABLE = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
-    channel TEXT NOT NULL CHECK (channel IN ('readings', 'reports')),
+    channel TEXT NOT NULL CHECK (channel IN ('readings', 'reports', 'calls', 'message-reads')),
     payload BLOB NOT NULL,
     created_at TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'rejected')),
@@ -45,15 +53,70 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_attempt_at TEXT,
     reason_code TEXT,
     reason TEXT
-);
+)
+"""
+_SCHEMA = (
+    _OUTBOX_TABLE
+    + """;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at, seq);
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT,
+    colour TEXT,
+    advice TEXT,
+    flags TEXT,
+    receipt_at TEXT
+);
+CREATE INDEX IF NOT EXISTS results_kind ON results (kind, at);
 """
+)
+
+#: The outbox table of gateways before the tablet (issue 15): two channels only. An outbox file
+#: made then is rebuilt once with :data:`_SCHEMA`'s wider CHECK (its rows kept).
+_OLD_CHANNEL_CHECK = "CHECK (channel IN ('readings', 'reports'))"
+#: How long the tablet's results (what each receipt said) are kept.
+RESULTS_KEPT = timedelta(days=60)
 
 
 class Channel(StrEnum):
+    """What a message is; its value is the last part of the MQTT topic it is published on."""
+
     READINGS = "readings"
     REPORTS = "reports"
+    CALLS = "calls"  # dho.call-request/1 ("ring meg" on the tablet)
+    MESSAGE_READS = "message-reads"  # dho.message-read/1
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptDetail:
+    """What a stored/duplicate receipt item says beyond its status (the tablet shows it)."""
+
+    colour: str | None = None
+    advice: dict[str, str] | None = None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What the tablet knows of one message it kept: what it was (``kind``: a reading kind, a
+    questionnaire id, ``call_request`` or ``message_read``) and when (``at``), and — once a
+    receipt named it — the receipt's status, colour, advice (``{"nb": …, "en": …}``) and flags.
+    ``status`` None: no receipt yet (the message is in the outbox)."""
+
+    id: str
+    channel: Channel
+    kind: str
+    at: datetime
+    status: str | None
+    colour: str | None
+    advice: dict[str, str] | None
+    flags: tuple[str, ...]
+    receipt_at: datetime | None
 
 
 class OutboxFullError(Exception):
@@ -115,7 +178,30 @@ class Outbox:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # fsync on every commit
+        self._widen_channels()
         self._db.executescript(_SCHEMA)
+
+    def _widen_channels(self) -> None:
+        """Rebuild an outbox table made before the tablet's channels existed (keeping its rows,
+        sequence numbers included), so calls and message reads can be kept too."""
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
+        ).fetchone()
+        if row is None or _OLD_CHANNEL_CHECK not in row[0]:
+            return
+        columns = (
+            "seq, id, channel, payload, created_at, state, attempts, next_attempt_at, "
+            "last_attempt_at, reason_code, reason"
+        )
+        with self._db:  # one transaction: the old rows move or nothing changes
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ALTER TABLE outbox RENAME TO outbox_before_tablet")
+            self._db.execute("DROP INDEX IF EXISTS outbox_due")
+            self._db.execute(_OUTBOX_TABLE)
+            self._db.execute(
+                f"INSERT INTO outbox ({columns}) SELECT {columns} FROM outbox_before_tablet"  # noqa: S608
+            )
+            self._db.execute("DROP TABLE outbox_before_tablet")
 
     def close(self) -> None:
         with self._lock:
@@ -123,17 +209,31 @@ class Outbox:
 
     # --- the BLE side
 
-    def add(self, channel: Channel, message_id: str, payload: bytes, now: datetime) -> bool:
+    def add(
+        self,
+        channel: Channel,
+        message_id: str,
+        payload: bytes,
+        now: datetime,
+        *,
+        kind: str | None = None,
+        at: datetime | None = None,
+    ) -> bool:
         """Keep a message durably (committed and fsynced when this returns). False when the id
         is already here (a device sent the same stored record again); raises
         :class:`OutboxFullError` when the outbox is full. What is kept is checked against the
-        contract before (``gateway.contract``, in the recorder)."""
-        with self._lock:
+        contract before (``gateway.contract``, in the recorder).
+
+        With ``kind`` (a reading kind, a questionnaire id …) the tablet's result row is kept
+        too, in the same transaction: what it was and when (``at``, default ``now``), without a
+        receipt until one names it (:meth:`results`)."""
+        with self._lock, self._db:
             if self._count() >= self.max_messages:
                 raise OutboxFullError(
                     f"the outbox holds {self.max_messages} messages that the service has not "
                     "confirmed: check the network and the service"
                 )
+            self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
                     "INSERT INTO outbox (id, channel, payload, created_at, next_attempt_at) "
@@ -142,6 +242,15 @@ class Outbox:
                 )
             except sqlite3.IntegrityError:
                 return False
+            if kind is not None:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO results (id, channel, kind, at, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (message_id, channel.value, kind, _iso(at or now), _iso(now)),
+                )
+                self._db.execute(
+                    "DELETE FROM results WHERE created_at < ?", (_iso(now - RESULTS_KEPT),)
+                )
             return True
 
     # --- the publisher
@@ -187,12 +296,32 @@ class Outbox:
         self,
         items: Iterable[tuple[str, str, str | None, str | None]],
         now: datetime,
+        *,
+        details: Mapping[str, ReceiptDetail] | None = None,
     ) -> ReceiptOutcome:
         """Apply a receipt's items ``(id, status, reason_code, reason)``: ``stored`` and
-        ``duplicate`` remove the message, ``rejected`` keeps it as rejected with the reason."""
+        ``duplicate`` remove the message, ``rejected`` keeps it as rejected with the reason.
+        The tablet's result row of each id (if it has one) keeps the status and, from
+        ``details``, the colour, advice and flags the receipt gave it."""
         removed = rejected = unknown = 0
+        details = details or {}
         with self._lock, self._db:
             for message_id, status, reason_code, reason in items:
+                detail = details.get(message_id, ReceiptDetail())
+                self._db.execute(
+                    "UPDATE results SET status = ?, colour = ?, advice = ?, flags = ?, "
+                    "receipt_at = ? WHERE id = ? AND (status IS NULL OR status != 'stored' "
+                    "OR ? = 'stored')",
+                    (
+                        status,
+                        detail.colour,
+                        json.dumps(detail.advice) if detail.advice is not None else None,
+                        json.dumps(list(detail.flags)),
+                        _iso(now),
+                        message_id,
+                        status,
+                    ),
+                )
                 if status in ("stored", "duplicate"):
                     cursor = self._db.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
                     removed += cursor.rowcount
@@ -223,6 +352,32 @@ class Outbox:
                 (reason_code, reason, message_id),
             )
             return bool(cursor.rowcount)
+
+    # --- the tablet
+
+    def results(self, since: datetime) -> list[Result]:
+        """The tablet's result rows of messages kept at or after ``since`` (by ``at``), oldest
+        first: with the receipt's status, colour, advice and flags once one came."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, channel, kind, at, status, colour, advice, flags, receipt_at "
+                "FROM results WHERE at >= ? ORDER BY at, created_at",
+                (_iso(since),),
+            ).fetchall()
+        return [
+            Result(
+                id=r[0],
+                channel=Channel(r[1]),
+                kind=r[2],
+                at=_parse(r[3]),
+                status=r[4],
+                colour=r[5],
+                advice=json.loads(r[6]) if r[6] else None,
+                flags=tuple(json.loads(r[7])) if r[7] else (),
+                receipt_at=_parse(r[8]) if r[8] else None,
+            )
+            for r in rows
+        ]
 
     # --- status
 
@@ -282,6 +437,10 @@ class Outbox:
 
     def _count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def _iso(at: datetime) -> str:

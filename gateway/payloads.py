@@ -37,6 +37,8 @@ from devices.measurement import Measurement
 
 READING_SCHEMA = "dho.reading/1"
 REPORT_SCHEMA = "dho.report/1"
+CALL_REQUEST_SCHEMA = "dho.call-request/1"
+MESSAGE_READ_SCHEMA = "dho.message-read/1"
 
 #: Device times before this are a clock that was reset, not a reading (no DHO device is older).
 EARLIEST_PLAUSIBLE = datetime(2020, 1, 1)  # noqa: DTZ001 - compared with naive device times
@@ -202,6 +204,21 @@ def report_payload(
         "questionnaire": questionnaire,
         "answered_at": answered_at.isoformat(),
         "answers": answers,
+    }
+
+
+def call_request_payload(message_id: str, asked_at: datetime) -> dict[str, Any]:
+    """The ``dho.call-request/1`` payload: the patient asked the centre to call ("ring meg")."""
+    return {"schema": CALL_REQUEST_SCHEMA, "id": message_id, "asked_at": asked_at.isoformat()}
+
+
+def message_read_payload(message_id: str, read_message: str, read_at: datetime) -> dict[str, Any]:
+    """The ``dho.message-read/1`` payload: the patient read the nurse's message."""
+    return {
+        "schema": MESSAGE_READ_SCHEMA,
+        "id": message_id,
+        "message_id": read_message,
+        "read_at": read_at.isoformat(),
     }
 
 

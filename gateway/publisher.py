@@ -32,7 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.contract import ContractError, check_size
-from gateway.outbox import Outbox, OutboxMessage
+from gateway.outbox import Outbox, OutboxMessage, ReceiptDetail
 from gateway.payloads import status_payload
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class Publisher:
         clock: Callable[[], datetime] = utc_now,
         batch: int = 100,
         status_extra: Callable[[], dict[str, Any]] | None = None,
+        on_tablet: Callable[[bytes], object] | None = None,
     ) -> None:
         self.outbox = outbox
         self.gateway_id = gateway_id
@@ -93,6 +94,7 @@ class Publisher:
         self.clock = clock
         self.batch = batch
         self.status_extra = status_extra
+        self.on_tablet = on_tablet
         self.protocol = protocol
         self.receipts = 0
         self._connected = threading.Event()
@@ -256,6 +258,8 @@ class Publisher:
             self._resend_after = 0
             self._last_of_batch = None
         client.subscribe(self._topic("receipts"), qos=1)
+        if self.on_tablet is not None:  # the service's retained dho.tablet/1 for the tablet pages
+            client.subscribe(self._topic("tablet"), qos=1)
         client.publish(self._topic("status"), self._status(online=True), qos=1, retain=True)
         self._connected.set()
 
@@ -266,6 +270,12 @@ class Publisher:
         self._subscribed.set()
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self.on_tablet is not None and message.topic == self._topic("tablet"):
+            try:
+                self.on_tablet(bytes(message.payload))
+            except Exception:  # a bad state must never stop the receipts
+                log.exception("the tablet state could not be kept")
+            return
         if message.topic != self._topic("receipts"):
             # amqtt sends a reconnecting client the retained messages of every subscription on
             # the broker (other gateways' status): not ours to read
@@ -282,11 +292,35 @@ class Publisher:
                 )
                 for item in receipt["items"]
             ]
+            details = {
+                str(item["id"]): _detail(item)
+                for item in receipt["items"]
+                if item.get("status") in ("stored", "duplicate")
+            }
         except (ValueError, KeyError, TypeError):
             log.warning("not a dho.receipt/1 message; ignored", extra={"topic": message.topic})
             return
-        self.outbox.receipt(items, self.clock())
+        self.outbox.receipt(items, self.clock(), details=details)
         self.receipts += 1
+
+
+def _detail(item: dict[str, Any]) -> ReceiptDetail:
+    """The colour, advice and flags of a receipt item, as the tablet shows them; what is not of
+    the contract's shape (a colour not green/yellow/red, advice without nb and en) is left out,
+    so the tablet shows no colour rather than a wrong one."""
+    colour = item.get("colour")
+    advice: Any = item.get("advice")
+    flags = item.get("flags") or []
+    good_advice = (
+        isinstance(advice, dict)
+        and isinstance(advice.get("nb"), str)
+        and isinstance(advice.get("en"), str)
+    )
+    return ReceiptDetail(
+        colour=colour if colour in ("green", "yellow", "red") else None,
+        advice={"nb": advice["nb"], "en": advice["en"]} if good_advice else None,
+        flags=tuple(str(f) for f in flags) if isinstance(flags, list) else (),
+    )
 
 
 def _next_resend(after: int, batch: list[OutboxMessage], sent: int, size: int) -> int | None:

@@ -22,7 +22,15 @@ import devices
 from devices.measurement import Measurement
 from gateway.contract import ContractError, check_message
 from gateway.outbox import Channel, Outbox, OutboxFullError
-from gateway.payloads import DeviceRef, NotAReadingError, reading_payload, report_payload
+from gateway.payloads import (
+    READING_SCHEMA,
+    DeviceRef,
+    NotAReadingError,
+    call_request_payload,
+    message_read_payload,
+    reading_payload,
+    report_payload,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +97,14 @@ class Recorder:
         body = _json(payload)
         try:
             check_message(Channel.READINGS.value, body)
-            added = self.outbox.add(Channel.READINGS, message_id, body, now)
+            added = self.outbox.add(
+                Channel.READINGS,
+                message_id,
+                body,
+                now,
+                kind=str(payload["kind"]),
+                at=datetime.fromisoformat(str(payload["measured_at"])),
+            )
         except OutboxFullError as err:
             log.error("reading from %s not kept: %s", device.address, err, extra=context)
             return Recorded(Outcome.OUTBOX_FULL, measurement, message_id)
@@ -121,7 +136,51 @@ class Recorder:
         payload = report_payload(message_id, questionnaire, answers, when.astimezone(self.zone))
         body = _json(payload)
         check_message(Channel.REPORTS.value, body)
-        return self.outbox.add(Channel.REPORTS, message_id, body, now)
+        return self.outbox.add(Channel.REPORTS, message_id, body, now, kind=questionnaire, at=when)
+
+    def typed_reading(self, message_id: str, kind: str, values: dict[str, float]) -> bool:
+        """Keep a reading the patient typed on the tablet (``"entry": "typed"``, the device
+        ``{"profile": kind, "model": "manual", "address": null}``), measured now. Raises
+        :class:`~gateway.contract.ContractError` for one the service would refuse."""
+        now = self.clock()
+        local = now.astimezone(self.zone).isoformat()
+        payload: dict[str, object] = {
+            "schema": READING_SCHEMA,
+            "id": message_id,
+            "kind": kind,
+            "measured_at": local,
+            "received_at": local,
+            "values": values,
+            "device": {"profile": kind, "model": "manual", "address": None},
+            "entry": "typed",
+        }
+        body = _json(payload)
+        check_message(Channel.READINGS.value, body)
+        return self.outbox.add(Channel.READINGS, message_id, body, now, kind=kind, at=now)
+
+    def call_request(self, message_id: str) -> bool:
+        """Keep a "ring meg" request (``dho.call-request/1``), asked now."""
+        now = self.clock()
+        payload = call_request_payload(message_id, now.astimezone(self.zone))
+        body = _json(payload)
+        check_message(Channel.CALLS.value, body)
+        return self.outbox.add(Channel.CALLS, message_id, body, now, kind="call_request", at=now)
+
+    def message_read(self, message_id: str, read_message: str) -> bool:
+        """Keep the read receipt (``dho.message-read/1``) of the nurse's message
+        ``read_message``, read now."""
+        now = self.clock()
+        payload = message_read_payload(message_id, read_message, now.astimezone(self.zone))
+        body = _json(payload)
+        check_message(Channel.MESSAGE_READS.value, body)
+        return self.outbox.add(
+            Channel.MESSAGE_READS,
+            message_id,
+            body,
+            now,
+            kind=f"message_read:{read_message}",
+            at=now,
+        )
 
 
 def _json(payload: dict[str, object]) -> bytes:

@@ -1,136 +1,151 @@
-"""The tablet state (``dho.tablet/1``) built from values, no database and no clock: staffed
-hours across a holiday and a daylight-saving change, which messages and call requests show,
-the plan's schedule and questionnaires, and the JSON the gateway gets."""
+"""The service's dho.tablet/1 state on the gateway: checked, kept on disk, a bad one logged and
+the previous one kept; and the outbox's result rows (what each receipt said)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from pathlib import Path
 
-from triage.domain.service_hours import ServiceCalendar
-from triage.domain.templates import copd as copd_plan
-from triage.ingest.tablet import (
-    CallFacts,
-    CentreFacts,
-    MessageFacts,
-    TabletState,
-    build_tablet_state,
-    staffed_intervals,
+import pytest
+
+from gateway.outbox import Channel, Outbox, ReceiptDetail
+from gateway.tablet.state import TabletStore
+from tests.tablet_sample import tablet_state
+
+GATEWAY = "gw-state"
+NOW = datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
+
+
+def encoded(state: dict[str, object]) -> bytes:
+    return json.dumps(state).encode()
+
+
+def test_a_good_state_is_kept_on_disk_and_read_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "tablet.json"
+    assert TabletStore(path, GATEWAY).receive(encoded(tablet_state(GATEWAY, NOW)))
+    again = TabletStore(path, GATEWAY).state
+    assert again is not None
+    assert again.patient.first_name == "Kari"
+    assert again.plan is not None
+    assert again.plan.questionnaire("copd-daily") is not None
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda s: s.update(schema="dho.tablet/2"),
+        lambda s: s.update(gateway_id="gw-someone-else"),
+        lambda s: s.update(timezone="Europe/Fjordvik"),
+        lambda s: s["plan"]["schedule"].append({"kind": "spo2", "weekdays": [8], "at": "08:00"}),
+        lambda s: s["plan"]["schedule"].append({"kind": "spo2", "weekdays": [1], "at": "8am"}),
+        lambda s: s.update(issued_at="2026-12-09T09:00:00"),  # no offset
+        lambda s: s.pop("centre"),
+    ],
 )
-
-OSLO = ZoneInfo("Europe/Oslo")
-CALENDAR = ServiceCalendar()  # Monday to Friday 08:00–15:00 Europe/Oslo, Norwegian holidays
-
-
-def _spans(now: datetime) -> list[tuple[str, str]]:
-    return [(i.from_.isoformat(), i.to.isoformat()) for i in staffed_intervals(CALENDAR, now)]
-
-
-def test_staffed_hours_skip_christmas_and_new_year_and_stop_after_14_days() -> None:
-    """On Monday 21 December at 10:00 the tablet lists today (open now) to Thursday, then 28–31
-    December and Monday 4 January: Christmas Day, Boxing Day, New Year's Day and weekends are
-    closed, and nothing after 14 days."""
-    now = datetime(2026, 12, 21, 10, 0, tzinfo=OSLO)
-    days = [start[:10] for start, _ in _spans(now)]
-    assert days == [
-        "2026-12-21",
-        "2026-12-22",
-        "2026-12-23",
-        "2026-12-24",
-        "2026-12-28",
-        "2026-12-29",
-        "2026-12-30",
-        "2026-12-31",
-        "2027-01-04",
-    ]
-    assert _spans(now)[0] == ("2026-12-21T08:00:00+01:00", "2026-12-21T15:00:00+01:00")
+def test_a_bad_state_is_logged_and_the_previous_one_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, spoil: object
+) -> None:
+    store = TabletStore(tmp_path / "tablet.json", GATEWAY)
+    assert store.receive(encoded(tablet_state(GATEWAY, NOW)))
+    bad = tablet_state(GATEWAY, NOW + timedelta(minutes=1))
+    spoil(bad)  # type: ignore[operator]
+    with caplog.at_level(logging.ERROR):
+        assert not store.receive(encoded(bad))
+    assert "tablet state not kept" in caplog.text
+    assert store.state is not None
+    assert store.state.issued_at == NOW
+    assert TabletStore(tmp_path / "tablet.json", GATEWAY).state == store.state
 
 
-def test_staffed_hours_keep_local_times_across_the_change_to_winter_time() -> None:
-    """Summer time ends on Sunday 25 October 2026: Friday's hours are 08–15 at +02:00, Monday's
-    08–15 at +01:00 (an hour later in UTC). After closing on Thursday, Thursday is gone."""
-    now = datetime(2026, 10, 22, 15, 0, tzinfo=OSLO)  # closing time exactly: closed
-    spans = _spans(now)
-    assert spans[:2] == [
-        ("2026-10-23T08:00:00+02:00", "2026-10-23T15:00:00+02:00"),
-        ("2026-10-26T08:00:00+01:00", "2026-10-26T15:00:00+01:00"),
-    ]
-    monday = staffed_intervals(CALENDAR, now)[1]
-    assert monday.from_.astimezone(UTC).hour == 7
+def test_not_json_is_logged_and_nothing_replaced(tmp_path: Path) -> None:
+    store = TabletStore(tmp_path / "tablet.json", GATEWAY)
+    assert not store.receive(b"\xff not json")
+    assert store.state is None
+    assert not (tmp_path / "tablet.json").exists()
 
 
-def _state(now: datetime, messages: list[MessageFacts], calls: list[CallFacts]) -> TabletState:
-    return build_tablet_state(
-        gateway_id="gw-kari",
-        now=now,
-        timezone="Europe/Oslo",
-        patient_name="Kari Nordmann",
-        centre=CentreFacts(name="Fjordvik", phone="+47 22 00 00 00", calendar=CALENDAR),
-        plan=copd_plan(),
-        messages=messages,
-        calls=calls,
+def test_an_older_state_does_not_replace_a_newer_one(tmp_path: Path) -> None:
+    store = TabletStore(tmp_path / "tablet.json", GATEWAY)
+    assert store.receive(encoded(tablet_state(GATEWAY, NOW)))
+    assert not store.receive(encoded(tablet_state(GATEWAY, NOW - timedelta(hours=1))))
+    assert store.state is not None
+    assert store.state.issued_at == NOW
+
+
+def test_the_outbox_keeps_what_each_receipt_said(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite3")
+    measured = NOW - timedelta(minutes=3)
+    box.add(Channel.READINGS, "r-1", b"{}", NOW, kind="spo2", at=measured)
+    box.add(Channel.READINGS, "r-2", b"{}", NOW, kind="blood_pressure")
+    box.add(Channel.READINGS, "r-3", b"{}", NOW, kind="glucose")
+    advice = {"nb": "Ring", "en": "Call"}
+    box.receipt(
+        [("r-1", "stored", None, None), ("r-3", "rejected", "implausible", "x")],
+        NOW,
+        details={"r-1": ReceiptDetail("red", advice, ("patient_typed",))},
     )
+    rows = {r.id: r for r in box.results(NOW - timedelta(days=1))}
+    assert box.depth() == 1  # r-2 waits; r-1 left the outbox; r-3 is kept as rejected
+    assert (rows["r-1"].status, rows["r-1"].colour, rows["r-1"].advice) == ("stored", "red", advice)
+    assert rows["r-1"].flags == ("patient_typed",)
+    assert rows["r-1"].at == measured
+    assert (rows["r-2"].status, rows["r-2"].colour) == (None, None)
+    assert rows["r-3"].status == "rejected"
+    # a later duplicate receipt without details does not wipe the stored colour
+    box.receipt([("r-1", "duplicate", None, None)], NOW)
+    assert next(r for r in box.results(NOW - timedelta(days=1)) if r.id == "r-1").colour == "red"
+    box.close()
 
 
-def test_messages_and_call_requests_shown_are_the_recent_ones_newest_first() -> None:
-    """Unread messages always show, read ones for 7 days, at most 20; an open call request
-    shows, handled ones for 2 days, at most 5."""
-    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-    day = timedelta(days=1)
-    messages = [
-        MessageFacts("msg-old-unread", now - 30 * day, "Anne", "a", None),
-        MessageFacts("msg-read-6d", now - 8 * day, "Anne", "b", now - 6 * day),
-        MessageFacts("msg-read-8d", now - 9 * day, "Anne", "c", now - 8 * day),
-        *(
-            MessageFacts(f"msg-{i:02d}", now - i * timedelta(minutes=1), "Anne", "d", None)
-            for i in range(1, 20)
-        ),
-    ]
-    calls = [
-        CallFacts("call-open", now - 3 * day, None, None),
-        CallFacts("call-done-1d", now - 2 * day, now - day, "Anne Hansen"),
-        CallFacts("call-done-3d", now - 4 * day, now - 3 * day, "Anne Hansen"),
-    ]
-    state = _state(now, messages, calls)
-    shown = [m.id for m in state.messages]
-    assert len(shown) == 20
-    assert shown[:2] == ["msg-01", "msg-02"]
-    assert "msg-read-6d" in shown
-    assert "msg-read-8d" not in shown
-    assert "msg-old-unread" not in shown  # the 21st newest of 21 shown-worthy: cut at 20
-    assert [(c.id, c.status) for c in state.call_requests] == [
-        ("call-done-1d", "done"),
-        ("call-open", "open"),
-    ]
+def test_an_outbox_file_from_before_the_tablet_is_widened_with_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            channel TEXT NOT NULL CHECK (channel IN ('readings', 'reports')),
+            payload BLOB NOT NULL,
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'rejected')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            reason_code TEXT,
+            reason TEXT
+        );
+        INSERT INTO outbox (seq, id, channel, payload, created_at, next_attempt_at)
+        VALUES (7, 'old-1', 'readings', x'7b7d', '2026-12-01T00:00:00.000000Z',
+                '2026-12-01T00:00:00.000000Z');
+        """
+    )
+    old.commit()
+    old.close()
+    box = Outbox(path)
+    assert [m.seq for m in box.due(NOW)] == [7]
+    assert box.add(Channel.CALLS, "call-1", b"{}", NOW, kind="call_request")
+    assert [m.id for m in box.due(NOW)] == ["old-1", "call-1"]
+    box.close()
 
 
-def test_the_state_on_the_wire_has_the_contract_fields() -> None:
-    """The JSON the gateway gets: first name only, the centre's phone, the plan's schedule item
-    per kind with its due time, the questionnaire definitions and the advice per colour."""
-    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-    wire = json.loads(_state(now, [], []).to_json())
-    assert wire["schema"] == "dho.tablet/1"
-    assert wire["issued_at"] == "2026-12-07T10:00:00+01:00"
-    assert wire["patient"] == {"first_name": "Kari"}
-    assert wire["centre"]["phone"] == "+47 22 00 00 00"
-    assert wire["centre"]["staffed"][0] == {
-        "from": "2026-12-07T08:00:00+01:00",
-        "to": "2026-12-07T15:00:00+01:00",
-    }
-    plan = copd_plan()
-    kinds = [i["kind"] for i in wire["plan"]["schedule"]]
-    assert kinds == [
-        k
-        for item in plan.schedule.items
-        for k in [
-            *(x.value for x in item.kinds),
-            *(["questionnaire"] if item.questionnaire else []),
-        ]
-    ]
-    first = plan.schedule.items[0]
-    assert wire["plan"]["schedule"][0]["at"] == first.due_by.strftime("%H:%M")
-    assert wire["plan"]["schedule"][0]["weekdays"] == list(first.days)
-    assert wire["plan"]["advice"]["red"] == plan.actions["red"].patient.model_dump()  # type: ignore[index]
-    assert [n["number"] for n in wire["plan"]["emergency_numbers"]] == ["116 117", "113"]
-    assert TabletState.model_validate_json(json.dumps(wire)).gateway_id == "gw-kari"
+def test_with_homes_each_home_serves_its_pages_on_the_next_port() -> None:
+    from gateway.config import GatewaySettings
+    from gateway.emulate import with_tablet_port
+
+    base = GatewaySettings(tablet_port=8090)
+    assert [with_tablet_port(base, 8090, n).tablet_port for n in range(3)] == [8090, 8091, 8092]
+    off = GatewaySettings(tablet_port=0)
+    assert with_tablet_port(off, 0, 5).tablet_port == 0
+
+
+def test_a_centre_without_a_phone_is_a_valid_state(tmp_path: Path) -> None:
+    state = tablet_state(GATEWAY, NOW)
+    state["centre"]["phone"] = None
+    store = TabletStore(tmp_path / "tablet.json", GATEWAY)
+    assert store.receive(encoded(state))
+    assert store.state is not None
+    assert store.state.centre.phone is None
