@@ -7,8 +7,10 @@ Definitions (tested in tests/unit/test_tablet_today.py)
   today when today's ISO weekday is one of its ``weekdays``, at its local ``at``.
 * A task (a reading kind, or a questionnaire id) scheduled *n* times today is **done** for its
   first *k* slots when *k* results of it were kept today (by the time measured or answered).
-* A slot not done is **not yet** before its time, **now** (the reminder shows) from its time
-  for :data:`OVERDUE_AFTER`, and **overdue** after that.
+* A schedule item's ``at`` is the time it is **due by** (the plan's ``due_by``). A slot not
+  done is **not yet** until :data:`REMIND_BEFORE` before that time, **now** (the reminder
+  shows) from then until the time, and **overdue** from the time on (the service counts it as
+  missing after the plan's grace).
 * A **result** is shown with a colour only when a receipt said ``stored``/``duplicate`` and gave
   one (:class:`ResultView`); while it waits in the outbox it has no colour, says it was sent
   and waits for an answer, and the plan's safety text is shown with it. The tablet never works
@@ -28,8 +30,8 @@ from zoneinfo import ZoneInfo
 from gateway.outbox import Result
 from gateway.tablet.state import CallRequest, Interval, Message, Plan, ScheduleItem, Text
 
-#: How long after its time a task not done counts as "now" (the reminder) before "overdue".
-OVERDUE_AFTER = timedelta(hours=2)
+#: How long before its due-by time a task not done counts as "now" (the reminder shows).
+REMIND_BEFORE = timedelta(hours=2)
 #: A device not seen for this long is "not seen for N days".
 NOT_SEEN_AFTER = timedelta(days=2)
 #: At or below this battery level (%) the tablet says the battery is low.
@@ -131,9 +133,9 @@ def tasks_today(
         used[item.task] = used.get(item.task, 0) + 1
         if used[item.task] <= done_today.get(item.task, 0):
             status = TaskStatus.DONE
-        elif now < due_at:
+        elif now < due_at - REMIND_BEFORE:
             status = TaskStatus.NOT_YET
-        elif now < due_at + OVERDUE_AFTER:
+        elif now < due_at:
             status = TaskStatus.NOW
         else:
             status = TaskStatus.OVERDUE

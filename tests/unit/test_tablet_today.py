@@ -48,10 +48,11 @@ def test_only_items_of_todays_weekday_are_tasks_today() -> None:
 @pytest.mark.parametrize(
     ("at", "expected"),
     [
-        ("10:01", "not_yet"),  # later today
-        ("10:00", "now"),  # its time has come: the reminder
-        ("08:01", "now"),  # 1 h 59 min ago
-        ("08:00", "overdue"),  # exactly 2 h ago
+        ("12:01", "not_yet"),  # due in more than 2 h
+        ("12:00", "now"),  # due in exactly 2 h: the reminder shows
+        ("10:01", "now"),  # due in a minute
+        ("10:00", "overdue"),  # its due-by time has come
+        ("08:00", "overdue"),  # 2 h late
     ],
 )
 def test_a_task_not_done_is_not_yet_then_now_then_overdue(at: str, expected: str) -> None:
@@ -69,12 +70,12 @@ def test_a_result_today_makes_the_first_slot_of_its_kind_done() -> None:
 
 
 def test_results_of_yesterday_and_rejected_ones_do_not_count() -> None:
-    schedule = [item("spo2", "09:00")]
+    schedule = [item("spo2", "11:00")]
     kept = [
         result("spo2", NOW - timedelta(days=1)),
         result("spo2", NOW - timedelta(minutes=5), status="rejected"),
     ]
-    assert statuses(today.tasks_today(schedule, kept, NOW, OSLO)) == [("spo2", "09:00", "now")]
+    assert statuses(today.tasks_today(schedule, kept, NOW, OSLO)) == [("spo2", "11:00", "now")]
 
 
 def test_a_waiting_result_counts_as_done_the_patient_did_it() -> None:
@@ -83,7 +84,7 @@ def test_a_waiting_result_counts_as_done_the_patient_did_it() -> None:
 
 
 def test_a_questionnaire_is_done_by_a_report_of_that_questionnaire() -> None:
-    schedule = [item("questionnaire", "09:00", q="copd-daily")]
+    schedule = [item("questionnaire", "11:00", q="copd-daily")]
     report = result("copd-daily", NOW, channel=Channel.REPORTS)
     [task] = today.tasks_today(schedule, [report], NOW, OSLO)
     assert task.status is today.TaskStatus.DONE
@@ -94,12 +95,12 @@ def test_a_questionnaire_is_done_by_a_report_of_that_questionnaire() -> None:
 def test_today_is_the_local_date_of_the_states_zone() -> None:
     # 23:30 UTC on Tuesday is 00:30 on Wednesday in Oslo: Wednesday's items are due
     late = datetime(2026, 12, 8, 23, 30, tzinfo=UTC)
-    tasks = today.tasks_today([item("spo2", "00:15", (3,))], [], late, OSLO)
-    assert statuses(tasks) == [("spo2", "00:15", "now")]
+    tasks = today.tasks_today([item("spo2", "01:15", (3,))], [], late, OSLO)
+    assert statuses(tasks) == [("spo2", "01:15", "now")]
 
 
-def test_reminders_are_the_tasks_whose_time_has_come() -> None:
-    schedule = [item("spo2", "07:00"), item("body_weight", "09:30"), item("glucose", "12:00")]
+def test_reminders_are_the_tasks_due_within_two_hours_or_overdue() -> None:
+    schedule = [item("spo2", "07:00"), item("body_weight", "11:30"), item("glucose", "12:30")]
     tasks = today.tasks_today(schedule, [], NOW, OSLO)
     assert [t.item.kind for t in today.reminders(tasks)] == ["spo2", "body_weight"]
     done = today.tasks_today(schedule, [result("body_weight", NOW)], NOW, OSLO)
