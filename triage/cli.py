@@ -654,6 +654,15 @@ def demo_command(
     api_port: Annotated[
         int, typer.Option(envvar="DHO_DEMO_API_PORT", min=1, max=65535, help="The API's port.")
     ] = 8000,
+    tablet_port: Annotated[
+        int,
+        typer.Option(
+            envvar="DHO_DEMO_TABLET_PORT",
+            min=0,
+            max=65000,
+            help="Home number i serves its patient's tablet pages on this port + i (0: none).",
+        ),
+    ] = 8600,
     seed: Annotated[int, typer.Option(help="The population's seed (at the first start).")] = 2026,
     data_dir: Annotated[
         Path, typer.Option(envvar="DHO_DEMO_DATA_DIR", help="The demo's data folder.")
@@ -685,6 +694,7 @@ def demo_command(
         port=port,
         api_port=api_port,
         seconds_per_day=seconds_per_day,
+        tablet_port=tablet_port,
     )
     code = run_demo(options, lambda line: typer.echo(line))
     raise typer.Exit(code)

@@ -287,7 +287,7 @@ def test_the_readme_demo_shows_a_live_red_first_reuses_its_data_and_resets(
     argv = demo_command()
     data_dir = tmp_path / "demo-data"
     api_port, port = free_port(), free_port()
-    env = _env(data_dir, api_port, port)
+    env = _env(data_dir, api_port, port, DHO_DEMO_TABLET_PORT=str(free_port()))
 
     def start(*extra: str) -> DemoRun:
         run = DemoRun(argv + list(extra), env, tmp_path)
@@ -306,8 +306,23 @@ def test_the_readme_demo_shows_a_live_red_first_reuses_its_data_and_resets(
         first.wait_for(step)
     nurse = first.wait_for(r"nurse \(sykepleier\): (\S+) / (\S+)")
     first.wait_for(r"GP \(fastlege\): +(\S+) / (\S+)")
+    tablet = first.wait_for(r"pasientens nettbrett\) of (.+): (http://127\.0\.0\.1:\d+) ")
     api = Api(api_port, nurse.group(1), nurse.group(2))
     apis.append(api)
+    # the printed tablet answers, in bokmål, with the patient's first name from the service's
+    # tablet state (published over MQTT to that gateway alone)
+    greeting = f"Hei {tablet.group(1).split()[0]}"
+    deadline = time.monotonic() + 90
+    page = ""
+    while greeting not in page and time.monotonic() < deadline:
+        try:
+            page = httpx.get(tablet.group(2), timeout=10.0).text
+        except httpx.HTTPError:
+            page = ""
+        if greeting not in page:
+            time.sleep(2)
+    assert greeting in page, f"{tablet.group(2)} never greeted {tablet.group(1)}:\n{page[:2000]}"
+    assert 'lang="nb"' in page
     found = None
     deadline = time.monotonic() + RED_TIMEOUT_S
     while found is None and time.monotonic() < deadline and first.process.poll() is None:

@@ -90,6 +90,8 @@ class DemoOptions:
     port: int = 8501
     api_port: int = 8000
     seconds_per_day: float = 120.0
+    #: Home number i (0-based) serves its patient's tablet pages on ``tablet_port + i``; 0: none.
+    tablet_port: int = 8600
 
 
 class StartInterruptedError(Exception):
@@ -401,6 +403,10 @@ class Demo:
                         "DHO_GATEWAY_POLL_EVERY_S": str(GLUCOSE_POLL_S),
                         # amqtt (no Mosquitto on this machine) speaks MQTT 3.1.1 only
                         "DHO_GATEWAY_MQTT_PROTOCOL": "3.1.1" if broker_kind == "amqtt" else "5",
+                        # the gateway serves home j of this file on this port + j (docs/tablet.md)
+                        "DHO_GATEWAY_TABLET_PORT": (
+                            str(o.tablet_port + number * size) if o.tablet_port else "0"
+                        ),
                     },
                 )
             )
@@ -484,10 +490,28 @@ class Demo:
             f"Time runs fast: one simulated day every {minutes:g} min; the first red patients "
             "reach the top of the worklist within a few minutes."
         )
+        tablet = self.tablet_link()
+        if tablet is not None:
+            self.echo(
+                f"The patient's tablet (pasientens nettbrett) of {tablet[0]}: {tablet[1]} "
+                f"(home number i of {len(self.state.patients)} at port {self.options.tablet_port}"
+                " + i)."
+            )
         self.echo(
             f"Logs: {self.data_dir / 'logs'}. Ctrl-C stops the demo; the data stay for next time."
         )
         self.echo("")
+
+    def tablet_link(self) -> tuple[str, str] | None:
+        """The name and tablet address of the first patient with a scripted deterioration (a
+        red reaches that tablet within minutes), or None when the tablets are off."""
+        assert self.state is not None  # noqa: S101
+        if not self.options.tablet_port or not self.state.patients:
+            return None
+        showcase = showcase_of(self.state.patients)
+        index = next((i for i, p in enumerate(self.state.patients) if p.number in showcase), 0)
+        patient = self.state.patients[index]
+        return patient.display_name, f"http://127.0.0.1:{self.options.tablet_port + index}"
 
     def _watch(self) -> int:
         """Until Ctrl-C: a part that ends by itself ends the demo (exit 1). Once a minute the
