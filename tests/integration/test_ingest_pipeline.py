@@ -863,3 +863,21 @@ def test_bad_call_requests_and_message_reads_are_dead_letters_with_receipts(
         ],
     )
     assert again[0].status is OutcomeStatus.DUPLICATE
+
+
+def test_a_call_request_id_used_by_two_gateways_is_a_conflict_in_one_batch_and_later(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """The same call request id from another gateway, in the same batch or a later one, is
+    refused as id_conflict: never answered "duplicate" for a request that was not its own."""
+    body = json.dumps(
+        {"schema": "dho.call-request/1", "id": "c-shared", "asked_at": NOW.isoformat()}
+    ).encode()
+    one, other = gateway(world, COPD), gateway(world, HYPERTENSION)
+    first = ingest(sessions, [on(one, body, "calls"), on(other, body, "calls")])
+    assert [(o.status.value, o.reason_code) for o in first] == [
+        ("stored", None),
+        ("rejected", "id_conflict"),
+    ]
+    [later] = ingest(sessions, [on(other, body, "calls")])
+    assert later.reason_code == "id_conflict"

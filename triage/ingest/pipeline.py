@@ -778,15 +778,15 @@ class _Batch:
             if message_ids
             else {}
         )
-        seen: set[str] = set()
+        seen: dict[str, str | None] = {}  # earlier in this batch: key → its gateway
         touched: set[str] = set()
         for work in works:
             key = f"{work.channel}:{work.message_id}"
-            earlier = stored.get(key)
+            earlier = stored.get(key, seen.get(key))
             if earlier is not None and earlier != work.gateway_id:
                 self._reject(work, Reason.ID_CONFLICT, _conflict(work))
                 continue
-            if earlier is not None or key in seen:
+            if earlier is not None:
                 work.outcome = Outcome(
                     gateway_id=work.gateway_id,
                     message_id=work.message_id,
@@ -832,7 +832,7 @@ class _Batch:
                         stored_at=self.now,
                     )
                 )
-            seen.add(key)
+            seen[key] = work.gateway_id
             touched.add(cast(str, work.patient_id))
             work.outcome = Outcome(
                 gateway_id=work.gateway_id,
