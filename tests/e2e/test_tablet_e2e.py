@@ -429,6 +429,8 @@ def test_a_patient_uses_the_tablet_with_the_real_service_gateway_and_devices(
         page = home()
         shot(tablet, "3-report-receipted")
         assert "Sendt til oppfølgingstjenesten ✓" in page
+        # the oximeter, still connected, has measured: the tablet does not call it unused
+        assert "Oksygenmåleren: Ikke brukt ennå" not in page
 
         # 4. ring meg → the nurse's worklist → done → the tablet says so
         home()
