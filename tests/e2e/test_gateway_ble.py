@@ -121,7 +121,8 @@ def test_readings_from_each_kind_of_device_reach_the_database_once_and_leave_the
                 # seen at its measurement while it stays connected (the tablet shows this)
                 assert thermometer.is_connected
                 after = known.get(thermometer.address)
-                assert before is not None and after is not None
+                assert before is not None
+                assert after is not None
                 assert after.last_seen_at is not None
                 assert before.last_seen_at is None or after.last_seen_at > before.last_seen_at
                 assert await until(lambda: running.hub.outbox.depth() == 0)
