@@ -181,6 +181,11 @@ class DeviceSession:
             return
         recorded = self.recorder.record(self.device, short, raw)
         self.summary.count(recorded.outcome)
+        if not self.profile.stores_records:
+            # a device that stays connected and notifies: its session may last for days, so it
+            # is "seen" at each measurement, not only when the link ends (the tablet's "Ikke
+            # brukt ennå" / "not seen for 3 days" read this)
+            self.known.seen(self.device.address, self.clock())
         m = recorded.measurement
         if isinstance(m, GlucoseMeasurement) and recorded.outcome in (
             Outcome.KEPT,

@@ -112,10 +112,19 @@ def test_readings_from_each_kind_of_device_reach_the_database_once_and_leave_the
                 # a reading taken now, with the clock set, is timed by the meter itself
                 await meter.measure(glucose_record(6.1, 0).measurement)
                 assert await until(lambda: thermometer.is_connected)
+                known = running.hub.known
+                before = known.get(thermometer.address)
                 await thermometer.measure(
                     TemperatureMeasurement(temperature=38.4, unit="C", timestamp=None)
                 )
                 assert await until(lambda: len(readings(sessions)) == 6)
+                # seen at its measurement while it stays connected (the tablet shows this)
+                assert thermometer.is_connected
+                after = known.get(thermometer.address)
+                assert before is not None
+                assert after is not None
+                assert after.last_seen_at is not None
+                assert before.last_seen_at is None or after.last_seen_at > before.last_seen_at
                 assert await until(lambda: running.hub.outbox.depth() == 0)
 
     asyncio.run(scenario())
