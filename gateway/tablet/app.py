@@ -78,6 +78,7 @@ T: dict[str, Text] = {
         ("now", "Nå", "Now"),
         ("overdue", "Forsinket", "Overdue"),
         ("at", "kl.", "at"),
+        ("due_by", "innen kl.", "by"),
         ("reminder", "Påminnelse", "Reminder"),
         ("time_to", "Det er tid for", "It is time for"),
         ("turn_on", "Slå på", "Turn on"),
