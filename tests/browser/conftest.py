@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -129,9 +130,10 @@ def dashboard_url(http: httpx.Client, tmp_path: Path) -> Iterator[str]:
             process.wait()
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
-    """A Chromium page (Debian's binary, a fresh profile), 1400×1000, Norwegian locale."""
+@contextmanager
+def chromium_page(width: int, height: int, timeout_ms: int = 30_000) -> Iterator[Page]:
+    """A Chromium page (Debian's binary, a fresh profile), Norwegian locale and Oslo time; fails
+    under CI (skips elsewhere) when Chromium is not installed."""
     if not CHROMIUM.exists():
         service_unavailable(
             "Chromium is not installed at /usr/bin/chromium. Install it with: "
@@ -144,16 +146,23 @@ def page() -> Iterator[Page]:
             executable_path=str(CHROMIUM),
             args=CHROMIUM_ARGS,
             headless=True,
-            viewport={"width": 1400, "height": 2000},
+            viewport={"width": width, "height": height},
             locale="nb-NO",
             timezone_id="Europe/Oslo",
         )
         try:
             page = context.pages[0] if context.pages else context.new_page()
-            page.set_default_timeout(30_000)
+            page.set_default_timeout(timeout_ms)
             yield page
         finally:
             context.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """The dashboard's page: 1400×2000."""
+    with chromium_page(1400, 2000) as page:
+        yield page
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import queue
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,10 +29,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from paho.mqtt.enums import CallbackAPIVersion
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.services import ServiceAddress, service_unavailable
+from tests.browser.conftest import ARTIFACTS, chromium_page
+from tests.services import ServiceAddress
 from tests.tablet_sample import ADVICE, OSLO, SAFETY, tablet_state
 from triage.broker.embedded import free_port
 from triage.domain.questionnaires import COPD_DAILY
@@ -146,25 +145,9 @@ def gateway(
 
 @pytest.fixture
 def tablet() -> Iterator[Page]:
-    """A tablet-sized Chromium page (Debian's binary, a fresh profile), Norwegian."""
-    if not CHROMIUM.exists():
-        service_unavailable("Chromium is not installed at /usr/bin/chromium", os.environ.get("CI"))
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 800, "height": 1280},
-            locale="nb-NO",
-            timezone_id="Europe/Oslo",
-        )
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            context.close()
+    """A tablet-sized Chromium page (800×1280), Norwegian."""
+    with chromium_page(800, 1280) as page:
+        yield page
 
 
 AXE = Axe()

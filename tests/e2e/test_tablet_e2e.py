@@ -28,7 +28,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,10 +40,10 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy import select
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import ARTIFACTS, chromium_page
 from tests.services import service_unavailable
 from triage.broker import find_mosquitto
 from triage.broker.embedded import free_port
@@ -161,25 +160,9 @@ def processes() -> Iterator[list[Process]]:
 
 @pytest.fixture
 def tablet() -> Iterator[Page]:
-    """A tablet-sized Chromium page (Debian's binary, a fresh profile), Norwegian."""
-    if not CHROMIUM.exists():
-        service_unavailable("Chromium is not installed at /usr/bin/chromium", os.environ.get("CI"))
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 800, "height": 1280},
-            locale="nb-NO",
-            timezone_id="Europe/Oslo",
-        )
-        try:
-            page = context.pages[0] if context.pages else context.new_page()
-            page.set_default_timeout(60_000)
-            yield page
-        finally:
-            context.close()
+    """A tablet-sized Chromium page (800×1280), Norwegian."""
+    with chromium_page(800, 1280, timeout_ms=60_000) as page:
+        yield page
 
 
 def retained_tablet_state(port: int, secret: str) -> dict[str, Any]:
