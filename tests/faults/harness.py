@@ -24,7 +24,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.outbox import Channel, Outbox
+from tests.integration.world import World
 from tests.services import is_reachable
 from triage.broker import SERVICE_USER, BrokerCredential, MosquittoOptions, find_mosquitto
 from triage.broker.credentials import gateway_credentials
@@ -41,6 +42,7 @@ from triage.broker.embedded import free_port
 from triage.broker.endpoint import MqttEndpoint
 from triage.broker.mosquitto_config import write_broker_files
 from triage.broker.passwords import mosquitto_password_hash
+from triage.domain.plan import Condition
 from triage.storage.models import DeadLetterRow, ReadingRow
 
 #: How long a part may take to come up, or a fault to heal, on a loaded two-core machine.
@@ -517,3 +519,42 @@ def _postgres_bindir() -> Path:
     initdb = shutil.which("initdb")
     assert initdb is not None, "PostgreSQL's initdb is not installed"
     return Path(initdb).parent
+
+
+@dataclass
+class Stream:
+    """Fresh readings from several gateways' bare clients, published at a pace on threads."""
+
+    clients: list[GatewayClient]
+    batches: dict[GatewayClient, list[tuple[str, bytes]]]
+    publishers: list[threading.Thread]
+
+
+def start_stream(
+    world: World,
+    broker: Broker,
+    conditions: Sequence[Condition],
+    per_gateway: int,
+    per_second: float,
+) -> Stream:
+    """Start publishing ``per_gateway`` new readings from each condition's gateway, at
+    ``per_second`` each (the caller closes ``Stream.clients``)."""
+    clients = [
+        GatewayClient(world.patients[c].gateway_id, world.patients[c].gateway_secret, broker)
+        for c in conditions
+    ]
+    now = datetime.now(UTC)
+    batches = {
+        client: [
+            (i, reading(i, now - timedelta(seconds=20), now))
+            for i in new_ids(per_gateway, client.gateway_id)
+        ]
+        for client in clients
+    }
+    publishers = [
+        threading.Thread(target=client.publish, args=(messages, per_second), daemon=True)
+        for client, messages in batches.items()
+    ]
+    for publisher in publishers:
+        publisher.start()
+    return Stream(clients, batches, publishers)

@@ -10,9 +10,6 @@ down": nothing is acknowledged or receipted until it is committed).
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,13 +18,11 @@ from tests.faults.conftest import Parts, PrivateDatabase
 from tests.faults.harness import (
     HEAL_S,
     Broker,
-    GatewayClient,
     IngestProcess,
     PostgresCluster,
     assert_exactly_once,
-    new_ids,
     poll_until,
-    reading,
+    start_stream,
     stored_count,
 )
 from triage.domain.plan import Condition
@@ -59,25 +54,9 @@ def test_postgresql_crashing_mid_batch_loses_and_doubles_nothing(
             f"--- mosquitto\n{broker.output()}"
         )
 
-    clients = [
-        GatewayClient(world.patients[c].gateway_id, world.patients[c].gateway_secret, broker)
-        for c in GATEWAYS
-    ]
-    parts.clients += clients
-    now = datetime.now(UTC)
-    batches = {
-        client: [
-            (i, reading(i, now - timedelta(seconds=20), now))
-            for i in new_ids(PER_GATEWAY, client.gateway_id)
-        ]
-        for client in clients
-    }
-    publishers = [
-        threading.Thread(target=client.publish, args=(messages, RATE), daemon=True)
-        for client, messages in batches.items()
-    ]
-    for publisher in publishers:
-        publisher.start()
+    stream = start_stream(world, broker, GATEWAYS, PER_GATEWAY, RATE)
+    parts.clients += stream.clients
+    clients, batches, publishers = stream.clients, stream.batches, stream.publishers
 
     total = len(GATEWAYS) * PER_GATEWAY
     for crash in range(1, CRASHES + 1):

@@ -7,9 +7,6 @@ redelivery of what was not acknowledged can save a reading.
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,12 +14,10 @@ from tests.faults.conftest import Parts
 from tests.faults.harness import (
     HEAL_S,
     Broker,
-    GatewayClient,
     IngestProcess,
     assert_exactly_once,
-    new_ids,
     poll_until,
-    reading,
+    start_stream,
     stored_count,
 )
 from tests.integration.world import World
@@ -75,25 +70,9 @@ def test_one_of_two_shared_workers_killed_loses_and_doubles_nothing(
     def context() -> str:
         return "\n".join(f"--- {n}\n{w.output()}" for n, w in workers.items())
 
-    clients = [
-        GatewayClient(world.patients[c].gateway_id, world.patients[c].gateway_secret, broker)
-        for c in GATEWAYS
-    ]
-    parts.clients += clients
-    now = datetime.now(UTC)
-    batches = {
-        client: [
-            (i, reading(i, now - timedelta(seconds=20), now))
-            for i in new_ids(PER_GATEWAY, client.gateway_id)
-        ]
-        for client in clients
-    }
-    publishers = [
-        threading.Thread(target=client.publish, args=(messages, RATE), daemon=True)
-        for client, messages in batches.items()
-    ]
-    for publisher in publishers:
-        publisher.start()
+    stream = start_stream(world, broker, GATEWAYS, PER_GATEWAY, RATE)
+    parts.clients += stream.clients
+    batches, publishers = stream.batches, stream.publishers
     total = len(GATEWAYS) * PER_GATEWAY
 
     assert poll_until(lambda: stored_count(sessions) >= total // 4, HEAL_S), context()
