@@ -17,7 +17,6 @@ which rejects a bad item (with a receipt and a dead letter) and keeps the good o
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from email.message import Message
 from typing import Any
@@ -27,13 +26,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from triage.api.errors import UnsupportedMediaTypeError
+from triage.storage.repositories import UNSTORABLE_TEXT
 
 #: The largest value of an INTEGER column (PostgreSQL's int4): every integer that reaches one
 #: (a plan version, an id) is bounded by it in the request schema, so it is a 422, never a 500.
 INT32_MAX = 2**31 - 1
 
-#: Characters no stored text may hold: NUL, and UTF-16 surrogates (only ever unpaired in a str).
-UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")
 UNSAFE_TEXT_MESSAGE = "text must not contain NUL (U+0000) or unpaired surrogates (U+D800–U+DFFF)"
 UNSAFE_TEXT_TYPE = "string_unsafe_character"
 NOT_FINITE_MESSAGE = "numbers must be finite: no NaN, Infinity or beyond ±1.8e308"
@@ -56,20 +54,20 @@ def is_json(content_type: str | None) -> bool:
 
 def unstorable(value: Any, location: Location) -> Iterator[dict[str, Any]]:
     """A validation error for each string in ``value`` (nested dicts and lists, keys included)
-    that holds a character of :data:`UNSAFE_TEXT`, and each number that is not finite.
+    that holds a character of :data:`UNSTORABLE_TEXT`, and each number that is not finite.
     Iterative: a deeply nested body cannot exhaust the stack."""
     pending: list[tuple[Any, Location]] = [(value, location)]
     while pending:
         item, where = pending.pop()
         if isinstance(item, str):
-            if UNSAFE_TEXT.search(item):
+            if UNSTORABLE_TEXT.search(item):
                 yield {"loc": where, "msg": UNSAFE_TEXT_MESSAGE, "type": UNSAFE_TEXT_TYPE}
         elif isinstance(item, float):
             if not math.isfinite(item):
                 yield {"loc": where, "msg": NOT_FINITE_MESSAGE, "type": NOT_FINITE_TYPE}
         elif isinstance(item, dict):
             for key, child in item.items():
-                if isinstance(key, str) and UNSAFE_TEXT.search(key):
+                if isinstance(key, str) and UNSTORABLE_TEXT.search(key):
                     yield {
                         "loc": (*where, key),
                         "msg": UNSAFE_TEXT_MESSAGE,

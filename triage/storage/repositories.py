@@ -4,6 +4,7 @@ caller owns the transaction (ingest commits once per batch, then acknowledges)."
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -500,20 +501,15 @@ def add_dead_letter(
 MAX_REASON = 2000
 
 
+#: Characters no database stores in text: NUL (PostgreSQL refuses it) and UTF-16 surrogates
+#: (only ever unpaired in a str; UTF-8 cannot hold them). The API refuses them (422) with this.
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable_text(text: str | None, limit: int) -> str | None:
-    """``text`` as every database stores it: NUL characters and lone surrogates (PostgreSQL
-    refuses the first, UTF-8 cannot hold the second) replaced by U+FFFD, cut to ``limit``
-    characters (ending in "…" when cut)."""
+    """``text`` as every database stores it: characters of :data:`UNSTORABLE_TEXT` replaced by
+    U+FFFD, cut to ``limit`` characters (ending in "…" when cut)."""
     if text is None:
         return None
-    if "\x00" in text or not _is_utf8(text):
-        text = "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in text)
+    text = UNSTORABLE_TEXT.sub("\ufffd", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
