@@ -8,6 +8,9 @@ import pytest
 
 from tests import services
 
+#: real SMTP and webhook receivers for notification tests (fixtures smtp_sink, webhook)
+pytest_plugins = ["tests.notify_receivers"]
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:

@@ -127,6 +127,46 @@ class Settings(BaseSettings):
         description="Minutes an unacknowledged red alert waits in staffed hours before it is "
         "escalated to the on-call nurse (a centre's own policy may override it).",
     )
+    notify_interval_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds between runs of the notification sender (the outbox of escalation "
+        "messages and GP digests).",
+    )
+    notify_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Delivery attempts of one notification before it is dead-lettered (then a "
+        "technical alert opens on the worklist and dho_notifications_dead_total counts it).",
+    )
+    notify_retry_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Wait before the second attempt of a notification; doubles with every "
+        "further attempt, up to DHO_NOTIFY_RETRY_MAX_S.",
+    )
+    notify_retry_max_s: float = Field(
+        default=900.0, gt=0, description="Longest wait between two attempts of a notification."
+    )
+    notify_send_timeout_s: float = Field(
+        default=20.0, gt=0, description="Seconds one delivery attempt may take before it fails."
+    )
+    notify_email_url: str | None = Field(
+        default=None,
+        description="Apprise mailto:// or mailtos:// URL of the SMTP server that sends GP "
+        "digests (the GP's address is added as to=); unset: no digests are sent, and the "
+        "dashboard says so.",
+    )
+    dashboard_public_url: str = Field(
+        default="http://localhost:8501",
+        description="The dashboard's address as receivers reach it: the link in every "
+        "notification.",
+    )
+    api_public_url: str = Field(
+        default="http://localhost:8000",
+        description="The API's address as receivers reach it: the receipt link ('mottatt') in "
+        "escalation messages.",
+    )
     jobs_start_delay_s: float = Field(
         default=0.0,
         ge=0,

@@ -32,6 +32,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from triage.domain.alerts import Alert, AlertCategory, AlertState
 from triage.domain.colours import Colour, Text
+from triage.domain.notification import DetailLevel
 from triage.domain.plan import PlanVersion
 from triage.domain.service_hours import ServiceCalendar
 
@@ -65,11 +66,24 @@ class EscalationPolicy(BaseModel):
 
     on_call_after: timedelta = timedelta(minutes=30)
     after_hours_service: Text = DEFAULT_AFTER_HOURS_SERVICE
+    # the chain after the first step, each delay counted from the step before it
+    # (triage.domain.notification.CHAIN); nobody acknowledging moves it on
+    second_nurse_after: timedelta = timedelta(minutes=15)
+    after_hours_after: timedelta = timedelta(minutes=15)
+    centre_lead_after: timedelta = timedelta(minutes=30)
+    # what a message may say beyond "1 rød varsling venter" (secure targets only)
+    detail: DetailLevel = DetailLevel.NONE
 
     @model_validator(mode="after")
     def _not_negative(self) -> Self:
-        if self.on_call_after < timedelta(0):
-            raise ValueError("on_call_after cannot be negative")
+        for name in (
+            "on_call_after",
+            "second_nurse_after",
+            "after_hours_after",
+            "centre_lead_after",
+        ):
+            if getattr(self, name) < timedelta(0):
+                raise ValueError(f"{name} cannot be negative")
         return self
 
 

@@ -117,6 +117,10 @@ class UserRow(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
     locked_until: Mapped[datetime | None]  # back-off after repeated failures
     last_login_at: Mapped[datetime | None]
+    # the GP's digest of non-acute deviations (triage.jobs.gp_digest): none | daily | weekly,
+    # to this e-mail address through the operator's DHO_NOTIFY_EMAIL_URL
+    digest_frequency: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    digest_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class AuthSessionRow(Base):
@@ -420,18 +424,101 @@ class AlertEventRow(Base):
 
 
 class EscalationRow(Base):
-    """One escalation of one alert: the unique alert id makes the job idempotent."""
+    """One step of one alert's escalation chain (step 0 first); unique (alert, step) makes the
+    job idempotent with several schedulers."""
 
     __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("alert_id", "step"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), unique=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    # EscalationTarget (on_call_nurse | after_hours) for step 0 as before; for every step the
+    # chain role it went to: on_call_nurse | second_nurse | after_hours | centre_lead | fallback
     target: Mapped[str] = mapped_column(String(32))
     due_since: Mapped[datetime]
     created_at: Mapped[datetime]
     reason: Mapped[dict[str, Any]]
     patient_instruction: Mapped[dict[str, Any]]
+
+
+# ----------------------------------------------------------------------------- notifications
+
+
+class NotificationTargetRow(Base):
+    """Who a centre's escalations are sent to: one Apprise URL per receiver, with its chain
+    role. The URL may hold credentials: the API never shows it back in full."""
+
+    __tablename__ = "notification_targets"
+    __table_args__ = (Index("ix_notification_targets_centre_role", "centre_id", "role"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"))
+    # on_call_nurse | second_nurse | after_hours | centre_lead | fallback (TargetRole)
+    role: Mapped[str] = mapped_column(String(24))
+    label: Mapped[str] = mapped_column(String(200))  # "Legevakten i Fjordvik", shown to nurses
+    url: Mapped[str] = mapped_column(Text)  # Apprise URL: mailto://…, json://…, ntfy://…
+    # the operator declares the channel secure (e.g. Norsk Helsenett e-mail): the only channels
+    # that may carry the patient's initials and municipality, and only when the centre says so
+    secure: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+
+
+class NotificationRow(Base):
+    """The notification outbox: written in the transaction of its cause (an escalation step, a
+    GP digest), delivered at least once by the sender job (triage.jobs.notify)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_status_due", "status", "due_at"),
+        Index("ix_notifications_centre_created", "centre_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # escalation | gp_digest (NotificationKind)
+    # "esc:<alert>:<step>:<target>" or "digest:<user>:<period>": one row per cause, ever
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    centre_id: Mapped[str | None] = mapped_column(ForeignKey("centres.id"))
+    alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("escalations.id")
+    )
+    target_id: Mapped[str | None] = mapped_column(ForeignKey("notification_targets.id"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))  # a digest's GP
+    recipient: Mapped[str] = mapped_column(String(200))  # the receiver's label when written
+    channel: Mapped[str] = mapped_column(String(32))  # the Apprise scheme: mailto, json, …
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # no health data, no name (docs/operator.md)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]  # the next attempt, not before
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # NotificationStatus
+    claimed_until: Mapped[datetime | None]  # a sender's lease while it delivers
+    sent_at: Mapped[datetime | None]
+    dead_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # the receipt link ("mottatt"): sha256 of the token in the message; confirming it stops
+    # the alert's chain (it does not acknowledge the alert: a nurse still does)
+    receipt_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime | None]
+
+
+class NotificationAttemptRow(Base):
+    """One delivery attempt and the provider's answer (cut), kept for the centre to see."""
+
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    notification_id: Mapped[str] = mapped_column(ForeignKey("notifications.id"), index=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # ----------------------------------------------------------------------------- operations
