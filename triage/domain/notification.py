@@ -37,6 +37,7 @@ CHAIN: tuple[TargetRole, ...] = (
 class NotificationKind(StrEnum):
     ESCALATION = "escalation"
     GP_DIGEST = "gp_digest"
+    TEST = "test"  # an admin's test message to one target
 
 
 class NotificationStatus(StrEnum):
