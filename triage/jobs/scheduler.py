@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
-from triage.jobs import escalation, lost_contact, missing
+from triage.jobs import escalation, gp_digest, lost_contact, missing
 from triage.jobs.runs import (
     JobFailedError,
     JobResult,
@@ -58,6 +58,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(missing.JOB, missing.check_missing_measurements, timedelta(minutes=5)),
     ScheduledJob(escalation.JOB, escalation.escalate_red_alerts, timedelta(minutes=1)),
     ScheduledJob(lost_contact.JOB, lost_contact.check_lost_contact, timedelta(minutes=15)),
+    ScheduledJob(gp_digest.JOB, gp_digest.write_gp_digests, timedelta(minutes=15)),
 )
 
 

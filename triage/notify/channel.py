@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import apprise
 
@@ -62,6 +62,20 @@ def masked_url(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}" if parts.scheme else "(unreadable URL)"
+
+
+def digest_url(base_url: str, address: str) -> str:
+    """``base_url`` (the operator's ``DHO_NOTIFY_EMAIL_URL``) sending to ``address`` only.
+
+    Any ``to=`` already in the base URL is replaced; the address is percent-encoded, so an
+    address cannot add parameters of its own. The rest of the URL is kept as written.
+    """
+    parts = urlsplit(base_url)
+    kept = [
+        item for item in parts.query.split("&") if item and item.split("=", 1)[0].lower() != "to"
+    ]
+    kept.append("to=" + quote(address.strip(), safe="@"))
+    return urlunsplit(parts._replace(query="&".join(kept)))
 
 
 def deliver(url: str, title: str, body: str, *, timeout_s: float = 20.0) -> Delivery:
