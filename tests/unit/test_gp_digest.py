@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour
@@ -110,6 +112,42 @@ def test_periods_across_the_new_year() -> None:
     eve = period(DAILY, oslo(2027, 1, 1, 7, 0))
     assert (eve.first_day, eve.start) == (date(2026, 12, 31), oslo(2026, 12, 31))
     assert period(DAILY, oslo(2027, 1, 1, 6, 59)).last_day == date(2026, 12, 30)
+
+
+@given(
+    now=st.datetimes(
+        min_value=datetime(2025, 1, 1),  # noqa: DTZ001 - hypothesis draws naive, then UTC
+        max_value=datetime(2029, 12, 31),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+    frequency=st.sampled_from([DAILY, WEEKLY]),
+)
+@example(now=datetime(2026, 3, 28, 6, 0, tzinfo=UTC), frequency=DAILY)  # the 23-hour Sunday next
+@example(now=datetime(2026, 10, 26, 5, 59, tzinfo=UTC), frequency=WEEKLY)  # 06:59 after 169 h
+def test_every_instant_has_the_latest_due_period_of_whole_local_days(
+    now: datetime, frequency: DigestFrequency
+) -> None:
+    """Whatever the instant: the period is whole local days ending before it, due at 07:00 on
+    the wall clock, and the one before is what was due a moment before its due time."""
+    found = period(frequency, now)
+    start, end, due = (t.astimezone(OSLO) for t in (found.start, found.end, found.due_at))
+    assert found.due_at <= now
+    assert (start.time(), end.time(), due.time()) == (time(0), time(0), time(7))
+    assert (start.date(), end.date(), due.date()) == (
+        found.first_day,
+        found.last_day + timedelta(days=1),
+        found.last_day + timedelta(days=1),
+    )
+    days = 7 if frequency is WEEKLY else 1
+    assert (found.last_day - found.first_day).days == days - 1
+    assert abs(found.end - found.start - days * 24 * HOUR) <= HOUR
+    if frequency is WEEKLY:
+        assert found.first_day.weekday() == 0
+    next_due = datetime.combine(due.date() + timedelta(days=days), time(7), OSLO)
+    assert period(frequency, next_due - timedelta(microseconds=1)) == found
+    assert period(frequency, next_due).start == found.end
+    before = period(frequency, found.due_at - timedelta(microseconds=1))
+    assert before.end == found.start
 
 
 def test_no_digest_has_no_period_and_a_naive_now_is_refused() -> None:
