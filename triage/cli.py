@@ -663,6 +663,15 @@ def demo_command(
             help="Home number i serves its patient's tablet pages on this port + i (0: none).",
         ),
     ] = 8600,
+    smtp_port: Annotated[
+        int,
+        typer.Option(
+            envvar="DHO_DEMO_SMTP_PORT",
+            min=1,
+            max=65535,
+            help="The mail sink's port: what the service sends lands in DATA_DIR/mail.",
+        ),
+    ] = 8625,
     seed: Annotated[int, typer.Option(help="The population's seed (at the first start).")] = 2026,
     data_dir: Annotated[
         Path, typer.Option(envvar="DHO_DEMO_DATA_DIR", help="The demo's data folder.")
@@ -695,6 +704,7 @@ def demo_command(
         api_port=api_port,
         seconds_per_day=seconds_per_day,
         tablet_port=tablet_port,
+        smtp_port=smtp_port,
     )
     code = run_demo(options, lambda line: typer.echo(line))
     raise typer.Exit(code)

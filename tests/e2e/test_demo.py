@@ -301,9 +301,12 @@ def test_the_readme_demo_shows_a_live_red_first_reuses_its_data_and_resets(
         r"40 patients seeded",
         r"broker on 127\.0\.0\.1:\d+",
         r"gateways publishing",
+        rf"mail sink on 127\.0\.0\.1:{env['DHO_DEMO_SMTP_PORT']} \(mail in "
+        + re.escape(str(data_dir / "mail")),
         rf"dashboard at http://127\.0\.0\.1:{port}",
     ):
         first.wait_for(step)
+    first.wait_for(r"lands in .+ as \.eml files")
     nurse = first.wait_for(r"nurse \(sykepleier\): (\S+) / (\S+)")
     first.wait_for(r"GP \(fastlege\): +(\S+) / (\S+)")
     tablet = first.wait_for(r"pasientens nettbrett\) of (.+): (http://127\.0\.0\.1:\d+) ")
@@ -393,6 +396,7 @@ def _env(data_dir: Path, api_port: int, port: int, **extra: str) -> dict[str, st
         "DHO_DEMO_DATA_DIR": str(data_dir),
         "DHO_DEMO_PORT": str(port),
         "DHO_DEMO_API_PORT": str(api_port),
+        "DHO_DEMO_SMTP_PORT": str(free_port()),
         **extra,
     }
 
@@ -433,6 +437,27 @@ def test_a_taken_port_is_named_before_anything_starts(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"port {port} for the API is taken" in result.stdout
     assert "--api-port / DHO_DEMO_API_PORT" in result.stdout
+
+
+def test_a_taken_mail_sink_port_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """The mail sink's port (DHO_DEMO_SMTP_PORT) is checked with the others, before seeding."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(  # noqa: S603 - the README's command
+            demo_command(),
+            env=_env(tmp_path / "data", free_port(), free_port(), DHO_DEMO_SMTP_PORT=str(port)),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"port {port} for the mail sink is taken" in result.stdout
+    assert "--smtp-port / DHO_DEMO_SMTP_PORT" in result.stdout
+    assert not (tmp_path / "data" / "dho.sqlite3").exists()
 
 
 def test_the_demo_command_is_where_the_readme_says() -> None:

@@ -4,9 +4,12 @@ In order: the data folder (reused, or deleted with ``--reset``), the database (S
 seeded once), the service (``dho serve`` in demo mode: embedded broker, ingest, jobs, API), the
 emulated homes (``dho gateway run --emulate --homes``, several homes per process, each with its
 own gateway id, outbox and MQTT login, publishing to the service's broker) and the dashboard
-(Streamlit). Each start prints a line once its part answers. Ctrl-C or SIGTERM stops the
-gateways, the dashboard, then the service — each in its own process group, so a Ctrl-C in the
-terminal reaches only this process, which stops them in that order.
+(Streamlit). Each start prints a line once its part answers. The demo also runs a mail sink (a
+local SMTP server, in this process) that receives what the service sends — escalations of
+unacknowledged reds to the demo centre's receivers, the GP's digest — and keeps each message as
+an ``.eml`` file in ``<data folder>/mail`` (triage.demo.notifications). Ctrl-C or SIGTERM stops
+the gateways, the dashboard, then the service — each in its own process group, so a Ctrl-C in
+the terminal reaches only this process, which stops them in that order — and then the sink.
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ from gateway.emulate import HomesFile, HomeSpec
 from triage.broker.embedded import free_port
 from triage.broker.mosquitto_config import write_private
 from triage.config import DEMO_SECRET, Settings
+from triage.demo.notifications import (
+    MAIL_FOLDER,
+    SMTP_PORT,
+    email_base_url,
+    mail_folder,
+    seed_demo_notifications,
+    start_mail_sink,
+)
 from triage.demo.population import (
     episodes,
     history_days,
@@ -50,6 +61,7 @@ from triage.demo.state import (
     save_state,
     seed_demo,
 )
+from triage.notify.smtp_sink import SmtpSink
 from triage.service import ServiceError, open_database, shutdown_requested
 from triage.storage.models import GatewayRow, PatientRow, ReadingRow
 
@@ -71,7 +83,15 @@ DASHBOARD_REFRESH_S = 15
 #: How often the glucose meters are asked for new records (default 300 s: too slow for fast time).
 GLUCOSE_POLL_S = 10.0
 #: What a data folder made by the demo holds; --reset deletes nothing else.
-_DEMO_ENTRIES = {STATE_FILE, f".{STATE_FILE}.tmp", "dho.sqlite3", "broker", "gateways", "logs"}
+_DEMO_ENTRIES = {
+    STATE_FILE,
+    f".{STATE_FILE}.tmp",
+    "dho.sqlite3",
+    "broker",
+    "gateways",
+    "logs",
+    MAIL_FOLDER,
+}
 _CONDITION_NAMES = {
     "copd": "COPD",
     "heart_failure": "heart failure",
@@ -92,6 +112,8 @@ class DemoOptions:
     seconds_per_day: float = 120.0
     #: Home number i (0-based) serves its patient's tablet pages on ``tablet_port + i``; 0: none.
     tablet_port: int = 8600
+    #: The mail sink's port on 127.0.0.1 (what the service sends lands there).
+    smtp_port: int = SMTP_PORT
 
 
 class StartInterruptedError(Exception):
@@ -136,6 +158,7 @@ class Demo:
         self.gateways: list[Child] = []
         self.engine: Engine | None = None
         self.state: DemoState | None = None
+        self.sink: SmtpSink | None = None
         self.stop_requested = threading.Event()
 
     # ------------------------------------------------------------------ the run
@@ -168,6 +191,7 @@ class Demo:
         for name, port, option in (
             ("API", o.api_port, "--api-port / DHO_DEMO_API_PORT"),
             ("dashboard", o.port, "--port / DHO_DEMO_PORT"),
+            ("mail sink", o.smtp_port, "--smtp-port / DHO_DEMO_SMTP_PORT"),
         ):
             if not _port_free(port):
                 raise DemoError(
@@ -176,8 +200,10 @@ class Demo:
                 )
         sessions = self._open_database()
         first_run = self._seed_or_reuse(sessions)
+        self._seed_notifications(sessions)
         if self.stop_requested.is_set():
             raise StartInterruptedError
+        self._start_mail_sink()
         broker_port = free_port()
         broker_kind = self._start_service(broker_port)
         self._start_gateways(broker_port, broker_kind, first_run, sessions)
@@ -259,6 +285,26 @@ class Demo:
             counts[p.condition.value] = counts.get(p.condition.value, 0) + 1
         return ", ".join(f"{n} {_CONDITION_NAMES.get(c, c)}" for c, n in counts.items())
 
+    def _seed_notifications(self, sessions: sessionmaker[Session]) -> None:
+        """The demo centre's receivers (through this start's sink port) and the GP's digest
+        address, at every start (nothing doubled)."""
+        assert self.state is not None  # noqa: S101 - seeded or loaded before
+        with sessions.begin() as session:
+            added = seed_demo_notifications(session, self.state, self.options.smtp_port, self.now)
+        if added:
+            self.echo(f"{added} notification receivers set up for the demo centre (mail)")
+
+    def _start_mail_sink(self) -> None:
+        port = self.options.smtp_port
+        try:
+            self.sink = start_mail_sink(self.data_dir, port)
+        except (OSError, RuntimeError) as err:
+            raise DemoError(
+                f"the mail sink could not listen on 127.0.0.1:{port} ({err}): choose another "
+                "port with --smtp-port / DHO_DEMO_SMTP_PORT"
+            ) from err
+        self.echo(f"mail sink on 127.0.0.1:{port} (mail in {mail_folder(self.data_dir)})")
+
     # ------------------------------------------------------------------ parts
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
@@ -315,6 +361,10 @@ class Demo:
                 "DHO_DATA_DIR": str(self.data_dir),
                 "DHO_BROKER_PORT": str(broker_port),
                 "DHO_JOBS_START_DELAY_S": str(JOBS_START_DELAY_S),
+                # what the service sends goes to the sink; its links lead to this demo
+                "DHO_NOTIFY_EMAIL_URL": email_base_url(o.smtp_port),
+                "DHO_DASHBOARD_PUBLIC_URL": self.url,
+                "DHO_API_PUBLIC_URL": f"http://127.0.0.1:{o.api_port}",
             },
         )
         health = f"http://127.0.0.1:{o.api_port}/api/v1/health"
@@ -498,6 +548,11 @@ class Demo:
                 " + i)."
             )
         self.echo(
+            "Mail the service sends (unacknowledged reds to the demo centre's receivers, the "
+            f"GP's daily digest) lands in {mail_folder(self.data_dir)} as .eml files; the nurse "
+            "sees each message under «Sendte varsler»."
+        )
+        self.echo(
             f"Logs: {self.data_dir / 'logs'}. Ctrl-C stops the demo; the data stay for next time."
         )
         self.echo("")
@@ -560,6 +615,10 @@ class Demo:
                 if child in running and code not in (0, -signal.SIGTERM):
                     clean = False
                     self.echo(f"  the {child.name} ended with exit {code} (its log: {child.log})")
+        if self.sink is not None:
+            # after the service: nothing sends any more
+            self.sink.stop()
+            self.sink = None
         if self.children:
             self._note_running()
         return clean
