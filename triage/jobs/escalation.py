@@ -217,6 +217,10 @@ def escalate_alert(
     return record(session, decision, receivers, centre_id, rules, settings, now)
 
 
+class StepNotWrittenError(RuntimeError):
+    """A step could not be written, and no other run wrote it: the run is partial."""
+
+
 class _ChangedMeanwhileError(Exception):
     """The alert was acknowledged or resolved while we decided: nothing to do."""
 
@@ -279,7 +283,13 @@ def record(
             if not receivers:
                 done.update(_open_no_receiver_alert(session, decision.patient_id, now))
             session.flush()
-    except IntegrityError:
+    except IntegrityError as error:
+        if not _step_recorded(session, decision.alert_id, decision.step):
+            # not another scheduler's step: something of ours could not be written (e.g. a
+            # message's dedupe key taken) — nothing of the step was stored; a failure to see
+            raise StepNotWrittenError(
+                f"step {decision.step} of alert {decision.alert_id} could not be written"
+            ) from error
         log.info(
             "escalation step already recorded by another run",
             extra={"alert_id": decision.alert_id, "step": decision.step},
@@ -403,6 +413,15 @@ def recorded_steps(session: Session, alert_id: str) -> list[RecordedStep]:
         )
         for step, target, created_at in rows
     ]
+
+
+def _step_recorded(session: Session, alert_id: str, step: int) -> bool:
+    return (
+        session.scalar(
+            select(exists().where(EscalationRow.alert_id == alert_id, EscalationRow.step == step))
+        )
+        is True
+    )
 
 
 def _received(session: Session, alert_id: str) -> bool:
