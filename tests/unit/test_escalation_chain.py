@@ -8,7 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.unit.test_escalation import RED_INSTRUCTION, alert, oslo, plan
-from triage.domain.alerts import AlertState
+from triage.domain.alerts import (
+    AlertCategory,
+    AlertState,
+    ForbiddenTransitionError,
+    mark_escalation_step,
+)
 from triage.domain.colours import Colour
 from triage.domain.escalation import (
     NO_PLAN_INSTRUCTION,
@@ -312,3 +317,28 @@ def test_a_red_in_the_dst_night_goes_to_after_hours_at_once() -> None:
     due = decide([], at, opened_at=at)
     assert due is not None
     assert (due.role, due.due_since) == (TargetRole.AFTER_HOURS, at)
+
+
+def test_technical_alerts_have_no_chain() -> None:
+    technical = alert(opened_at=WED_10, category=AlertCategory.TECHNICAL)
+    assert next_step(technical, [], CAL, POLICY, ALL, WED_10 + 60 * MIN) is None
+
+
+# ----------------------------------------------------------------------------- the alert
+
+
+def test_each_step_marks_the_alert_first_escalation_kept_role_updated() -> None:
+    red = alert(opened_at=WED_10)
+    first, event = mark_escalation_step(
+        red, to="on_call_nurse", at=WED_10 + 30 * MIN, note="to on_call_nurse: Vakt"
+    )
+    assert (first.escalated_at, first.escalated_to) == (WED_10 + 30 * MIN, "on_call_nurse")
+    assert (event.event, event.note) == ("escalated", "to on_call_nurse: Vakt")
+    second, _ = mark_escalation_step(first, to="second_nurse", at=WED_10 + 45 * MIN, note="x")
+    assert (second.escalated_at, second.escalated_to) == (WED_10 + 30 * MIN, "second_nurse")
+
+
+def test_an_acknowledged_alert_cannot_be_marked_escalated() -> None:
+    acked = alert(opened_at=WED_10, state=AlertState.ACKNOWLEDGED)
+    with pytest.raises(ForbiddenTransitionError):
+        mark_escalation_step(acked, to="second_nurse", at=WED_10 + 45 * MIN, note="x")
