@@ -20,7 +20,7 @@ from typing import Literal, NamedTuple
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from triage.domain.colours import Colour, worst
-from triage.domain.findings import Finding, RuleType
+from triage.domain.findings import TECHNICAL_RULE_TYPES, Finding, RuleType
 
 
 class AlertError(ValueError):
@@ -203,7 +203,7 @@ class _RuleState(NamedTuple):
 def open_alert(change: OpenAlert, alert_id: str) -> tuple[Alert, AlertEvent]:
     """The new alert for ``change``, with the id the caller chose, and its first event."""
     finding = change.finding
-    technical = finding.rule_type is RuleType.LOST_CONTACT
+    technical = finding.rule_type in TECHNICAL_RULE_TYPES
     alert = Alert(
         id=alert_id,
         patient_id=change.patient_id,
@@ -295,6 +295,21 @@ def mark_escalated(alert: Alert, *, to: str, at: datetime) -> tuple[Alert, Alert
         )
     updated = alert.model_copy(update={"escalated_at": at, "escalated_to": to})
     return updated, _event(updated, "escalated", at, None, alert.state, f"escalated to {to}")
+
+
+def mark_escalation_step(
+    alert: Alert, *, to: str, at: datetime, note: str
+) -> tuple[Alert, AlertEvent]:
+    """Record a step of an unacknowledged red alert's chain (the first sets ``escalated_at``,
+    every step ``escalated_to``); ``note`` names the role and who was told."""
+    if alert.state is not AlertState.OPEN or alert.colour is not Colour.RED:
+        raise ForbiddenTransitionError(
+            f"only an unacknowledged red alert is escalated (alert {alert.id} is "
+            f"{alert.state}, {alert.colour})"
+        )
+    first = alert.escalated_at if alert.escalated_at is not None else at
+    updated = alert.model_copy(update={"escalated_at": first, "escalated_to": to})
+    return updated, _event(updated, "escalated", at, None, alert.state, note)
 
 
 def patient_colour(alerts: Iterable[Alert]) -> Colour:
