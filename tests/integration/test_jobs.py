@@ -609,7 +609,7 @@ def test_every_run_writes_a_job_run_row(
     at = DEADLINE + timedelta(days=1)
     results = [job.function(sessions, settings, at) for job in JOBS]
     runs = _runs(sessions)
-    assert [r.job for r in runs] == ["missing_measurements", "escalation", "lost_contact"]
+    assert [r.job for r in runs] == ["missing_measurements", "escalation", "lost_contact", "notify"]
     for run, result in zip(runs, results, strict=True):
         assert (run.id, run.status, run.processed, run.failures) == (
             result.run_id,
@@ -795,6 +795,7 @@ def test_scheduler_has_the_three_jobs_guarded(
             "missing_measurements": timedelta(minutes=5),
             "escalation": timedelta(minutes=1),
             "lost_contact": timedelta(minutes=15),
+            "notify": timedelta(seconds=settings.notify_interval_s),
         }
         for job in jobs.values():
             assert (job.coalesce, job.max_instances) == (True, 1)

@@ -44,6 +44,11 @@ class AlertCategory(StrEnum):
     TECHNICAL = "technical"
 
 
+#: Findings that open TECHNICAL alerts: lost contact with the gateway, and a red alert's
+#: notification that reached nobody (they never change the patient's clinical colour).
+TECHNICAL_RULE_TYPES = frozenset({RuleType.LOST_CONTACT, RuleType.NOTIFICATION})
+
+
 #: The allowed state changes, and what each one is called in the alert's event history.
 TRANSITIONS: dict[tuple[AlertState, AlertState], str] = {
     (AlertState.OPEN, AlertState.ACKNOWLEDGED): "acknowledged",
@@ -203,7 +208,7 @@ class _RuleState(NamedTuple):
 def open_alert(change: OpenAlert, alert_id: str) -> tuple[Alert, AlertEvent]:
     """The new alert for ``change``, with the id the caller chose, and its first event."""
     finding = change.finding
-    technical = finding.rule_type is RuleType.LOST_CONTACT
+    technical = finding.rule_type in TECHNICAL_RULE_TYPES
     alert = Alert(
         id=alert_id,
         patient_id=change.patient_id,

@@ -23,6 +23,7 @@ class RuleType(StrEnum):
     NEWS2 = "news2"
     MISSING = "missing"
     LOST_CONTACT = "lost_contact"
+    NOTIFICATION = "notification"  # a red alert's notification went nowhere (technical)
 
 
 class Finding(BaseModel):

@@ -23,6 +23,7 @@ call) is not part of DHO yet.
 from triage.jobs.escalation import escalate_red_alerts
 from triage.jobs.lost_contact import check_lost_contact
 from triage.jobs.missing import check_missing_measurements
+from triage.jobs.notify import send_notifications
 from triage.jobs.runs import JobFailedError, JobResult
 from triage.jobs.scheduler import JOBS, ScheduledJob, build_scheduler, run_guarded, utc_now
 
@@ -36,5 +37,6 @@ __all__ = [
     "check_missing_measurements",
     "escalate_red_alerts",
     "run_guarded",
+    "send_notifications",
     "utc_now",
 ]
