@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,9 +25,11 @@ from tests.integration.world import World
 from triage.config import Settings
 from triage.domain.alerts import OpenAlert, acknowledge, patient_colour
 from triage.domain.colours import Colour, Text
-from triage.domain.escalation import NO_PLAN_INSTRUCTION
+from triage.domain.escalation import NO_PLAN_INSTRUCTION, EscalationPolicy, next_step
 from triage.domain.findings import Finding, RuleType
+from triage.domain.notification import TargetRole
 from triage.domain.plan import Condition
+from triage.domain.service_hours import ServiceCalendar
 from triage.jobs import (
     JOBS,
     JobFailedError,
@@ -38,6 +41,7 @@ from triage.jobs import (
     escalate_red_alerts,
     run_guarded,
 )
+from triage.jobs import escalation as escalation_job
 from triage.jobs.runs import Tally, run_job
 from triage.log_format import FieldsFormatter
 from triage.storage import repositories, seed
@@ -49,6 +53,8 @@ from triage.storage.models import (
     GatewayRow,
     JobRunRow,
     MunicipalityRow,
+    NotificationRow,
+    NotificationTargetRow,
     PatientRow,
     ReadingRow,
 )
@@ -189,6 +195,44 @@ def _corrupt_plan(sessions: Sessions, plan_id: str) -> None:
                 "WHERE plan_id = :plan"
             )
         session.execute(text(sql), {"plan": plan_id})
+
+
+def _add_target(
+    sessions: Sessions,
+    world: World,
+    role: str,
+    label: str,
+    *,
+    secure: bool = False,
+    active: bool = True,
+) -> str:
+    """A notification target of the test centre (an Apprise mailto URL nobody reads)."""
+    with sessions.begin() as session:
+        target = NotificationTargetRow(
+            id=repositories.new_id(),
+            centre_id=world.centre_id,
+            role=role,
+            label=label,
+            url=f"mailto://dho:pw@smtp.fjordvik.invalid?to={role}@fjordvik.invalid",
+            secure=secure,
+            active=active,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        session.add(target)
+        return target.id
+
+
+@pytest.fixture
+def targets(sessions: Sessions, world: World) -> dict[str, str]:
+    """One target per role of the chain (role → target id)."""
+    labels = {
+        "on_call_nurse": "Vakttelefon sykepleier",
+        "second_nurse": "Sykepleier 2",
+        "after_hours": "Legevakten i Fjordvik",
+        "centre_lead": "Leder oppfølgingstjenesten",
+    }
+    return {role: _add_target(sessions, world, role, label) for role, label in labels.items()}
 
 
 # ----------------------------------------------------------------------------- missing measurements
@@ -372,7 +416,7 @@ def test_broken_plan_makes_the_run_partial_and_others_are_processed(
 
 
 def test_red_inside_staffed_hours_escalates_to_on_call_after_30_minutes(
-    sessions: Sessions, settings: Settings, world: World
+    sessions: Sessions, settings: Settings, world: World, targets: dict[str, str]
 ) -> None:
     """An unacknowledged red from 09:00 goes to the on-call nurse at 09:30, not at 09:29."""
     opened = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Oslo
@@ -398,7 +442,7 @@ def test_red_inside_staffed_hours_escalates_to_on_call_after_30_minutes(
 
 
 def test_red_outside_hours_goes_to_after_hours_at_once_with_the_plans_instruction(
-    sessions: Sessions, settings: Settings, world: World
+    sessions: Sessions, settings: Settings, world: World, targets: dict[str, str]
 ) -> None:
     """A red at 16:00 goes straight to after-hours, with the patient's own red instruction."""
     opened = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 16:00 in Oslo: closed
@@ -420,17 +464,22 @@ def test_red_outside_hours_goes_to_after_hours_at_once_with_the_plans_instructio
     ],
 )
 def test_public_holiday_counts_as_closed(
-    sessions: Sessions, settings: Settings, world: World, opened: datetime, at_once: bool
+    sessions: Sessions,
+    settings: Settings,
+    world: World,
+    targets: dict[str, str],
+    opened: datetime,
+    at_once: bool,
 ) -> None:
     """A red at 10:00 on Christmas Day goes to after-hours at once; a week before, it waits."""
     _open_red(sessions, world, Condition.HYPERTENSION, opened)
     escalate_red_alerts(sessions, settings, opened)
-    targets = [e.target for e in _escalations(sessions)]
-    assert targets == (["after_hours"] if at_once else [])
+    recorded = [e.target for e in _escalations(sessions)]
+    assert recorded == (["after_hours"] if at_once else [])
 
 
 def test_acknowledged_red_never_escalates(
-    sessions: Sessions, settings: Settings, world: World
+    sessions: Sessions, settings: Settings, world: World, targets: dict[str, str]
 ) -> None:
     """A red a nurse has acknowledged stays with that nurse, in the day and after closing."""
     opened = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -453,37 +502,71 @@ def test_acknowledged_red_never_escalates(
 
 
 def test_escalating_twice_records_one_escalation(
-    sessions: Sessions, settings: Settings, world: World
+    sessions: Sessions, settings: Settings, world: World, targets: dict[str, str]
 ) -> None:
     """Two runs (or two schedulers) escalate a red once: one record, one "escalated" event."""
     opened = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     first = _open_red(sessions, world, Condition.HYPERTENSION, opened)
     escalate_red_alerts(sessions, settings, opened + 30 * MINUTE)
     again = escalate_red_alerts(sessions, settings, opened + 31 * MINUTE)
-    assert again.processed == 0
+    # (changed with the chain: an escalated red is looked at again, the second nurse being due
+    # at 09:45 — it used to be left out, processed == 0)
+    assert again.detail["not_due"] == 1
+    assert "escalated_on_call_nurse" not in again.detail
     assert [e.alert_id for e in _escalations(sessions)] == [first]
 
-    # Another scheduler has just inserted the escalation of a second alert (not yet seen here):
+    # Another scheduler records the step of a second alert between our decision and our insert:
     second = _open_red(sessions, world, Condition.HEART_FAILURE, opened)
+    at = opened + 32 * MINUTE
+    rules = escalation_job.CentreRules(ServiceCalendar(), EscalationPolicy())
+    with sessions() as session:
+        row = session.get(AlertRow, second)
+        assert row is not None
+        receivers = escalation_job.active_targets(session, world.centre_id)
+        decision = next_step(
+            repositories.alert_from_row(row),
+            [],
+            rules.calendar,
+            rules.policy,
+            frozenset(t.role for t in receivers),
+            at,
+        )
+    assert decision is not None
+    assert decision.role is TargetRole.ON_CALL_NURSE
     with sessions.begin() as session:
         session.add(
             EscalationRow(
                 alert_id=second,
                 patient_id=world.patients[Condition.HEART_FAILURE].id,
+                step=0,
                 target="on_call_nurse",
                 due_since=opened + 30 * MINUTE,
-                created_at=opened + 32 * MINUTE,
+                created_at=at,
                 reason={"nb": "annen planlegger", "en": "other scheduler"},
                 patient_instruction={"nb": "-", "en": "-"},
             )
         )
-    raced = escalate_red_alerts(sessions, settings, opened + 32 * MINUTE)
-    assert (raced.status, raced.detail["already_escalated"]) == ("ok", 1)
+    with sessions.begin() as session:
+        done = escalation_job.record(
+            session,
+            decision,
+            [t for t in receivers if t.role is decision.role],
+            world.centre_id,
+            rules,
+            settings,
+            at,
+        )
+    assert done == Counter(already_escalated=1)
     assert sorted(e.alert_id for e in _escalations(sessions)) == sorted([first, second])
+    with sessions() as session:
+        ours = session.scalars(select(NotificationRow).where(NotificationRow.alert_id == second))
+        assert list(ours) == []  # the messages went with the rolled-back step
+        [alert] = list(_alerts(sessions, world.patients[Condition.HEART_FAILURE].id))
+        assert alert.escalated_at is None  # the other scheduler's job, not ours
 
 
 def test_two_schedulers_racing_escalate_once(
-    sessions: Sessions, settings: Settings, world: World
+    sessions: Sessions, settings: Settings, world: World, targets: dict[str, str]
 ) -> None:
     """Two service instances escalating the same red at the same moment record it once."""
     opened = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -511,7 +594,7 @@ def test_two_schedulers_racing_escalate_once(
 
 
 def test_escalation_delay_comes_from_settings_and_the_centre(
-    sessions: Sessions, world: World
+    sessions: Sessions, world: World, targets: dict[str, str]
 ) -> None:
     """A centre with a 10-minute on-call delay escalates at 10 minutes; else the setting counts."""
     opened = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -532,7 +615,7 @@ def test_escalation_delay_comes_from_settings_and_the_centre(
 
 
 def test_red_with_a_broken_plan_still_escalates_with_the_no_plan_instruction(
-    sessions: Sessions, settings: Settings, world: World
+    sessions: Sessions, settings: Settings, world: World, targets: dict[str, str]
 ) -> None:
     """A broken plan never silences a red: it escalates with "no plan found"; the run is partial."""
     patient = world.patients[Condition.HEART_FAILURE]

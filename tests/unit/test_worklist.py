@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from triage.domain.alerts import Alert, OpenAlert, acknowledge, open_alert, resolve
+from triage.domain.alerts import Alert, AlertCategory, OpenAlert, acknowledge, open_alert, resolve
 from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding, RuleType
 from triage.domain.worklist import WorklistEntry, entry_for, tier, worklist_order
@@ -150,6 +150,17 @@ def test_lost_contact_back_in_range_is_no_longer_lost() -> None:
     assert not entry.lost_contact
     assert entry.lost_contact_since is None
     assert entry.open_alerts == 1
+
+
+def test_a_notification_alert_is_technical_but_not_lost_contact() -> None:
+    """ "Nobody received the red" is a technical alert (the patient's colour stays the red's),
+    counted on the worklist, but it is not "lost contact"."""
+    nobody = make_alert(
+        "p", Colour.RED, rule_type=RuleType.NOTIFICATION, rule_id="notification_no_receiver"
+    )
+    assert nobody.category is AlertCategory.TECHNICAL
+    entry = entry_for("p", [nobody, make_alert("p", Colour.YELLOW)])
+    assert (entry.colour, entry.open_alerts, entry.lost_contact) == (Colour.YELLOW, 2, False)
 
 
 # ----------------------------------------------------------------------------- order

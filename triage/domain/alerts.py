@@ -20,7 +20,7 @@ from typing import Literal, NamedTuple
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from triage.domain.colours import Colour, worst
-from triage.domain.findings import Finding, RuleType
+from triage.domain.findings import TECHNICAL_RULE_TYPES, Finding, RuleType
 
 
 class AlertError(ValueError):
@@ -42,11 +42,6 @@ class AlertCategory(StrEnum):
 
     CLINICAL = "clinical"
     TECHNICAL = "technical"
-
-
-#: Findings that open TECHNICAL alerts: lost contact with the gateway, and a red alert's
-#: notification that reached nobody (they never change the patient's clinical colour).
-TECHNICAL_RULE_TYPES = frozenset({RuleType.LOST_CONTACT, RuleType.NOTIFICATION})
 
 
 #: The allowed state changes, and what each one is called in the alert's event history.
@@ -300,6 +295,21 @@ def mark_escalated(alert: Alert, *, to: str, at: datetime) -> tuple[Alert, Alert
         )
     updated = alert.model_copy(update={"escalated_at": at, "escalated_to": to})
     return updated, _event(updated, "escalated", at, None, alert.state, f"escalated to {to}")
+
+
+def mark_escalation_step(
+    alert: Alert, *, to: str, at: datetime, note: str
+) -> tuple[Alert, AlertEvent]:
+    """Record a step of an unacknowledged red alert's chain (the first sets ``escalated_at``,
+    every step ``escalated_to``); ``note`` names the role and who was told."""
+    if alert.state is not AlertState.OPEN or alert.colour is not Colour.RED:
+        raise ForbiddenTransitionError(
+            f"only an unacknowledged red alert is escalated (alert {alert.id} is "
+            f"{alert.state}, {alert.colour})"
+        )
+    first = alert.escalated_at if alert.escalated_at is not None else at
+    updated = alert.model_copy(update={"escalated_at": first, "escalated_to": to})
+    return updated, _event(updated, "escalated", at, None, alert.state, note)
 
 
 def patient_colour(alerts: Iterable[Alert]) -> Colour:

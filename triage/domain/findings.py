@@ -23,7 +23,11 @@ class RuleType(StrEnum):
     NEWS2 = "news2"
     MISSING = "missing"
     LOST_CONTACT = "lost_contact"
-    NOTIFICATION = "notification"  # a red alert's notification went nowhere (technical)
+    NOTIFICATION = "notification"  # a red alert's notification reached nobody (technical)
+
+
+#: Rules about the service itself, not the patient's health: their alerts are TECHNICAL.
+TECHNICAL_RULE_TYPES = frozenset({RuleType.LOST_CONTACT, RuleType.NOTIFICATION})
 
 
 class Finding(BaseModel):

@@ -4,7 +4,7 @@ When the sender (:mod:`triage.jobs.notify`) gives up on an escalation message af
 ``notify_max_attempts`` failed attempts, the receiver (the after-hours service, a nurse's phone)
 has not been told about the red alert. The finding (rule ``notification_undelivered``) opens a
 technical alert on the worklist that tells the centre to phone the receiver; technical alerts
-never change the patient's clinical colour (:data:`triage.domain.alerts.TECHNICAL_RULE_TYPES`).
+never change the patient's clinical colour (:data:`triage.domain.findings.TECHNICAL_RULE_TYPES`).
 The text names the receiver's label and the number of attempts, never the patient's data.
 """
 

@@ -39,7 +39,7 @@ class WorklistEntry(BaseModel):
     ``colour`` is the worst colour among the patient's open clinical alerts;
     ``oldest_unacknowledged_at`` the oldest ``opened_at`` among the unacknowledged (state OPEN)
     clinical alerts of that colour; ``open_alerts`` counts every unresolved alert, technical
-    ones included; ``lost_contact`` is true while a technical alert is unresolved and not back
+    ones included; ``lost_contact`` is true while a lost-contact alert is unresolved and not back
     in range, and ``lost_contact_since`` is the oldest such alert's ``opened_at``;
     ``missing_data`` is true while a clinical missing-measurement alert is unresolved.
     """
@@ -59,7 +59,13 @@ def entry_for(patient_id: str, alerts: Iterable[Alert]) -> WorklistEntry:
     """The worklist entry of ``patient_id`` from its alerts (others' alerts are ignored)."""
     mine = [a for a in alerts if a.patient_id == patient_id and a.is_open]
     clinical = [a for a in mine if a.category is AlertCategory.CLINICAL]
-    lost = [a for a in mine if a.category is AlertCategory.TECHNICAL and a.back_in_range_at is None]
+    lost = [
+        a
+        for a in mine
+        if a.category is AlertCategory.TECHNICAL
+        and a.rule_type is RuleType.LOST_CONTACT  # not a notification that reached nobody
+        and a.back_in_range_at is None
+    ]
     colour = patient_colour(clinical)
     unacknowledged = [
         a.opened_at for a in clinical if a.state is AlertState.OPEN and a.colour is colour

@@ -175,7 +175,11 @@ def alert_summaries(session: Session) -> dict[str, WorklistEntry]:
     alerts = ALERTS.c
     clinical = alerts.category == AlertCategory.CLINICAL.value
     waiting = and_(clinical, alerts.state == AlertState.OPEN.value)
-    lost = and_(alerts.category == AlertCategory.TECHNICAL.value, alerts.back_in_range_at.is_(None))
+    lost = and_(
+        alerts.category == AlertCategory.TECHNICAL.value,
+        alerts.rule_type == RuleType.LOST_CONTACT.value,  # not a notification that reached nobody
+        alerts.back_in_range_at.is_(None),
+    )
     rank = case(
         {Colour.RED.value: Colour.RED.rank, Colour.YELLOW.value: Colour.YELLOW.rank},
         value=alerts.colour,
