@@ -2,9 +2,9 @@
 
 A red alert (SpO2 86 %) opens at 15:05 on Friday 4 December 2026 (Europe/Oslo), five minutes
 after the centre closed, for a patient of a centre whose after-hours receiver ("Legevakten i
-Testvik") is an e-mail address on a real SMTP server. The escalation job and then the notification sender
-run at 15:06: the e-mail arrives, with no name and no values in it, and its attempt (ok, the
-server's answer) is kept for the centre to see. On SQLite and PostgreSQL.
+Testvik") is an e-mail address on a real SMTP server. The escalation job and then the
+notification sender run at 15:06: the e-mail arrives, with no name and no values in it, and its
+attempt (ok, the server's answer) is kept for the centre to see. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
