@@ -160,8 +160,10 @@ def test_red_at_1505_on_friday_writes_the_step_its_message_and_the_alert_togethe
     assert (alert.escalated_at, alert.escalated_to) == (FRIDAY_1505, "after_hours")
     escalated = [e for e in _events(sessions, alert_id) if e.event == "escalated"]
     assert len(escalated) == 1
-    assert "after_hours" in (escalated[0].note or "")
-    assert "Legevakten i Testvik" in (escalated[0].note or "")
+    assert escalated[0].note == (
+        "Eskalert til legevakt/hjemmesykepleien (trinn 1): Legevakten i Testvik / "
+        "escalated to the after-hours service (step 1)"
+    )
     assert patient.id == step.patient_id
 
 

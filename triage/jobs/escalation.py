@@ -361,12 +361,17 @@ def _write_messages(
 
 
 def _event_note(decision: ChainStep, receivers: Sequence[Target]) -> str:
+    """Shown in the alert's history: bokmål first, then English; the receivers' labels."""
     role = ROLE_NAMES[decision.role]
-    told = ", ".join(t.label for t in receivers) if receivers else "nobody (no receiver configured)"
-    skipped = (
-        f"; skipped: {', '.join(r.value for r in decision.skipped)}" if decision.skipped else ""
+    told = (
+        ", ".join(t.label for t in receivers)
+        if receivers
+        else "ingen mottaker er satt opp / no receiver configured"
     )
-    return f"escalated to {decision.role.value} ({role.en}), step {decision.step}: {told}{skipped}"
+    return (
+        f"Eskalert til {role.nb} (trinn {decision.step + 1}): {told} / "
+        f"escalated to the {role.en} (step {decision.step + 1})"
+    )
 
 
 def _open_no_receiver_alert(session: Session, patient_id: str, now: datetime) -> Counter[str]:
