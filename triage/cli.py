@@ -371,7 +371,8 @@ def ingest_command() -> None:
 
 @app.command("jobs")
 def jobs_command() -> None:
-    """Run the scheduled jobs alone: missing measurements, escalation, lost contact."""
+    """Run the scheduled jobs alone: missing measurements, escalation, lost contact, the
+    notification sender."""
     _run((False, True, False), "", 0)
 
 

@@ -147,8 +147,10 @@ def test_red_at_1505_on_friday_writes_the_step_its_message_and_the_alert_togethe
         f"https://dho.testvik.invalid/?alert={alert_id}"
     )
     assert lines[-1].startswith("DHO: 1 red alert waiting at Oppfølgingstjenesten Testvik since")
+    # the links carry random ids and tokens, which may hold any digits: look at the words
+    words = re.sub(r"https://\S+", "<link>", message.body)
     for private in ("Testpasient", "192", "Systolisk", "T. H.", "Testvik kommune"):
-        assert private not in message.body
+        assert private not in words
     [token] = re.findall(
         r"https://api\.testvik\.invalid/api/v1/notifications/receipt/([A-Za-z0-9_-]+)",
         message.body,

@@ -697,6 +697,7 @@ def test_every_run_writes_a_job_run_row(
         "escalation",
         "lost_contact",
         "gp_digest",
+        "notify",
     ]
     for run, result in zip(runs, results, strict=True):
         assert (run.id, run.status, run.processed, run.failures) == (
@@ -884,6 +885,7 @@ def test_scheduler_has_the_three_jobs_guarded(
             "escalation": timedelta(minutes=1),
             "lost_contact": timedelta(minutes=15),
             "gp_digest": timedelta(minutes=15),
+            "notify": timedelta(seconds=settings.notify_interval_s),
         }
         for job in jobs.values():
             assert (job.coalesce, job.max_instances) == (True, 1)

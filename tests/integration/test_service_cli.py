@@ -26,6 +26,7 @@ from tests.prometheus import scrape
 from triage.broker import find_mosquitto, probe_broker
 from triage.broker.embedded import free_port
 from triage.domain.plan import Condition
+from triage.jobs import JOBS
 from triage.storage import seed
 from triage.storage.database import make_engine, migrate, session_factory
 from triage.storage.models import JobRunRow, ReadingRow
@@ -184,7 +185,7 @@ def test_serve_runs_ingest_jobs_and_api_and_stops_cleanly_on_ctrl_c(
     finally:
         engine.dispose()
     assert sorted(rows) == sorted([(over_http["id"], patient_id), (over_mqtt["id"], patient_id)])
-    assert jobs == {"missing_measurements", "escalation", "lost_contact"}
+    assert jobs == {job.name for job in JOBS}
 
 
 def test_serve_outside_demo_mode_lets_only_registered_gateways_in(
@@ -252,7 +253,7 @@ def test_jobs_alone_run_once_at_start_and_stop_on_sigterm(
     database = tmp_path / "dho.sqlite3"
     deadline = time.monotonic() + START_S
     jobs: set[str] = set()
-    while jobs != {"missing_measurements", "escalation", "lost_contact"}:
+    while jobs != {job.name for job in JOBS}:
         assert process.poll() is None, process.communicate()[1]
         assert time.monotonic() < deadline, f"jobs seen: {jobs}"
         if database.exists():

@@ -31,3 +31,15 @@ def test_the_first_runs_wait_for_the_start_delay(delay_s: float) -> None:
 def test_a_negative_delay_is_refused() -> None:
     with pytest.raises(ValueError, match="jobs_start_delay_s"):
         Settings(demo=True, jobs_start_delay_s=-1)
+
+
+def test_the_sender_runs_at_the_interval_the_operator_set() -> None:
+    """DHO_NOTIFY_INTERVAL_S decides how often the notification sender runs."""
+    scheduler = build_scheduler(sessionmaker(), Settings(demo=True, notify_interval_s=5))
+    scheduler.start(paused=True)
+    try:
+        notify = scheduler.get_job("notify")
+        assert notify.trigger.interval == timedelta(seconds=5)
+        assert notify.misfire_grace_time == 5
+    finally:
+        scheduler.shutdown(wait=False)

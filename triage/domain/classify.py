@@ -625,7 +625,12 @@ class _Context:
 
     def _combination(self, rule: CombinationRule, current: list[Finding]) -> Finding:
         since = self.at - rule.within
-        excluded = {RuleType.COMBINATION, RuleType.MISSING, RuleType.LOST_CONTACT}
+        excluded = {
+            RuleType.COMBINATION,
+            RuleType.MISSING,
+            RuleType.LOST_CONTACT,
+            RuleType.NOTIFICATION,
+        }
         now_breaching = {f.rule_id for f in current if f.is_breach and f.rule_type not in excluded}
         earlier = {
             f.rule_id

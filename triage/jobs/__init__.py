@@ -1,5 +1,5 @@
 """Scheduled jobs of the triage service (APScheduler 3): missing measurements, escalation of
-unacknowledged red alerts, lost contact with the home gateway.
+unacknowledged red alerts, lost contact with the home gateway, and the notification sender.
 
 Each job is a function ``job(session_factory, settings, now) -> JobResult`` that does one run at
 the instant ``now`` (aware UTC) and records it in ``job_runs``; tests call them directly with a
@@ -16,13 +16,15 @@ never stops the others, and writes a JobRunRow (``ok`` / ``partial`` / ``failed`
 summaries) so an operator can see that it ran and how it went.
 
 Escalations are **recorded and shown** (worklist, API, dashboard) with the plan's red-zone
-instruction for the patient; delivering them to a phone or to the after-hours service (SMS,
-call) is not part of DHO yet.
+instruction for the patient, and each step writes its messages to the outbox in the same
+transaction; the sender (:mod:`triage.jobs.notify`) delivers them to the receivers' e-mail, SMS
+or webhook through Apprise, retrying, and opens a technical alert when one never gets through.
 """
 
 from triage.jobs.escalation import escalate_red_alerts
 from triage.jobs.lost_contact import check_lost_contact
 from triage.jobs.missing import check_missing_measurements
+from triage.jobs.notify import send_notifications
 from triage.jobs.runs import JobFailedError, JobResult
 from triage.jobs.scheduler import JOBS, ScheduledJob, build_scheduler, run_guarded, utc_now
 
@@ -36,5 +38,6 @@ __all__ = [
     "check_missing_measurements",
     "escalate_red_alerts",
     "run_guarded",
+    "send_notifications",
     "utc_now",
 ]

@@ -1,9 +1,10 @@
-"""The APScheduler 3 scheduler that runs the three jobs, and the guard around each run.
+"""The APScheduler 3 scheduler that runs the jobs, and the guard around each run.
 
 Intervals: missing measurements every 5 minutes, escalation every minute, lost contact every
-15 minutes. Each job has ``coalesce=True`` (runs missed while the process was busy or asleep
-collapse into one), ``max_instances=1`` (a slow run is never overlapped by the next one in this
-process) and a misfire grace of one interval (a late run still happens rather than being
+15 minutes, the notification sender every ``DHO_NOTIFY_INTERVAL_S`` (20 s). Each job has
+``coalesce=True`` (runs missed while the process was busy or asleep collapse into one),
+``max_instances=1`` (a slow run is never overlapped by the next one in this process) and a
+misfire grace of one interval (a late run still happens rather than being
 dropped). The jobs are idempotent and compute everything from the database at the time they
 run, so a skipped or coalesced run loses nothing; several processes may run schedulers at once
 (the database constraints decide, see :mod:`triage.jobs.escalation`).
@@ -25,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
-from triage.jobs import escalation, gp_digest, lost_contact, missing
+from triage.jobs import escalation, gp_digest, lost_contact, missing, notify
 from triage.jobs.runs import (
     JobFailedError,
     JobResult,
@@ -47,11 +48,19 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """A job function, its name (JobRunRow.job, the scheduler's job id) and its interval."""
+    """A job function, its name (JobRunRow.job, the scheduler's job id) and its interval (a
+    fixed one, or one read from the settings)."""
 
     name: str
     function: JobFunction
-    every: timedelta
+    every: timedelta | Callable[[Settings], timedelta]
+
+    def interval(self, settings: Settings) -> timedelta:
+        return self.every(settings) if callable(self.every) else self.every
+
+
+def notify_every(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.notify_interval_s)
 
 
 JOBS: tuple[ScheduledJob, ...] = (
@@ -59,6 +68,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(escalation.JOB, escalation.escalate_red_alerts, timedelta(minutes=1)),
     ScheduledJob(lost_contact.JOB, lost_contact.check_lost_contact, timedelta(minutes=15)),
     ScheduledJob(gp_digest.JOB, gp_digest.write_gp_digests, timedelta(minutes=15)),
+    ScheduledJob(notify.JOB, notify.send_notifications, notify_every),
 )
 
 
@@ -97,7 +107,7 @@ def build_scheduler(
     *,
     run_at_start: bool = True,
 ) -> BackgroundScheduler:
-    """A BackgroundScheduler with the three jobs; the caller starts and shuts it down.
+    """A BackgroundScheduler with the jobs; the caller starts and shuts it down.
 
     ``clock`` gives each run its ``now`` (aware UTC). With ``run_at_start`` every job runs once
     as soon as the scheduler starts (catching up after downtime), or ``DHO_JOBS_START_DELAY_S``
@@ -108,18 +118,19 @@ def build_scheduler(
         job_defaults={"coalesce": True, "max_instances": 1},
     )
     for job in JOBS:
+        every = job.interval(settings)
         # next_run_time=None would add the job paused: leave it out to use the trigger's time.
         start = utc_now() + timedelta(seconds=settings.jobs_start_delay_s)
         first = {"next_run_time": start} if run_at_start else {}
         scheduler.add_job(
             run_guarded,
-            trigger=IntervalTrigger(seconds=int(job.every.total_seconds()), timezone=UTC),
+            trigger=IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
             args=(job, session_factory, settings, clock),
             id=job.name,
             name=job.name,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=int(job.every.total_seconds()),
+            misfire_grace_time=max(1, int(every.total_seconds())),
             replace_existing=True,
             **first,
         )

@@ -96,7 +96,7 @@ def deliver(url: str, title: str, body: str, *, timeout_s: float = 20.0) -> Deli
             plugin.socket_read_timeout = timeout_s
     with apprise.LogCapture(level=logging.DEBUG) as log:  # type: ignore[no-untyped-call]
         try:
-            ok = bool(sender.notify(body=body, title=title))
+            ok = bool(sender.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
         except Exception as error:
             ok = False
             log.write(f"{type(error).__name__}: {error}\n")

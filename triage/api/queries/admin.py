@@ -36,6 +36,7 @@ from triage.storage.models import (
     JobRunRow,
     MembershipRow,
     MunicipalityRow,
+    NotificationRow,
     UserRow,
 )
 from triage.storage.seed import hash_secret
@@ -306,6 +307,24 @@ def dead_letter_counts(session: Session) -> list[tuple[str, int]]:
         .order_by(DeadLetterRow.reason_code)
     ).all()
     return [(reason_code, int(count)) for reason_code, count in rows]
+
+
+def notification_counts(session: Session) -> list[tuple[str, int]]:
+    """``(status, count)`` of the notification outbox (pending, sent, dead, cancelled)."""
+    rows = session.execute(
+        select(NotificationRow.status, func.count())
+        .group_by(NotificationRow.status)
+        .order_by(NotificationRow.status)
+    ).all()
+    return [(status, int(count)) for status, count in rows]
+
+
+def oldest_pending_notification(session: Session) -> datetime | None:
+    """When the oldest notification still waiting to go out was written (None: none waits)."""
+    oldest: datetime | None = session.execute(
+        select(func.min(NotificationRow.created_at)).where(NotificationRow.status == "pending")
+    ).scalar_one()
+    return oldest
 
 
 def schema_revisions(session: Session) -> tuple[list[str], list[str]]:

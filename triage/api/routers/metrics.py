@@ -8,6 +8,7 @@ data — only counts by outcome, colour, state, job and reason code. The text fo
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,6 +21,7 @@ from triage.api.routers.health import BrokerCheck, get_ingest_check, ingest_heal
 from triage.api.schemas_admin import Readiness
 from triage.domain.alerts import AlertState
 from triage.domain.colours import Colour
+from triage.domain.notification import NotificationStatus
 from triage.ingest.pipeline import stats
 from triage.metrics_text import CONTENT_TYPE, Family, exposition, ingest_families
 
@@ -37,6 +39,8 @@ def database_families(sessions: SessionsDep, now_s: float) -> list[Family]:
             runs = queries.job_run_counts(session)
             last_runs = queries.last_job_runs(session)
             dead_letters = queries.dead_letter_counts(session)
+            notifications = queries.notification_counts(session)
+            oldest_pending = queries.oldest_pending_notification(session)
     except DBAPIError:
         return [database_up.add(0)]
     open_alerts = Family(
@@ -68,7 +72,48 @@ def database_families(sessions: SessionsDep, now_s: float) -> list[Family]:
     )
     for reason_code, count in dead_letters:
         letters.add(count, reason_code=reason_code)
-    return [database_up.add(1), open_alerts, by_state, job_runs, last, since, letters]
+    return [
+        database_up.add(1),
+        open_alerts,
+        by_state,
+        job_runs,
+        last,
+        since,
+        letters,
+        *notification_families(notifications, oldest_pending, now_s),
+    ]
+
+
+def notification_families(
+    counts: list[tuple[str, int]], oldest_pending: datetime | None, now_s: float
+) -> list[Family]:
+    """The outbox: messages by status, how long the oldest pending one has waited, and how many
+    were given up on (dead) since the start."""
+    by_status = Family(
+        "dho_notifications", "gauge", "Notifications (escalation messages, GP digests) by status."
+    )
+    seen = dict(counts)
+    for status in NotificationStatus:
+        by_status.add(seen.pop(status.value, 0), status=status.value)
+    for other, count in sorted(seen.items()):
+        by_status.add(count, status=other)
+    oldest = Family(
+        "dho_notification_oldest_pending_seconds",
+        "gauge",
+        "Seconds since the oldest notification still waiting to be sent was written (0: none).",
+    )
+    oldest.add(max(0.0, now_s - oldest_pending.timestamp()) if oldest_pending else 0.0)
+    dead = Family(
+        "dho_notifications_dead_total",
+        "counter",
+        "Notifications given up on after DHO_NOTIFY_MAX_ATTEMPTS failed attempts (all time).",
+    )
+    dead.add(counts_of(counts, NotificationStatus.DEAD.value))
+    return [by_status, oldest, dead]
+
+
+def counts_of(counts: list[tuple[str, int]], status: str) -> int:
+    return sum(count for name, count in counts if name == status)
 
 
 @router.get(
@@ -85,7 +130,8 @@ def database_families(sessions: SessionsDep, now_s: float) -> list[Family]:
 def metrics(sessions: SessionsDep, clock: ClockDep) -> PlainTextResponse:
     """Counters and gauges for Prometheus: ingest messages by outcome (this process), open
     alerts by colour, alerts by colour and state, job runs by job and status and the time since
-    each job's last run, and dead letters by reason code. No login is required — operators
+    each job's last run, dead letters by reason code, and notifications by status (with the
+    oldest pending one's wait and the dead ones). No login is required — operators
     scrape it from the internal network; do not expose it publicly. It holds no patient data."""
     families = ingest_families(stats()) + database_families(sessions, clock().timestamp())
     return PlainTextResponse(exposition(families), media_type=CONTENT_TYPE)

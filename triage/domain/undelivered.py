@@ -1,0 +1,40 @@
+"""A red alert's notification that never arrived: a red *technical* finding for the patient.
+
+When the sender (:mod:`triage.jobs.notify`) gives up on an escalation message after
+``notify_max_attempts`` failed attempts, the receiver (the after-hours service, a nurse's phone)
+has not been told about the red alert. The finding (rule ``notification_undelivered``) opens a
+technical alert on the worklist that tells the centre to phone the receiver; technical alerts
+never change the patient's clinical colour (:data:`triage.domain.findings.TECHNICAL_RULE_TYPES`).
+The text names the receiver's label and the number of attempts, never the patient's data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from triage.domain.colours import Colour, Text
+from triage.domain.findings import Finding, RuleType
+
+RULE_ID = "notification_undelivered"
+
+
+def undelivered_finding(recipient: str, attempts: int, at: datetime) -> Finding:
+    """Red: the message about a red alert did not reach ``recipient`` after ``attempts`` tries."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"at must be timezone-aware: {at.isoformat()}")
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+    return Finding(
+        rule_id=RULE_ID,
+        rule_type=RuleType.NOTIFICATION,
+        colour=Colour.RED,
+        at=at,
+        value=float(attempts),
+        bound=f"{attempts} attempts",
+        text=Text(
+            nb=f"Varsel om rødt varsel kom ikke fram til {recipient} etter {attempts} forsøk "
+            "– ring mottakeren",
+            en=f"The message about a red alert did not reach {recipient} after {attempts} "
+            "attempts – phone the receiver",
+        ),
+    )
