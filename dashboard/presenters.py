@@ -995,7 +995,7 @@ def notification_views(
     """Newest first; the receiver with its role, the status in words, the last error."""
     views = []
     for n in sorted(found, key=lambda n: n.created_at, reverse=True):
-        role = f" ({escalation_role_label(n.role, language)})" if n.role else ""
+        role = f" – {escalation_role_label(n.role, language)}" if n.role else ""
         views.append(
             NotificationView(
                 notification_id=n.id,

@@ -91,18 +91,31 @@ def _target_form(
     """Add a receiver (``target`` None) or change one; the URL is never shown back."""
     key = target.id if target is not None else f"new-{centre_id}"
     with st.form(f"target-form-{key}", clear_on_submit=target is None):
-        label = st.text_input(t("t_label", lang), value=target.label if target else "")
+        label = st.text_input(
+            t("t_label", lang), value=target.label if target else "", key=f"t-label-{key}"
+        )
         roles = list(ESCALATION_ROLES)
         role = st.selectbox(
             t("t_role", lang),
             roles,
             index=roles.index(target.role) if target and target.role in roles else 0,
             format_func=lambda r: escalation_role_label(r, lang),
+            key=f"t-role-{key}",
         )
-        url = st.text_input(t("t_url_keep", lang) if target else t("t_url", lang), type="password")
-        secure = st.checkbox(t("t_secure", lang), value=target.secure if target else False)
-        active = st.checkbox(t("t_active", lang), value=target.active if target else True)
-        if not st.form_submit_button(t("t_save", lang) if target else t("t_add", lang)):
+        url = st.text_input(
+            t("t_url_keep", lang) if target else t("t_url", lang),
+            type="password",
+            key=f"t-url-{key}",
+        )
+        secure = st.checkbox(
+            t("t_secure", lang), value=target.secure if target else False, key=f"t-secure-{key}"
+        )
+        active = st.checkbox(
+            t("t_active", lang), value=target.active if target else True, key=f"t-active-{key}"
+        )
+        if not st.form_submit_button(
+            t("t_save", lang) if target else t("t_add", lang), key=f"t-submit-{key}"
+        ):
             return
     body: dict[str, Any] = {"role": role, "label": label.strip(), "secure": secure}
     body["active"] = active
@@ -141,6 +154,7 @@ def _chain(client: ApiClient, centre_id: str, settings: CentreEscalation, lang: 
                     max_value=24 * 60,
                     value=int(current) if current is not None else 0,
                     step=5,
+                    key=f"{name}-{centre_id}",
                 )
             )
         levels = list(DETAIL_LEVELS)
@@ -149,8 +163,9 @@ def _chain(client: ApiClient, centre_id: str, settings: CentreEscalation, lang: 
             levels,
             index=levels.index(settings.detail) if settings.detail in levels else 0,
             format_func=lambda d: detail_level_label(d, lang),
+            key=f"detail-{centre_id}",
         )
-        if not st.form_submit_button(t("chain_save", lang)):
+        if not st.form_submit_button(t("chain_save", lang), key=f"chain-submit-{centre_id}"):
             return
     try:
         client.change_escalation(centre_id, {**delays, "detail": detail})

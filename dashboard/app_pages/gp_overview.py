@@ -107,9 +107,12 @@ def _digest(client: ApiClient, lang: Language) -> None:
                 index=choices.index(current.frequency),
                 format_func=lambda f: digest_frequency_label(f, lang),
                 horizontal=True,
+                key="digest_frequency",
             )
-            email = st.text_input(t("digest_email", lang), value=current.email or "")
-            if not st.form_submit_button(t("digest_save", lang)):
+            email = st.text_input(
+                t("digest_email", lang), value=current.email or "", key="digest_email"
+            )
+            if not st.form_submit_button(t("digest_save", lang), key="digest_submit"):
                 return
         try:
             saved = client.set_digest(frequency, email.strip() or None)

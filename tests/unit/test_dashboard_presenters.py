@@ -799,7 +799,7 @@ def test_sent_notifications_read_in_bokmal_without_internal_ids() -> None:
     assert (view.kind, view.patient, view.recipient, view.status, view.attempts) == (
         "Eskalering",
         "Kari Nordmann",
-        "Legevakten Fjordvik (legevakt/hjemmesykepleie (utenfor åpningstid))",
+        "Legevakten Fjordvik – legevakt/hjemmesykepleie (utenfor åpningstid)",
         "📨 sendt kl. 15:01 (2 forsøk)",
         "2 forsøk",
     )
