@@ -475,6 +475,13 @@ WORDS: dict[str, tuple[str, str]] = {
         "The operator has not set up sending e-mail yet: your choice is saved, but no e-mail "
         "is sent until that is done.",
     ),
+    "notification_alert_hint": (
+        "Meldingen om det røde varselet kom ikke fram: følg opp pasienten selv, ring mottakeren "
+        "om det er en, og be administrator sjekke mottakerne under «Varsling».",
+        "The message about the red alert did not get through: follow up the patient yourself, "
+        "phone the receiver if there is one, and ask an administrator to check the receivers "
+        'under "Notifications".',
+    ),
     "alert_link_not_found": (
         "Varselet i lenken finnes ikke eller er ikke ditt å se.",
         "The alert in the link does not exist or is not yours to see.",

@@ -30,6 +30,7 @@ from dashboard.presenters import (
     condition_label,
     escalation_steps,
     format_time,
+    is_notification_alert,
     message_status,
     outcome_label,
     parameter_label,
@@ -177,7 +178,10 @@ def _alert_card(
         if colleagues is not None:
             status += f" · 👤 {assigned_text(alert.assigned_to, colleagues, me, lang)}"
         st.caption(status)
-        if plan is not None:
+        if is_notification_alert(alert.rule_id):
+            # about a message, not the patient's values: the plan's advice does not apply
+            st.warning(t("notification_alert_hint", lang), icon="📞")
+        elif plan is not None:
             _, nurse = zone_advice(plan.document, alert.colour, lang)
             st.info(f"**{t('advice_nurse', lang)}:** {nurse}", icon="🩺")
         _escalation(alert, lang)

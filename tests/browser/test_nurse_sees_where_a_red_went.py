@@ -147,3 +147,32 @@ def test_the_link_opens_the_red_patient_with_its_escalation_and_the_worklist_nam
     page.get_by_role("button", name="Forsøk og svar fra leverandøren").click()
     expect(page.get_by_text("09:10 ✅ 0,4 s — 250 OK")).to_be_visible()
     page.screenshot(path=shots / "13-sent-notifications.png", full_page=True)
+
+
+def test_the_admin_sees_the_receivers_masked_and_queues_a_test_message(
+    page: Page,
+    dashboard_url: str,
+    ward: Ward,
+    sessions: sessionmaker[Session],
+    shots: Path,
+) -> None:
+    """ "Varsling": the centre's receiver with its role in words and its address masked, the
+    chain's delays; a test message is queued and shows in "Sendte varsler"."""
+    _escalated_before_opening(sessions, ward)
+    page.goto(dashboard_url)
+    page.get_by_label("Brukernavn").fill("admin")
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+
+    receiver = page.locator("[class*='st-key-target-']")
+    expect(receiver).to_contain_text("Legevakten Testvik")
+    expect(receiver).to_contain_text("legevakt/hjemmesykepleie (utenfor åpningstid)")
+    expect(receiver).not_to_contain_text("legevakt@testvik.invalid")
+    expect(page.get_by_text("Ingen mottaker for: vakthavende sykepleier").first).to_be_visible()
+    page.screenshot(path=shots / "14-admin-varsling.png", full_page=True)
+
+    receiver.get_by_role("button", name="Send testmelding").click()
+    expect(page.get_by_text("Testmelding til Legevakten Testvik er lagt i kø")).to_be_visible()
+    page.get_by_role("link", name="Sendte varsler").click()
+    expect(page.get_by_text("Testmelding · Legevakten Testvik").first).to_be_visible()
+    page.screenshot(path=shots / "15-admin-sent.png", full_page=True)
