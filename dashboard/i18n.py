@@ -377,6 +377,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "n_status": ("Status", "Status"),
     "n_kind": ("Type", "Kind"),
     "n_patient": ("Pasient", "Patient"),
+    "n_patient_hidden": (
+        "skjult (oppgi en begrunnelse for å se navnet)",
+        "hidden (give a reason to see the name)",
+    ),
     "n_recipient": ("Mottaker", "Receiver"),
     "n_attempts": ("Forsøk", "Attempts"),
     "n_last_error": ("Siste feil", "Last error"),

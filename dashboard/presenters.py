@@ -1001,7 +1001,8 @@ def notification_views(
                 notification_id=n.id,
                 when=format_time(n.created_at, now),
                 kind=notification_kind_label(n.kind, language),
-                patient=n.patient_name or "–",
+                patient=n.patient_name
+                or (t("n_patient_hidden", language) if n.patient_id else "–"),
                 recipient=f"{n.recipient}{role}",
                 status=notification_status(n, now, language),
                 attempts=attempts_words(n.attempts, language),

@@ -174,5 +174,14 @@ def test_the_admin_sees_the_receivers_masked_and_queues_a_test_message(
     receiver.get_by_role("button", name="Send testmelding").click()
     expect(page.get_by_text("Testmelding til Legevakten Testvik er lagt i kø")).to_be_visible()
     page.get_by_role("link", name="Sendte varsler").click()
-    expect(page.get_by_text("Testmelding · Legevakten Testvik").first).to_be_visible()
+    page.get_by_role("combobox", name="Oppfølgingstjeneste").click()
+    page.get_by_role("option", name="Oppfølgingstjenesten Testvik").click()
+    expect(
+        page.get_by_text("09:30 · Testmelding · Legevakten Testvik · ⏳ venter på sending")
+    ).to_be_visible()
+    # without a reason, the administrator sees no patient's name
+    page.get_by_text("Eskalering · Legevakten Testvik").click()
+    expect(
+        page.get_by_text("Pasient: skjult (oppgi en begrunnelse for å se navnet)")
+    ).to_be_visible()
     page.screenshot(path=shots / "15-admin-sent.png", full_page=True)
