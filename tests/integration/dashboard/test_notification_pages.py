@@ -4,14 +4,26 @@ then names that receiver while the centre is closed, and the GP chooses an e-mai
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
-from tests.integration.api.conftest import Login
+from dashboard.api_client import ApiClient
+from tests.integration.api.conftest import NOW, PASSWORD, Login
 from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
-from triage.storage.models import CentreRow, NotificationTargetRow, UserRow
+from triage.storage.models import (
+    AlertRow,
+    CentreRow,
+    EscalationRow,
+    NotificationAttemptRow,
+    NotificationRow,
+    NotificationTargetRow,
+    UserRow,
+)
+from triage.storage.repositories import new_id
 
 LEGEVAKT_URL = "mailto://varsel@smtp.testvik.invalid?to=legevakt@testvik.invalid"
 
@@ -86,4 +98,75 @@ def test_the_gp_chooses_a_weekly_summary_and_is_told_sending_is_not_set_up(
         assert (gp.digest_frequency, gp.digest_email) == (
             "weekly",
             "fastlege.en@legekontoret.invalid",
+        )
+
+
+def test_an_administrators_reason_with_norwegian_letters_shows_the_patients_name(
+    http: httpx.Client, ward: Ward, sessions: sessionmaker[Session]
+) -> None:
+    """The client sends the reason as UTF-8 (æøå kept): with it the administrator sees whom a
+    message was about; without it, not."""
+    client = ApiClient(str(http.base_url).rstrip("/") + "/api/v1")
+    try:
+        client.login("admin", PASSWORD)
+        target = client.add_notification_target(
+            ward.world.centre_a,
+            {"role": "after_hours", "label": "Legevakten Testvik", "url": LEGEVAKT_URL},
+        )
+        assert target.url_masked is not None
+        assert "legevakt@testvik.invalid" not in target.url_masked
+        _escalation_message(sessions, ward, target.id)
+        (hidden,) = client.notifications(ward.world.centre_a)
+        assert hidden.patient_name is None
+        (named,) = client.notifications(ward.world.centre_a, reason="Sjekk av varsling før møte")
+        assert named.patient_name == "Testpasient a-copd"
+        detail = client.notification(named.id, "Sjekk av varsling før møte")
+        assert [(a.ok, a.answer) for a in detail.attempt_log] == [(True, "250 OK")]
+    finally:
+        client.close()
+
+
+def _escalation_message(sessions: sessionmaker[Session], ward: Ward, target_id: str) -> None:
+    """The red COPD alert's first step to the target, sent at 09:10 (one attempt)."""
+    sent = NOW - timedelta(minutes=20)
+    with sessions.begin() as session:
+        alert = session.scalars(
+            select(AlertRow).where(AlertRow.patient_id == ward.red, AlertRow.colour == "red")
+        ).one()
+        step = EscalationRow(
+            alert_id=alert.id,
+            patient_id=ward.red,
+            step=0,
+            target="after_hours",
+            due_since=alert.opened_at,
+            created_at=sent,
+            reason={"nb": "Utenfor bemannet tid", "en": "Outside staffed hours"},
+            patient_instruction={"nb": "Ring 116 117.", "en": "Call 116 117."},
+        )
+        session.add(step)
+        session.flush()
+        message = NotificationRow(
+            id=new_id(),
+            kind="escalation",
+            dedupe_key=f"esc:{alert.id}:0:{target_id}",
+            centre_id=ward.world.centre_a,
+            alert_id=alert.id,
+            escalation_id=step.id,
+            target_id=target_id,
+            recipient="Legevakten Testvik",
+            channel="mailto",
+            title="DHO: rødt varsel venter",
+            body="DHO: 1 rød varsling venter",
+            created_at=sent,
+            due_at=sent,
+            attempts=1,
+            status="sent",
+            sent_at=sent,
+        )
+        session.add(message)
+        session.flush()
+        session.add(
+            NotificationAttemptRow(
+                notification_id=message.id, at=sent, ok=True, answer="250 OK", duration_ms=80
+            )
         )
