@@ -357,6 +357,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "failed after {tries} – phone the receiver",
     ),
     "n_cancelled": ("stoppet fordi kvittert", "stopped: acknowledged"),
+    "n_cancelled_received": (
+        "stoppet fordi {name} bekreftet mottak",
+        "stopped: {name} confirmed receipt",
+    ),
     "n_retrying": ("venter på nytt forsøk ({tries})", "waiting to retry ({tries})"),
     "n_pending": ("venter på sending", "waiting to be sent"),
     "n_nobody": (

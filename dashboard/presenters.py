@@ -835,11 +835,15 @@ def join_words(names: Sequence[str], language: Language) -> str:
 
 
 def notification_status(
-    found: StepNotification | Notification, now: datetime, language: Language
+    found: StepNotification | Notification,
+    now: datetime,
+    language: Language,
+    received_by: str | None = None,
 ) -> str:
     """What happened to one message, in words: "✅ mottatt kl. 15:12", "📨 sendt kl. 15:05 (1
     forsøk)", "⛔ feilet etter 6 forsøk – ring mottakeren", "⏹ stoppet fordi kvittert",
-    "⏳ venter på nytt forsøk (2 forsøk)"."""
+    "⏳ venter på nytt forsøk (2 forsøk)"; a message stopped because ``received_by`` confirmed
+    receipt of another says so."""
     count = found.attempts
     tries = attempts_words(count, language)
     if found.received_at is not None:
@@ -850,6 +854,8 @@ def notification_status(
     if found.status == "dead":
         return f"⛔ {t('n_dead', language, tries=tries)}"
     if found.status == "cancelled":
+        if received_by:
+            return f"⏹ {t('n_cancelled_received', language, name=received_by)}"
         return f"⏹ {t('n_cancelled', language)}"
     if count:
         return f"⏳ {t('n_retrying', language, tries=tries)}"
@@ -883,11 +889,14 @@ def escalation_steps(
 ) -> list[StepView]:
     """The alert's escalation, first step first: when (Oslo time), to whom (the role in words),
     each receiver's status, and what the patient was told; a step with no receiver says so."""
+    steps = sorted(steps, key=lambda s: s.step)
+    received = [n for s in steps for n in s.notifications if n.received_at is not None]
+    received_by = received[0].recipient if received else None
     views = []
-    for step in sorted(steps, key=lambda s: s.step):
+    for step in steps:
         receivers = tuple(
             f"{n.recipient} ({channel_label(n.channel, language)}): "
-            f"{notification_status(n, now, language)}"
+            f"{notification_status(n, now, language, received_by)}"
             + (f" — {n.last_error}" if n.status != "sent" and n.last_error else "")
             for n in step.notifications
         ) or (f"⚠️ {t('n_nobody', language)}",)

@@ -666,6 +666,37 @@ def test_the_escalation_steps_say_when_to_whom_each_status_and_what_the_patient_
     assert not [i for i in (*IDS, "ntf-2") if i in text]
 
 
+def test_a_message_stopped_by_anothers_receipt_says_who_confirmed() -> None:
+    """The after-hours service confirmed receipt through the link: the lead's pending message
+    was stopped because of that, not because a nurse acknowledged."""
+    steps = [
+        EscalationStep(
+            step=0,
+            role="after_hours",
+            created_at=FRIDAY,
+            notifications=[
+                _step_notification(
+                    status="sent",
+                    attempts=1,
+                    sent_at=FRIDAY,
+                    received_at=FRIDAY + timedelta(minutes=3),
+                )
+            ],
+        ),
+        EscalationStep(
+            step=1,
+            role="centre_lead",
+            created_at=FRIDAY + timedelta(minutes=15),
+            notifications=[_step_notification(id="ntf-2", recipient="Leder", status="cancelled")],
+        ),
+    ]
+    views = escalation_steps(steps, FRIDAY + timedelta(hours=1), "nb")
+    assert views[0].receivers == ("Legevakten Fjordvik (e-post): ✅ mottatt kl. 15:03",)
+    assert views[1].receivers == (
+        "Leder (e-post): ⏹ stoppet fordi Legevakten Fjordvik bekreftet mottak",
+    )
+
+
 def test_closed_hours_name_the_configured_after_hours_receiver() -> None:
     settings = _escalation(
         _target("after_hours", "Legevakten Fjordvik"), after_hours=("Legevakten Fjordvik",)
