@@ -170,3 +170,23 @@ def _escalation_message(sessions: sessionmaker[Session], ward: Ward, target_id: 
                 notification_id=message.id, at=sent, ok=True, answer="250 OK", duration_ms=80
             )
         )
+
+
+def test_a_link_to_an_alert_of_another_centre_opens_nothing_and_says_why(
+    app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
+) -> None:
+    """nurse-b works at centre B: the link to centre A's red alert shows no patient, and says
+    the alert is not hers to see."""
+    with sessions() as session:
+        alert_id = session.scalars(
+            select(AlertRow.id).where(AlertRow.patient_id == ward.red, AlertRow.colour == "red")
+        ).one()
+    at = app()
+    at.query_params["alert"] = alert_id
+    at.run()
+    at.text_input(key="login_username").input("nurse-b")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Varselet i lenken finnes ikke eller er ikke ditt å se." in _texts(at)
+    assert "Testpasient a-copd" not in _texts(at)
