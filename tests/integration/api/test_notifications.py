@@ -384,6 +384,24 @@ def test_a_url_apprise_cannot_use_is_refused_with_the_reason(
         assert session.scalars(select(NotificationTargetRow)).all() == []
 
 
+def test_a_token_in_the_urls_host_is_not_shown_either(
+    http: httpx.Client, api_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """A Telegram bot URL carries its token where a host goes: the target is stored, and the
+    answer and the audit row show `tgram://…`."""
+    bot = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/12315544"
+    answer = http.post(
+        f"{API}/admin/centres/{api_world.centre_a}/notification-targets",
+        json={"role": "centre_lead", "label": "Leder (Telegram)", "url": bot},
+        headers=login(http, "admin"),
+    )
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["channel"], answer.json()["url_masked"]) == ("tgram", "tgram://…")
+    assert "AAHdq" not in answer.text
+    [audit] = _audits(sessions, "create", "notification_target")
+    assert "AAHdq" not in str(audit.details)
+
+
 def test_nurses_and_gps_cannot_manage_targets(
     http: httpx.Client, api_world: ApiWorld, login: Login
 ) -> None:
