@@ -23,6 +23,7 @@ from tests.integration.api.conftest import NOW, SETTINGS, ApiWorld, Login, inges
 from tests.integration.test_http_ingest import serving
 from triage.api.app import create_app
 from triage.config import Settings
+from triage.domain.escalation import EscalationPolicy
 from triage.storage.models import (
     AlertEventRow,
     AlertRow,
@@ -284,6 +285,8 @@ def test_an_admin_sets_the_delays_in_minutes_and_the_job_reads_them(
             "second_nurse_after": "PT5M",
             "detail": "initials_municipality",
         }
+        stored = EscalationPolicy.model_validate(centre.escalation)
+    assert stored.second_nurse_after == timedelta(minutes=5)
     refusal, audit = _audits(sessions, "update", "escalation_policy")
     assert (refusal.outcome, audit.outcome) == ("refused", "allowed")
     assert audit.details == {
@@ -379,6 +382,24 @@ def test_a_url_apprise_cannot_use_is_refused_with_the_reason(
     assert "Apprise does not understand this URL" in answer.json()["detail"]
     with sessions() as session:
         assert session.scalars(select(NotificationTargetRow)).all() == []
+
+
+def test_a_token_in_the_urls_host_is_not_shown_either(
+    http: httpx.Client, api_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """A Telegram bot URL carries its token where a host goes: the target is stored, and the
+    answer and the audit row show `tgram://…`."""
+    bot = "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/12315544"
+    answer = http.post(
+        f"{API}/admin/centres/{api_world.centre_a}/notification-targets",
+        json={"role": "centre_lead", "label": "Leder (Telegram)", "url": bot},
+        headers=login(http, "admin"),
+    )
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["channel"], answer.json()["url_masked"]) == ("tgram", "tgram://…")
+    assert "AAHdq" not in answer.text
+    [audit] = _audits(sessions, "create", "notification_target")
+    assert "AAHdq" not in str(audit.details)
 
 
 def test_nurses_and_gps_cannot_manage_targets(
@@ -553,6 +574,9 @@ def test_opening_the_receipt_link_changes_nothing_and_shows_no_patient(
     assert "23.11.2026 kl. 09:30" in text  # Oslo time
     assert text.index("Trykk på knappen") < text.index("Press the button")
     assert '<form method="post">' in text
+    # the token in the address goes nowhere else, and no other site can frame the button
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert "Testpasient" not in text
     assert "86" not in text
     assert _state(sessions, chain.first, chain.second) == [("pending", None), ("pending", None)]

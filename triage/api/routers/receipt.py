@@ -46,6 +46,16 @@ router = APIRouter(tags=["receipt"])
 RECEIPT_VALID_FOR = timedelta(hours=48)
 #: What a token from ``secrets.token_urlsafe`` can look like (anything else is unknown).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+#: Every receipt answer: not cached, not framed by another site (a hidden frame could make
+#: someone press the button), and the token in the address is not sent on as a Referer.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 #: The note of the alert event a confirmation writes.
 RECEIVED_NOTE = "mottatt via lenke"
 
@@ -104,10 +114,10 @@ def receipt_page(
             return _error(request, 404, pages.unknown_page(), "unknown receipt link")
         view = _view(session, row, settings)
     if row.received_at is not None:
-        return HTMLResponse(pages.received_page(view, just_now=False))
+        return _html(pages.received_page(view, just_now=False))
     if _expired(row, now):
         return _expired_answer(request, view)
-    return HTMLResponse(pages.confirm_page(view), headers={"Cache-Control": "no-store"})
+    return _html(pages.confirm_page(view))
 
 
 @router.post(
@@ -137,7 +147,7 @@ def confirm_receipt(
             return _error(request, 404, pages.unknown_page(), "unknown receipt link")
         if row.received_at is not None:
             view = _view(session, row, settings)
-            return HTMLResponse(pages.received_page(view, just_now=False))
+            return _html(pages.received_page(view, just_now=False))
         if _expired(row, now):
             return _expired_answer(request, _view(session, row, settings))
         row.received_at = now
@@ -154,7 +164,7 @@ def confirm_receipt(
             details={"alert_id": row.alert_id, "cancelled": cancelled},
         )
         view = _view(session, row, settings)
-    return HTMLResponse(pages.received_page(view, just_now=True))
+    return _html(pages.received_page(view, just_now=True))
 
 
 def _limited(request: Request) -> Response | None:
@@ -252,11 +262,17 @@ def _record_event(session: Session, row: NotificationRow, now: datetime) -> str 
     return alert.patient_id
 
 
+def _html(page: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+
+
 def _error(request: Request, status: int, page: str, detail: str) -> Response:
     """An HTML page for a browser, problem details for anyone else."""
     if "text/html" in request.headers.get("accept", ""):
-        return HTMLResponse(page, status_code=status)
-    return problem(status, detail)
+        return _html(page, status)
+    answer = problem(status, detail)
+    answer.headers.update(PAGE_HEADERS)
+    return answer
 
 
 def _expired_answer(request: Request, view: pages.ReceiptView) -> Response:
