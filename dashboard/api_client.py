@@ -15,7 +15,14 @@ from datetime import date, datetime, time
 from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -291,10 +298,14 @@ class AlertDetail(_Model):
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     assigned_to: str | None = None
+    escalated_at: datetime | None = None
+    escalated_to: str | None = None
+    category: str = "clinical"
     events: list[AlertEvent] = Field(default_factory=list)
     actions: list[AlertAction] = Field(default_factory=list)
+    escalations: list[EscalationStep] = Field(default_factory=list)
 
-    @field_validator("events", "actions", mode="before")
+    @field_validator("events", "actions", "escalations", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         """A list without ``history=true`` answers null for these."""
@@ -391,6 +402,132 @@ class Gateway(_Model):
     revoked_at: datetime | None = None
     online: bool = False
     last_seen_at: datetime | None = None
+
+
+# ----------------------------------------------------------------------------- notifications
+
+#: the escalation chain's delays, as the API names them (whole minutes)
+DELAYS: tuple[str, ...] = (
+    "on_call_after_min",
+    "second_nurse_after_min",
+    "after_hours_after_min",
+    "centre_lead_after_min",
+)
+
+
+class NotificationTarget(_Model):
+    """A receiver of a centre's escalations; the URL only masked (``url_masked``), never whole."""
+
+    id: str
+    role: str
+    label: str
+    channel: str = ""
+    secure: bool = False
+    active: bool = True
+    url_masked: str | None = None
+    centre_id: str | None = None
+
+
+class CentreEscalation(_Model):
+    """Where a centre's reds go (``GET /centres/{id}/escalation``): the chain's delays in
+    minutes and the detail level (``policy``, flattened here), the receivers (without their
+    address), the chain roles nobody receives, and who gets a red outside staffed hours
+    (``after_hours_role``: after_hours, or the next role with a receiver; None: nobody)."""
+
+    centre_id: str | None = None
+    centre_name: str | None = None
+    on_call_after_min: int | None = None
+    second_nurse_after_min: int | None = None
+    after_hours_after_min: int | None = None
+    centre_lead_after_min: int | None = None
+    detail: str = "none"
+    policy_problem: str | None = None
+    targets: list[NotificationTarget] = Field(default_factory=list)
+    roles_without_target: list[str] = Field(default_factory=list)
+    after_hours_role: str | None = "after_hours"
+    after_hours_receivers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        """The API nests the policy (``policy: {...}``)."""
+        if isinstance(data, dict) and isinstance(data.get("policy"), dict):
+            flat = {k: v for k, v in data.items() if k != "policy"}
+            return {**data["policy"], **flat}
+        return data
+
+
+class NotificationAttempt(_Model):
+    at: datetime
+    ok: bool
+    answer: str = ""
+    duration_ms: int = 0
+
+
+class Notification(_Model):
+    """One message of the outbox (``GET /centres/{id}/notifications``)."""
+
+    id: str
+    kind: str
+    alert_id: str | None = None
+    patient_id: str | None = None
+    patient_name: str | None = None
+    recipient: str
+    role: str | None = None
+    channel: str = ""
+    status: str
+    created_at: datetime
+    sent_at: datetime | None = None
+    dead_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    received_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    title: str = ""
+    body: str = ""
+    #: the detail (``GET /notifications/{id}``) only: every attempt, oldest first
+    attempt_log: list[NotificationAttempt] = Field(default_factory=list)
+
+
+class StepNotification(_Model):
+    """One receiver of one escalation step."""
+
+    id: str
+    recipient: str
+    channel: str = ""
+    status: str
+    attempts: int = 0
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    dead_at: datetime | None = None
+    last_error: str | None = None
+
+
+class EscalationStep(_Model):
+    """One step of an alert's escalation chain (``GET /alerts/{id}``, ``escalations``)."""
+
+    step: int
+    role: str
+    due_since: datetime | None = None
+    created_at: datetime
+    reason: Text | None = None
+    patient_instruction: Text | None = None
+    notifications: list[StepNotification] = Field(default_factory=list)
+
+
+class Digest(_Model):
+    """The GP's choice of a summary by e-mail (``GET /me/digest``)."""
+
+    frequency: Literal["none", "daily", "weekly"] = "none"
+    email: str | None = None
+    sending_configured: bool = False
+
+
+class Centre(_Model):
+    id: str
+    name: str
+    timezone: str = "Europe/Oslo"
 
 
 # ----------------------------------------------------------------------------- the client
@@ -649,10 +786,84 @@ class ApiClient:
         params = {"from": from_version, "to": to_version}
         return _object(self._get(f"/plans/{plan_id}/diff", params))
 
+    # --- escalation and notifications
+
+    def alert(self, alert_id: str) -> AlertDetail:
+        """One alert with its history and its escalation steps."""
+        return _parse(AlertDetail, self._get(f"/alerts/{alert_id}"))
+
+    def centre_escalation(self, centre_id: str) -> CentreEscalation:
+        """Where the centre's reds go: the chain's delays and its receivers (no addresses)."""
+        return _parse(CentreEscalation, self._get(f"/centres/{centre_id}/escalation"))
+
+    def centres(self) -> list[Centre]:
+        """Every follow-up centre (admins only)."""
+        return [_parse(Centre, c) for c in self._all("/admin/centres", {"limit": 200})]
+
+    def change_escalation(self, centre_id: str, body: dict[str, Any]) -> CentreEscalation:
+        """Admin: the chain's delays (minutes) and the detail level."""
+        path = f"/admin/centres/{centre_id}/escalation"
+        return _parse(CentreEscalation, self._send("PATCH", path, json=body, authorised=True))
+
+    def notification_targets(self, centre_id: str) -> list[NotificationTarget]:
+        path = f"/admin/centres/{centre_id}/notification-targets"
+        return [_parse(NotificationTarget, x) for x in self._all(path, {"limit": 200})]
+
+    def add_notification_target(self, centre_id: str, body: dict[str, Any]) -> NotificationTarget:
+        path = f"/admin/centres/{centre_id}/notification-targets"
+        return _parse(NotificationTarget, self._post(path, body))
+
+    def change_notification_target(
+        self, target_id: str, body: dict[str, Any]
+    ) -> NotificationTarget:
+        path = f"/admin/notification-targets/{target_id}"
+        return _parse(NotificationTarget, self._send("PATCH", path, json=body, authorised=True))
+
+    def deactivate_notification_target(self, target_id: str) -> None:
+        self._send("DELETE", f"/admin/notification-targets/{target_id}", authorised=True)
+
+    def test_notification_target(self, target_id: str) -> dict[str, Any]:
+        """Queue a test message to the target (the sender delivers it like any other)."""
+        path = f"/admin/notification-targets/{target_id}/test"
+        return _object(self._post(path, None))
+
+    def notifications(
+        self,
+        centre_id: str,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 100,
+        reason: str | None = None,
+    ) -> list[Notification]:
+        """The centre's sent (and waiting) notifications, newest first: one page (an
+        administrator gives a ``reason``: they name patients)."""
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
+        if kind:
+            params["kind"] = kind
+        data = self._get(f"/centres/{centre_id}/notifications", params, reason)
+        return [_parse(Notification, n) for n in _items(data)]
+
+    def notification(self, notification_id: str, reason: str | None = None) -> Notification:
+        """One notification with its attempts and the provider's answers."""
+        path = f"/notifications/{notification_id}"
+        return _parse(Notification, self._get(path, None, reason))
+
+    def digest(self) -> Digest:
+        return _parse(Digest, self._get("/me/digest"))
+
+    def set_digest(self, frequency: str, email: str | None) -> Digest:
+        body = {"frequency": frequency, "email": email or None}
+        return _parse(Digest, self._send("PUT", "/me/digest", json=body, authorised=True))
+
     # --- plumbing
 
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self._send("GET", path, params=params, authorised=True)
+    def _get(
+        self, path: str, params: dict[str, Any] | None = None, reason: str | None = None
+    ) -> Any:
+        return self._send("GET", path, params=params, authorised=True, reason=reason)
 
     def _post(self, path: str, body: dict[str, Any] | None) -> Any:
         return self._send("POST", path, json=body, authorised=True)
@@ -677,8 +888,12 @@ class ApiClient:
         json: Any = None,
         authorised: bool = False,
         retry: bool = True,
+        reason: str | None = None,
     ) -> Any:
-        headers: dict[str, str] = {}
+        headers: dict[str, Any] = {}
+        if reason:
+            # an administrator's reason to see patient data, as UTF-8 (æøå kept)
+            headers["X-DHO-Reason"] = reason.encode("utf-8")
         if authorised:
             if self._tokens is None:
                 raise ApiError(401, "Ikke innlogget", "Logg inn for å fortsette.")
@@ -693,7 +908,15 @@ class ApiClient:
                 "is running and try again.",
             ) from err
         if response.status_code == 401 and authorised and retry and self._refresh():
-            return self._send(method, path, params=params, json=json, authorised=True, retry=False)
+            return self._send(
+                method,
+                path,
+                params=params,
+                json=json,
+                authorised=True,
+                retry=False,
+                reason=reason,
+            )
         if response.is_error:
             if response.status_code == 401 and authorised:
                 self._tokens = None

@@ -93,11 +93,6 @@ WORDS: dict[str, tuple[str, str]] = {
         "{count} green readings acknowledged.",
     ),
     "no_greens": ("Ingen grønne målinger venter.", "No green readings waiting."),
-    "closed_now": (
-        "Utenfor bemannet tid{centre}: åpner {when}. Røde varsler går til "
-        "legevakt/hjemmesykepleie.",
-        "Outside staffed hours{centre}: opens {when}. Red alerts go to the after-hours service.",
-    ),
     "staffed_today": (
         "Bemannet i dag {opens}–{closes}{centre}",
         "Staffed today {opens}–{closes}{centre}",
@@ -321,6 +316,180 @@ WORDS: dict[str, tuple[str, str]] = {
         "revisjonslogg.",
         "Administrators see patient data only with a reason; use the API for users and the "
         "audit log.",
+    ),
+    # issue 16: escalations and notifications
+    "closed_goes_to": (
+        "Utenfor bemannet tid{centre}: åpner {when}. Røde varsler som ingen kvitterer, sendes "
+        "til {receivers}.",
+        "Outside staffed hours{centre}: opens {when}. Red alerts nobody acknowledges are sent "
+        "to {receivers}.",
+    ),
+    "closed_no_after_hours": (
+        "Utenfor bemannet tid{centre}: åpner {when}. Ingen mottaker utenfor åpningstid er satt "
+        "opp: røde varsler som ingen kvitterer, sendes til {receivers}.",
+        "Outside staffed hours{centre}: opens {when}. No after-hours receiver is set up: red "
+        "alerts nobody acknowledges are sent to {receivers}.",
+    ),
+    "closed_nobody": (
+        "Utenfor bemannet tid{centre}: åpner {when}. Ingen mottaker utenfor åpningstid er satt "
+        "opp: røde varsler blir liggende her til {when}.",
+        "Outside staffed hours{centre}: opens {when}. No after-hours receiver is set up: red "
+        "alerts wait here until {when}.",
+    ),
+    "closed_unknown": (
+        "Utenfor bemannet tid{centre}: åpner {when}. Hvem som får røde varsler utenfor "
+        "åpningstid, kunne ikke leses.",
+        "Outside staffed hours{centre}: opens {when}. Who receives red alerts after hours "
+        "could not be read.",
+    ),
+    "escalation_title": ("Eskalering", "Escalation"),
+    "escalation_none": (
+        "Ikke eskalert: ingen melding er sendt om dette varselet.",
+        "Not escalated: no message has been sent about this alert.",
+    ),
+    "escalation_to": ("til {role}", "to {role}"),
+    "patient_told": ("Pasienten fikk beskjed: {text}", "The patient was told: {text}"),
+    "n_received": ("mottatt {at}", "received {at}"),
+    "n_sent": ("sendt {at} ({tries})", "sent {at} ({tries})"),
+    "n_dead": (
+        "feilet etter {tries} – ring mottakeren",
+        "failed after {tries} – phone the receiver",
+    ),
+    "n_cancelled": ("stoppet fordi kvittert", "stopped: acknowledged"),
+    "n_cancelled_received": (
+        "stoppet fordi {name} bekreftet mottak",
+        "stopped: {name} confirmed receipt",
+    ),
+    "n_retrying": ("venter på nytt forsøk ({tries})", "waiting to retry ({tries})"),
+    "n_pending": ("venter på sending", "waiting to be sent"),
+    "n_nobody": (
+        "ingen mottaker er satt opp – ikke sendt til noen",
+        "no receiver is set up – not sent to anyone",
+    ),
+    "yes": ("Ja", "Yes"),
+    "no": ("Nei", "No"),
+    "nav_notifications": ("Sendte varsler", "Sent notifications"),
+    "notifications_title": ("Sendte varsler", "Sent notifications"),
+    "notifications_caption": (
+        "Meldinger DHO har sendt om røde varsler, testmeldinger og oppsummeringer, nyeste "
+        "først. Meldingene inneholder ikke navn eller helseopplysninger.",
+        "Messages DHO has sent about red alerts, test messages and summaries, newest first. "
+        "The messages carry no names and no health data.",
+    ),
+    "no_notifications": ("Ingen varsler er sendt.", "No notifications have been sent."),
+    "n_status": ("Status", "Status"),
+    "n_patient": ("Pasient", "Patient"),
+    "n_patient_hidden": (
+        "skjult (oppgi en begrunnelse for å se navnet)",
+        "hidden (give a reason to see the name)",
+    ),
+    "n_attempts": ("Forsøk", "Attempts"),
+    "n_last_error": ("Siste feil", "Last error"),
+    "n_show_attempts": ("Forsøk og svar fra leverandøren", "Attempts and the provider's answers"),
+    "n_no_attempts": ("Ikke forsøkt ennå.", "Not attempted yet."),
+    "n_message": ("Meldingen", "The message"),
+    "n_all": ("Alle", "All"),
+    "n_status_pending": ("venter", "waiting"),
+    "n_status_sent": ("sendt", "sent"),
+    "n_status_dead": ("feilet", "failed"),
+    "n_status_cancelled": ("stoppet", "stopped"),
+    "admin_reason": (
+        "Begrunnelse for å se pasientnavn (logges)",
+        "Reason to see patient names (logged)",
+    ),
+    "varsling_title": ("Varsling", "Notifications"),
+    "varsling_caption": (
+        "Hvem som får melding når et rødt varsel ikke blir kvittert: vakthavende sykepleier → "
+        "andre sykepleier → legevakt/hjemmesykepleie → leder, hvert trinn etter sin ventetid. "
+        "Utenfor åpningstid starter kjeden hos legevakt/hjemmesykepleie.",
+        "Who is told when a red alert is not acknowledged: on-call nurse → second nurse → "
+        "after-hours service → lead, each step after its delay. Outside staffed hours the "
+        "chain starts at the after-hours service.",
+    ),
+    "targets": ("Mottakere", "Receivers"),
+    "no_targets": (
+        "Ingen mottakere er satt opp: røde varsler sendes ikke til noen.",
+        "No receivers are set up: red alerts are not sent to anyone.",
+    ),
+    "roles_without_target": (
+        "Ingen mottaker for: {roles} (trinnet hoppes over).",
+        "No receiver for: {roles} (the step is skipped).",
+    ),
+    "t_label": ("Navn på mottaker", "Receiver's name"),
+    "t_role": ("Rolle i kjeden", "Role in the chain"),
+    "t_channel": ("Kanal", "Channel"),
+    "t_address": ("Adresse (skjult)", "Address (masked)"),
+    "t_url": ("Apprise-adresse (mailto://…, json://…)", "Apprise URL (mailto://…, json://…)"),
+    "t_url_keep": (
+        "Ny Apprise-adresse (tomt: behold den gamle)",
+        "New Apprise URL (empty: keep the old one)",
+    ),
+    "t_secure": (
+        "Sikker kanal (f.eks. e-post i Norsk Helsenett)",
+        "Secure channel (e.g. Norsk Helsenett e-mail)",
+    ),
+    "t_active": ("Aktiv", "Active"),
+    "t_add": ("Legg til mottaker", "Add a receiver"),
+    "t_added": ("Mottakeren {label} er lagt til.", "The receiver {label} was added."),
+    "t_edit": ("Endre {label}", "Edit {label}"),
+    "t_save": ("Lagre", "Save"),
+    "t_saved": ("Mottakeren {label} er lagret.", "The receiver {label} was saved."),
+    "t_deactivate": ("Deaktiver", "Deactivate"),
+    "t_deactivated": ("{label} får ikke lenger varsler.", "{label} no longer receives alerts."),
+    "t_test": ("Send testmelding", "Send a test message"),
+    "t_test_queued": (
+        "Testmelding til {label} er lagt i kø; se «Sendte varsler».",
+        'A test message to {label} is queued; see "Sent notifications".',
+    ),
+    "delays": ("Ventetider (minutter)", "Delays (minutes)"),
+    "delay_on_call_after_min": (
+        "Rødt uten kvittering før vakthavende sykepleier får melding",
+        "Red without acknowledgement before the on-call nurse is told",
+    ),
+    "delay_second_nurse_after_min": (
+        "Deretter til andre sykepleier",
+        "Then to the second nurse",
+    ),
+    "delay_after_hours_after_min": (
+        "Deretter til legevakt/hjemmesykepleie",
+        "Then to the after-hours service",
+    ),
+    "delay_centre_lead_after_min": (
+        "Deretter til leder for oppfølgingstjenesten",
+        "Then to the lead of the follow-up centre",
+    ),
+    "detail_level": ("Hva meldingen kan si om pasienten", "What the message may say"),
+    "chain_save": ("Lagre ventetider", "Save the delays"),
+    "chain_saved": ("Ventetidene er lagret.", "The delays are saved."),
+    "digest_title": ("Oppsummering på e-post", "Summary by e-mail"),
+    "digest_caption": (
+        "Daglig eller ukentlig e-post med antall avvik fra plan hos dine pasienter. E-posten "
+        "har ingen navn og ingen helseopplysninger, bare en lenke hit. Akutte varsler går "
+        "aldri til fastlegen.",
+        "A daily or weekly e-mail with the number of deviations from plan among your patients. "
+        "It carries no names and no health data, only a link here. Acute alerts never go to "
+        "the GP.",
+    ),
+    "digest_frequency": ("Hvor ofte", "How often"),
+    "digest_email": ("E-postadresse", "E-mail address"),
+    "digest_save": ("Lagre", "Save"),
+    "digest_saved": ("Valget er lagret: {choice}.", "Your choice is saved: {choice}."),
+    "digest_not_configured": (
+        "Driftsansvarlig har ikke satt opp sending av e-post ennå: valget lagres, men ingen "
+        "e-post sendes før det er gjort.",
+        "The operator has not set up sending e-mail yet: your choice is saved, but no e-mail "
+        "is sent until that is done.",
+    ),
+    "notification_alert_hint": (
+        "Meldingen om det røde varselet kom ikke fram: følg opp pasienten selv, ring mottakeren "
+        "om det er en, og be administrator sjekke mottakerne under «Varsling».",
+        "The message about the red alert did not get through: follow up the patient yourself, "
+        "phone the receiver if there is one, and ask an administrator to check the receivers "
+        'under "Notifications".',
+    ),
+    "alert_link_not_found": (
+        "Varselet i lenken finnes ikke eller er ikke ditt å se.",
+        "The alert in the link does not exist or is not yours to see.",
     ),
 }
 

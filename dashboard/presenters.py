@@ -15,14 +15,19 @@ from zoneinfo import ZoneInfo
 
 from dashboard.api_client import (
     AlertDetail,
+    CentreEscalation,
     Colleague,
     Colour,
+    EscalationStep,
     Finding,
     Gateway,
     GatewayCredentials,
     Message,
+    Notification,
+    NotificationTarget,
     OverviewLook,
     Reading,
+    StepNotification,
     TimelineEntry,
     WorklistItem,
 )
@@ -117,9 +122,41 @@ def time_since(at: datetime | None, now: datetime, language: Language) -> str:
 # ----------------------------------------------------------------------------- reasons
 
 
+#: technical alerts about notifications: rule → (title nb, title en, text nb, text en); the
+#: text stands in when the alert's own is empty
+_TECHNICAL: dict[str, tuple[str, str, str, str]] = {
+    "notification_undelivered": (
+        "Varsling kom ikke fram",
+        "Notification not delivered",
+        "Varsel om rødt varsel kom ikke fram – ring mottakeren",
+        "The message about a red alert was not delivered – phone the receiver",
+    ),
+    "notification_no_receiver": (
+        "Varsling ikke sendt",
+        "Notification not sent",
+        "Ingen mottaker for varsling er satt opp – rødt varsel er ikke sendt til noen",
+        "No receiver for notifications is set up – the red alert was not sent to anyone",
+    ),
+}
+
+
 def reason_text(finding: Finding, language: Language) -> str:
-    """The finding's reason as the API wrote it, e.g. "SpO2 86 % — rød: ≤ 87 % (plan v1)"."""
-    return finding.text.en if language == "en" else finding.text.nb
+    """The finding's reason as the API wrote it, e.g. "SpO2 86 % — rød: ≤ 87 % (plan v1)";
+    a technical alert about notifications gets a readable title in front ("📨 Varsling kom
+    ikke fram: …")."""
+    text = finding.text.en if language == "en" else finding.text.nb
+    technical = _TECHNICAL.get(finding.rule_id)
+    if technical is None:
+        return text
+    title_nb, title_en, text_nb, text_en = technical
+    title = title_en if language == "en" else title_nb
+    own = text.strip() or (text_en if language == "en" else text_nb)
+    return f"📨 {title}: {own}"
+
+
+def is_notification_alert(rule_id: str) -> bool:
+    """A technical alert about escalation messages (not delivered, nobody to send to)."""
+    return rule_id in _TECHNICAL
 
 
 # ----------------------------------------------------------------------------- worklist
@@ -157,7 +194,7 @@ class WorklistRow:
 def markers(item: WorklistItem, now: datetime, language: Language) -> tuple[str, ...]:
     """Lost contact, missing measurement and pause, each with an icon and words."""
     found: list[str] = []
-    if item.lost_contact:
+    if is_lost_contact(item):
         since = (
             f" ({time_since(item.lost_contact_since, now, language)})"
             if item.lost_contact_since
@@ -172,6 +209,15 @@ def markers(item: WorklistItem, now: datetime, language: Language) -> tuple[str,
         asked = format_time(call.asked_at, now)
         found.append(f"📞 {t('call_me', language)} — {t('call_asked', language)} {asked}")
     return tuple(found)
+
+
+def is_lost_contact(item: WorklistItem) -> bool:
+    """Lost contact with the home gateway: the API's flag counts every open technical alert, so
+    an alert about a notification (not delivered, no receiver) alone is not lost contact."""
+    if not item.lost_contact:
+        return False
+    technical = [a for a in item.alerts if a.category == "technical"]
+    return not technical or any(not is_notification_alert(a.rule_id) for a in technical)
 
 
 def message_status(message: Message, now: datetime, language: Language) -> str:
@@ -252,7 +298,7 @@ def counts(items: Sequence[WorklistItem]) -> Counts:
     return Counts(
         red=sum(i.colour == "red" for i in items),
         yellow=sum(i.colour == "yellow" for i in items),
-        lost_contact=sum(i.lost_contact for i in items),
+        lost_contact=sum(is_lost_contact(i) for i in items),
         green=sum(i.colour == "green" for i in items),
         greens_waiting=sum(i.greens_waiting for i in items),
         patients_with_greens=sum(i.greens_waiting > 0 for i in items),
@@ -293,6 +339,7 @@ _EVENTS: dict[str, tuple[str, str]] = {
     "acknowledged": ("kvittert ut", "acknowledged"),
     "assigned": ("tildelt", "assigned"),
     "escalated": ("eskalert", "escalated"),
+    "escalation_received": ("varsel mottatt via lenke", "receipt confirmed by link"),
     "resolved": ("avsluttet", "resolved"),
 }
 
@@ -688,3 +735,299 @@ def credentials_text(credentials: GatewayCredentials) -> str:
         f"mqtt_topic_prefix: {credentials.mqtt_topic_prefix}\n"
         f"http_token: {credentials.http_token}"
     )
+
+
+# ----------------------------------------------------------------------------- escalation
+
+#: the escalation chain's roles as a nurse says them
+_ESCALATION_ROLES: dict[str, tuple[str, str]] = {
+    "on_call_nurse": ("vakthavende sykepleier", "on-call nurse"),
+    "second_nurse": ("andre sykepleier", "second nurse"),
+    "after_hours": (
+        "legevakt/hjemmesykepleie (utenfor åpningstid)",
+        "after-hours service (legevakt/home care)",
+    ),
+    "centre_lead": ("leder for oppfølgingstjenesten", "lead of the follow-up centre"),
+    "fallback": ("reserve", "fallback"),
+}
+#: the roles in the chain's order (then the fallback)
+ESCALATION_ROLES: tuple[str, ...] = tuple(_ESCALATION_ROLES)
+
+_KINDS: dict[str, tuple[str, str]] = {
+    "escalation": ("Eskalering", "Escalation"),
+    "gp_digest": ("Oppsummering til fastlege", "GP summary"),
+    "test": ("Testmelding", "Test message"),
+}
+_DETAIL_LEVELS: dict[str, tuple[str, str]] = {
+    "none": (
+        "Uten pasientopplysninger (anbefalt)",
+        "No patient details (recommended)",
+    ),
+    "initials_municipality": (
+        "Initialer og kommune – bare til sikre kanaler",
+        "Initials and municipality – secure channels only",
+    ),
+}
+DETAIL_LEVELS: tuple[str, ...] = tuple(_DETAIL_LEVELS)
+_FREQUENCIES: dict[str, tuple[str, str]] = {
+    "none": ("Ingen e-post", "No e-mail"),
+    "daily": ("Daglig (kl. 07:00)", "Daily (07:00)"),
+    "weekly": ("Ukentlig (mandag kl. 07:00)", "Weekly (Monday 07:00)"),
+}
+DIGEST_FREQUENCIES: tuple[str, ...] = tuple(_FREQUENCIES)
+NOTIFICATION_STATUSES: tuple[str, ...] = ("pending", "sent", "dead", "cancelled")
+
+
+def _pick(words: tuple[str, str], language: Language) -> str:
+    return words[1] if language == "en" else words[0]
+
+
+def escalation_role_label(role: str, language: Language) -> str:
+    """ "vakthavende sykepleier", "legevakt/hjemmesykepleie (utenfor åpningstid)", …"""
+    return _pick(_ESCALATION_ROLES.get(role, (role, role)), language)
+
+
+def notification_kind_label(kind: str, language: Language) -> str:
+    return _pick(_KINDS.get(kind, (kind, kind)), language)
+
+
+def detail_level_label(level: str, language: Language) -> str:
+    return _pick(_DETAIL_LEVELS.get(level, (level, level)), language)
+
+
+def digest_frequency_label(frequency: str, language: Language) -> str:
+    return _pick(_FREQUENCIES.get(frequency, (frequency, frequency)), language)
+
+
+def clock_words(at: datetime, now: datetime, language: Language, zone: ZoneInfo = OSLO) -> str:
+    """ "kl. 15:05" today, "04.12 kl. 15:05" another day (English: "at 15:05", "04.12 at
+    15:05"), Oslo time."""
+    local, today = local_time(at, zone), local_time(now, zone)
+    word = "at" if language == "en" else "kl."
+    if local.date() == today.date():
+        return f"{word} {local:%H:%M}"
+    if local.year == today.year:
+        return f"{local:%d.%m} {word} {local:%H:%M}"
+    return f"{local:%d.%m.%Y} {word} {local:%H:%M}"
+
+
+def attempts_words(count: int, language: Language) -> str:
+    """ "1 forsøk", "3 forsøk" (English: "1 attempt", "3 attempts")."""
+    if language == "en":
+        return f"{count} attempt" if count == 1 else f"{count} attempts"
+    return f"{count} forsøk"
+
+
+def seconds_words(milliseconds: int, language: Language) -> str:
+    """A provider's answer time: "0,4 s" (decimal comma in bokmål), "0.4 s" in English."""
+    text = f"{milliseconds / 1000:.1f}"
+    return f"{text if language == 'en' else text.replace('.', ',')} s"
+
+
+def join_words(names: Sequence[str], language: Language) -> str:
+    """ "A", "A og B", "A, B og C" (English "and")."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    word = "and" if language == "en" else "og"
+    return f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
+def notification_status(
+    found: StepNotification | Notification,
+    now: datetime,
+    language: Language,
+    received_by: str | None = None,
+) -> str:
+    """What happened to one message, in words: "✅ mottatt kl. 15:12", "📨 sendt kl. 15:05 (1
+    forsøk)", "⛔ feilet etter 6 forsøk – ring mottakeren", "⏹ stoppet fordi kvittert",
+    "⏳ venter på nytt forsøk (2 forsøk)"; a message stopped because ``received_by`` confirmed
+    receipt of another says so."""
+    count = found.attempts
+    tries = attempts_words(count, language)
+    if found.received_at is not None:
+        return f"✅ {t('n_received', language, at=clock_words(found.received_at, now, language))}"
+    if found.status == "sent" and found.sent_at is not None:
+        at = clock_words(found.sent_at, now, language)
+        return f"📨 {t('n_sent', language, at=at, tries=tries)}"
+    if found.status == "dead":
+        return f"⛔ {t('n_dead', language, tries=tries)}"
+    if found.status == "cancelled":
+        if received_by:
+            return f"⏹ {t('n_cancelled_received', language, name=received_by)}"
+        return f"⏹ {t('n_cancelled', language)}"
+    if count:
+        return f"⏳ {t('n_retrying', language, tries=tries)}"
+    return f"⏳ {t('n_pending', language)}"
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One escalation step as a nurse reads it."""
+
+    when: str
+    to: str
+    receivers: tuple[str, ...]  # "Legevakten Fjordvik (e-post): 📨 sendt kl. 15:05 (1 forsøk)"
+    patient_told: str
+
+
+_CHANNELS: dict[str, tuple[str, str]] = {
+    "mailto": ("e-post", "e-mail"),
+    "mailtos": ("e-post", "e-mail"),
+    "json": ("webhook", "webhook"),
+    "ntfy": ("ntfy", "ntfy"),
+}
+
+
+def channel_label(channel: str, language: Language) -> str:
+    return _pick(_CHANNELS.get(channel, (channel, channel)), language)
+
+
+def escalation_steps(
+    steps: Iterable[EscalationStep], now: datetime, language: Language
+) -> list[StepView]:
+    """The alert's escalation, first step first: when (Oslo time), to whom (the role in words),
+    each receiver's status, and what the patient was told; a step with no receiver says so."""
+    steps = sorted(steps, key=lambda s: s.step)
+    received = [n for s in steps for n in s.notifications if n.received_at is not None]
+    received_by = received[0].recipient if received else None
+    views = []
+    for step in steps:
+        receivers = tuple(
+            f"{n.recipient} ({channel_label(n.channel, language)}): "
+            f"{notification_status(n, now, language, received_by)}"
+            + (f" — {n.last_error}" if n.status != "sent" and n.last_error else "")
+            for n in step.notifications
+        ) or (f"⚠️ {t('n_nobody', language)}",)
+        told = ""
+        if step.patient_instruction is not None:
+            told = _pick((step.patient_instruction.nb, step.patient_instruction.en), language)
+        views.append(
+            StepView(
+                when=clock_words(step.created_at, now, language),
+                to=escalation_role_label(step.role, language),
+                receivers=receivers,
+                patient_told=told,
+            )
+        )
+    return views
+
+
+def _active(escalation: CentreEscalation, role: str) -> list[str]:
+    return [x.label for x in escalation.targets if x.role == role and x.active]
+
+
+@dataclass(frozen=True)
+class ClosedHours:
+    """What the worklist says while a centre is closed: where unacknowledged reds go."""
+
+    text: str
+    warning: bool  # nobody receives them: they wait here
+
+
+def closed_hours(
+    escalation: CentreEscalation | None, centre: str, when: str, language: Language
+) -> ClosedHours:
+    """Only what really happens: the after-hours receivers the centre has set up; without
+    them, a warning naming whom the chain goes on to instead (the centre's lead, the fallback),
+    or that reds wait here until the centre opens. Without the centre's settings (the API did
+    not answer), no promise at all."""
+    if escalation is None:
+        return ClosedHours(t("closed_unknown", language, centre=centre, when=when), True)
+    role = escalation.after_hours_role
+    receivers = list(escalation.after_hours_receivers)
+    if role is not None and not receivers:
+        receivers = _active(escalation, role)
+    if not receivers or role is None:
+        return ClosedHours(t("closed_nobody", language, centre=centre, when=when), True)
+    names = join_words(receivers, language)
+    if role == "after_hours":
+        return ClosedHours(
+            t("closed_goes_to", language, centre=centre, when=when, receivers=names), False
+        )
+    names = f"{names} ({escalation_role_label(role, language)})"
+    return ClosedHours(
+        t("closed_no_after_hours", language, centre=centre, when=when, receivers=names), True
+    )
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """A receiver on the admin page (the address masked, as the API gives it)."""
+
+    target_id: str
+    label: str
+    role: str
+    channel: str
+    address: str
+    secure: str
+    active: str
+
+
+def target_rows(targets: Iterable[NotificationTarget], language: Language) -> list[TargetRow]:
+    """The centre's receivers in the chain's order, active ones first."""
+    order = {role: i for i, role in enumerate(ESCALATION_ROLES)}
+    rows = []
+    for x in sorted(targets, key=lambda x: (not x.active, order.get(x.role, 99), x.label)):
+        rows.append(
+            TargetRow(
+                target_id=x.id,
+                label=x.label,
+                role=escalation_role_label(x.role, language),
+                channel=channel_label(x.channel, language),
+                address=x.url_masked or "–",
+                secure=t("yes", language) if x.secure else t("no", language),
+                active=t("yes", language) if x.active else t("no", language),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """One sent (or waiting) notification as a nurse or administrator reads it."""
+
+    notification_id: str
+    when: str
+    kind: str
+    patient: str
+    recipient: str
+    status: str
+    attempts: str
+    last_error: str
+
+
+def notification_views(
+    found: Iterable[Notification], now: datetime, language: Language
+) -> list[NotificationView]:
+    """Newest first; the receiver with its role, the status in words, the last error."""
+    views = []
+    for n in sorted(found, key=lambda n: n.created_at, reverse=True):
+        role = f" – {escalation_role_label(n.role, language)}" if n.role else ""
+        views.append(
+            NotificationView(
+                notification_id=n.id,
+                when=format_time(n.created_at, now),
+                kind=notification_kind_label(n.kind, language),
+                patient=n.patient_name
+                or (t("n_patient_hidden", language) if n.patient_id else "–"),
+                recipient=f"{n.recipient}{role}",
+                status=notification_status(n, now, language),
+                attempts=attempts_words(n.attempts, language),
+                last_error=n.last_error or "",
+            )
+        )
+    return views
+
+
+def attempt_lines(found: Notification, now: datetime, language: Language) -> list[str]:
+    """Each delivery attempt with the provider's answer: "15:05 ✅ 0,4 s — 250 OK"."""
+    lines = []
+    for a in sorted(found.attempt_log, key=lambda a: a.at):
+        mark = "✅" if a.ok else "❌"
+        answer = f" — {a.answer}" if a.answer else ""
+        lines.append(
+            f"{format_time(a.at, now)} {mark} {seconds_words(a.duration_ms, language)}{answer}"
+        )
+    return lines

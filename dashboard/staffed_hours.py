@@ -1,20 +1,21 @@
 """What the worklist says about staffed hours, from each centre's service calendar as the API
-answers it (``GET /service-hours``): closed now and when it opens, a holiday today, the next
-closed weekday, and what arrived since the centre last closed.
+answers it (``GET /service-hours``): closed now, when it opens and where unacknowledged reds
+really go meanwhile (``GET /centres/{id}/escalation``), a holiday today, the next closed weekday,
+and what arrived since the centre last closed.
 
 Pure: API data and ``now`` in, words out (``tests/unit/test_dashboard_staffed_hours.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dashboard.api_client import ClosedDay, ServiceHours, WorklistItem
+from dashboard.api_client import CentreEscalation, ClosedDay, ServiceHours, WorklistItem
 from dashboard.i18n import Language, t
-from dashboard.presenters import OSLO, local_time
+from dashboard.presenters import OSLO, closed_hours, local_time
 
 #: how far ahead a closed weekday is mentioned on the worklist
 CLOSED_DAY_NOTICE = timedelta(days=14)
@@ -58,14 +59,23 @@ class HoursNotice:
     closed_today: str | None  # the holiday (or local closure) that closes a usual weekday today
     next_closed_day: str | None  # a closed weekday coming soon
     problem: str | None  # the API could not read the centre's calendar
+    nobody_after_hours: bool = False  # closed, and no after-hours receiver is set up
 
 
 def hours_notice(
-    hours: ServiceHours, now: datetime, language: Language, *, name_centre: bool
+    hours: ServiceHours,
+    now: datetime,
+    language: Language,
+    *,
+    name_centre: bool,
+    escalation: CentreEscalation | None = None,
 ) -> HoursNotice:
-    """The notice for one centre; ``name_centre`` when the nurse works for several."""
+    """The notice for one centre; ``name_centre`` when the nurse works for several. Closed,
+    it says where unacknowledged reds go from the centre's ``escalation`` settings (None: they
+    could not be read, and nothing is promised)."""
     zone = _zone(hours)
     centre = f" — {hours.centre_name}" if name_centre else ""
+    nobody = False
     if hours.open_now:
         headline = t(
             "staffed_today",
@@ -75,12 +85,10 @@ def hours_notice(
             closes=f"{hours.closes:%H:%M}",
         )
     else:
-        headline = t(
-            "closed_now",
-            language,
-            centre=centre,
-            when=when_words(hours.next_opening, now, language, zone),
+        closed = closed_hours(
+            escalation, centre, when_words(hours.next_opening, now, language, zone), language
         )
+        headline, nobody = closed.text, closed.warning
     today = local_time(now, zone).date()
     closed_today = (
         t("closed_today", language, name=closed_day_name(hours.today_closed, language))
@@ -105,15 +113,24 @@ def hours_notice(
         closed_today=closed_today,
         next_closed_day=next_closed,
         problem=hours.calendar_problem,
+        nobody_after_hours=nobody,
     )
 
 
 def hours_notices(
-    centres: Sequence[ServiceHours], now: datetime, language: Language
+    centres: Sequence[ServiceHours],
+    now: datetime,
+    language: Language,
+    escalations: Mapping[str, CentreEscalation | None] | None = None,
 ) -> list[HoursNotice]:
-    """A notice per centre the nurse works for, closed centres first."""
+    """A notice per centre the nurse works for, closed centres first (``escalations``: each
+    centre's settings by centre id, None where they could not be read)."""
     many = len(centres) > 1
-    notices = [hours_notice(h, now, language, name_centre=many) for h in centres]
+    found = escalations or {}
+    notices = [
+        hours_notice(h, now, language, name_centre=many, escalation=found.get(h.centre_id))
+        for h in centres
+    ]
     return sorted(notices, key=lambda n: n.open_now)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import session
+from dashboard.api_client import ApiError
 from dashboard.i18n import LANGUAGES, Language, t
 from dashboard.presenters import role_label
 from dashboard.settings import DashboardSettings
@@ -55,6 +56,7 @@ def _pages_for(role: str, language: Language) -> list[st.Page]:
             _page("patient.py", "nav_patient", ":material/person:", language),
             _page("plans.py", "nav_plans", ":material/assignment:", language),
             _page("enrolment.py", "nav_enrolment", ":material/person_add:", language),
+            _page("notifications.py", "nav_notifications", ":material/outgoing_mail:", language),
         ]
     if role == "gp":
         return [
@@ -63,7 +65,10 @@ def _pages_for(role: str, language: Language) -> list[st.Page]:
             _page("plans.py", "nav_plans", ":material/assignment:", language),
             _page("summary.py", "nav_summary", ":material/print:", language),
         ]
-    return [_page("admin.py", "nav_admin", ":material/settings:", language, default=True)]
+    return [
+        _page("admin.py", "nav_admin", ":material/settings:", language, default=True),
+        _page("notifications.py", "nav_notifications", ":material/outgoing_mail:", language),
+    ]
 
 
 def _sidebar(language: Language) -> None:
@@ -90,11 +95,38 @@ def _sidebar(language: Language) -> None:
                 st.rerun()
 
 
+#: the alert of a link ``/?alert=<id>`` (from an escalation message), kept through the login
+_LINKED_ALERT = "dho_linked_alert"
+
+
+def _remember_linked_alert() -> None:
+    linked = st.query_params.get("alert")
+    if linked:
+        st.session_state[_LINKED_ALERT] = linked
+        del st.query_params["alert"]
+
+
+def _open_linked_alert(pages: list[st.Page], language: Language) -> None:
+    """After login: the linked alert's patient page (when the person may see the patient)."""
+    alert_id = st.session_state.pop(_LINKED_ALERT, None)
+    patient_page = next((p for p in pages if p.url_path == "patient"), None)
+    if not alert_id or patient_page is None:
+        return
+    try:
+        alert = session.client().alert(alert_id)
+    except ApiError:
+        session.flash_error(ApiError(404, t("alert_link_not_found", language)))
+        return
+    session.choose_patient(alert.patient_id)
+    st.switch_page(patient_page)
+
+
 def main() -> None:
     settings = DashboardSettings()
     st.set_page_config(page_title="DHO", page_icon="🩺", layout="wide")
     st.html(_STYLE)
     session.start(settings)
+    _remember_linked_alert()
     language = session.language()
     _sidebar(language)
     user = session.me()
@@ -102,7 +134,10 @@ def main() -> None:
         pages = [_page("login.py", "login", ":material/login:", language, default=True)]
     else:
         pages = _pages_for(user.role, language)
-    st.navigation(pages).run()
+    chosen = st.navigation(pages)
+    if user is not None:
+        _open_linked_alert(pages, language)
+    chosen.run()
 
 
 main()

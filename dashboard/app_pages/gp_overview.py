@@ -1,6 +1,7 @@
 """The fastlege's five minutes: own patients only (the API's scope), who deviated from the
 egenbehandlingsplan since the GP last looked, each deviation with its reason and what the
-follow-up centre did; plan drafts waiting for approval; the printable summary per patient."""
+follow-up centre did; plan drafts waiting for approval; the printable summary per patient; and
+the GP's choice of a daily or weekly summary by e-mail (counts only, never anything acute)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from dashboard import session
 from dashboard.api_client import AlertDetail, ApiClient, ApiError, Patient, PlanDraft
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
+    DIGEST_FREQUENCIES,
     colour_badge_markdown,
     condition_label,
     deviation,
     deviations_by_patient,
+    digest_frequency_label,
     format_datetime,
     since_last_look,
     worst_colour,
@@ -83,6 +86,46 @@ def _mark_seen(client: ApiClient, lang: Language, now: datetime) -> None:
     st.rerun()
 
 
+def _digest(client: ApiClient, lang: Language) -> None:
+    """ "Oppsummering på e-post": none, daily or weekly, to an address the GP gives; a plain
+    note when the operator has not set up sending."""
+    try:
+        current = client.digest()
+    except ApiError as err:
+        session.show_error(err)
+        return
+    with st.container(border=True, key="digest"):
+        st.subheader(f"✉️ {t('digest_title', lang)}")
+        st.caption(t("digest_caption", lang))
+        if not current.sending_configured:
+            st.info(t("digest_not_configured", lang), icon="ℹ️")
+        choices = list(DIGEST_FREQUENCIES)
+        with st.form("digest_form"):
+            frequency = st.radio(
+                t("digest_frequency", lang),
+                choices,
+                index=choices.index(current.frequency),
+                format_func=lambda f: digest_frequency_label(f, lang),
+                horizontal=True,
+                key="digest_frequency",
+            )
+            email = st.text_input(
+                t("digest_email", lang), value=current.email or "", key="digest_email"
+            )
+            if not st.form_submit_button(t("digest_save", lang), key="digest_submit"):
+                return
+        try:
+            saved = client.set_digest(frequency, email.strip() or None)
+        except ApiError as err:
+            session.show_error(err)
+            return
+        choice = digest_frequency_label(saved.frequency, lang)
+        if saved.email and saved.frequency != "none":
+            choice = f"{choice}, {saved.email}"
+        session.flash(t("digest_saved", lang, choice=choice))
+        st.rerun()
+
+
 def _page(lang: Language) -> None:
     st.title(f"🩺 {t('gp_title', lang)}")
     st.caption(t("gp_caption", lang))
@@ -105,6 +148,7 @@ def _page(lang: Language) -> None:
         if patient.state != "discharged":
             alerts = by_patient.get(patient.id, [])
             _deviations(client, patient, alerts, drafts.get(patient.id, []), lang)
+    _digest(client, lang)
 
 
 language = session.language()

@@ -1,6 +1,7 @@
 """One patient: header (condition, fastlege, plan version, the patient's goal), the open alerts
-with their handling (acknowledge → resolve in two clicks, the plan's nurse instruction in view),
-the plan's advice for the current zone, charts with zone bands, and the timeline."""
+with their handling (acknowledge → resolve in two clicks, the plan's nurse instruction in view)
+and, for a red one, its escalation (who was told when, whether it arrived, what the patient was
+told), the plan's advice for the current zone, charts with zone bands, and the timeline."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from dashboard.presenters import (
     colour_badge,
     colour_badge_markdown,
     condition_label,
+    escalation_steps,
     format_time,
+    is_notification_alert,
     message_status,
     outcome_label,
     parameter_label,
@@ -121,6 +124,33 @@ def _assignment(alert: AlertDetail, colleagues: list[Colleague], me: str, lang: 
     )
 
 
+def _escalation(alert: AlertDetail, lang: Language) -> None:
+    """ "Eskalering": each step of a red alert's chain (when, to whom, each receiver's status)
+    and what the patient was told; a red nobody was told about yet says so."""
+    steps = alert.escalations
+    if not steps and alert.escalated_at is not None:
+        steps = session.client().alert(alert.id).escalations
+    if not steps and (alert.colour != "red" or alert.category != "clinical"):
+        return
+    now = session.now()
+    with st.container(key=f"escalation-{alert.id}"):
+        st.markdown(f"**📣 {t('escalation_title', lang)}**")
+        views = escalation_steps(steps, now, lang)
+        if not views:
+            st.caption(t("escalation_none", lang))
+            return
+        lines: list[str] = []
+        told: list[str] = []
+        for view in views:
+            lines.append(f"- **{view.when}** {t('escalation_to', lang, role=view.to)}")
+            lines.extend(f"    - {receiver}" for receiver in view.receivers)
+            if view.patient_told and view.patient_told not in told:
+                told.append(view.patient_told)
+        st.markdown("\n".join(lines))
+        for text in told:
+            st.caption(t("patient_told", lang, text=text))
+
+
 def _alert_card(
     alert: AlertDetail,
     plan: PlanVersion | None,
@@ -148,9 +178,13 @@ def _alert_card(
         if colleagues is not None:
             status += f" · 👤 {assigned_text(alert.assigned_to, colleagues, me, lang)}"
         st.caption(status)
-        if plan is not None:
+        if is_notification_alert(alert.rule_id):
+            # about a message, not the patient's values: the plan's advice does not apply
+            st.warning(t("notification_alert_hint", lang), icon="📞")
+        elif plan is not None:
             _, nurse = zone_advice(plan.document, alert.colour, lang)
             st.info(f"**{t('advice_nurse', lang)}:** {nurse}", icon="🩺")
+        _escalation(alert, lang)
         if alert.state == "open":
             if st.button(t("acknowledge", lang), key=f"ack-{alert.id}", type="primary", icon="✔️"):
                 _act("acknowledge", alert, lang)

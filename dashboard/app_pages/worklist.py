@@ -8,7 +8,7 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import session
-from dashboard.api_client import ApiError, ServiceHours, WorklistItem
+from dashboard.api_client import ApiError, CentreEscalation, ServiceHours, WorklistItem
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
     colour_badge,
@@ -62,11 +62,25 @@ def _red_banner(items: list[WorklistItem], lang: Language) -> None:
     st.session_state[_KNOWN_REDS] = red_ids(items)
 
 
+def _escalations(hours: list[ServiceHours]) -> dict[str, CentreEscalation | None]:
+    """Where each closed centre's reds go (None where the API did not say: nothing promised)."""
+    found: dict[str, CentreEscalation | None] = {}
+    for centre in hours:
+        if centre.open_now:
+            continue
+        try:
+            found[centre.centre_id] = session.client().centre_escalation(centre.centre_id)
+        except ApiError:
+            found[centre.centre_id] = None
+    return found
+
+
 def _opening_hours(items: list[WorklistItem], hours: list[ServiceHours], lang: Language) -> None:
-    """From each centre's calendar: closed now (and when it opens) or today's hours, a holiday
-    today or coming soon; in staffed hours, what arrived since the centre last closed."""
+    """From each centre's calendar: closed now (when it opens, and where unacknowledged reds
+    really go) or today's hours, a holiday today or coming soon; in staffed hours, what arrived
+    since the centre last closed."""
     now = session.now()
-    for notice in hours_notices(hours, now, lang):
+    for notice in hours_notices(hours, now, lang, _escalations(hours)):
         if notice.problem:
             st.warning(notice.problem, icon="🗓️")
         if notice.closed_today:
@@ -75,7 +89,7 @@ def _opening_hours(items: list[WorklistItem], hours: list[ServiceHours], lang: L
             extra = f" · {notice.next_closed_day}" if notice.next_closed_day else ""
             st.caption(f"🕗 {notice.headline}{extra}")
         else:
-            st.warning(notice.headline, icon="🌙")
+            st.warning(notice.headline, icon="⚠️" if notice.nobody_after_hours else "🌙")
     many = len(hours) > 1
     names = {h.centre_id: h.centre_name for h in hours}
     for arrived in since_closing(hours, items):

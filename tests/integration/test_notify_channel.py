@@ -51,6 +51,13 @@ def test_an_unreachable_receiver_is_a_failed_attempt_not_an_exception() -> None:
 def test_credentials_never_show_and_unknown_schemes_are_refused() -> None:
     shown = masked_url("mailtos://dho:hemmelig@smtp.example.no:587?to=vakt@example.no")
     assert shown == "mailtos://smtp.example.no:587"
+    # many Apprise URLs put a token where the host goes: it is not shown either
+    assert masked_url("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PA/12315544") == "tgram://…"
+    assert masked_url("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ") == "slack://…"
+    assert masked_url("ntfy://hemmelig-emne") == "ntfy://…"
+    assert masked_url("json://[::1]:8080/sms") == "json://::1:8080"
+    assert masked_url("json://[::1/sms") == "(unreadable URL)"
+    assert masked_url("json://localhost:9/sms") == "json://localhost:9"
     assert check_url("json://127.0.0.1:9/sms") == "json"
     with pytest.raises(UnusableUrlError):
         check_url("nosuchscheme://x")

@@ -12,34 +12,54 @@ from dashboard.api_client import (
     AlertAction,
     AlertBrief,
     AlertDetail,
+    CentreEscalation,
     Colleague,
+    EscalationStep,
     Finding,
     Gateway,
     GatewayCredentials,
     LastReading,
+    Notification,
+    NotificationTarget,
     OverviewLook,
     Reading,
+    StepNotification,
     Text,
     TimelineEntry,
     WorklistItem,
 )
 from dashboard.i18n import WORDS, t
 from dashboard.presenters import (
+    DETAIL_LEVELS,
+    DIGEST_FREQUENCIES,
     Band,
     Point,
     assigned_text,
     assignee_options,
+    attempt_lines,
+    clock_words,
+    closed_hours,
     colour_badge,
     colour_badge_markdown,
     counts,
     credentials_text,
+    detail_level_label,
     deviations_by_patient,
+    digest_frequency_label,
     duration_words,
+    escalation_role_label,
+    escalation_steps,
     format_time,
     gateway_rows,
+    markers,
     new_red_patients,
+    notification_status,
+    notification_views,
+    reason_text,
+    seconds_words,
     series_by_parameter,
     since_last_look,
+    target_rows,
     timeline_rows,
     triage_order,
     worklist_row,
@@ -476,3 +496,370 @@ def test_a_list_answer_without_history_reads_as_no_events_and_no_actions() -> No
         }
     )
     assert (detail.events, detail.actions) == ([], [])
+
+
+# ------------------------------------------------------------------- escalation (issue 16)
+
+FRIDAY = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)  # 15:00 in Oslo
+#: internal ids as the API hands them out: none may show on a bokmål page
+IDS = ("ntf-7f3a9c", "tgt-41b2", "alert-9d1e", "esc-3")
+
+
+def _target(
+    role: str, label: str, *, active: bool = True, secure: bool = False
+) -> NotificationTarget:
+    return NotificationTarget(
+        id=f"tgt-{role}",
+        role=role,
+        label=label,
+        channel="mailto",
+        secure=secure,
+        active=active,
+        url_masked="mailto://l…@fjordvik.invalid",
+    )
+
+
+def _escalation(
+    *targets: NotificationTarget,
+    role: str | None = "after_hours",
+    after_hours: tuple[str, ...] = (),
+) -> CentreEscalation:
+    """The API's answer (``GET /centres/{id}/escalation``), its policy nested."""
+    return CentreEscalation.model_validate(
+        {
+            "centre_id": "c-1",
+            "centre_name": "Oppfølgingstjenesten Fjordvik",
+            "policy": {"on_call_after_min": 30, "second_nurse_after_min": 15, "detail": "none"},
+            "policy_problem": None,
+            "targets": [x.model_dump() for x in targets],
+            "roles_without_target": [],
+            "after_hours_role": role,
+            "after_hours_receivers": list(after_hours),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "nb", "en"),
+    [
+        ("on_call_nurse", "vakthavende sykepleier", "on-call nurse"),
+        ("second_nurse", "andre sykepleier", "second nurse"),
+        (
+            "after_hours",
+            "legevakt/hjemmesykepleie (utenfor åpningstid)",
+            "after-hours service (legevakt/home care)",
+        ),
+        ("centre_lead", "leder for oppfølgingstjenesten", "lead of the follow-up centre"),
+        ("fallback", "reserve", "fallback"),
+    ],
+)
+def test_each_chain_role_has_its_norwegian_name(role: str, nb: str, en: str) -> None:
+    assert escalation_role_label(role, "nb") == nb
+    assert escalation_role_label(role, "en") == en
+
+
+def _step_notification(**changes: Any) -> StepNotification:
+    fields: dict[str, Any] = {
+        "id": "ntf-7f3a9c",
+        "recipient": "Legevakten Fjordvik",
+        "channel": "mailto",
+        "status": "pending",
+        "attempts": 0,
+    }
+    return StepNotification(**{**fields, **changes})
+
+
+@pytest.mark.parametrize(
+    ("changes", "nb", "en"),
+    [
+        (
+            {"status": "sent", "attempts": 1, "sent_at": FRIDAY + timedelta(minutes=5)},
+            "📨 sendt kl. 15:05 (1 forsøk)",
+            "📨 sent at 15:05 (1 attempt)",
+        ),
+        (
+            {"status": "dead", "attempts": 6, "last_error": "451 try later"},
+            "⛔ feilet etter 6 forsøk – ring mottakeren",
+            "⛔ failed after 6 attempts – phone the receiver",
+        ),
+        ({"status": "cancelled"}, "⏹ stoppet fordi kvittert", "⏹ stopped: acknowledged"),
+        (
+            {
+                "status": "sent",
+                "attempts": 2,
+                "sent_at": FRIDAY,
+                "received_at": FRIDAY + timedelta(minutes=12),
+            },
+            "✅ mottatt kl. 15:12",
+            "✅ received at 15:12",
+        ),
+        (
+            {"status": "pending", "attempts": 2},
+            "⏳ venter på nytt forsøk (2 forsøk)",
+            "⏳ waiting to retry (2 attempts)",
+        ),
+        ({}, "⏳ venter på sending", "⏳ waiting to be sent"),
+    ],
+)
+def test_a_receivers_status_is_said_in_words(changes: dict[str, Any], nb: str, en: str) -> None:
+    found = _step_notification(**changes)
+    assert notification_status(found, FRIDAY + timedelta(minutes=20), "nb") == nb
+    assert notification_status(found, FRIDAY + timedelta(minutes=20), "en") == en
+
+
+def test_a_time_on_another_day_carries_its_date() -> None:
+    assert clock_words(FRIDAY, FRIDAY + timedelta(days=1), "nb") == "04.12 kl. 15:00"
+    # summer time: 13:05 UTC is 15:05 in Oslo
+    summer = datetime(2026, 6, 5, 13, 5, tzinfo=UTC)
+    assert clock_words(summer, summer, "nb") == "kl. 15:05"
+
+
+def test_a_providers_answer_time_has_a_decimal_comma_in_bokmal() -> None:
+    assert seconds_words(1234, "nb") == "1,2 s"
+    assert seconds_words(1234, "en") == "1.2 s"
+    assert seconds_words(40, "nb") == "0,0 s"
+
+
+def test_the_escalation_steps_say_when_to_whom_each_status_and_what_the_patient_was_told() -> None:
+    told = Text(nb="Ring legevakt på 116 117 nå.", en="Call 116 117 now.")
+    steps = [
+        EscalationStep(
+            step=1,
+            role="centre_lead",
+            created_at=FRIDAY + timedelta(minutes=30),
+            notifications=[],
+        ),
+        EscalationStep(
+            step=0,
+            role="after_hours",
+            created_at=FRIDAY + timedelta(minutes=5),
+            due_since=FRIDAY,
+            patient_instruction=told,
+            notifications=[
+                _step_notification(
+                    status="sent", attempts=1, sent_at=FRIDAY + timedelta(minutes=5)
+                ),
+                _step_notification(
+                    id="ntf-2",
+                    recipient="Hjemmesykepleien natt",
+                    channel="json",
+                    status="dead",
+                    attempts=6,
+                    last_error="503 Service Unavailable",
+                ),
+            ],
+        ),
+    ]
+    views = escalation_steps(steps, FRIDAY + timedelta(hours=1), "nb")
+    assert [(v.when, v.to) for v in views] == [
+        ("kl. 15:05", "legevakt/hjemmesykepleie (utenfor åpningstid)"),
+        ("kl. 15:30", "leder for oppfølgingstjenesten"),
+    ]
+    assert views[0].receivers == (
+        "Legevakten Fjordvik (e-post): 📨 sendt kl. 15:05 (1 forsøk)",
+        "Hjemmesykepleien natt (webhook): ⛔ feilet etter 6 forsøk – ring mottakeren"
+        " — 503 Service Unavailable",
+    )
+    assert views[0].patient_told == "Ring legevakt på 116 117 nå."
+    assert views[1].receivers == ("⚠️ ingen mottaker er satt opp – ikke sendt til noen",)
+    text = repr(views)
+    assert not [i for i in (*IDS, "ntf-2") if i in text]
+
+
+def test_a_message_stopped_by_anothers_receipt_says_who_confirmed() -> None:
+    """The after-hours service confirmed receipt through the link: the lead's pending message
+    was stopped because of that, not because a nurse acknowledged."""
+    steps = [
+        EscalationStep(
+            step=0,
+            role="after_hours",
+            created_at=FRIDAY,
+            notifications=[
+                _step_notification(
+                    status="sent",
+                    attempts=1,
+                    sent_at=FRIDAY,
+                    received_at=FRIDAY + timedelta(minutes=3),
+                )
+            ],
+        ),
+        EscalationStep(
+            step=1,
+            role="centre_lead",
+            created_at=FRIDAY + timedelta(minutes=15),
+            notifications=[_step_notification(id="ntf-2", recipient="Leder", status="cancelled")],
+        ),
+    ]
+    views = escalation_steps(steps, FRIDAY + timedelta(hours=1), "nb")
+    assert views[0].receivers == ("Legevakten Fjordvik (e-post): ✅ mottatt kl. 15:03",)
+    assert views[1].receivers == (
+        "Leder (e-post): ⏹ stoppet fordi Legevakten Fjordvik bekreftet mottak",
+    )
+
+
+def test_closed_hours_name_the_configured_after_hours_receiver() -> None:
+    settings = _escalation(
+        _target("after_hours", "Legevakten Fjordvik"), after_hours=("Legevakten Fjordvik",)
+    )
+    found = closed_hours(settings, "", "mandag 07.12 08:00", "nb")
+    assert found.text == (
+        "Utenfor bemannet tid: åpner mandag 07.12 08:00. Røde varsler som ingen kvitterer, "
+        "sendes til Legevakten Fjordvik."
+    )
+    assert not found.warning
+
+
+def test_closed_hours_without_an_after_hours_receiver_warn_and_promise_nothing() -> None:
+    """No after-hours receiver: a warning; with a lead, the chain goes on to the lead at once;
+    with nobody at all, reds wait here; without the settings, no promise either."""
+
+    inactive = _escalation(_target("after_hours", "Legevakten", active=False), role=None)
+    nobody = closed_hours(inactive, "", "i morgen 08:00", "nb")
+    assert nobody.warning
+    assert nobody.text == (
+        "Utenfor bemannet tid: åpner i morgen 08:00. Ingen mottaker utenfor åpningstid er satt "
+        "opp: røde varsler blir liggende her til i morgen 08:00."
+    )
+    only_lead = _escalation(
+        _target("centre_lead", "Leder Fjordvik"),
+        role="centre_lead",
+        after_hours=("Leder Fjordvik",),
+    )
+    assert only_lead.on_call_after_min == 30
+    lead = closed_hours(only_lead, "", "x", "nb")
+    assert lead.warning
+    assert "Ingen mottaker utenfor åpningstid er satt opp" in lead.text
+    assert "sendes til Leder Fjordvik (leder for oppfølgingstjenesten)" in lead.text
+    unknown = closed_hours(None, "", "i morgen 08:00", "nb")
+    assert unknown.warning
+    for found in (nobody, lead, unknown):
+        assert "legevakt/hjemmesykepleie" not in found.text  # no promise nobody backs
+    two = _escalation(after_hours=("Legevakten Fjordvik", "Hjemmesykepleien"))
+    assert closed_hours(two, "", "x", "en").text.endswith(
+        "are sent to Legevakten Fjordvik and Hjemmesykepleien."
+    )
+
+
+def test_technical_alerts_about_notifications_get_readable_titles() -> None:
+    undelivered = Finding(
+        rule_id="notification_undelivered",
+        rule_type="technical",
+        colour="red",
+        at=NOW,
+        text=Text(
+            nb="Varsel om rødt varsel kom ikke fram til Legevakten etter 6 forsøk – ring "
+            "mottakeren",
+            en="The message about a red alert did not reach Legevakten after 6 attempts",
+        ),
+    )
+    assert reason_text(undelivered, "nb") == (
+        "📨 Varsling kom ikke fram: Varsel om rødt varsel kom ikke fram til Legevakten etter "
+        "6 forsøk – ring mottakeren"
+    )
+    empty = undelivered.model_copy(
+        update={"rule_id": "notification_no_receiver", "text": Text(nb="", en="")}
+    )
+    assert reason_text(empty, "nb") == (
+        "📨 Varsling ikke sendt: Ingen mottaker for varsling er satt opp – rødt varsel er ikke "
+        "sendt til noen"
+    )
+
+
+def test_a_notification_alert_alone_is_not_lost_contact() -> None:
+    """The API flags any open technical alert as lost contact; the worklist does not say
+    "Mistet kontakt" for an alert about a notification."""
+    technical = alert("red", NOW).model_copy(
+        update={"category": "technical", "rule_id": "notification_undelivered"}
+    )
+    item = WorklistItem(**{**_item_fields(), "lost_contact": True, "alerts": [technical]})
+    assert "Mistet kontakt" not in " ".join(markers_of(item))
+    assert counts([item]).lost_contact == 0
+    lost = technical.model_copy(update={"rule_id": "lost_contact", "colour": "yellow"})
+    item = WorklistItem(**{**_item_fields(), "lost_contact": True, "alerts": [technical, lost]})
+    assert counts([item]).lost_contact == 1
+
+
+def _item_fields() -> dict[str, Any]:
+    return {
+        "patient_id": "p-1",
+        "display_name": "Kari Nordmann",
+        "centre_id": "c-1",
+        "centre_name": "Oppfølgingstjenesten Fjordvik",
+        "municipality_name": "Fjordvik",
+        "state": "active",
+        "colour": "green",
+    }
+
+
+def markers_of(item: WorklistItem) -> tuple[str, ...]:
+    return markers(item, NOW, "nb")
+
+
+def test_sent_notifications_read_in_bokmal_without_internal_ids() -> None:
+    found = Notification.model_validate(
+        {
+            "id": "ntf-7f3a9c",
+            "kind": "escalation",
+            "alert_id": "alert-9d1e",
+            "patient_id": "p-1",
+            "patient_name": "Kari Nordmann",
+            "recipient": "Legevakten Fjordvik",
+            "role": "after_hours",
+            "channel": "mailto",
+            "status": "sent",
+            "created_at": FRIDAY.isoformat(),
+            "sent_at": (FRIDAY + timedelta(minutes=1)).isoformat(),
+            "attempts": 2,
+            "attempt_log": [
+                {
+                    "at": FRIDAY.isoformat(),
+                    "ok": False,
+                    "answer": "451 try later",
+                    "duration_ms": 412,
+                },
+                {
+                    "at": (FRIDAY + timedelta(minutes=1)).isoformat(),
+                    "ok": True,
+                    "answer": "250 OK",
+                    "duration_ms": 1530,
+                },
+            ],
+        }
+    )
+    (view,) = notification_views([found], FRIDAY + timedelta(hours=1), "nb")
+    assert (view.kind, view.patient, view.recipient, view.status, view.attempts) == (
+        "Eskalering",
+        "Kari Nordmann",
+        "Legevakten Fjordvik – legevakt/hjemmesykepleie (utenfor åpningstid)",
+        "📨 sendt kl. 15:01 (2 forsøk)",
+        "2 forsøk",
+    )
+    assert attempt_lines(found, FRIDAY + timedelta(hours=1), "nb") == [
+        "15:00 ❌ 0,4 s — 451 try later",
+        "15:01 ✅ 1,5 s — 250 OK",
+    ]
+    (row,) = target_rows([_target("after_hours", "Legevakten Fjordvik", secure=True)], "nb")
+    assert (row.label, row.role, row.channel, row.address, row.secure, row.active) == (
+        "Legevakten Fjordvik",
+        "legevakt/hjemmesykepleie (utenfor åpningstid)",
+        "e-post",
+        "mailto://l…@fjordvik.invalid",
+        "Ja",
+        "Ja",
+    )
+    shown = repr((view.when, view.kind, view.patient, view.recipient, view.status)) + repr(
+        (row.label, row.role, row.channel, row.address)
+    )
+    assert not [i for i in IDS if i in shown]
+
+
+def test_every_new_text_is_in_both_languages() -> None:
+    for level in DETAIL_LEVELS:
+        assert detail_level_label(level, "nb") != detail_level_label(level, "en")
+    assert [digest_frequency_label(f, "nb") for f in DIGEST_FREQUENCIES] == [
+        "Ingen e-post",
+        "Daglig (kl. 07:00)",
+        "Ukentlig (mandag kl. 07:00)",
+    ]
+    assert "closed_now" not in WORDS  # the old promise ("går til legevakt") is gone
+    assert t("n_sent", "nb", at="kl. 15:05", tries="1 forsøk") == "sendt kl. 15:05 (1 forsøk)"

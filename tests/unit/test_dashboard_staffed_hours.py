@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from dashboard.api_client import AlertBrief, ClosedDay, ServiceHours, Text, WorklistItem
+from dashboard.api_client import (
+    AlertBrief,
+    CentreEscalation,
+    ClosedDay,
+    ServiceHours,
+    Text,
+    WorklistItem,
+)
 from dashboard.presenters import OSLO
 from dashboard.staffed_hours import (
     day_words,
@@ -102,16 +109,24 @@ def test_open_the_notice_gives_todays_hours() -> None:
     assert (notice.closed_today, notice.next_closed_day, notice.problem) == (None, None, None)
 
 
-def test_closed_the_notice_says_when_it_opens_and_where_reds_go() -> None:
-    notice = hours_notice(
-        hours(open_now=False, next_opening=datetime(2026, 11, 24, 7, 30, tzinfo=OSLO)),
-        NOW,
-        "nb",
-        name_centre=False,
-    )
+LEGEVAKT = CentreEscalation(after_hours_receivers=["Legevakten Testvik"])
+
+
+def test_closed_the_notice_says_when_it_opens_and_where_reds_really_go() -> None:
+    """The receivers the centre has set up, by name; none: a warning that reds wait here."""
+    closed = hours(open_now=False, next_opening=datetime(2026, 11, 24, 7, 30, tzinfo=OSLO))
+    notice = hours_notice(closed, NOW, "nb", name_centre=False, escalation=LEGEVAKT)
     assert notice.headline == (
-        "Utenfor bemannet tid: åpner i morgen 07:30. Røde varsler går til legevakt/hjemmesykepleie."
+        "Utenfor bemannet tid: åpner i morgen 07:30. Røde varsler som ingen kvitterer, sendes "
+        "til Legevakten Testvik."
     )
+    assert not notice.nobody_after_hours
+    nobody = hours_notice(closed, NOW, "nb", name_centre=False, escalation=CentreEscalation())
+    assert nobody.headline == (
+        "Utenfor bemannet tid: åpner i morgen 07:30. Ingen mottaker utenfor åpningstid er satt "
+        "opp: røde varsler blir liggende her til i morgen 07:30."
+    )
+    assert nobody.nobody_after_hours
 
 
 def test_a_holiday_today_is_named_in_both_languages() -> None:
@@ -149,10 +164,10 @@ def test_a_nurse_of_two_centres_sees_each_by_name_closed_first() -> None:
         open_now=False,
         next_opening=datetime(2026, 11, 24, 8, tzinfo=OSLO),
     )
-    notices = hours_notices([hours(), closed], NOW, "en")
+    notices = hours_notices([hours(), closed], NOW, "en", {"b": LEGEVAKT})
     assert [n.headline for n in notices] == [
         "Outside staffed hours — Oppfølgingstjenesten Prøvestad: opens tomorrow 08:00. Red "
-        "alerts go to the after-hours service.",
+        "alerts nobody acknowledges are sent to Legevakten Testvik.",
         "Staffed today 08:00–15:00 — Oppfølgingstjenesten Testvik",
     ]
 

@@ -15,8 +15,9 @@ def test_the_published_openapi_document_is_up_to_date() -> None:
 
 
 def test_every_patient_data_endpoint_requires_a_person_or_a_gateway() -> None:
-    """Only health, readiness, metrics, login and refresh are open; every other path needs a
-    bearer token (a person's, or a gateway's for ingest)."""
+    """Only health, readiness, metrics, login, refresh and the receipt link in escalation
+    messages (a token in its path) are open; every other path needs a bearer token (a
+    person's, or a gateway's for ingest)."""
     document = openapi_document()
     open_paths = set()
     for path, operations in document["paths"].items():
@@ -29,4 +30,6 @@ def test_every_patient_data_endpoint_requires_a_person_or_a_gateway() -> None:
         "GET /api/v1/metrics",
         "POST /api/v1/auth/login",
         "POST /api/v1/auth/refresh",
+        "GET /api/v1/notifications/receipt/{token}",
+        "POST /api/v1/notifications/receipt/{token}",
     }

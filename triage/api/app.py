@@ -20,7 +20,7 @@ from triage.api.input_checks import checked_ingest_request, checked_request
 from triage.api.limits import BodyLimit
 from triage.api.queries.worklist import AlertSummaryCache
 from triage.api.ratelimit import RateLimiter
-from triage.api.routers import ROUTERS, ingest
+from triage.api.routers import ROUTERS, ingest, receipt
 from triage.auth.tokens import LocalTokens
 from triage.config import Settings
 from triage.ingest.pipeline import PlanCache
@@ -74,6 +74,7 @@ def create_app(
     app.state.worklist_cache = AlertSummaryCache()
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_minute)
+    app.state.receipt_limiter = receipt.receipt_limiter(settings)
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,

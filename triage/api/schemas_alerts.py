@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from triage.api.schemas_notifications import EscalationStep
 from triage.api.schemas_patients import FindingRead
 from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour
@@ -93,10 +94,16 @@ class AlertActionRead(BaseModel):
 
 
 class AlertDetail(AlertRead):
-    """An alert with its history (oldest first) and the actions recorded (oldest first)."""
+    """An alert with its history (oldest first), the actions recorded (oldest first), and the
+    steps of its escalation chain with the messages each sent (oldest first)."""
 
     events: list[AlertEventRead]
     actions: list[AlertActionRead]
+    escalations: list[EscalationStep] = Field(
+        default_factory=list,
+        description="each escalation step: when, to which role, why, what the patient's plan "
+        "tells them, and the messages sent (state, attempts, received)",
+    )
 
 
 class AlertListItem(AlertRead):

@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 import apprise
 
@@ -56,11 +56,39 @@ def scheme_of(url: str) -> str:
     return urlsplit(url).scheme.lower()[:32] or "unknown"
 
 
-def masked_url(url: str) -> str:
-    """The URL without credentials, path or query: ``mailtos://smtp.example.no`` (safe to show)."""
-    parts = urlsplit(url)
+#: A host worth showing: a dotted name or IPv4 address, an IPv6 address, or localhost.
+_REAL_HOST = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+|[0-9a-f:.]*:[0-9a-f:.]*|localhost")
+
+
+def _split(url: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError:  # an unbalanced "[" of an IPv6 address
+        return urlsplit("")
+
+
+def _shown_host(parts: SplitResult) -> str:
+    """The host if it is one; ``…`` for what sits in its place in many Apprise URLs: a token
+    (``tgram://<bot token>/…``, ``slack://<token>/…``, ``discord://<webhook id>/…``) or an
+    ntfy topic, which are as secret as a password."""
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    return host if _REAL_HOST.fullmatch(host) else "…"
+
+
+def _shown_port(parts: SplitResult) -> str:
+    try:
+        port = parts.port
+    except ValueError:  # not a port: "tgram://123:<token>/…" puts the token there
+        return ""
+    return f":{port}" if port else ""
+
+
+def masked_url(url: str) -> str:
+    """The URL without credentials, path or query: ``mailtos://smtp.example.no`` (safe to show);
+    a token in the host's place shows as ``…`` (``tgram://…``). Never raises."""
+    parts = _split(url)
+    host = _shown_host(parts)
+    port = _shown_port(parts)
     return f"{parts.scheme}://{host}{port}" if parts.scheme else "(unreadable URL)"
 
 

@@ -14,6 +14,7 @@ on PostgreSQL).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -33,11 +34,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.api.conftest import NOW, ApiWorld, Login, ingest
 from triage.storage import seed
-from triage.storage.models import AlertRow, PatientRow
+from triage.storage.models import AlertRow, NotificationRow, NotificationTargetRow, PatientRow
 
 OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "api" / "openapi.json"
 EXAMPLES = int(os.environ.get("DHO_FUZZ_EXAMPLES", "12"))
 REASON = "Fuzz-testing the API's error handling"
+RECEIPT_TOKEN = "fuzz-receipt-token-0123456789abcdefghijklmnopq"  # noqa: S105 - synthetic
 INGEST_PATHS = {"/api/v1/readings", "/api/v1/reports"}
 
 
@@ -99,6 +101,39 @@ def real_ids(sessions: sessionmaker[Session], world: ApiWorld) -> dict[str, Any]
         assert patient is not None
         gateway, _ = seed.register_gateway(session, patient, NOW, gateway_id="gw-spare")
         spare_id, gateway_id = spare.id, gateway.id
+        session.add(
+            NotificationTargetRow(
+                id="fuzz-target",
+                centre_id=copd.centre_id,
+                role="after_hours",
+                label="Legevakten (fuzz)",
+                url="mailto://smtp.example.no?to=vakt@example.no",
+                secure=False,
+                active=True,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        session.flush()
+        session.add(
+            NotificationRow(
+                id="fuzz-notification",
+                kind="escalation",
+                dedupe_key="esc:fuzz",
+                centre_id=copd.centre_id,
+                alert_id=alert_id,
+                target_id="fuzz-target",
+                recipient="Legevakten (fuzz)",
+                channel="mailto",
+                title="DHO: rødt varsel venter",
+                body="DHO: 1 rød varsling venter",
+                created_at=NOW,
+                due_at=NOW,
+                attempts=0,
+                status="pending",
+                receipt_token_hash=hashlib.sha256(RECEIPT_TOKEN.encode()).hexdigest(),
+            )
+        )
     return {
         "patient_id": copd.id,
         "plan_id": copd.plan.plan_id,
@@ -106,6 +141,10 @@ def real_ids(sessions: sessionmaker[Session], world: ApiWorld) -> dict[str, Any]
         "alert_id": alert_id,
         "user_id": spare_id,
         "gateway_id": gateway_id,
+        "centre_id": copd.centre_id,
+        "target_id": "fuzz-target",
+        "notification_id": "fuzz-notification",
+        "token": RECEIPT_TOKEN,
     }
 
 

@@ -198,14 +198,15 @@ def test_outside_the_centres_own_hours_the_worklist_says_when_it_opens(
     app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
 ) -> None:
     """A centre that opens at 10:00 is closed at 09:30: the worklist says so, when it opens
-    and where reds go, and lists nothing as 'since closing'."""
+    and — with no after-hours receiver set up — that reds wait here (no promise of a delivery
+    nobody is set up for), and lists nothing as 'since closing'."""
     _calendar(sessions, ward.world.centre_a, {"opens": "10:00"})
     at = logged_in(app, "nurse-a")
     assert not at.exception
     warnings = [str(w.value) for w in at.warning]
     assert (
-        "Utenfor bemannet tid: åpner i dag 10:00. Røde varsler går til legevakt/hjemmesykepleie."
-        in warnings
+        "Utenfor bemannet tid: åpner i dag 10:00. Ingen mottaker utenfor åpningstid er satt "
+        "opp: røde varsler blir liggende her til i dag 10:00." in warnings
     )
     assert not [i for i in at.info if "siden sist stengt" in str(i.value)]
 

@@ -13,9 +13,11 @@ from triage.api.routers import (
     health,
     ingest,
     metrics,
+    notifications,
     overview,
     patients,
     plans,
+    receipt,
     worklist,
 )
 
@@ -30,6 +32,8 @@ ROUTERS: list[APIRouter] = [
     centres.router,
     data.router,
     admin.router,
+    notifications.router,
+    receipt.router,
     audit.router,
     metrics.router,
     ingest.router,

@@ -29,6 +29,7 @@ from triage.api.pages import (
 )
 from triage.api.people import Caller, CallerDep, require_role
 from triage.api.queries import alerts as queries
+from triage.api.queries.notifications import escalation_steps
 from triage.api.schemas_alerts import (
     AcknowledgeRequest,
     ActionOutcome,
@@ -493,7 +494,8 @@ Detail = TypeVar("Detail", AlertDetail, AlertListItem)
 
 def _detail(session: Session, row: AlertRow) -> AlertDetail:
     [detail] = _details(session, [row], AlertDetail)
-    return detail
+    steps = escalation_steps(session, [row.id])[row.id]
+    return detail.model_copy(update={"escalations": steps})
 
 
 def _details(session: Session, rows: Sequence[AlertRow], cls: type[Detail]) -> list[Detail]:
