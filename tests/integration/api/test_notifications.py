@@ -450,6 +450,10 @@ def test_an_admins_test_message_is_queued_for_the_sender_without_a_patient(
     assert _audits(sessions, "test", "notification_target")
     missing = http.post(f"{API}/admin/notification-targets/nothing/test", headers=admin)
     assert missing.status_code == 404
+    http.delete(f"{API}/admin/notification-targets/t-ah", headers=admin)
+    inactive = http.post(f"{API}/admin/notification-targets/t-ah/test", headers=admin)
+    assert inactive.status_code == 409
+    assert "deactivated" in inactive.json()["detail"]
 
 
 # ----------------------------------------------------------------------------- messages
