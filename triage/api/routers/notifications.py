@@ -19,7 +19,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from triage.api.errors import ApiError, ForbiddenError, NotFoundError
+from triage.api.errors import ApiError, ConflictError, ForbiddenError, NotFoundError
 from triage.api.pages import (
     DEFAULT_LIMIT,
     CursorQuery,
@@ -337,18 +337,27 @@ def deactivate_target(target_id: TargetId, caller: CallerDep) -> TargetRead:
     response_model=TestQueued,
     status_code=202,
     summary="Send a test message to a notification target",
-    responses={**_ADMIN_ONLY, 404: {"description": "No such target."}},
+    responses={
+        **_ADMIN_ONLY,
+        404: {"description": "No such target."},
+        409: {"description": "The target is deactivated."},
+    },
 )
 def test_target(target_id: TargetId, caller: CallerDep) -> TestQueued:
     """Queue a test message (bokmål and English, about no patient) to the target's URL; the
     notification sender delivers it like any message, with its attempts in
-    `GET /notifications/{id}`. Works for a deactivated target too (test before taking it into
-    use). Audited."""
+    `GET /notifications/{id}`. A deactivated target gets nothing (409: the sender sends to
+    active targets only). Audited."""
     _admin(caller, "test", "notification_target")
     with caller.sessions.begin() as session:
         target = session.get(NotificationTargetRow, target_id)
         if target is None:
             raise NotFoundError(f"no notification target {target_id}")
+        if not target.active:
+            raise ConflictError(
+                f"the target {target.label!r} is deactivated: the sender sends nothing to it; "
+                "activate it first (PATCH with active: true)"
+            )
         centre = session.get(CentreRow, target.centre_id)
         centre_name = centre.name if centre is not None else target.centre_id
         row = NotificationRow(
