@@ -256,7 +256,7 @@ def test_a_gone_receiver_an_unusable_url_and_a_digest_with_nowhere_to_go_fail_cl
         bad_url: [(False, answers[bad_url][0][1])],
         digest: [(False, "e-mail sending is not configured (DHO_NOTIFY_EMAIL_URL is unset)")],
     }
-    assert answers[bad_url][0][1].startswith("unusable URL (nosuchscheme://x): Apprise does not")
+    assert answers[bad_url][0][1].startswith("unusable URL (nosuchscheme://…): Apprise does not")
     for notification_id in answers:
         assert message(sessions, notification_id).status == "dead"
     assert (result.status, result.failures, result.detail["dead"]) == ("ok", 0, 4)

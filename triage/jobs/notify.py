@@ -12,9 +12,9 @@ oldest first, at most :data:`MAX_PER_RUN`, and for each one:
    resolved it) or whose alert already has a received message (someone confirmed the receipt
    link): status ``cancelled``, never sent.
 3. **resolves the URL**: the target's current ``url`` (escalation and test messages); for a GP
-   digest, :func:`~triage.notify.channel.digest_url` of ``DHO_NOTIFY_EMAIL_URL`` and the GP's ``digest_email``. No
-   target, an inactive target, an unusable URL or a digest with nowhere to go is a failed
-   attempt with that answer (it never breaks the run).
+   digest, :func:`~triage.notify.channel.digest_url` of ``DHO_NOTIFY_EMAIL_URL`` and the
+   GP's ``digest_email``. No target, an inactive target, an unusable URL or a digest with
+   nowhere to go is a failed attempt with that answer (it never breaks the run).
 4. **delivers** it through Apprise (:func:`triage.notify.channel.deliver`) *outside* any
    database transaction, so a slow provider holds no lock;
 5. **records** the attempt (:class:`~triage.storage.models.NotificationAttemptRow`: ok, the
