@@ -20,9 +20,8 @@ from triage.storage.models import (
     EscalationRow,
     NotificationAttemptRow,
     NotificationRow,
-    NotificationTargetRow,
 )
-from triage.storage.repositories import new_id
+from triage.storage.repositories import add_notification_target, new_id
 
 RED_ADVICE = "Ring legevakt på 116 117 nå. Ved pustebesvær i hvile: ring 113."
 
@@ -37,17 +36,13 @@ def _escalated_before_opening(sessions: sessionmaker[Session], ward: Ward) -> st
         centre = session.get(CentreRow, ward.world.centre_a)
         assert centre is not None
         centre.calendar = {"opens": "10:00"}
-        target = NotificationTargetRow(
-            id=new_id(),
-            centre_id=centre.id,
-            role="after_hours",
-            label="Legevakten Testvik",
-            url="mailto://varsel@smtp.testvik.invalid?to=legevakt@testvik.invalid",
-            secure=False,
-            active=True,
-            created_at=NOW - timedelta(days=7),
-            updated_at=NOW - timedelta(days=7),
-            updated_by=None,
+        target = add_notification_target(
+            session,
+            centre.id,
+            "after_hours",
+            "Legevakten Testvik",
+            "mailto://varsel@smtp.testvik.invalid?to=legevakt@testvik.invalid",
+            NOW - timedelta(days=7),
         )
         alert = session.scalars(
             select(AlertRow).where(AlertRow.patient_id == ward.red, AlertRow.colour == "red")

@@ -24,7 +24,7 @@ from triage.storage.models import (
     NotificationRow,
     NotificationTargetRow,
 )
-from triage.storage.repositories import new_id
+from triage.storage.repositories import add_notification_target, new_id
 
 Sessions = sessionmaker[Session]
 
@@ -65,18 +65,7 @@ def add_target(
     active: bool = True,
 ) -> str:
     with sessions.begin() as session:
-        row = NotificationTargetRow(
-            id=new_id(),
-            centre_id=centre_id,
-            role=role.value,
-            label=label,
-            url=url,
-            secure=False,
-            active=active,
-            created_at=at,
-            updated_at=at,
-        )
-        session.add(row)
+        row = add_notification_target(session, centre_id, role.value, label, url, at, active=active)
         return row.id
 
 

@@ -54,7 +54,6 @@ from triage.storage.models import (
     JobRunRow,
     MunicipalityRow,
     NotificationRow,
-    NotificationTargetRow,
     PatientRow,
     ReadingRow,
 )
@@ -208,18 +207,10 @@ def _add_target(
 ) -> str:
     """A notification target of the test centre (an Apprise mailto URL nobody reads)."""
     with sessions.begin() as session:
-        target = NotificationTargetRow(
-            id=repositories.new_id(),
-            centre_id=world.centre_id,
-            role=role,
-            label=label,
-            url=f"mailto://dho:pw@smtp.fjordvik.invalid?to={role}@fjordvik.invalid",
-            secure=secure,
-            active=active,
-            created_at=NOW,
-            updated_at=NOW,
+        url = f"mailto://dho:pw@smtp.fjordvik.invalid?to={role}@fjordvik.invalid"
+        target = repositories.add_notification_target(
+            session, world.centre_id, role, label, url, NOW, secure=secure, active=active
         )
-        session.add(target)
         return target.id
 
 

@@ -23,7 +23,7 @@ from triage.demo.state import DemoState
 from triage.domain.notification import DigestFrequency, TargetRole
 from triage.notify.smtp_sink import SmtpSink
 from triage.storage.models import NotificationTargetRow, PatientRow, UserRow
-from triage.storage.repositories import new_id
+from triage.storage.repositories import add_notification_target
 
 #: The sink's default port (``--smtp-port`` / ``DHO_DEMO_SMTP_PORT``).
 SMTP_PORT = 8625
@@ -89,19 +89,7 @@ def seed_notification_targets(
                 None,
             )
             if row is None:
-                session.add(
-                    NotificationTargetRow(
-                        id=new_id(),
-                        centre_id=centre_id,
-                        role=role.value,
-                        label=label,
-                        url=url,
-                        secure=False,
-                        active=True,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                add_notification_target(session, centre_id, role.value, label, url, now)
                 added += 1
             elif row.url != url:
                 row.url, row.updated_at = url, now

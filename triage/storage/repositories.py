@@ -58,6 +58,7 @@ from triage.storage.models import (
     DeadLetterRow,
     GatewayRow,
     JSONType,
+    NotificationTargetRow,
     PatientRow,
     PlanRow,
     PlanVersionRow,
@@ -90,6 +91,41 @@ def request_tablet_publish(session: Session, patient_id: str, cause: str, now: d
     session.execute(
         insert(TabletOutboxRow).values(patient_id=patient_id, cause=cause[:32], requested_at=now)
     )
+
+
+# ----------------------------------------------------------------------------- notification targets
+
+
+def add_notification_target(
+    session: Session,
+    centre_id: str,
+    role: str,
+    label: str,
+    url: str,
+    now: datetime,
+    *,
+    secure: bool = False,
+    active: bool = True,
+    by: str | None = None,
+    target_id: str | None = None,
+) -> NotificationTargetRow:
+    """Add a receiver of the centre's escalation messages (``role``: a
+    :class:`~triage.domain.notification.TargetRole` value) with its Apprise ``url``; the caller
+    checks the URL and audits the change."""
+    row = NotificationTargetRow(
+        id=target_id or new_id(),
+        centre_id=centre_id,
+        role=role,
+        label=label,
+        url=url,
+        secure=secure,
+        active=active,
+        created_at=now,
+        updated_at=now,
+        updated_by=by,
+    )
+    session.add(row)
+    return row
 
 
 # ----------------------------------------------------------------------------- look-ups

@@ -33,8 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.api.conftest import NOW, ApiWorld, Login, ingest
-from triage.storage import seed
-from triage.storage.models import AlertRow, NotificationRow, NotificationTargetRow, PatientRow
+from triage.storage import repositories, seed
+from triage.storage.models import AlertRow, NotificationRow, PatientRow
 
 OPENAPI = Path(__file__).resolve().parents[3] / "docs" / "api" / "openapi.json"
 EXAMPLES = int(os.environ.get("DHO_FUZZ_EXAMPLES", "12"))
@@ -101,18 +101,14 @@ def real_ids(sessions: sessionmaker[Session], world: ApiWorld) -> dict[str, Any]
         assert patient is not None
         gateway, _ = seed.register_gateway(session, patient, NOW, gateway_id="gw-spare")
         spare_id, gateway_id = spare.id, gateway.id
-        session.add(
-            NotificationTargetRow(
-                id="fuzz-target",
-                centre_id=copd.centre_id,
-                role="after_hours",
-                label="Legevakten (fuzz)",
-                url="mailto://smtp.example.no?to=vakt@example.no",
-                secure=False,
-                active=True,
-                created_at=NOW,
-                updated_at=NOW,
-            )
+        repositories.add_notification_target(
+            session,
+            copd.centre_id,
+            "after_hours",
+            "Legevakten (fuzz)",
+            "mailto://smtp.example.no?to=vakt@example.no",
+            NOW,
+            target_id="fuzz-target",
         )
         session.flush()
         session.add(

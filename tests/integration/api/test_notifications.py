@@ -25,6 +25,7 @@ from tests.integration.test_http_ingest import serving
 from triage.api.app import create_app
 from triage.config import Settings
 from triage.domain.escalation import EscalationPolicy
+from triage.storage import repositories
 from triage.storage.models import (
     AlertEventRow,
     AlertRow,
@@ -59,20 +60,9 @@ class Chain:
 def _target(
     session: Session, centre_id: str, id_: str, role: str, label: str, *, active: bool = True
 ) -> NotificationTargetRow:
-    row = NotificationTargetRow(
-        id=id_,
-        centre_id=centre_id,
-        role=role,
-        label=label,
-        url=SECRET_URL,
-        secure=False,
-        active=active,
-        created_at=NOW,
-        updated_at=NOW,
-        updated_by=None,
+    return repositories.add_notification_target(
+        session, centre_id, role, label, SECRET_URL, NOW, active=active, target_id=id_
     )
-    session.add(row)
-    return row
 
 
 def _message(

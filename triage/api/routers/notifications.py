@@ -53,7 +53,7 @@ from triage.domain.notification import (
 )
 from triage.notify.channel import UnusableUrlError, check_url, masked_url, scheme_of
 from triage.storage.models import CentreRow, NotificationRow, NotificationTargetRow, UserRow
-from triage.storage.repositories import new_id
+from triage.storage.repositories import add_notification_target, new_id
 
 router = APIRouter(tags=["notifications"])
 
@@ -230,19 +230,17 @@ def create_target(centre_id: CentreId, body: TargetCreate, caller: CallerDep) ->
     with caller.sessions.begin() as session:
         if session.get(CentreRow, centre_id) is None:
             raise NotFoundError(f"no centre {centre_id}")
-        row = NotificationTargetRow(
-            id=new_id(),
-            centre_id=centre_id,
-            role=body.role.value,
-            label=body.label,
-            url=body.url,
+        row = add_notification_target(
+            session,
+            centre_id,
+            body.role.value,
+            body.label,
+            body.url,
+            caller.now,
             secure=body.secure,
             active=body.active,
-            created_at=caller.now,
-            updated_at=caller.now,
-            updated_by=caller.user_id,
+            by=caller.user_id,
         )
-        session.add(row)
         session.flush()
         caller.audit(
             session,
