@@ -91,20 +91,18 @@ def add_escalation_message(
         session.add(escalation)
         session.flush()
         token = secrets.token_urlsafe(32)
-        row = NotificationRow(
-            id=new_id(),
-            kind=NotificationKind.ESCALATION.value,
-            dedupe_key=f"esc:{alert_id}:{step}:{target_id}",
+        row = repositories.pending_notification(
+            NotificationKind.ESCALATION,
+            f"esc:{alert_id}:{step}:{target_id}",
+            target.label,
+            scheme_of(target.url),
+            TITLE,
+            BODY,
+            at,
             centre_id=target.centre_id,
             alert_id=alert_id,
             escalation_id=escalation.id,
             target_id=target_id,
-            recipient=target.label,
-            channel=scheme_of(target.url),
-            title=TITLE,
-            body=BODY,
-            created_at=at,
-            due_at=at,
             receipt_token_hash=hashlib.sha256(token.encode()).hexdigest(),
         )
         session.add(row)

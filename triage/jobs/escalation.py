@@ -72,7 +72,6 @@ from triage.domain.findings import Finding, RuleType
 from triage.domain.notification import (
     DetailLevel,
     NotificationKind,
-    NotificationStatus,
     TargetRole,
 )
 from triage.domain.notification_text import (
@@ -339,22 +338,18 @@ def _write_messages(
             municipality=municipality.name if municipality is not None else None,
         )
         session.add(
-            NotificationRow(
-                id=repositories.new_id(),
-                kind=NotificationKind.ESCALATION.value,
-                dedupe_key=f"esc:{decision.alert_id}:{decision.step}:{target.id}",
+            repositories.pending_notification(
+                NotificationKind.ESCALATION,
+                f"esc:{decision.alert_id}:{decision.step}:{target.id}",
+                target.label,
+                scheme_of(target.url),
+                title,
+                body,
+                now,
                 centre_id=centre_id,
                 alert_id=decision.alert_id,
                 escalation_id=escalation_id,
                 target_id=target.id,
-                recipient=target.label,
-                channel=scheme_of(target.url),
-                title=title,
-                body=body,
-                created_at=now,
-                due_at=now,
-                attempts=0,
-                status=NotificationStatus.PENDING.value,
                 receipt_token_hash=hashlib.sha256(token.encode()).hexdigest(),
             )
         )

@@ -40,7 +40,7 @@ from triage.domain.gp_digest import (
     digest_message,
     due_period,
 )
-from triage.domain.notification import DigestFrequency, NotificationKind, NotificationStatus
+from triage.domain.notification import DigestFrequency, NotificationKind
 from triage.jobs.runs import JobResult, Tally, each_in_savepoint, require_aware, run_job
 from triage.notify.channel import scheme_of
 from triage.storage import repositories
@@ -114,19 +114,8 @@ def write_digest(
     if counts.total == 0:
         return Counter(nothing_to_report=1)
     title, text = digest_message(counts, period, now, settings.dashboard_public_url)
-    row = NotificationRow(
-        id=repositories.new_id(),
-        kind=NotificationKind.GP_DIGEST.value,
-        dedupe_key=key,
-        user_id=gp.id,
-        recipient=gp.display_name,
-        channel=channel,
-        title=title,
-        body=text,
-        created_at=now,
-        due_at=now,
-        attempts=0,
-        status=NotificationStatus.PENDING.value,
+    row = repositories.pending_notification(
+        NotificationKind.GP_DIGEST, key, gp.display_name, channel, title, text, now, user_id=gp.id
     )
     try:
         with session.begin_nested():

@@ -48,6 +48,7 @@ from triage.domain.alerts import (
 from triage.domain.classify import History
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
+from triage.domain.notification import NotificationKind, NotificationStatus
 from triage.domain.plan import PlanStatus, PlanVersion
 from triage.domain.readings import Kind, Reading, Report
 from triage.domain.service_hours import ServiceCalendar
@@ -58,6 +59,7 @@ from triage.storage.models import (
     DeadLetterRow,
     GatewayRow,
     JSONType,
+    NotificationRow,
     NotificationTargetRow,
     PatientRow,
     PlanRow,
@@ -126,6 +128,45 @@ def add_notification_target(
     )
     session.add(row)
     return row
+
+
+def pending_notification(
+    kind: NotificationKind,
+    dedupe_key: str,
+    recipient: str,
+    channel: str,
+    title: str,
+    body: str,
+    now: datetime,
+    *,
+    centre_id: str | None = None,
+    alert_id: str | None = None,
+    escalation_id: int | None = None,
+    target_id: str | None = None,
+    user_id: str | None = None,
+    receipt_token_hash: str | None = None,
+) -> NotificationRow:
+    """A new outbox row waiting for its first attempt (pending, due ``now``); the caller adds it
+    in the transaction of its cause, and ``dedupe_key`` keeps it to one row per cause."""
+    return NotificationRow(
+        id=new_id(),
+        kind=kind.value,
+        dedupe_key=dedupe_key,
+        centre_id=centre_id,
+        alert_id=alert_id,
+        escalation_id=escalation_id,
+        target_id=target_id,
+        user_id=user_id,
+        recipient=recipient[:200],
+        channel=channel,
+        title=title,
+        body=body,
+        created_at=now,
+        due_at=now,
+        attempts=0,
+        status=NotificationStatus.PENDING.value,
+        receipt_token_hash=receipt_token_hash,
+    )
 
 
 # ----------------------------------------------------------------------------- look-ups

@@ -52,8 +52,8 @@ from triage.domain.notification import (
     NotificationStatus,
 )
 from triage.notify.channel import UnusableUrlError, check_url, masked_url, scheme_of
-from triage.storage.models import CentreRow, NotificationRow, NotificationTargetRow, UserRow
-from triage.storage.repositories import add_notification_target, new_id
+from triage.storage.models import CentreRow, NotificationTargetRow, UserRow
+from triage.storage.repositories import add_notification_target, pending_notification
 
 router = APIRouter(tags=["notifications"])
 
@@ -358,23 +358,16 @@ def test_target(target_id: TargetId, caller: CallerDep) -> TestQueued:
             )
         centre = session.get(CentreRow, target.centre_id)
         centre_name = centre.name if centre is not None else target.centre_id
-        row = NotificationRow(
-            id=new_id(),
-            kind=NotificationKind.TEST.value,
-            dedupe_key=f"test:{target.id}:{uuid.uuid4().hex}",
+        row = pending_notification(
+            NotificationKind.TEST,
+            f"test:{target.id}:{uuid.uuid4().hex}",
+            target.label,
+            scheme_of(target.url),
+            TEST_TITLE,
+            test_body(target.label, centre_name, caller.principal.display_name),
+            caller.now,
             centre_id=target.centre_id,
-            alert_id=None,
-            escalation_id=None,
             target_id=target.id,
-            user_id=None,
-            recipient=target.label[:200],
-            channel=scheme_of(target.url),
-            title=TEST_TITLE,
-            body=test_body(target.label, centre_name, caller.principal.display_name),
-            created_at=caller.now,
-            due_at=caller.now,
-            attempts=0,
-            status=NotificationStatus.PENDING.value,
         )
         session.add(row)
         session.flush()
