@@ -372,9 +372,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "notifications_title": ("Sendte varsler", "Sent notifications"),
     "notifications_caption": (
         "Meldinger DHO har sendt om røde varsler, testmeldinger og oppsummeringer, nyeste "
-        "først. Meldingene inneholder ikke navn eller helseopplysninger.",
+        "først. Meldingene inneholder ikke navn eller måleverdier; initialer og kommune bare "
+        "til mottakere som er erklært sikre, når tjenesten har valgt det.",
         "Messages DHO has sent about red alerts, test messages and summaries, newest first. "
-        "The messages carry no names and no health data.",
+        "They carry no names and no values; initials and municipality only to receivers "
+        "declared secure, when the centre has chosen so.",
     ),
     "no_notifications": ("Ingen varsler er sendt.", "No notifications have been sent."),
     "n_status": ("Status", "Status"),
