@@ -44,8 +44,12 @@ def _stamps(device: EmulatedDevice) -> list[datetime]:
 def test_history_is_in_the_devices_and_fast_time_never_stamps_ahead_of_the_clock(
     tmp_path: Path,
 ) -> None:
-    """Two days of history with their times; then a simulated day every 2 s for 5 s: the
-    readings of those simulated days are stamped by the devices' clocks, in real time."""
+    """Three days of history with their times; then a simulated day every 2 s for 5 s: the
+    readings of those simulated days are stamped by the devices' clocks, in real time.
+
+    Three, not two: day 0 drops the sessions before the start's time of day, so with two days
+    a test run shortly before the patient's morning session (≈ 08:00 Oslo) had only the last
+    day's readings, and "more than the last day" failed at that hour of the day."""
     patient = make_patient("sim-0002", Condition.HEART_FAILURE, 2026)
     outbox = Outbox(tmp_path / "outbox.sqlite3")
 
@@ -56,7 +60,7 @@ def test_history_is_in_the_devices_and_fast_time_never_stamps_ahead_of_the_clock
 
     async def scenario() -> tuple[EmulatedHome, dict[str, list[datetime]], list[bytes], datetime]:
         async with EmulatedRadio() as radio:
-            home = EmulatedHome(patient, radio, clock=clock, seconds_per_day=2.0, history_days=2)
+            home = EmulatedHome(patient, radio, clock=clock, seconds_per_day=2.0, history_days=3)
             await home.power_on()
             await home.backfill(recorder)
             history = {p: _stamps(d) for p, d in home.devices.items()}
@@ -72,7 +76,7 @@ def test_history_is_in_the_devices_and_fast_time_never_stamps_ahead_of_the_clock
     try:
         assert set(home.devices) == {"weight_scale", "blood_pressure", "pulse_oximeter"}
         stamped = [t for stamps in history.values() for t in stamps]
-        assert stamped, "no readings of the last two days in the devices' memories"
+        assert stamped, "no readings of the last three days in the devices' memories"
         assert all(home.start <= t < home.now for t in stamped)
         assert min(stamped) < home.now - timedelta(days=1)  # more than the last day
         reports = [json.loads(payload) for payload in answers]
