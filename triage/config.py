@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         description="Seconds a measured_at may lie after the gateway's received_at (or a "
         "received_at after the service's clock) before the reading is flagged clock ahead.",
     )
+    clock_behind_tolerance_s: int = Field(
+        default=300,
+        ge=0,
+        description="Seconds a gateway's received_at may lie before the device's measured_at "
+        "(while measured_at is not ahead of the service's clock) before the reading is "
+        "flagged gateway clock behind.",
+    )
     backfill_after_h: int = Field(
         default=24,
         description="Hours: a reading older than this when it arrives is history (flag "

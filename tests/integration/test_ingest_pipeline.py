@@ -435,6 +435,38 @@ def test_a_device_clock_ahead_is_flagged_and_classified_at_receipt(
         assert alert.opened_at == received
 
 
+def test_a_gateway_clock_behind_is_flagged_and_the_device_time_kept(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """A hub whose clock runs 40 minutes slow says it received a reading 40 minutes before
+    the oximeter (whose clock agrees with the service's) measured it: the reading is flagged
+    gateway_clock_behind, not device_clock_ahead, and classified at the device's time."""
+    gw = gateway(world, COPD)
+    measured = NOW - timedelta(minutes=2)
+    [outcome] = ingest(
+        sessions,
+        [
+            on(
+                gw,
+                reading(
+                    "behind-1",
+                    values={"spo2": 86},
+                    measured_at=measured,
+                    received_at=measured - timedelta(minutes=40),
+                ),
+            )
+        ],
+    )
+    assert outcome.flags == ("gateway_clock_behind",)
+    with sessions() as session:
+        row = session.get(ReadingRow, "behind-1")
+        assert row is not None
+        assert row.flags == ["gateway_clock_behind"]
+        assert row.classified_at == measured
+        alert = session.scalars(select(AlertRow)).one()
+        assert alert.opened_at == measured
+
+
 def test_a_gateway_without_received_at_is_timed_by_the_service(
     sessions: sessionmaker[Session], world: World
 ) -> None:

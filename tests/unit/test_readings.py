@@ -12,6 +12,7 @@ from triage.domain.readings import (
     Parameter,
     check_plausibility,
     format_quantity,
+    gateway_clock_is_behind,
     is_from_the_future,
 )
 
@@ -86,6 +87,31 @@ def test_clock_in_the_future(offset: timedelta, future: bool) -> None:
     """A reading stamped beyond the tolerance after now is recognised as from the future."""
     now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     assert is_from_the_future(now + offset, now, timedelta(minutes=5)) is future
+
+
+@pytest.mark.parametrize(
+    ("received_before", "measured_before_now", "behind"),
+    [
+        # the gateway says it got the value 10 min before the device measured it, 1 min ago
+        (timedelta(minutes=10), timedelta(minutes=1), True),
+        # at the tolerance: clocks a few minutes apart are normal
+        (timedelta(minutes=5), timedelta(minutes=1), False),
+        (timedelta(minutes=5, seconds=1), timedelta(minutes=1), True),
+        # kept at the gateway through an outage: received long ago, but after the measurement
+        (-timedelta(hours=1), timedelta(hours=30), False),
+        # the device's time is ahead of the service's clock: it is the device that is wrong
+        (timedelta(hours=2), -timedelta(hours=2), False),
+    ],
+)
+def test_a_gateway_clock_behind(
+    received_before: timedelta, measured_before_now: timedelta, behind: bool
+) -> None:
+    """A gateway that says it received a reading before the device measured it, while the
+    device agrees with the service's clock, runs behind; a late delivery alone does not."""
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    measured = now - measured_before_now
+    received = measured - received_before
+    assert gateway_clock_is_behind(measured, received, now, timedelta(minutes=5)) is behind
 
 
 @pytest.mark.parametrize(

@@ -246,3 +246,19 @@ def check_plausibility(kind: Kind, values: Mapping[str, float]) -> list[DataProb
 def is_from_the_future(measured_at: datetime, now: datetime, tolerance: timedelta) -> bool:
     """True when a device clock stamped a reading more than ``tolerance`` after ``now``."""
     return measured_at > now + tolerance
+
+
+def gateway_clock_is_behind(
+    measured_at: datetime, received_at: datetime, now: datetime, tolerance: timedelta
+) -> bool:
+    """True when a gateway's clock runs behind: it says it received the reading more than
+    ``tolerance`` *before* the device measured it, while the device's time is not ahead of
+    ``now`` (the service's clock) by more than ``tolerance`` either.
+
+    A gateway cannot receive a value before it was measured, so one of the two clocks is wrong;
+    when the device's time agrees with the service's, the gateway's is the one behind. (A
+    ``received_at`` long before ``now`` alone proves nothing: a gateway keeps readings through
+    an outage and sends them later.) A device clock ahead by less than the time the reading
+    waited at the gateway looks the same; either way the reading's time is uncertain.
+    """
+    return received_at < measured_at - tolerance and measured_at <= now + tolerance

@@ -47,7 +47,7 @@ from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding
 from triage.domain.plan import PlanVersion
 from triage.domain.questionnaires import QuestionnaireError, get_questionnaire, score
-from triage.domain.readings import Reading, Report, check_plausibility
+from triage.domain.readings import Reading, Report, check_plausibility, gateway_clock_is_behind
 from triage.ingest import wire
 from triage.ingest.history_cache import Entry, HistoryCache, make_entry
 from triage.ingest.schemas import (
@@ -110,6 +110,9 @@ class Flag(StrEnum):
 
     DEVICE_CLOCK_AHEAD = "device_clock_ahead"
     GATEWAY_CLOCK_AHEAD = "gateway_clock_ahead"
+    #: The gateway says it received the value before the device measured it, and the device's
+    #: time agrees with the service's clock: the gateway's clock runs behind.
+    GATEWAY_CLOCK_BEHIND = "gateway_clock_behind"
     BACKFILL = "backfill"
     NO_PLAN = "no_plan"
     #: The device's clock was unset or wrong; the gateway timed it on receipt (DESIGN.md, Time).
@@ -323,6 +326,7 @@ class _Batch:
         #: the batch has committed.
         self.history_after: dict[str, Entry] = {}
         self.tolerance = timedelta(seconds=settings.clock_ahead_tolerance_s)
+        self.behind_tolerance = timedelta(seconds=settings.clock_behind_tolerance_s)
         self.backfill_before = now - timedelta(hours=settings.backfill_after_h)
         self.dead_letters: list[_Work] = []
 
@@ -495,7 +499,13 @@ class _Batch:
         if work.received_at > now + self.tolerance:
             work.flags.append(Flag.GATEWAY_CLOCK_AHEAD)
         reference = min(work.received_at, now)  # never later than our own clock
-        if stamped > reference + self.tolerance:
+        if gateway_received is not None and gateway_clock_is_behind(
+            stamped, gateway_received, now, self.behind_tolerance
+        ):
+            # the device's time agrees with ours: classify at it, not at the gateway's
+            work.flags.append(Flag.GATEWAY_CLOCK_BEHIND)
+            work.classified_at = min(stamped, now)
+        elif stamped > reference + self.tolerance:
             work.flags.append(Flag.DEVICE_CLOCK_AHEAD)
             work.classified_at = reference
         else:

@@ -3,6 +3,7 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -209,6 +210,39 @@ def test_the_timeline_merges_everything_newest_first(
     assert [i for page in pages for i in page] == items
     recent = get(http, url, headers, since=(NOW - timedelta(hours=1)).isoformat())["items"]
     assert len(recent) == 5
+
+
+def test_a_reading_with_data_quality_flags_carries_them_in_the_timeline(
+    http: httpx.Client, sessions: sessionmaker[Session], api_world: ApiWorld, login: Login
+) -> None:
+    """A reading the gateway timed (the device's clock was unset) and one from a gateway whose
+    clock runs behind come back in the timeline and the readings with their flags, so the
+    dashboard can say that their time is uncertain; an ordinary reading has none."""
+    patient = api_world.patients["a-copd"]
+    timed = json.loads(reading("timed", "spo2", {"spo2": 95}, NOW - 30 * MINUTE))
+    timed["device"] |= {"time_source": "gateway", "clock": "unset"}
+    behind = json.loads(reading("behind", "spo2", {"spo2": 94}, NOW - 20 * MINUTE))
+    behind["received_at"] = (NOW - 60 * MINUTE).isoformat()
+    ingest(
+        sessions,
+        api_world,
+        "a-copd",
+        json.dumps(timed).encode(),
+        json.dumps(behind).encode(),
+        reading("plain", "spo2", {"spo2": 96}, NOW - 10 * MINUTE),
+    )
+    headers = login(http, "nurse-a")
+    for url in (
+        f"/api/v1/patients/{patient.id}/timeline",
+        f"/api/v1/patients/{patient.id}/readings",
+    ):
+        items = get(http, url, headers)["items"]
+        flags = {i["id"]: i["flags"] for i in items if i.get("type", "reading") == "reading"}
+        assert flags == {
+            "plain": [],
+            "behind": ["gateway_clock_behind"],
+            "timed": ["timed_by_gateway"],
+        }, url
 
 
 def test_the_timeline_of_another_gps_patient_is_refused_and_audited(
