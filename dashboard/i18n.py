@@ -138,6 +138,38 @@ WORDS: dict[str, tuple[str, str]] = {
     "value": ("Verdi", "Value"),
     "time": ("Tid", "Time"),
     "zone": ("Sone", "Zone"),
+    # data-quality flags on a reading (dashboard/trust.py): why its time or value is uncertain
+    "data_note": ("Merknad om målingen", "Note on the reading"),
+    "flag_timed_by_gateway": (
+        "Tidspunktet er satt av gatewayen da den mottok målingen, ikke av måleren "
+        "(målerens klokke var ikke stilt eller gikk feil)",
+        "The time was set by the gateway when it received the value, not by the meter "
+        "(the meter's clock was unset or wrong)",
+    ),
+    "flag_device_clock_ahead": (
+        "Måleren hadde feil klokke (gikk foran): vurdert etter da gatewayen mottok målingen",
+        "The meter's clock was wrong (ahead): assessed at the time the gateway received it",
+    ),
+    "flag_gateway_clock_ahead": (
+        "Gatewayens klokke gikk foran: vurdert etter da tjenesten mottok målingen",
+        "The gateway's clock was ahead: assessed at the time the service received it",
+    ),
+    "flag_gateway_clock_behind": (
+        "Gatewayens klokke gikk etter: vurdert etter målerens tidspunkt",
+        "The gateway's clock was behind: assessed at the meter's time",
+    ),
+    "flag_backfill": (
+        "Sendt inn etter et brudd, lenge etter målingen: lagret som historikk, ga ikke varsel",
+        "Sent in after an outage, long after it was taken: kept as history, raised no alert",
+    ),
+    "chart_legend": (
+        "◆ stor rød: rødt område · ▲ gul: gult område · ● liten grønn: grønt område. "
+        "Verdien står ved røde og gule målinger. 🕓 tidspunktet er usikkert, 📥 sendt inn "
+        "etter et brudd, ⌨ tastet inn av pasienten: hold pekeren over punktet for å lese mer.",
+        "◆ large red: red zone · ▲ yellow: yellow zone · ● small green: green zone. "
+        "Red and yellow readings show their value. 🕓 the time is uncertain, 📥 sent in after "
+        "an outage, ⌨ typed in by the patient: point at the reading to read more.",
+    ),
     "back_to_worklist": ("← Arbeidsliste", "← Worklist"),
     # alert handling
     "acknowledge": ("Kvitter ut", "Acknowledge"),

@@ -32,6 +32,7 @@ from dashboard.api_client import (
     WorklistItem,
 )
 from dashboard.i18n import Language, t
+from dashboard.trust import trust_notes, trust_text
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -382,6 +383,11 @@ def event_label(event: str, language: Language) -> str:
     return en if language == "en" else nb
 
 
+def parameter_unit(parameter: str) -> str:
+    """The parameter's unit as written after a number ("mmol/L", "%"); "" when unknown."""
+    return _PARAMETERS.get(parameter, ("", "", ""))[2]
+
+
 def parameter_label(parameter: str, language: Language) -> str:
     nb, en, unit = _PARAMETERS.get(parameter, (parameter, parameter, ""))
     name = en if language == "en" else nb
@@ -458,6 +464,8 @@ class Point:
     at: datetime
     value: float
     colour: str | None
+    #: the reading's data-quality flags (``timed_by_gateway``, ``backfill``, …: dashboard/trust.py)
+    flags: tuple[str, ...] = ()
 
 
 def zone_of(zones: Mapping[str, Any], value: float) -> Colour:
@@ -494,7 +502,7 @@ def series_by_parameter(
                 own = (zones or {}).get(parameter)
                 colour = zone_of(own, float(value)) if own else reading.colour
                 series.setdefault(parameter, []).append(
-                    Point(reading.measured_at, float(value), colour)
+                    Point(reading.measured_at, float(value), colour, tuple(reading.flags))
                 )
     return {p: sorted(points, key=lambda x: x.at) for p, points in series.items()}
 
@@ -532,6 +540,8 @@ class TimelineRow:
     what: str
     detail: str
     by: str
+    #: the reading's data-quality notes with their icons ("🕓 Tidspunktet er satt av …")
+    trust: str = ""
 
 
 def _values_text(values: Mapping[str, Any] | None) -> str:
@@ -558,11 +568,13 @@ def timeline_rows(
             typed = typed_note(e.flags, language)
             if typed:
                 detail = f"{typed} · {detail}" if detail else typed
-            rows.append(TimelineRow(when, what, detail, ""))
+            trust = trust_text(trust_notes(e.flags, language, typed=False))
+            rows.append(TimelineRow(when, what, detail, "", trust))
         elif e.type == "report":
             score = f" ({e.score})" if e.score is not None else ""
             what = f"{colour_badge(e.colour, language)} · {e.questionnaire or ''}{score}"
-            rows.append(TimelineRow(when, what, reasons, ""))
+            trust = trust_text(trust_notes(e.flags, language, typed=False))
+            rows.append(TimelineRow(when, what, reasons, "", trust))
         elif e.type == "alert_event":
             what = f"⚠ {event_label(e.event or '', language)} ({colour_word(e.colour, language)})"
             rows.append(TimelineRow(when, what, e.note or e.rule_id or "", e.by or ""))

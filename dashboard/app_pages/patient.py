@@ -246,6 +246,8 @@ def _charts(
             language=lang,
         )
         st.altair_chart(chart, width="stretch")
+    if series:
+        st.caption(t("chart_legend", lang))
     if reports:
         st.markdown(f"**{t('reports', lang)}**")
         st.altair_chart(
@@ -261,12 +263,15 @@ def _timeline(client: ApiClient, patient_id: str, lang: Language) -> None:
     if not rows:
         st.caption(t("no_timeline", lang))
         return
+    # a column for the readings' data-quality notes (🕓 time uncertain …) only when there are any
+    noted = any(r.trust for r in rows)
     st.dataframe(
         [
             {
                 t("time", lang): r.when,
                 "": r.what,
                 t("note", lang): r.detail,
+                **({t("data_note", lang): r.trust} if noted else {}),
                 "👤": r.by,
             }
             for r in rows

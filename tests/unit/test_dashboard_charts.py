@@ -14,6 +14,7 @@ from dashboard.charts import (
     POINT_REACH_PX,
     parameter_chart,
 )
+from dashboard.i18n import Language
 from dashboard.presenters import Point
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
@@ -82,3 +83,130 @@ def test_the_zone_bands_fill_the_padded_plot() -> None:
     assert {(r["start"], r["end"]) for r in rows} == {(frame[0], frame[1])}
     assert _time(frame[0]) < START.timestamp()
     assert _time(frame[1]) > NOW.timestamp()
+
+
+# ----------------------------------------------------------------------------- zone marks
+
+GLUCOSE_ZONES: dict[str, Any] = {
+    "red_low": {"value": 3.0, "inclusive": False},
+    "yellow_low": {"value": 4.0, "inclusive": True},
+}
+
+
+def _glucose_spec(points: list[Point], language: Language = "nb") -> list[dict[str, Any]]:
+    spec = parameter_chart(
+        "glucose", points, GLUCOSE_ZONES, [], start=START, end=NOW, language=language
+    ).to_dict()
+    layers: list[dict[str, Any]] = spec["layer"]
+    return layers
+
+
+def _mark(layer: dict[str, Any]) -> str:
+    mark = layer["mark"]
+    return str(mark["type"] if isinstance(mark, dict) else mark)
+
+
+def _points_layer(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    [points] = [
+        layer
+        for layer in layers
+        if _mark(layer) == "point" and "color" in layer.get("encoding", {})
+    ]
+    return points
+
+
+def _texts(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [layer for layer in layers if _mark(layer) == "text"]
+
+
+def _by_zone(encoding: dict[str, Any]) -> dict[str, Any]:
+    return dict(zip(encoding["scale"]["domain"], encoding["scale"]["range"], strict=True))
+
+
+def test_each_zone_has_its_own_shape_colour_and_size_in_one_legend() -> None:
+    """Red is a large red diamond, yellow a yellow triangle, green a small green circle, so a
+    reader who cannot tell red from green still sees the zone; one legend names them in
+    bokmål (colour, shape and size encode the same field with the same title)."""
+    layers = _glucose_spec(
+        [
+            Point(NOW - timedelta(days=3), 6.0, "green"),
+            Point(NOW - timedelta(days=20), 2.6, "red"),
+            Point(NOW - timedelta(days=10), 3.6, "yellow"),
+        ]
+    )
+    encoding = _points_layer(layers)["encoding"]
+    assert _by_zone(encoding["shape"]) == {
+        "Rød": "diamond",
+        "Gul": "triangle-up",
+        "Grønn": "circle",
+    }
+    assert _by_zone(encoding["color"]) == {"Rød": "#d55e00", "Gul": "#e6b800", "Grønn": "#009e73"}
+    sizes = _by_zone(encoding["size"])
+    assert sizes["Rød"] > sizes["Gul"] > sizes["Grønn"]
+    assert sizes["Rød"] >= 300  # about 17 px across: seen at a glance
+    for channel in ("color", "shape", "size"):
+        assert encoding[channel]["field"] == "zone"
+        assert encoding[channel]["legend"]["title"] == "Sone"
+
+
+def test_deviating_points_have_their_value_written_beside_them_with_a_decimal_comma() -> None:
+    """The red 2.6 and the yellow 3.6 are labelled "2,6 mmol/L" and "3,6 mmol/L" (no-break
+    space before the unit); the green point has no label; a label near the end of the period
+    is written to the left of its point so that it stays inside the plot."""
+    layers = _glucose_spec(
+        [
+            Point(NOW - timedelta(days=20), 2.6, "red"),
+            Point(NOW - timedelta(days=10), 6.0, "green"),
+            Point(NOW - timedelta(hours=2), 3.6, "yellow"),
+        ]
+    )
+    labels = {
+        row["text"]: layer["mark"]["align"]
+        for layer in _texts(layers)
+        for row in layer["data"]["values"]
+    }
+    assert labels == {"2,6\u00a0mmol/L": "left", "3,6\u00a0mmol/L": "right"}
+
+
+def test_tooltips_and_the_value_axis_use_the_readers_decimal_sign() -> None:
+    """The tooltip shows the value as text with its unit ("2,6 mmol/L" in bokmål, "2.6
+    mmol/L" in English) under Norwegian titles, and the value axis's labels swap the decimal
+    point for a comma in bokmål only."""
+    point = Point(NOW - timedelta(days=20), 2.6, "red")
+    nb = _points_layer(_glucose_spec([point], "nb"))
+    en = _points_layer(_glucose_spec([point], "en"))
+    assert [(t["field"], t["title"]) for t in nb["encoding"]["tooltip"]] == [
+        ("when", "Tid"),
+        ("value_text", "Verdi"),
+        ("zone", "Sone"),
+    ]
+    assert nb["data"]["values"][0]["value_text"] == "2,6\u00a0mmol/L"
+    assert en["data"]["values"][0]["value_text"] == "2.6\u00a0mmol/L"
+    assert nb["encoding"]["y"]["axis"]["labelExpr"] == "replace(datum.label, '.', ',')"
+    assert "labelExpr" not in en["encoding"]["y"]["axis"]
+
+
+def test_a_reading_with_an_uncertain_time_gets_an_icon_and_words_in_its_tooltip() -> None:
+    """A value the gateway timed carries 🕓 above its point, and its tooltip says in words
+    that the gateway, not the meter, set the time; a value without flags gets neither."""
+    layers = _glucose_spec(
+        [
+            Point(NOW - timedelta(days=5), 2.6, "red", ("timed_by_gateway",)),
+            Point(NOW - timedelta(days=4), 6.0, "green"),
+        ]
+    )
+    icons = [
+        (row["text"], row["value"])
+        for layer in _texts(layers)
+        if layer["mark"].get("baseline") in ("bottom", "top")
+        for row in layer["data"]["values"]
+    ]
+    assert icons == [("🕓", 2.6)]
+    points = _points_layer(layers)
+    assert ("trust", "Merknad om målingen") in [
+        (t["field"], t["title"]) for t in points["encoding"]["tooltip"]
+    ]
+    trust = {row["value"]: row["trust"] for row in points["data"]["values"]}
+    assert trust[6.0] == ""
+    assert trust[2.6].startswith("🕓 Tidspunktet er satt av gatewayen")
+    assert "ikke av måleren" in trust[2.6]
