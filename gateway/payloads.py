@@ -69,6 +69,10 @@ class Timing:
 
     measured_at: datetime
     clock: str | None = None  # None: the device's clock; "unset" / "wrong": timed by the hub
+    #: the device's own time when the hub found it too far ahead of its own clock: sent as
+    #: ``device.device_time`` so that the service, whose clock may agree with the device's,
+    #: can tell a hub clock running behind (docs/contracts/receipts.md, gateway_clock_behind)
+    device_time: datetime | None = None
 
 
 def measured_time(
@@ -88,7 +92,7 @@ def measured_time(
     # fold=0: in the repeated autumn hour a device cannot say which one it meant; take the first.
     aware = naive.replace(tzinfo=zone, fold=0)
     if aware - received_at > MAX_DEVICE_AHEAD:
-        return Timing(received_at, "wrong")
+        return Timing(received_at, "wrong", aware)
     return Timing(aware, None)
 
 
@@ -181,6 +185,8 @@ def reading_payload(
     if timing.clock is not None:
         device_obj["time_source"] = "gateway"
         device_obj["clock"] = timing.clock
+    if timing.device_time is not None:
+        device_obj["device_time"] = timing.device_time.astimezone(zone).isoformat()
     if isinstance(m, GlucoseMeasurement):
         device_obj["sequence_number"] = m.sequence_number
     return {

@@ -467,6 +467,43 @@ def test_a_gateway_clock_behind_is_flagged_and_the_device_time_kept(
         assert alert.opened_at == measured
 
 
+def test_a_hub_behind_that_timed_a_right_device_is_flagged_behind(
+    sessions: sessionmaker[Session], world: World
+) -> None:
+    """A hub 40 minutes slow finds the oximeter's (right) clock "ahead" of its own and times
+    the reading itself, sending the device's time along: the service, whose clock agrees
+    with the device's, flags the hub's clock behind and classifies at the device's time."""
+    gw = gateway(world, COPD)
+    hub_time = NOW - timedelta(minutes=42)
+    device_time = NOW - timedelta(minutes=2)
+    [outcome] = ingest(
+        sessions,
+        [
+            on(
+                gw,
+                reading(
+                    "hub-behind-1",
+                    values={"spo2": 86},
+                    measured_at=hub_time,
+                    received_at=hub_time,
+                    device={
+                        "profile": "plx",
+                        "time_source": "gateway",
+                        "clock": "wrong",
+                        "device_time": device_time.isoformat(),
+                    },
+                ),
+            )
+        ],
+    )
+    assert outcome.flags == ("timed_by_gateway", "gateway_clock_behind")
+    with sessions() as session:
+        row = session.get(ReadingRow, "hub-behind-1")
+        assert row is not None
+        assert row.measured_at == hub_time  # stored as sent
+        assert row.classified_at == device_time
+
+
 def test_a_gateway_without_received_at_is_timed_by_the_service(
     sessions: sessionmaker[Session], world: World
 ) -> None:

@@ -479,6 +479,17 @@ class _Batch:
                 stamped = payload.measured_at
                 if payload.device.get("time_source") == "gateway":
                     work.flags.append(Flag.TIMED_BY_GATEWAY)
+                    own = _device_time(payload.device)
+                    if (
+                        own is not None
+                        and payload.received_at is not None
+                        and gateway_clock_is_behind(
+                            own, payload.received_at, self.now, self.behind_tolerance
+                        )
+                    ):
+                        # the hub found a device "ahead" that agrees with our clock: the hub
+                        # is behind; judge the reading by the device's time (flagged in _times)
+                        stamped = own
                 if payload.entry == "typed":
                     work.flags.append(Flag.PATIENT_TYPED)
             else:
@@ -949,6 +960,20 @@ def _bindings(session: Session, ids: set[str]) -> dict[str, _Binding]:
         gateway_id: _Binding(patient_id, revoked_at is not None, state, timezone or "Europe/Oslo")
         for gateway_id, patient_id, revoked_at, state, timezone in rows
     }
+
+
+def _device_time(device: Mapping[str, Any]) -> datetime | None:
+    """``device.device_time``: the device's own time that the gateway found too far ahead of
+    its clock (docs/contracts/receipts.md, gateway_clock_behind); None when absent or not an
+    ISO 8601 time with an offset."""
+    raw = device.get("device_time")
+    if not isinstance(raw, str):
+        return None
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def _stored(

@@ -132,7 +132,9 @@ class ReadingPayload(_Payload):
     device: dict[str, Any] = Field(
         default_factory=dict,
         description="the device it came from: profile, model, address; time_source and clock "
-        "when the gateway timed it; sequence_number for glucose records. A typed reading says "
+        "when the gateway timed it, and device_time (the device's own time, with its offset) "
+        "when the gateway found the device's clock too far ahead of its own; sequence_number "
+        "for glucose records. A typed reading says "
         '{"profile": "<kind>", "model": "manual", "address": null}',
     )
     entry: Literal["typed"] | None = Field(
