@@ -48,7 +48,7 @@ _COLOURS: dict[str, tuple[str, str, str]] = {
 _UNKNOWN_COLOUR = ("⚪", "Ikke vurdert", "Not classified")
 
 #: colours as drawn in charts (Okabe–Ito-inspired, distinguishable with colour-blindness)
-CHART_COLOURS: dict[str, str] = {"red": "#d55e00", "yellow": "#e6b800", "green": "#009e73"}
+CHART_COLOURS: dict[str, str] = {"red": "#d7191c", "yellow": "#e6b800", "green": "#009e73"}
 BAND_COLOURS: dict[str, str] = {"red": "#f8d3c0", "yellow": "#fbeeb5", "green": "#d5efe5"}
 
 _RANK = {"green": 0, "yellow": 1, "red": 2}

@@ -140,7 +140,7 @@ def test_each_zone_has_its_own_shape_colour_and_size_in_one_legend() -> None:
         "Gul": "triangle-up",
         "Grønn": "circle",
     }
-    assert _by_zone(encoding["color"]) == {"Rød": "#d55e00", "Gul": "#e6b800", "Grønn": "#009e73"}
+    assert _by_zone(encoding["color"]) == {"Rød": "#d7191c", "Gul": "#e6b800", "Grønn": "#009e73"}
     sizes = _by_zone(encoding["size"])
     assert sizes["Rød"] > sizes["Gul"] > sizes["Grønn"]
     assert sizes["Rød"] >= 300  # about 17 px across: seen at a glance
