@@ -14,6 +14,15 @@ from dashboard.api_client import AlertDetail, Patient, PlanDraft
 from dashboard.presenters import worst_colour
 
 _RANK = {"red": 2, "yellow": 1}
+#: alert events that are a deviation (a reading out of range), not the centre's handling
+_DEVIATING = frozenset({"opened", "breach", "raised"})
+
+
+def deviated_at(alert: AlertDetail) -> datetime:
+    """When the alert last deviated in its colour: it opened, or a reading raised it to its
+    colour or breached again (a yellow that turned red ten minutes ago is that new)."""
+    times = [e.at for e in alert.events if e.event in _DEVIATING and e.colour == alert.colour]
+    return max([alert.opened_at, *times])
 
 
 @dataclass(frozen=True)
@@ -27,8 +36,8 @@ class PatientDeviations:
 
     @property
     def newest(self) -> datetime:
-        """When the newest deviation of the patient's worst colour opened."""
-        return max(a.opened_at for a in self.alerts if a.colour == self.colour)
+        """When the patient last deviated in their worst colour (see :func:`deviated_at`)."""
+        return max(deviated_at(a) for a in self.alerts if a.colour == self.colour)
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "{count} pasienter uten avvik",
         "{count} patients without deviations",
     ),
+    "without_deviations_one": ("1 pasient uten avvik", "1 patient without deviations"),
     "no_deviations_anyone": (
         "Ingen avvik hos pasientene dine siden du sist så.",
         "No deviations among your patients since you last looked.",

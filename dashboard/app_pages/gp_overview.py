@@ -62,7 +62,8 @@ def _without(patients: Sequence[Patient], lang: Language) -> None:
     """One line for every patient without deviations, their names (and summaries) folded."""
     if not patients:
         return
-    with st.expander(t("without_deviations", lang, count=len(patients))):
+    key = "without_deviations_one" if len(patients) == 1 else "without_deviations"
+    with st.expander(t(key, lang, count=len(patients))):
         for patient in patients:
             name, go = st.columns([5, 1], vertical_alignment="center")
             name.markdown(

@@ -66,6 +66,19 @@ def test_red_comes_first_then_yellow_newest_first_and_the_rest_are_folded() -> N
     assert [p.display_name for p in overview.without] == ["Anne", "Cecilie"]
 
 
+def test_a_yellow_that_turned_red_counts_from_when_it_turned_red() -> None:
+    """Dag's alert opened yellow ten hours ago and turned red an hour ago: newer than
+    Øystein's red of five hours ago."""
+    raised = {"event": "raised", "at": NOW - timedelta(hours=1), "colour": "red"}
+    opened = {"event": "opened", "at": NOW - timedelta(hours=10), "colour": "yellow"}
+    by_patient = {
+        "p-Øystein": [alert("Øystein", "red", 5)],
+        "p-Dag": [alert("Dag", "red", 10, events=[opened, raised])],
+    }
+    overview = gp_overview([patient("Dag"), patient("Øystein")], by_patient)
+    assert [d.patient.display_name for d in overview.deviated] == ["Dag", "Øystein"]
+
+
 def draft(plan: str, version: int, patient_id: str = "p-Anne") -> PlanDraft:
     return PlanDraft.model_validate(
         {
