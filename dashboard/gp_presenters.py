@@ -52,8 +52,9 @@ def gp_overview(
     patients: Iterable[Patient], alerts_by_patient: Mapping[str, Sequence[AlertDetail]]
 ) -> GpOverview:
     """The GP's patients (discharged ones left out): those with deviations red first, then
-    yellow, and within a colour the newest deviation of that colour first — what a GP with five minutes
-    should read first; those without deviations by name, to be folded into one line."""
+    yellow, and within a colour the newest deviation of that colour first — what a GP with
+    five minutes should read first; those without deviations by name, to be folded into one
+    line."""
     deviated: list[PatientDeviations] = []
     without: list[Patient] = []
     for patient in patients:

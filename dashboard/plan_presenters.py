@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Literal
 
 from dashboard.api_client import Finding, PlanReplay, PlanVersionSummary, ReplayChange
 from dashboard.i18n import Language, t
@@ -168,11 +168,14 @@ def change_table(
     ]
 
 
-def change_columns(language: Language) -> dict[str, dict[str, str]]:
-    """Column widths for :func:`change_table` (Streamlit's ``column_config`` as plain dicts):
-    narrow time and direction, wide reasons, so the table fits the page and its last column
-    is not cut off."""
-    widths = {
+Width = Literal["small", "medium", "large"]
+
+
+def change_columns(language: Language) -> dict[str, Width]:
+    """Column widths for :func:`change_table` (for Streamlit's ``column_config``): narrow time
+    and direction, wide reasons, so the table fits the page and its last column is not cut
+    off."""
+    widths: dict[str, Width] = {
         t("time", language): "small",
         t("value", language): "medium",
         t("replay_as_stored", language): "medium",
@@ -181,7 +184,7 @@ def change_columns(language: Language) -> dict[str, dict[str, str]]:
         t("replay_why_after", language): "large",
         t("replay_why_before", language): "large",
     }
-    return {column: {"width": width} for column, width in widths.items()}
+    return widths
 
 
 def changed_parameters(changes: Iterable[ReplayChange], zones: Mapping[str, Any]) -> list[str]:

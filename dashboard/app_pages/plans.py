@@ -292,7 +292,10 @@ def _replay(client: ApiClient, patient_id: str, newest: PlanVersion, lang: Langu
         change_table(replay.changes, session.now(), lang),
         hide_index=True,
         width="stretch",
-        column_config=change_columns(lang),
+        column_config={
+            column: st.column_config.Column(width=width)
+            for column, width in change_columns(lang).items()
+        },
     )
     zones: dict[str, Any] = dict(newest.document.get("zones") or {})
     parameters = changed_parameters(replay.changes, zones)

@@ -341,5 +341,5 @@ def test_the_differences_start_from_the_version_in_use_to_the_newest() -> None:
 def test_the_replay_table_gives_every_column_a_width() -> None:
     columns = change_columns("nb")
     assert set(columns) == set(change_table(replay().changes, NOW, "nb")[0])
-    assert columns["Hvorfor da"] == {"width": "large"}
-    assert columns["Tid"] == {"width": "small"}
+    assert columns["Hvorfor da"] == "large"
+    assert columns["Tid"] == "small"
