@@ -257,6 +257,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "removes the bound.",
     ),
     "choose": ("Velg", "Choose"),
+    "none": ("Ingen", "None"),
     "diff_from": ("Fra versjon", "From version"),
     "diff_to": ("Til versjon", "To version"),
     "diff_tighter": ("strengere: varsler tidligere", "tighter: alerts earlier"),
@@ -298,6 +299,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "med v{version}.",
         "None of the {readings} readings of the last {days} days would have had another zone "
         "under v{version}.",
+    ),
+    "replay_nothing_changes_one": (
+        "Den ene målingen fra de siste {days} dagene ville fått samme sone med v{version}.",
+        "The one reading of the last {days} days would have had the same zone under v{version}.",
     ),
     "replay_some_change": (
         "{changed} av {readings} målinger fra de siste {days} dagene ville fått en annen sone "

@@ -20,7 +20,7 @@ from dashboard.presenters import (
     PARAMETER_OF,
     colour_badge,
     format_time,
-    parameter_label,
+    parameter_name,
     parameter_unit,
     reason_text,
     values_text,
@@ -83,7 +83,7 @@ def replay_summary(replay: PlanReplay, language: Language) -> str:
         return t("replay_no_readings", language, days=replay.days)
     if not replay.changed:
         return t(
-            "replay_nothing_changes",
+            "replay_nothing_changes_one" if replay.readings == 1 else "replay_nothing_changes",
             language,
             readings=replay.readings,
             days=replay.days,
@@ -236,6 +236,18 @@ _DAYS: tuple[tuple[str, str], ...] = (
 )
 #: ISO weekdays, Monday first
 WEEKDAYS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+#: the built-in questionnaires' titles (``triage/domain/questionnaires.py``), so a nurse reads
+#: "daglig KOLS-sjekk", not the id ``copd-daily``; an unknown id is shown as it is
+QUESTIONNAIRES: dict[str, tuple[str, str]] = {
+    "copd-daily": ("daglig KOLS-sjekk", "daily COPD check"),
+    "hf-daily": ("daglig hjertesviktsjekk", "daily heart-failure check"),
+}
+
+
+def questionnaire_label(questionnaire: str, language: Language) -> str:
+    """ "daglig KOLS-sjekk" / "daily COPD check"; the id when the dashboard does not know it."""
+    nb, en = QUESTIONNAIRES.get(questionnaire, (questionnaire, questionnaire))
+    return en if language == "en" else nb
 
 
 def kind_label(kind: str, language: Language) -> str:
@@ -303,10 +315,10 @@ def schedule_changes(timezone: str, items: Iterable[ScheduleItem]) -> dict[str, 
 
 
 def schedule_text(item: ScheduleItem, language: Language) -> str:
-    """ "SpO2, temperatur, skjema copd-daily · man, tor · innen 12:00"."""
+    """ "SpO2, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00"."""
     what = [kind_label(k, language) for k in item.kinds]
     if item.questionnaire:
-        what.append(f"{t('questionnaire', language)} {item.questionnaire}")
+        what.append(questionnaire_label(item.questionnaire, language))
     days = (
         t("every_day", language)
         if set(item.days) == set(WEEKDAYS)
@@ -409,7 +421,7 @@ def _bound_from_change(parameter: str, name: str, raw: Any, language: Language) 
 
 def diff_lines(diff: Mapping[str, Any], language: Language) -> list[str]:
     """The API's plan diff as lines to show: a moved bound in the editor's words with Norwegian
-    numbers ("Blodsukker (mmol/L), rød under: < 3,0 mmol/L → < 3,5 mmol/L (strengere: varsler
+    numbers ("Blodsukker, rød under: < 3,0 mmol/L → < 3,5 mmol/L (strengere: varsler
     tidligere)"); every other change in the API's own words for the language."""
     lines = []
     for change in diff.get("changes") or []:
@@ -419,7 +431,7 @@ def diff_lines(diff: Mapping[str, Any], language: Language) -> list[str]:
             before = _bound_from_change(parameter, name, change.get("before"), language)
             after = _bound_from_change(parameter, name, change.get("after"), language)
             line = (
-                f"{parameter_label(parameter, language)}, {bound_label(name, language).lower()}: "
+                f"{parameter_name(parameter, language)}, {bound_label(name, language).lower()}: "
                 f"{before} → {after}"
             )
             effect = change.get("effect")

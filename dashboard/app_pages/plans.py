@@ -17,6 +17,7 @@ from dashboard.i18n import Language, t
 from dashboard.plan_presenters import (
     BOUND_NAMES,
     KIND_CODES,
+    QUESTIONNAIRES,
     WEEKDAYS,
     Bound,
     ScheduleItem,
@@ -34,6 +35,7 @@ from dashboard.plan_presenters import (
     diff_lines,
     kind_label,
     operator_label,
+    questionnaire_label,
     replay_notes,
     replay_summary,
     schedule_changes,
@@ -218,9 +220,13 @@ def _schedule_item_inputs(prefix: str, item: ScheduleItem | None, lang: Language
         step=300,
         key=f"{prefix}-due",
     )
-    questionnaire = form_col.text_input(
+    current = (item.questionnaire or "") if item else ""
+    choices = list(dict.fromkeys(["", *QUESTIONNAIRES, current]))  # an unknown id is kept
+    questionnaire = form_col.selectbox(
         t("schedule_questionnaire", lang),
-        value=(item.questionnaire or "") if item else "",
+        choices,
+        index=choices.index(current),
+        format_func=lambda q: questionnaire_label(q, lang) if q else t("none", lang),
         key=f"{prefix}-questionnaire",
     )
     return ScheduleItem(

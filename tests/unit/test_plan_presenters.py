@@ -130,6 +130,10 @@ def test_the_summary_says_how_many_change_and_which_way() -> None:
     assert replay_summary(replay(readings=0, changed=0, changes=[]), "nb") == (
         "Ingen målinger de siste 30 dagene å forhåndsvise mot."
     )
+    # one reading: not "Ingen av de 1 målingene"
+    assert replay_summary(replay(readings=1, changed=0, changes=[]), "nb") == (
+        "Den ene målingen fra de siste 30 dagene ville fått samme sone med v2."
+    )
 
 
 def test_a_changed_reading_reads_in_words_and_icons_with_the_plan_versions() -> None:
@@ -192,8 +196,9 @@ def test_the_schedule_reads_in_words_and_saves_as_a_merge_patch() -> None:
         questionnaire="copd-daily",
     )
     assert (
-        schedule_text(item, "nb") == "SpO2, temperatur, skjema copd-daily · man, tor · innen 12:00"
+        schedule_text(item, "nb") == "SpO2, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00"
     )
+    assert schedule_text(item, "en") == "SpO2, temperature, daily COPD check · Mon, Thu · by 12:00"
     moved = ScheduleItem(("spo2",), time(9, 30), (1, 2, 3, 4, 5, 6, 7))
     assert schedule_text(moved, "en") == "SpO2 · every day · by 09:30"
     patch = schedule_changes(zone, [item, moved, ScheduleItem((), time(10, 0))])
@@ -315,7 +320,7 @@ def test_a_moved_bound_in_the_diff_reads_in_the_editors_words_with_a_decimal_com
         ]
     }
     assert diff_lines(diff, "nb") == [
-        "Blodsukker (mmol/L), rød under: < 3,0\u00a0mmol/L → < 3,5\u00a0mmol/L "
+        "Blodsukker, rød under: < 3,0\u00a0mmol/L → < 3,5\u00a0mmol/L "
         "(strengere: varsler tidligere)",
         "Mål endret",
     ]

@@ -122,7 +122,7 @@ def test_a_nurse_moves_a_measurement_and_the_draft_diff_shows_it(
         "Måling endret: SpO2, temperatur, skjema copd-daily (man, tor) innen 12:00 → "
         "(man, tor) innen 09:30" in text
     )
-    assert "Ingen av de 1 målingene fra de siste 30 dagene ville fått en annen sone med v2." in text
+    assert "Den ene målingen fra de siste 30 dagene ville fått samme sone med v2." in text
     stored = http.get(f"/api/v1/patients/{ward.red}/plans", headers=login(http, "nurse-a")).json()[
         "items"
     ][0]
