@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any
 
 from dashboard.api_client import Finding, PlanReplay, PlanVersionSummary, ReplayChange
 from dashboard.i18n import Language, t
@@ -166,25 +166,6 @@ def change_table(
         }
         for r in rows
     ]
-
-
-Width = Literal["small", "medium", "large"]
-
-
-def change_columns(language: Language) -> dict[str, Width]:
-    """Column widths for :func:`change_table` (for Streamlit's ``column_config``): narrow time
-    and direction, wide reasons, so the table fits the page and its last column is not cut
-    off."""
-    widths: dict[str, Width] = {
-        t("time", language): "small",
-        t("value", language): "medium",
-        t("replay_as_stored", language): "medium",
-        t("replay_now_would_be", language): "medium",
-        "": "small",
-        t("replay_why_after", language): "large",
-        t("replay_why_before", language): "large",
-    }
-    return widths
 
 
 def changed_parameters(changes: Iterable[ReplayChange], zones: Mapping[str, Any]) -> list[str]:

@@ -26,7 +26,6 @@ from dashboard.plan_presenters import (
     bound_of,
     bound_quantity,
     bound_sentence,
-    change_columns,
     change_table,
     changed_parameters,
     count_table,
@@ -294,15 +293,8 @@ def _replay(client: ApiClient, patient_id: str, newest: PlanVersion, lang: Langu
     if not replay.changes:
         return
     st.markdown(f"**{t('replay_changed_readings', lang)}**")
-    st.dataframe(
-        change_table(replay.changes, session.now(), lang),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            column: st.column_config.Column(width=width)
-            for column, width in change_columns(lang).items()
-        },
-    )
+    # a table, not a data grid: its long reasons wrap, so every column fits the page
+    st.table(change_table(replay.changes, session.now(), lang))
     zones: dict[str, Any] = dict(newest.document.get("zones") or {})
     parameters = changed_parameters(replay.changes, zones)
     if not parameters:

@@ -15,7 +15,6 @@ from dashboard.plan_presenters import (
     bound_label,
     bound_of,
     bound_sentence,
-    change_columns,
     change_row,
     change_table,
     changed_parameters,
@@ -341,10 +340,3 @@ def test_the_differences_start_from_the_version_in_use_to_the_newest() -> None:
     assert diff_default([_summary(3, "approved"), _summary(2, "retired")]) == (2, 3)
     assert diff_default([_summary(1, "draft")]) is None
     assert version_label(versions[0], "nb") == "v3 (utkast)"
-
-
-def test_the_replay_table_gives_every_column_a_width() -> None:
-    columns = change_columns("nb")
-    assert set(columns) == set(change_table(replay().changes, NOW, "nb")[0])
-    assert columns["Hvorfor da"] == "large"
-    assert columns["Tid"] == "small"

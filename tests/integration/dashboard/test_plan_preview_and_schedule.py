@@ -87,7 +87,7 @@ def test_a_draft_is_previewed_against_the_last_30_days_in_words_and_icons(
         ["🟡 Gul", 0, 1, "+1"],
         ["🟢 Grønn", 1, 0, "−1"],
     ]
-    changes = at.dataframe[-1].value
+    changes = at.table[-1].value
     [row] = changes.to_dict("records")
     assert row["Tid"] == "18.11 09:30"
     assert row["Slik de ble vurdert"] == "🟢 Grønn (plan v1)"
