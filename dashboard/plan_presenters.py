@@ -274,6 +274,12 @@ def schedule_of(document: Mapping[str, Any]) -> tuple[str, list[ScheduleItem]]:
     return str(schedule.get("timezone") or "Europe/Oslo"), items
 
 
+def schedule_item_of(raw: Mapping[str, Any]) -> ScheduleItem:
+    """One scheduled measurement as the plan document (or a diff's before/after) holds it."""
+    _, [item] = schedule_of({"schedule": {"items": [raw]}})
+    return item
+
+
 def schedule_changes(timezone: str, items: Iterable[ScheduleItem]) -> dict[str, Any]:
     """The ``changes`` (a JSON merge patch) that make a draft with this schedule; empty items
     are left out. The items array is replaced as a whole, as merge patches do."""
@@ -300,12 +306,32 @@ def schedule_text(item: ScheduleItem, language: Language) -> str:
     what = [kind_label(k, language) for k in item.kinds]
     if item.questionnaire:
         what.append(questionnaire_label(item.questionnaire, language))
+    return f"{', '.join(what)} · {_when_text(item, language)}"
+
+
+def _when_text(item: ScheduleItem, language: Language) -> str:
+    """ "man, tor · innen 12:00"."""
     days = (
         t("every_day", language)
         if set(item.days) == set(WEEKDAYS)
         else ", ".join(day_label(d, language) for d in sorted(item.days))
     )
-    return f"{', '.join(what)} · {days} · {t('due_by', language)} {item.due_by:%H:%M}"
+    return f"{days} · {t('due_by', language)} {item.due_by:%H:%M}"
+
+
+def schedule_change_text(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, language: Language
+) -> str:
+    """A diff's change of one scheduled measurement in the editor's words (questionnaires by
+    title): "Måling endret: SpO2 · hver dag · innen 12:00 → man, tor · innen 09:30"."""
+    if before and after:
+        was, now = schedule_item_of(before), schedule_item_of(after)
+        return (
+            f"{t('diff_schedule_moved', language)}: {schedule_text(was, language)} → "
+            f"{_when_text(now, language)}"
+        )
+    key, raw = ("diff_schedule_removed", before) if before else ("diff_schedule_added", after)
+    return f"{t(key, language)}: {schedule_text(schedule_item_of(raw or {}), language)}"
 
 
 # ----------------------------------------------------------------------------- zone bounds
@@ -403,7 +429,8 @@ def _bound_from_change(parameter: str, name: str, raw: Any, language: Language) 
 def diff_lines(diff: Mapping[str, Any], language: Language) -> list[str]:
     """The API's plan diff as lines to show: a moved bound in the editor's words with Norwegian
     numbers ("Blodsukker, rød under: < 3,0 mmol/L → < 3,5 mmol/L (strengere: varsler
-    tidligere)"); every other change in the API's own words for the language."""
+    tidligere)"); a scheduled measurement added, removed or moved as the schedule editor
+    writes it; every other change in the API's own words for the language."""
     lines = []
     for change in diff.get("changes") or []:
         path = str(change.get("path") or "").split(".")
@@ -419,6 +446,10 @@ def diff_lines(diff: Mapping[str, Any], language: Language) -> list[str]:
             if effect in {"tighter", "looser"}:
                 line += f" ({t(f'diff_{effect}', language)})"
             lines.append(line)
+        elif change.get("path") == "schedule.items" and (
+            change.get("before") or change.get("after")
+        ):
+            lines.append(schedule_change_text(change.get("before"), change.get("after"), language))
         else:
             text = change.get("text") or {}
             lines.append(str(text.get(language) or text.get("nb") or change.get("path")))

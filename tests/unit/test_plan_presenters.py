@@ -326,6 +326,31 @@ def test_a_moved_bound_in_the_diff_reads_in_the_editors_words_with_a_decimal_com
     assert diff_lines(diff, "en")[1] == "Goal changed"
 
 
+def test_a_schedule_change_in_the_diff_names_the_questionnaire_by_its_title() -> None:
+    """The API's own text says "skjema copd-daily"; the editor shows the title."""
+    was = {"kinds": ["spo2"], "questionnaire": "copd-daily", "days": [1, 4], "due_by": "12:00:00"}
+    now = {**was, "due_by": "09:30:00"}
+    text = {"nb": "Måling endret: SpO2, skjema copd-daily …", "en": "…"}
+    diff = {
+        "changes": [
+            {
+                "kind": "schedule",
+                "path": "schedule.items",
+                "before": was,
+                "after": now,
+                "text": text,
+            },
+            {"kind": "schedule", "path": "schedule.items", "before": was, "text": text},
+            {"kind": "schedule", "path": "schedule.items", "after": now, "text": text},
+        ]
+    }
+    assert diff_lines(diff, "nb") == [
+        "Måling endret: SpO2, daglig KOLS-sjekk · man, tor · innen 12:00 → man, tor · innen 09:30",
+        "Måling tatt ut av planen: SpO2, daglig KOLS-sjekk · man, tor · innen 12:00",
+        "Måling lagt til i planen: SpO2, daglig KOLS-sjekk · man, tor · innen 09:30",
+    ]
+
+
 def _summary(version: int, status: str) -> PlanVersionSummary:
     return PlanVersionSummary.model_validate(
         {"plan_id": "plan-1", "version": version, "status": status, "created_at": NOW}
