@@ -196,6 +196,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "{count} eldre utkast av planen vises ikke: dette er det nyeste.",
         "{count} older drafts of this plan are not shown: this is the newest.",
     ),
+    "older_drafts_one": (
+        "1 eldre utkast av planen vises ikke: dette er det nyeste.",
+        "1 older draft of this plan is not shown: this is the newest.",
+    ),
     "approve": ("Godkjenn", "Approve"),
     "approved": ("Godkjent: {label}", "Approved: {label}"),
     "mark_seen": ("Merk som sett", "Mark as seen"),

@@ -90,7 +90,8 @@ def _draft(client: ApiClient, item: DraftToApprove, lang: Language) -> None:
             if draft.changes.get("looser"):
                 st.warning(t("diff_looser_count", lang, count=draft.changes["looser"]), icon="⚠️")
         if item.older:
-            st.caption(t("older_drafts", lang, count=item.older))
+            key = "older_drafts_one" if item.older == 1 else "older_drafts"
+            st.caption(t(key, lang, count=item.older))
         if st.button(
             t("approve", lang), key=f"approve-{draft.plan_id}-{draft.version}", type="primary"
         ):
