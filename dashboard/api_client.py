@@ -342,6 +342,8 @@ class PlanDraft(_Model):
     created_at: datetime
     created_by: str | None = None
     note: str | None = None
+    in_use_version: int | None = None
+    changes: dict[str, Any] | None = None  # the plan diff against ``in_use_version``
 
 
 class ZoneCounts(_Model):

@@ -201,6 +201,37 @@ WORDS: dict[str, tuple[str, str]] = {
     "nothing_done_yet": ("Ikke håndtert ennå", "Not handled yet"),
     "no_deviations": ("Ingen avvik.", "No deviations."),
     "drafts_to_approve": ("Planutkast til godkjenning", "Plan drafts to approve"),
+    "gp_order_caption": (
+        "Verst først: rød, så gul, og nyeste avvik først innen hver farge. Pasienter uten "
+        "avvik er samlet nederst.",
+        "Worst first: red, then yellow, and the newest deviation first within each colour. "
+        "Patients without deviations are gathered at the bottom.",
+    ),
+    "without_deviations": (
+        "{count} pasienter uten avvik",
+        "{count} patients without deviations",
+    ),
+    "without_deviations_one": ("1 pasient uten avvik", "1 patient without deviations"),
+    "no_deviations_anyone": (
+        "Ingen avvik hos pasientene dine siden du sist så.",
+        "No deviations among your patients since you last looked.",
+    ),
+    "draft_changes": (
+        "Endringer mot versjonen i bruk (v{version}):",
+        "Changes against the version in use (v{version}):",
+    ),
+    "draft_first_plan": (
+        "Første plan for pasienten: ingen godkjent versjon å sammenligne med.",
+        "The patient's first plan: no approved version to compare with.",
+    ),
+    "older_drafts": (
+        "{count} eldre utkast av planen vises ikke: dette er det nyeste.",
+        "{count} older drafts of this plan are not shown: this is the newest.",
+    ),
+    "older_drafts_one": (
+        "1 eldre utkast av planen vises ikke: dette er det nyeste.",
+        "1 older draft of this plan is not shown: this is the newest.",
+    ),
     "approve": ("Godkjenn", "Approve"),
     "approved": ("Godkjent: {label}", "Approved: {label}"),
     "mark_seen": ("Merk som sett", "Mark as seen"),
@@ -231,6 +262,58 @@ WORDS: dict[str, tuple[str, str]] = {
     "status_draft": ("Utkast", "Draft"),
     "status_approved": ("Godkjent", "Approved"),
     "status_retired": ("Avløst", "Retired"),
+    # plans: the bounds editor (a bound belongs to the worse zone; see docs/dashboard.md)
+    "bound_red_low": ("Rød under", "Red below"),
+    "bound_yellow_low": ("Gul under", "Yellow below"),
+    "bound_yellow_high": ("Gul over", "Yellow above"),
+    "bound_red_high": ("Rød over", "Red above"),
+    "bound_zone_red": ("Rød", "Red"),
+    "bound_zone_yellow": ("Gul", "Yellow"),
+    "bound_none": ("Ingen grense", "No bound"),
+    "bound_sentence_low_inclusive": (
+        "{zone} når {value} eller lavere",
+        "{zone} at {value} or below",
+    ),
+    "bound_sentence_low_strict": ("{zone} når under {value}", "{zone} below {value}"),
+    "bound_sentence_high_inclusive": (
+        "{zone} når {value} eller høyere",
+        "{zone} at {value} or above",
+    ),
+    "bound_sentence_high_strict": ("{zone} når over {value}", "{zone} above {value}"),
+    "operator": ("Sammenligning", "Comparison"),
+    "operator_low_inclusive": ("≤ lik eller under", "≤ at or below"),
+    "operator_low_strict": ("< under", "< below"),
+    "operator_high_inclusive": ("≥ lik eller over", "≥ at or above"),
+    "operator_high_strict": ("> over", "> above"),
+    "bounds_caption": (
+        "Tallfeltene viser desimalpunktum; under hvert felt står grensen slik pasientens tekst "
+        "sier den. Sammenligningen beholdes når du bare endrer tallet. Tomt felt fjerner grensen.",
+        "The number fields show a decimal point; below each field the bound reads as in the "
+        "patient's text. The comparison is kept when you change only the number. An empty field "
+        "removes the bound.",
+    ),
+    "choose": ("Velg", "Choose"),
+    "none": ("Ingen", "None"),
+    "diff_from": ("Fra versjon", "From version"),
+    "diff_to": ("Til versjon", "To version"),
+    "diff_tighter": ("strengere: varsler tidligere", "tighter: alerts earlier"),
+    "diff_looser": ("løsere: varsler senere", "looser: alerts later"),
+    "diff_looser_count": (
+        "{count} av endringene gjør planen løsere – se over før godkjenning.",
+        "{count} of the changes loosen the plan – check before approving.",
+    ),
+    "diff_none": ("Ingen forskjeller.", "No differences."),
+    "diff_schedule_moved": ("Måling endret", "Measurement changed"),
+    "diff_schedule_removed": ("Måling tatt ut av planen", "Measurement removed from the schedule"),
+    "diff_schedule_added": ("Måling lagt til i planen", "Measurement added to the schedule"),
+    "version": ("Versjon", "Version"),
+    "proposal_readings": ("Målinger", "Readings"),
+    "proposal_median": ("Median", "Median"),
+    "proposal_template_red": ("Mal rød", "Template red"),
+    "proposal_red": ("Forslag rød", "Proposed red"),
+    "proposal_template_yellow": ("Mal gul", "Template yellow"),
+    "proposal_yellow": ("Forslag gul", "Proposed yellow"),
+    "proposal_why": ("Begrunnelse", "Why"),
     # plans: replaying a draft against the last days' readings
     "replay_title": (
         "Forhåndsvis mot siste 30 dager",
@@ -255,6 +338,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "med v{version}.",
         "None of the {readings} readings of the last {days} days would have had another zone "
         "under v{version}.",
+    ),
+    "replay_nothing_changes_one": (
+        "Den ene målingen fra de siste {days} dagene ville fått samme sone med v{version}.",
+        "The one reading of the last {days} days would have had the same zone under v{version}.",
     ),
     "replay_some_change": (
         "{changed} av {readings} målinger fra de siste {days} dagene ville fått en annen sone "

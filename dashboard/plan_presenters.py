@@ -1,6 +1,7 @@
 """Pure functions for the plans page: a draft replayed against the last days' readings (the
-counts side by side, the readings that change zone, in words and icons), and the measurement
-schedule as the editor shows and saves it.
+counts side by side, the readings that change zone, in words and icons), the measurement
+schedule as the editor shows and saves it, and the zone bounds as the editor shows and saves
+them (each with its comparison kept, and in the words of the patient's text).
 
 No Streamlit, no I/O, no clock: ``now`` is passed in (``tests/unit/test_plan_presenters.py``).
 """
@@ -12,12 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from dashboard.api_client import Finding, PlanReplay, ReplayChange
+from dashboard.api_client import Finding, PlanReplay, PlanVersionSummary, ReplayChange
 from dashboard.i18n import Language, t
+from dashboard.numbers import format_quantity
 from dashboard.presenters import (
     PARAMETER_OF,
     colour_badge,
     format_time,
+    parameter_name,
+    parameter_unit,
     reason_text,
     values_text,
 )
@@ -79,7 +83,7 @@ def replay_summary(replay: PlanReplay, language: Language) -> str:
         return t("replay_no_readings", language, days=replay.days)
     if not replay.changed:
         return t(
-            "replay_nothing_changes",
+            "replay_nothing_changes_one" if replay.readings == 1 else "replay_nothing_changes",
             language,
             readings=replay.readings,
             days=replay.days,
@@ -213,6 +217,18 @@ _DAYS: tuple[tuple[str, str], ...] = (
 )
 #: ISO weekdays, Monday first
 WEEKDAYS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+#: the built-in questionnaires' titles (``triage/domain/questionnaires.py``), so a nurse reads
+#: "daglig KOLS-sjekk", not the id ``copd-daily``; an unknown id is shown as it is
+QUESTIONNAIRES: dict[str, tuple[str, str]] = {
+    "copd-daily": ("daglig KOLS-sjekk", "daily COPD check"),
+    "hf-daily": ("daglig hjertesviktsjekk", "daily heart-failure check"),
+}
+
+
+def questionnaire_label(questionnaire: str, language: Language) -> str:
+    """ "daglig KOLS-sjekk" / "daily COPD check"; the id when the dashboard does not know it."""
+    nb, en = QUESTIONNAIRES.get(questionnaire, (questionnaire, questionnaire))
+    return en if language == "en" else nb
 
 
 def kind_label(kind: str, language: Language) -> str:
@@ -258,6 +274,12 @@ def schedule_of(document: Mapping[str, Any]) -> tuple[str, list[ScheduleItem]]:
     return str(schedule.get("timezone") or "Europe/Oslo"), items
 
 
+def schedule_item_of(raw: Mapping[str, Any]) -> ScheduleItem:
+    """One scheduled measurement as the plan document (or a diff's before/after) holds it."""
+    _, [item] = schedule_of({"schedule": {"items": [raw]}})
+    return item
+
+
 def schedule_changes(timezone: str, items: Iterable[ScheduleItem]) -> dict[str, Any]:
     """The ``changes`` (a JSON merge patch) that make a draft with this schedule; empty items
     are left out. The items array is replaced as a whole, as merge patches do."""
@@ -280,13 +302,186 @@ def schedule_changes(timezone: str, items: Iterable[ScheduleItem]) -> dict[str, 
 
 
 def schedule_text(item: ScheduleItem, language: Language) -> str:
-    """ "SpO2, temperatur, skjema copd-daily · man, tor · innen 12:00"."""
+    """ "SpO2, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00"."""
     what = [kind_label(k, language) for k in item.kinds]
     if item.questionnaire:
-        what.append(f"{t('questionnaire', language)} {item.questionnaire}")
+        what.append(questionnaire_label(item.questionnaire, language))
+    return f"{', '.join(what)} · {_when_text(item, language)}"
+
+
+def _when_text(item: ScheduleItem, language: Language) -> str:
+    """ "man, tor · innen 12:00"."""
     days = (
         t("every_day", language)
         if set(item.days) == set(WEEKDAYS)
         else ", ".join(day_label(d, language) for d in sorted(item.days))
     )
-    return f"{', '.join(what)} · {days} · {t('due_by', language)} {item.due_by:%H:%M}"
+    return f"{days} · {t('due_by', language)} {item.due_by:%H:%M}"
+
+
+def schedule_change_text(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, language: Language
+) -> str:
+    """A diff's change of one scheduled measurement in the editor's words (questionnaires by
+    title): "Måling endret: SpO2 · hver dag · innen 12:00 → man, tor · innen 09:30"."""
+    if before and after:
+        was, now = schedule_item_of(before), schedule_item_of(after)
+        return (
+            f"{t('diff_schedule_moved', language)}: {schedule_text(was, language)} → "
+            f"{_when_text(now, language)}"
+        )
+    key, raw = ("diff_schedule_removed", before) if before else ("diff_schedule_added", after)
+    return f"{t(key, language)}: {schedule_text(schedule_item_of(raw or {}), language)}"
+
+
+# ----------------------------------------------------------------------------- zone bounds
+
+#: the four bounds of a parameter, in the order the editor shows them
+BOUND_NAMES: tuple[str, ...] = ("red_low", "yellow_low", "yellow_high", "red_high")
+#: decimals a bound of the parameter is written with ("3,0 mmol/L", "38,0 °C", "92 %")
+_DECIMALS: dict[str, int] = {"glucose": 1, "temperature": 1, "weight": 1}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One bound as the plan holds it (``triage.domain.plan.Limit``): a value, and whether the
+    value itself belongs to the worse zone (``inclusive``: "≤ 92"; else "< 3")."""
+
+    value: float
+    inclusive: bool = True
+
+    def as_json(self) -> dict[str, float | bool]:
+        """As the API's merge patch sends it: always with the comparison, so that saving a
+        new number never turns "< 3" into "≤ 3"."""
+        return {"value": self.value, "inclusive": self.inclusive}
+
+
+def bound_of(raw: Any) -> Bound | None:
+    """A bound from the plan document: a bare number (inclusive), ``{"value", "inclusive"}``
+    or absent (None)."""
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        return Bound(float(raw["value"]), bool(raw.get("inclusive", True)))
+    return Bound(float(raw))
+
+
+def is_low(name: str) -> bool:
+    return name.endswith("_low")
+
+
+def bound_label(name: str, language: Language) -> str:
+    """The field's label: "Rød under", "Gul over" / "Red below", "Yellow above"."""
+    return t(f"bound_{name}", language)
+
+
+def operator_label(name: str, inclusive: bool, language: Language) -> str:
+    """The comparison as the nurse picks it: "≤ lik eller under" / "< under" (low side)."""
+    side = "low" if is_low(name) else "high"
+    return t(f"operator_{side}_{'inclusive' if inclusive else 'strict'}", language)
+
+
+def bound_quantity(parameter: str, value: float, language: Language) -> str:
+    """The bound's value with its unit, Norwegian style: "3,0 mmol/L", "92 %"."""
+    decimals = _DECIMALS.get(parameter)
+    return format_quantity(value, parameter_unit(parameter), language, decimals)
+
+
+def bound_sentence(parameter: str, name: str, bound: Bound | None, language: Language) -> str:
+    """The bound as the patient's text reads it: "Rød når under 3,0 mmol/L", "Gul når 92 %
+    eller lavere"; "Ingen grense" when the plan has none."""
+    if bound is None:
+        return t("bound_none", language)
+    colour = "red" if name.startswith("red") else "yellow"
+    side = "low" if is_low(name) else "high"
+    comparison = "inclusive" if bound.inclusive else "strict"
+    return t(
+        f"bound_sentence_{side}_{comparison}",
+        language,
+        zone=t(f"bound_zone_{colour}", language),
+        value=bound_quantity(parameter, bound.value, language),
+    )
+
+
+def bound_changes(
+    zones: Mapping[str, Any], edited: Mapping[str, Mapping[str, Bound | None]]
+) -> dict[str, dict[str, dict[str, float | bool] | None]]:
+    """The ``zones`` part of a merge patch: only the bounds that differ from the plan's, each
+    with its value and comparison (so an untouched comparison is kept as it was); ``None``
+    removes a bound the nurse emptied."""
+    changes: dict[str, dict[str, dict[str, float | bool] | None]] = {}
+    for parameter, bounds in edited.items():
+        stored = zones.get(parameter) or {}
+        for name, bound in bounds.items():
+            if bound != bound_of(stored.get(name)):
+                changes.setdefault(parameter, {})[name] = None if bound is None else bound.as_json()
+    return changes
+
+
+def _bound_from_change(parameter: str, name: str, raw: Any, language: Language) -> str:
+    bound = bound_of(raw)
+    if bound is None:
+        return t("bound_none", language).lower()
+    sign = ("≤" if bound.inclusive else "<") if is_low(name) else ("≥" if bound.inclusive else ">")
+    return f"{sign} {bound_quantity(parameter, bound.value, language)}"
+
+
+def diff_lines(diff: Mapping[str, Any], language: Language) -> list[str]:
+    """The API's plan diff as lines to show: a moved bound in the editor's words with Norwegian
+    numbers ("Blodsukker, rød under: < 3,0 mmol/L → < 3,5 mmol/L (strengere: varsler
+    tidligere)"); a scheduled measurement added, removed or moved as the schedule editor
+    writes it; every other change in the API's own words for the language."""
+    lines = []
+    for change in diff.get("changes") or []:
+        path = str(change.get("path") or "").split(".")
+        if change.get("kind") == "bound" and len(path) == 3 and path[2] in BOUND_NAMES:
+            parameter, name = path[1], path[2]
+            before = _bound_from_change(parameter, name, change.get("before"), language)
+            after = _bound_from_change(parameter, name, change.get("after"), language)
+            line = (
+                f"{parameter_name(parameter, language)}, {bound_label(name, language).lower()}: "
+                f"{before} → {after}"
+            )
+            effect = change.get("effect")
+            if effect in {"tighter", "looser"}:
+                line += f" ({t(f'diff_{effect}', language)})"
+            lines.append(line)
+        elif change.get("path") == "schedule.items" and (
+            change.get("before") or change.get("after")
+        ):
+            lines.append(schedule_change_text(change.get("before"), change.get("after"), language))
+        else:
+            text = change.get("text") or {}
+            lines.append(str(text.get(language) or text.get("nb") or change.get("path")))
+    return lines
+
+
+def diff_default(versions: Sequence[PlanVersionSummary]) -> tuple[int, int] | None:
+    """The two versions the differences start with: the version in use (else the one before
+    the newest) against the newest; None with fewer than two versions."""
+    if len(versions) < 2:
+        return None
+    ordered = sorted(versions, key=lambda v: -v.version)
+    newest = ordered[0].version
+    in_use = [v.version for v in ordered if v.status == "approved" and v.version != newest]
+    return (in_use[0] if in_use else ordered[1].version), newest
+
+
+def version_label(version: PlanVersionSummary, language: Language) -> str:
+    """ "v3 (utkast)" for the differences' version pickers."""
+    return f"v{version.version} ({t(f'status_{version.status}', language).lower()})"
+
+
+def zones_text(parameter: str, zones: Mapping[str, Any], language: Language) -> tuple[str, str]:
+    """One parameter's bounds in symbols with Norwegian numbers, (red, yellow): ("≤ 87 %",
+    "≤ 91 %") or ("< 3,0 mmol/L / > 20,0 mmol/L", …); "–" for a colour without bounds."""
+
+    def side(low: str, high: str) -> str:
+        parts = [
+            _bound_from_change(parameter, name, zones.get(name), language)
+            for name in (low, high)
+            if zones.get(name) is not None
+        ]
+        return " / ".join(parts) or "–"
+
+    return side("red_low", "red_high"), side("yellow_low", "yellow_high")

@@ -394,6 +394,17 @@ def parameter_label(parameter: str, language: Language) -> str:
     return f"{name} ({unit})" if unit else name
 
 
+def parameter_name(parameter: str, language: Language) -> str:
+    """The parameter's name without its unit: "Blodsukker" (the value beside it has one)."""
+    nb, en, _ = _PARAMETERS.get(parameter, (parameter, parameter, ""))
+    return en if language == "en" else nb
+
+
+def parameter_unit(parameter: str) -> str:
+    """The parameter's unit ("mmol/L", "%"), empty when unknown."""
+    return _PARAMETERS.get(parameter, ("", "", ""))[2]
+
+
 def role_label(role: str, language: Language) -> str:
     return t(f"role_{role}", language) if role in {"nurse", "gp", "admin"} else role
 

@@ -15,30 +15,41 @@ from dashboard.api_client import ApiClient, ApiError, PlanVersion, PlanVersionSu
 from dashboard.charts import parameter_chart
 from dashboard.i18n import Language, t
 from dashboard.plan_presenters import (
+    BOUND_NAMES,
     KIND_CODES,
+    QUESTIONNAIRES,
     WEEKDAYS,
+    Bound,
     ScheduleItem,
+    bound_changes,
+    bound_label,
+    bound_of,
+    bound_quantity,
+    bound_sentence,
     change_table,
     changed_parameters,
     count_table,
     day_label,
+    diff_default,
+    diff_lines,
     kind_label,
+    operator_label,
+    questionnaire_label,
     replay_notes,
     replay_summary,
     schedule_changes,
     schedule_of,
     schedule_text,
+    version_label,
+    zones_text,
 )
 from dashboard.presenters import (
     CONDITION_CODES,
-    bounds_text,
     condition_label,
     format_datetime,
     parameter_label,
     series_by_parameter,
 )
-
-BOUNDS = ("red_low", "yellow_low", "yellow_high", "red_high")
 
 
 def _pick_patient(client: ApiClient, lang: Language) -> str | None:
@@ -54,7 +65,7 @@ def _versions(versions: list[PlanVersionSummary], lang: Language) -> None:
     st.dataframe(
         [
             {
-                "v": v.version,
+                t("version", lang): f"v{v.version}",
                 t("state", lang): t(f"status_{v.status}", lang),
                 t("time", lang): format_datetime(v.created_at),
                 "👤": v.created_by or "",
@@ -99,47 +110,78 @@ def _proposal(client: ApiClient, patient_id: str, lang: Language) -> None:
         st.caption(str(rule.get(lang) or rule.get("nb") or ""))
         rows = []
         for item in proposal.get("parameters") or []:
-            red_t, yellow_t = bounds_text(item.get("template") or {})
-            red_p, yellow_p = bounds_text(item.get("proposed") or {})
+            parameter = str(item.get("parameter"))
+            red_t, yellow_t = zones_text(parameter, item.get("template") or {}, lang)
+            red_p, yellow_p = zones_text(parameter, item.get("proposed") or {}, lang)
             text = item.get("text") or {}
+            median = item.get("median")
             rows.append(
                 {
-                    t("value", lang): parameter_label(str(item.get("parameter")), lang),
-                    "n": item.get("n"),
-                    "median": item.get("median"),
-                    "mal rød / template red": red_t,
-                    "forslag rød / proposed red": red_p,
-                    "mal gul / template yellow": yellow_t,
-                    "forslag gul / proposed yellow": yellow_p,
-                    "": str(text.get(lang) or text.get("nb") or ""),
+                    t("value", lang): parameter_label(parameter, lang),
+                    t("proposal_readings", lang): item.get("n"),
+                    t("proposal_median", lang): (
+                        "–" if median is None else bound_quantity(parameter, float(median), lang)
+                    ),
+                    t("proposal_template_red", lang): red_t,
+                    t("proposal_red", lang): red_p,
+                    t("proposal_template_yellow", lang): yellow_t,
+                    t("proposal_yellow", lang): yellow_p,
+                    t("proposal_why", lang): str(text.get(lang) or text.get("nb") or ""),
                 }
             )
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
+def _bound_input(
+    parameter: str, name: str, bound: Bound | None, version: int, lang: Language
+) -> Bound | None:
+    """One bound: its number, its comparison (kept unless the nurse changes it) and, below,
+    the bound as the patient's text reads it with a decimal comma (the number field itself
+    shows a decimal point: Streamlit's number input cannot show a comma)."""
+    key = f"bound-v{version}-{parameter}-{name}"
+    value = st.number_input(
+        bound_label(name, lang),
+        value=None if bound is None else bound.value,
+        key=key,
+        format="%g",
+        placeholder=t("bound_none", lang),
+    )
+    inclusive = st.selectbox(
+        t("operator", lang),
+        (True, False),
+        index=0 if bound is None or bound.inclusive else 1,
+        format_func=lambda inclusive: operator_label(name, inclusive, lang),
+        key=f"{key}-operator",
+        label_visibility="collapsed",
+    )
+    st.caption(bound_sentence(parameter, name, bound, lang))
+    return None if value is None else Bound(float(value), bool(inclusive))
+
+
 def _edit(client: ApiClient, latest: PlanVersion, lang: Language) -> None:
+    """The zone bounds of the newest version into a new draft. Widget keys carry the version,
+    so after a save the form starts from the new draft's bounds."""
     zones: dict[str, Any] = dict(latest.document.get("zones") or {})
     with st.form("plan_edit"):
         st.markdown(f"**{t('edit_bounds', lang)}** (v{latest.version})")
-        changed: dict[str, dict[str, float | None]] = {}
+        st.caption(t("bounds_caption", lang))
+        edited: dict[str, dict[str, Bound | None]] = {}
         for parameter, bounds in zones.items():
-            st.markdown(parameter_label(parameter, lang))
-            cols = st.columns(len(BOUNDS))
-            for col, name in zip(cols, BOUNDS, strict=True):
-                raw = bounds.get(name)
-                current = (
-                    None if raw is None else float(raw["value"] if isinstance(raw, dict) else raw)
-                )
-                value = col.number_input(
-                    name, value=current, key=f"bound-{parameter}-{name}", format="%g"
-                )
-                if value != current:
-                    changed.setdefault(parameter, {})[name] = value
+            st.markdown(f"**{parameter_label(parameter, lang)}**")
+            cols = st.columns(len(BOUND_NAMES))
+            for col, name in zip(cols, BOUND_NAMES, strict=True):
+                with col:
+                    edited.setdefault(parameter, {})[name] = _bound_input(
+                        parameter, name, bound_of(bounds.get(name)), latest.version, lang
+                    )
         note = st.text_input(t("why", lang), key="edit_note")
         if st.form_submit_button(t("save_draft", lang)):
             try:
                 draft = client.new_plan_version(
-                    latest.plan_id, {"zones": changed}, note, base_version=latest.version
+                    latest.plan_id,
+                    {"zones": bound_changes(zones, edited)},
+                    note,
+                    base_version=latest.version,
                 )
             except ApiError as err:
                 session.show_error(err)
@@ -150,7 +192,9 @@ def _edit(client: ApiClient, latest: PlanVersion, lang: Language) -> None:
 
 def _schedule_item_inputs(prefix: str, item: ScheduleItem | None, lang: Language) -> ScheduleItem:
     """One scheduled measurement's inputs (measurements, days, time, questionnaire)."""
-    kinds_col, days_col, due_col, form_col = st.columns([3, 3, 1.3, 2])
+    # measurements and days side by side, each half the width, so that all seven day chips
+    # ("man" … "søn") fit; the time and the questionnaire on the row below
+    kinds_col, days_col = st.columns(2)
     known = list(KIND_CODES) + [k for k in (item.kinds if item else ()) if k not in KIND_CODES]
     kinds = kinds_col.multiselect(
         t("schedule_kinds", lang),
@@ -158,6 +202,7 @@ def _schedule_item_inputs(prefix: str, item: ScheduleItem | None, lang: Language
         default=list(item.kinds) if item else [],
         format_func=lambda k: kind_label(k, lang),
         key=f"{prefix}-kinds",
+        placeholder=t("choose", lang),
     )
     days = days_col.multiselect(
         t("schedule_days", lang),
@@ -165,16 +210,22 @@ def _schedule_item_inputs(prefix: str, item: ScheduleItem | None, lang: Language
         default=list(item.days) if item else list(WEEKDAYS),
         format_func=lambda d: day_label(d, lang),
         key=f"{prefix}-days",
+        placeholder=t("choose", lang),
     )
+    due_col, form_col = st.columns([1, 3])
     due = due_col.time_input(
         t("due_by", lang).capitalize(),
         value=item.due_by if item else time(10, 0),
         step=300,
         key=f"{prefix}-due",
     )
-    questionnaire = form_col.text_input(
+    current = (item.questionnaire or "") if item else ""
+    choices = list(dict.fromkeys(["", *QUESTIONNAIRES, current]))  # an unknown id is kept
+    questionnaire = form_col.selectbox(
         t("schedule_questionnaire", lang),
-        value=(item.questionnaire or "") if item else "",
+        choices,
+        index=choices.index(current),
+        format_func=lambda q: questionnaire_label(q, lang) if q else t("none", lang),
         key=f"{prefix}-questionnaire",
     )
     return ScheduleItem(
@@ -242,7 +293,8 @@ def _replay(client: ApiClient, patient_id: str, newest: PlanVersion, lang: Langu
     if not replay.changes:
         return
     st.markdown(f"**{t('replay_changed_readings', lang)}**")
-    st.dataframe(change_table(replay.changes, session.now(), lang), hide_index=True)
+    # a table, not a data grid: its long reasons wrap, so every column fits the page
+    st.table(change_table(replay.changes, session.now(), lang))
     zones: dict[str, Any] = dict(newest.document.get("zones") or {})
     parameters = changed_parameters(replay.changes, zones)
     if not parameters:
@@ -281,13 +333,30 @@ def _approve(client: ApiClient, versions: list[PlanVersionSummary], lang: Langua
 
 
 def _diff(client: ApiClient, versions: list[PlanVersionSummary], lang: Language) -> None:
-    if len(versions) < 2:
+    """The version in use against the newest by default. The pickers' keys carry the newest
+    version, so a saved draft resets them to the new pair (not the pair chosen before)."""
+    default = diff_default(versions)
+    if default is None:
         return
     st.subheader(t("diff", lang))
+    by_number = {v.version: v for v in versions}
     numbers = [v.version for v in versions]
+    newest = numbers[0]
     left, right = st.columns(2)
-    older = left.selectbox("fra / from", numbers, index=1, key="diff_from")
-    newer = right.selectbox("til / to", numbers, index=0, key="diff_to")
+    older = left.selectbox(
+        t("diff_from", lang),
+        numbers,
+        index=numbers.index(default[0]),
+        format_func=lambda n: version_label(by_number[n], lang),
+        key=f"diff_from-{newest}",
+    )
+    newer = right.selectbox(
+        t("diff_to", lang),
+        numbers,
+        index=numbers.index(default[1]),
+        format_func=lambda n: version_label(by_number[n], lang),
+        key=f"diff_to-{newest}",
+    )
     if older == newer:
         return
     try:
@@ -295,11 +364,11 @@ def _diff(client: ApiClient, versions: list[PlanVersionSummary], lang: Language)
     except ApiError as err:
         session.show_error(err)
         return
-    for change in diff.get("changes") or []:
-        text = change.get("text") or {}
-        st.markdown(f"- {text.get(lang) or text.get('nb') or change.get('path')}")
+    st.caption(f"v{min(older, newer)} → v{max(older, newer)}")
+    lines = diff_lines(diff, lang)
+    st.markdown("\n".join(f"- {line}" for line in lines) or t("diff_none", lang))
     if diff.get("looser"):
-        st.warning(f"⚠ {diff['looser']} × looser / løsere", icon="⚠️")
+        st.warning(t("diff_looser_count", lang, count=diff["looser"]), icon="⚠️")
 
 
 def _page(lang: Language) -> None:

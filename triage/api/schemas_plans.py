@@ -47,6 +47,16 @@ class PlanDraftToApprove(BaseModel):
     created_at: AwareDatetime
     created_by: str | None = Field(description="the username who saved this version")
     note: str | None = Field(description="why this version was made")
+    in_use_version: int | None = Field(
+        default=None,
+        description="the plan's approved version, which this draft would replace (null when "
+        "the plan has none yet)",
+    )
+    changes: PlanDiff | None = Field(
+        default=None,
+        description="what this draft changes against `in_use_version` (null when there is "
+        "none): what the approver checks before approving",
+    )
 
 
 class PlanVersionRead(PlanVersionSummary):

@@ -52,6 +52,9 @@ def test_a_gp_sees_the_drafts_of_own_patients_and_not_another_gps(
     draft(http, nurse, diabetes.id, "Strammere grenser")
 
     [item] = http.get(DRAFTS, headers=gp1).json()["items"]
+    changes = item.pop("changes")
+    assert item.pop("in_use_version") == 1
+    assert (changes["from_version"], changes["to_version"], changes["changes"]) == (1, 2, [])
     assert item == {
         "patient_id": copd.id,
         "patient_name": "Testpasient a-copd",
@@ -63,6 +66,33 @@ def test_a_gp_sees_the_drafts_of_own_patients_and_not_another_gps(
         "note": "Ny mal etter innleggelse",
     }
     assert listed(http, gp2) == [("Testpasient a-diabetes", 2)]
+
+
+def test_each_draft_says_what_it_changes_against_the_version_in_use(
+    http: httpx.Client, api_world: ApiWorld, login: Login
+) -> None:
+    """v2 moves SpO2 yellow to ≤ 93 %, v3 to ≤ 94 %: each draft lists its change against v1
+    (in use), not against the draft before it, so the GP sees what approving it does."""
+    nurse, gp = login(http, "nurse-a"), login(http, "gp-1")
+    plan_id = api_world.patients["a-copd"].plan.plan_id
+    for value in (93, 94):
+        made = http.post(
+            f"{API}/plans/{plan_id}/versions",
+            headers=nurse,
+            json={"changes": {"zones": {"spo2": {"yellow_low": value}}}, "note": f"{value}"},
+        )
+        assert made.status_code == 201, made.text
+    items = http.get(DRAFTS, headers=gp).json()["items"]
+    found = {
+        d["version"]: [(c["path"], c["before"], c["after"]) for c in d["changes"]["changes"]]
+        for d in items
+    }
+    old = {"value": 91.0, "inclusive": True}
+    assert found == {
+        2: [("zones.spo2.yellow_low", old, {"value": 93.0, "inclusive": True})],
+        3: [("zones.spo2.yellow_low", old, {"value": 94.0, "inclusive": True})],
+    }
+    assert {d["in_use_version"] for d in items} == {1}
 
 
 def test_approved_and_overtaken_drafts_are_not_listed(

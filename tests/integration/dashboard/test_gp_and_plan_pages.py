@@ -3,14 +3,14 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
-from tests.integration.api.conftest import Login
+from tests.integration.api.conftest import NOW, Login, ingest
 from tests.integration.api.test_admin import post_reading
 from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
 from triage.storage.models import AuditRow
@@ -74,6 +74,61 @@ def test_the_gp_approves_a_plan_draft_the_nurse_made(
     assert (stored["status"], stored["approved_by"]) == ("approved", "gp-1")
 
 
+def test_the_gp_sees_the_newest_red_first_and_the_patients_without_deviations_folded(
+    app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
+) -> None:
+    """a-hf turns red ten minutes ago (a-copd was red forty minutes ago): a-hf comes first
+    though alphabetically after a-copd; b-covid, without deviations, is one folded line."""
+    ingest(
+        sessions,
+        "gw-a-hf",
+        [("hf-2", "spo2", {"spo2": 88, "pulse": 95}, NOW - timedelta(minutes=10))],
+    )
+    at = logged_in(app, "gp-1")
+    assert not at.exception
+    names = [str(m.value) for m in at.markdown if "Testpasient" in str(m.value)]
+    first_hf = next(i for i, n in enumerate(names) if "a-hf" in n)
+    first_copd = next(i for i, n in enumerate(names) if "a-copd" in n)
+    assert first_hf < first_copd
+    assert names[0].startswith(":red-badge[🔴 Rød]")
+    [folded] = at.expander
+    assert folded.label == "1 pasient uten avvik"
+    assert any("Testpasient b-covid" in str(m.value) for m in folded.markdown)
+    assert "Verst først" in "\n".join(str(c.value) for c in at.caption)
+
+
+def test_the_gp_is_offered_only_the_newest_draft_with_its_changes(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login
+) -> None:
+    """Drafts v2, v3 and v4 of a-copd's plan wait: only v4 has a "Godkjenn", shown with what
+    it changes against v1 in use; approving it makes it the plan in use."""
+    nurse = login(http, "nurse-a")
+    [v1] = http.get(f"/api/v1/patients/{ward.red}/plans", headers=nurse).json()["items"]
+    plan_id = v1["plan_id"]
+    for value, note in ((92, "Utkast to"), (93, "Utkast tre"), (94, "Utkast fire")):
+        made = http.post(
+            f"/api/v1/plans/{plan_id}/versions",
+            headers=nurse,
+            json={"changes": {"zones": {"spo2": {"yellow_low": value}}}, "note": note},
+        )
+        assert made.status_code == 201, made.text
+    at = logged_in(app, "gp-1")
+    assert not at.exception
+    approve = [str(b.key) for b in at.button if str(b.key).startswith("approve-")]
+    assert approve == [f"approve-{plan_id}-4"]
+    text = _text(at)
+    assert "Utkast fire" in text
+    assert "Utkast to" not in text
+    assert "Utkast tre" not in text
+    assert "Endringer mot versjonen i bruk (v1):" in text
+    assert "Oksygenmetning (SpO2), gul under: ≤ 91\u00a0% → ≤ 94\u00a0%" in text
+    assert "2 eldre utkast av planen vises ikke: dette er det nyeste." in text
+    at.button(key=f"approve-{plan_id}-4").click().run()
+    assert not at.exception
+    stored = http.get(f"/api/v1/plans/{plan_id}/versions/4", headers=nurse).json()
+    assert stored["status"] == "approved"
+
+
 def test_the_gp_prints_a_one_page_summary(app: AppFactory, ward: Ward) -> None:
     """The summary names the patient, the plan's bounds and the deviations."""
     at = logged_in(app, "gp-1")
@@ -96,7 +151,7 @@ def test_a_nurse_edits_a_bound_into_a_draft_and_sees_the_difference(
     at.switch_page("app_pages/plans.py").run()
     at.selectbox(key="plans_patient").set_value(ward.red).run()
     assert not at.exception
-    at.number_input(key="bound-spo2-yellow_low").set_value(92.0)
+    at.number_input(key="bound-v1-spo2-yellow_low").set_value(92.0)
     at.text_input(key="edit_note").input("Pasienten ligger stabilt rundt 93")
     at.button(key="FormSubmitter:plan_edit-Lagre utkast").click().run()
     assert not at.exception
@@ -105,6 +160,65 @@ def test_a_nurse_edits_a_bound_into_a_draft_and_sees_the_difference(
     assert "92" in diff
     at.button(key="approve_draft").click().run()
     assert at.error, "a nurse approving is refused by the API (DHO_PLAN_APPROVERS=gp)"
+
+
+def _plans_of(app: AppFactory, patient_id: str) -> AppTest:
+    at = logged_in(app, "nurse-a")
+    at.switch_page("app_pages/plans.py").run()
+    at.selectbox(key="plans_patient").set_value(patient_id).run()
+    assert not at.exception
+    return at
+
+
+def test_changing_only_a_bound_s_number_keeps_its_comparison(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login
+) -> None:
+    """a-diabetes: glucose red "< 3,0 mmol/L" (not inclusive). The fields are labelled in
+    bokmål, each bound reads as the patient's text does with a decimal comma, and changing
+    only the number to 3.5 saves "< 3,5", not "≤ 3,5" (the reported bug)."""
+    at = _plans_of(app, ward.green)
+    labels = [n.label for n in at.number_input if str(n.key).startswith("bound-v1-glucose")]
+    assert labels == ["Rød under", "Gul under", "Gul over", "Rød over"]
+    captions = "\n".join(str(c.value) for c in at.caption)
+    assert "Rød når under 3,0\u00a0mmol/L" in captions
+    assert "Rød når 20,0\u00a0mmol/L eller høyere" in captions
+    assert "red_low" not in _text(at)
+    assert at.multiselect(key="sched-new-kinds").placeholder == "Velg"
+    at.number_input(key="bound-v1-glucose-red_low").set_value(3.5)
+    at.text_input(key="edit_note").input("Hypoglykemi-grensen litt opp")
+    at.button(key="FormSubmitter:plan_edit-Lagre utkast").click().run()
+    assert not at.exception
+    assert "Utkast lagret: v2" in _text(at)
+    nurse = login(http, "nurse-a")
+    [v2] = [
+        v
+        for v in http.get(f"/api/v1/patients/{ward.green}/plans", headers=nurse).json()["items"]
+        if v["version"] == 2
+    ]
+    stored = http.get(f"/api/v1/plans/{v2['plan_id']}/versions/2", headers=nurse).json()
+    glucose = stored["document"]["zones"]["glucose"]
+    assert glucose["red_low"] == {"value": 3.5, "inclusive": False}
+    assert glucose["yellow_high"] == {"value": 13.9, "inclusive": False}, "untouched"
+    # the new draft's form starts from its own bounds, and the diff says it in bokmål
+    assert at.number_input(key="bound-v2-glucose-red_low").value == 3.5
+    assert "Blodsukker, rød under: < 3,0\u00a0mmol/L → < 3,5\u00a0mmol/L" in _text(at)
+
+
+def test_the_differences_follow_each_saved_draft(app: AppFactory, ward: Ward) -> None:
+    """The differences showed v1 → v2 even after v3 was saved; now each save shows the
+    version in use (v1) against the newest draft."""
+    at = _plans_of(app, ward.red)
+    for version, value in ((1, 92.0), (2, 93.0)):
+        at.number_input(key=f"bound-v{version}-spo2-yellow_low").set_value(value)
+        at.text_input(key="edit_note").input(f"Gul grense {value:g}")
+        at.button(key="FormSubmitter:plan_edit-Lagre utkast").click().run()
+        assert not at.exception
+        assert f"Utkast lagret: v{version + 1}" in _text(at)
+        shown = "\n".join(str(c.value) for c in at.caption)
+        assert f"v1 → v{version + 1}" in shown
+    assert at.selectbox(key="diff_from-3").value == 1
+    assert at.selectbox(key="diff_to-3").value == 3
+    assert "≤ 91\u00a0% → ≤ 93\u00a0%" in _text(at)
 
 
 def test_a_nurse_enrols_a_patient_and_sees_the_gateway_credentials_once(
@@ -214,7 +328,7 @@ def test_marking_the_overview_seen_follows_the_gp_to_another_browser(
     assert "**Siden du sist så:** 23.11.2026 09:30" in text
     assert "siste 7 dager" not in text
     assert "SpO2 86 % — rød" not in text
-    assert "Ingen avvik." in text
+    assert "Ingen avvik hos pasientene dine siden du sist så." in elsewhere.info[0].value
 
 
 # ----------------------------------------------------------------------------- gateways

@@ -87,7 +87,7 @@ def test_a_draft_is_previewed_against_the_last_30_days_in_words_and_icons(
         ["🟡 Gul", 0, 1, "+1"],
         ["🟢 Grønn", 1, 0, "−1"],
     ]
-    changes = at.dataframe[-1].value
+    changes = at.table[-1].value
     [row] = changes.to_dict("records")
     assert row["Tid"] == "18.11 09:30"
     assert row["Slik de ble vurdert"] == "🟢 Grønn (plan v1)"
@@ -119,10 +119,10 @@ def test_a_nurse_moves_a_measurement_and_the_draft_diff_shows_it(
     text = _text(at)
     assert "Utkast lagret: v2" in text
     assert (
-        "Måling endret: SpO2, temperatur, skjema copd-daily (man, tor) innen 12:00 → "
-        "(man, tor) innen 09:30" in text
+        "Måling endret: SpO2, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00 → "
+        "man, tor · innen 09:30" in text
     )
-    assert "Ingen av de 1 målingene fra de siste 30 dagene ville fått en annen sone med v2." in text
+    assert "Den ene målingen fra de siste 30 dagene ville fått samme sone med v2." in text
     stored = http.get(f"/api/v1/patients/{ward.red}/plans", headers=login(http, "nurse-a")).json()[
         "items"
     ][0]

@@ -95,7 +95,8 @@ def list_drafts_to_approve(
     name: a GP's own patients'; a nurse's centres' where the site lets nurses approve
     (`DHO_PLAN_APPROVERS=gp_or_nurse`; otherwise, and for an admin, 403). Only drafts newer
     than their plan's approved version (older ones can no longer be approved), and none of
-    discharged patients. One audit row for the whole list."""
+    discharged patients; each with its `changes` against the approved version it would
+    replace (`in_use_version`). One audit row for the whole list."""
     offset = cursor_offset(cursor)
     scope = caller.approval_scope("list", "plan_drafts")
     with caller.sessions.begin() as session:
@@ -113,7 +114,7 @@ def list_drafts_to_approve(
                 "versions": [f"{row.plan_id}/v{row.version}" for row, _, _ in shown],
             },
         )
-        items = [_draft(row, patient_id, name) for row, patient_id, name in found]
+        items = [_draft(session, row, patient_id, name) for row, patient_id, name in found]
         return offset_page(items, offset, limit)
 
 
@@ -532,8 +533,18 @@ def _save_draft(session: Session, caller: Caller, draft: PlanVersion, note: str)
     return row
 
 
-def _draft(row: PlanVersionRow, patient_id: str, patient_name: str) -> PlanDraftToApprove:
+def _draft(
+    session: Session, row: PlanVersionRow, patient_id: str, patient_name: str
+) -> PlanDraftToApprove:
+    """The draft with what it changes against the plan's approved version (if any)."""
     condition = row.document.get("condition")
+    approved = queries.approved_versions(session, row.plan_id)
+    in_use = max(approved, key=lambda r: r.version, default=None)
+    changes = None
+    if in_use is not None:
+        changes = diff(
+            PlanVersion.model_validate(in_use.document), PlanVersion.model_validate(row.document)
+        )
     return PlanDraftToApprove(
         patient_id=patient_id,
         patient_name=patient_name,
@@ -543,6 +554,8 @@ def _draft(row: PlanVersionRow, patient_id: str, patient_name: str) -> PlanDraft
         created_at=row.created_at,
         created_by=row.created_by,
         note=row.note,
+        in_use_version=None if in_use is None else in_use.version,
+        changes=changes,
     )
 
 
