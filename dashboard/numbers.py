@@ -36,12 +36,13 @@ def format_number(value: float, language: Language, decimals: int | None = None)
 def format_quantity(
     value: float, unit: str | None, language: Language, decimals: int | None = None
 ) -> str:
-    """A value with its unit: "2,6 mmol/L", "93 %", "38,1 °C" (bokmål); "93%" in English."""
+    """A value with its unit: "2,6 mmol/L", "93 %", "38,1 °C" (bokmål); "93%" in English;
+    a rate per unit straight after its number: "18/min"."""
     number = format_number(value, language, decimals)
     if not unit:
         return number
-    if language == "en" and unit in _TIGHT_IN_ENGLISH:
-        return f"{number}{unit}"
+    if unit.startswith("/") or (language == "en" and unit in _TIGHT_IN_ENGLISH):
+        return f"{number}{unit}"  # "18/min", as a rate is written; "93%" in English
     return f"{number}{UNIT_SPACE}{unit}"
 
 

@@ -13,7 +13,7 @@ from dashboard.numbers import UNIT_SPACE, format_number, format_quantity
         (2.6, "mmol/L", "2,6 mmol/L", "2.6 mmol/L"),
         (38.1, "°C", "38,1 °C", "38.1 °C"),
         (93, "%", "93 %", "93%"),
-        (81.0, "/min", "81 /min", "81 /min"),
+        (18.0, "/min", "18/min", "18/min"),
         (1234.5, "kg", "1 234,5 kg", "1,234.5 kg"),
         (-1.5, "kg", "-1,5 kg", "-1.5 kg"),
     ],
