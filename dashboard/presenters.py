@@ -400,11 +400,6 @@ def parameter_name(parameter: str, language: Language) -> str:
     return en if language == "en" else nb
 
 
-def parameter_unit(parameter: str) -> str:
-    """The parameter's unit ("mmol/L", "%"), empty when unknown."""
-    return _PARAMETERS.get(parameter, ("", "", ""))[2]
-
-
 def role_label(role: str, language: Language) -> str:
     return t(f"role_{role}", language) if role in {"nurse", "gp", "admin"} else role
 

@@ -285,9 +285,7 @@ def test_bounds_are_labelled_and_read_as_the_patients_text_with_a_decimal_comma(
     assert bound_sentence("glucose", "red_low", red_low, "nb") == "Rød når under 3,0\u00a0mmol/L"
     assert bound_sentence("glucose", "red_low", red_low, "en") == "Red below 3.0\u00a0mmol/L"
     assert bound_sentence("spo2", "yellow_low", Bound(92), "nb") == "Gul når 92\u00a0% eller lavere"
-    assert (
-        bound_sentence("pulse", "red_high", Bound(130, False), "nb") == "Rød når over 130/min"
-    )
+    assert bound_sentence("pulse", "red_high", Bound(130, False), "nb") == "Rød når over 130/min"
     assert bound_sentence("spo2", "red_high", None, "nb") == "Ingen grense"
     assert operator_label("red_low", False, "nb") == "< under"
     assert operator_label("yellow_high", True, "nb") == "≥ lik eller over"
