@@ -22,6 +22,8 @@ from devices.catalogue import load_catalogue
 from devices.simulate import make_population, simulate_population
 from gateway.cli import app as gateway_app
 from triage import news2
+from triage.texts.catalogue import language_of
+from triage.texts.findings import reasons
 from triage.broker.mosquitto_config import PROBE_USER
 from triage.config import Settings
 from triage.domain.classify import History, ImplausibleReadingError, classify
@@ -124,7 +126,7 @@ def classify_command(
             typer.echo(f"  {problem.message}", err=True)
         raise typer.Exit(1) from err
     typer.echo(f"{result.colour.value.upper()}")
-    typer.echo(result.explain(language))
+    typer.echo(reasons(result.explained, language_of(language)))
 
 
 @app.command("news2")

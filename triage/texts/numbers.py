@@ -1,0 +1,33 @@
+"""Numbers as the reader writes them, through Babel's CLDR rules (``nb_NO``, ``en_GB``).
+
+Bokmål writes a decimal comma and a no-break space (U+00A0) before units and per cent:
+"2,6 mmol/L", "93 %"; English "2.6 mmol/L", "93%". The same rules as the dashboard's
+``dashboard/numbers.py`` (which may not import this package).
+"""
+
+from __future__ import annotations
+
+from babel.numbers import format_decimal
+
+from triage.texts.catalogue import Language
+
+LOCALES: dict[Language, str] = {"nb": "nb_NO", "en": "en_GB"}
+UNIT_SPACE = "\u00a0"
+_TIGHT_IN_ENGLISH = frozenset({"%"})
+_PATTERN = "#,##0.##"
+
+
+def format_number(value: float, language: Language) -> str:
+    """``value`` with up to two decimals, trailing zeros dropped: "2,6" / "2.6", "93"."""
+    text: str = format_decimal(value, format=_PATTERN, locale=LOCALES[language])
+    return text
+
+
+def format_quantity(value: float, unit: str, language: Language) -> str:
+    """``value`` with its unit: "2,6 mmol/L", "93 %" (bokmål); "93%" in English."""
+    number = format_number(value, language)
+    if not unit:
+        return number
+    if language == "en" and unit in _TIGHT_IN_ENGLISH:
+        return f"{number}{unit}"
+    return f"{number}{UNIT_SPACE}{unit}"
