@@ -22,8 +22,6 @@ from devices.catalogue import load_catalogue
 from devices.simulate import make_population, simulate_population
 from gateway.cli import app as gateway_app
 from triage import news2
-from triage.texts.catalogue import language_of
-from triage.texts.findings import reasons
 from triage.broker.mosquitto_config import PROBE_USER
 from triage.config import Settings
 from triage.domain.classify import History, ImplausibleReadingError, classify
@@ -31,6 +29,8 @@ from triage.domain.plan import Condition, PlanVersion
 from triage.domain.readings import Kind, Reading
 from triage.domain.templates import template
 from triage.payloads import simulated_line
+from triage.texts.catalogue import language_of
+from triage.texts.findings import reasons
 
 app = typer.Typer(
     name="dho",

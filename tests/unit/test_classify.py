@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.plans import NOW, days_ago, make_plan, reading, reading_with
-from triage.texts.findings import reason as reason_in
-from triage.texts.findings import reasons
 from triage.domain.classify import (
     Classification,
     History,
@@ -24,6 +22,8 @@ from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import Side
 from triage.domain.readings import Parameter, Report
 from triage.domain.templates import TEMPLATES
+from triage.texts.findings import reason as reason_in
+from triage.texts.findings import reasons
 
 G, Y, R = Colour.GREEN, Colour.YELLOW, Colour.RED
 

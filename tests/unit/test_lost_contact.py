@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from triage.texts.findings import reason as reason_in
 from triage.domain.alerts import (
     AlertCategory,
     OpenAlert,
@@ -19,6 +18,7 @@ from triage.domain.alerts import (
 from triage.domain.colours import Colour
 from triage.domain.findings import RuleType
 from triage.domain.lost_contact import lost_contact_finding
+from triage.texts.findings import reason as reason_in
 
 OSLO = ZoneInfo("Europe/Oslo")
 LAST_SEEN = datetime(2026, 11, 21, 14, 5, tzinfo=OSLO)

@@ -4,13 +4,12 @@ with the history growing as in ingest, compared with their stored colours."""
 from __future__ import annotations
 
 from tests.unit.plans import NOW, days_ago, make_plan, reading
-from triage.texts.findings import reason as reason_in
-from triage.texts.findings import reasons
 from triage.domain.classify import History, classify
 from triage.domain.colours import Colour
 from triage.domain.plan import PlanVersion
 from triage.domain.readings import Reading
 from triage.domain.replay import StoredReading, ZoneCounts, replay
+from triage.texts.findings import reason as reason_in
 
 OLD = make_plan({"spo2": {"red_low": 87, "yellow_low": 91}}, version=1)
 

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from triage.texts.findings import reason as reason_in
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import MissingMeasurementRule, PlanVersion, next_draft
@@ -23,6 +22,7 @@ from triage.domain.schedule import (
     slots_on,
 )
 from triage.domain.templates import template
+from triage.texts.findings import reason as reason_in
 
 OSLO = ZoneInfo("Europe/Oslo")
 HF = template("heart_failure")
@@ -477,8 +477,8 @@ def test_finding_text(
         == f"Mangler måling: {nb_name} innen kl. 10:00 {nb_day} (egenbehandlingsplan versjon 1)"
     )
     assert (
-        reason_in(missing, "en")
-        == f"Missing measurement: {en_name} due by 10:00 on {en_day} (self-management plan version 1)"
+        reason_in(missing, "en") == f"Missing measurement: {en_name} due by 10:00 on {en_day} "
+        "(self-management plan version 1)"
     )
     readings, reports = hf_everything(oslo(day, 9))
     [done] = [
