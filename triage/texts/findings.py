@@ -181,3 +181,8 @@ def _local_time(moment: datetime, with_year: bool, language: Language) -> str:
 
 
 __all__ = ["LANGUAGES", "reason", "reason_text", "reasons"]
+
+
+def stored_reason(data: Mapping[str, Any], language: Language) -> str:
+    """The reason of a finding as stored (its JSON in a table), in ``language``."""
+    return reason(Finding.model_validate(data), language)
