@@ -236,12 +236,20 @@ def _window_hours(window: timedelta) -> float:
 
 def _rule_label(finding: Finding) -> dict[str, Any]:
     """A rule as a nested message that names it in words (never its id)."""
-    kind = finding.rule_type.value
-    if finding.rule_type is RuleType.QUESTIONNAIRE and finding.args:
-        return message("rule.questionnaire", questionnaire=finding.args.get("questionnaire", ""))
-    if finding.parameter is not None:
-        return message(f"rule.{kind}", parameter=finding.parameter)
-    return message(f"rule.{kind}")
+    kind = finding.rule_type
+    if kind is RuleType.QUESTIONNAIRE:
+        questionnaire = (finding.args or {}).get("questionnaire")
+        if questionnaire:
+            return message("rule.questionnaire", questionnaire=questionnaire)
+        return message("rule.questionnaire_unnamed")
+    if kind in (RuleType.THRESHOLD, RuleType.TREND, RuleType.BASELINE):
+        parameter = finding.parameter
+        if parameter is None and finding.rule_id.startswith("threshold:"):
+            parameter = finding.rule_id.split(":", 1)[1]
+        if parameter is None:
+            return message("rule.other")
+        return message(f"rule.{kind.value}", parameter=parameter)
+    return message(f"rule.{kind.value}")
 
 
 class _Context:
@@ -467,17 +475,16 @@ class _Context:
             f"{op} {format_quantity(rule.change.value, parameter.unit)} {rule.direction} "
             f"baseline {format_quantity(base, parameter.unit)}"
         )
-        args: dict[str, Any] = {
-            "base": base,
-            "limit": rule.change.value,
-            "limit_op": "ge" if rule.change.inclusive else "gt",
-            "direction": rule.direction,
-        }
+        args: dict[str, Any] = {"base": base, "limit": rule.change.value}
         out = departs(value)
         colour = rule.colour if out else Colour.GREEN
         key = "baseline.out" if out else "baseline.within"
         if out:
-            args["note"] = note
+            args.update(
+                limit_op="ge" if rule.change.inclusive else "gt",
+                direction=rule.direction,
+                note=note,
+            )
         if out and rule.colour is Colour.YELLOW and rule.yellow_after is not None:
             earlier = [departs(v) for v in self.series(parameter)]
             confirmed, count = self._sustained(rule.yellow_after, earlier, True)
