@@ -26,10 +26,9 @@ from tests.unit.test_classify import (
 )
 from triage.domain.classify import History, classify, classify_report
 from triage.domain.colours import Colour
-from triage.domain.plan import Condition
 from triage.domain.findings import Finding
 from triage.domain.lost_contact import lost_contact_finding
-from triage.domain.readings import Report
+from triage.domain.plan import Condition
 from triage.domain.schedule import missing_findings
 from triage.domain.templates import template
 from triage.domain.undelivered import undelivered_finding
@@ -171,9 +170,11 @@ def _reason_keys() -> set[str]:
     return {
         k
         for k in keys("nb")
-        if k.split(".")[0] in _REASON_FAMILIES
-        and k not in _NOT_REASONS
-        and not k.startswith(("news2.", "questionnaire.source"))
+        if (
+            k.split(".")[0] in _REASON_FAMILIES
+            and k not in _NOT_REASONS
+            and not k.startswith(("news2.", "questionnaire.source"))
+        )
         or k in ("news2", "news2.parts")
     }
 
