@@ -21,6 +21,7 @@ from dashboard.presenters import (
     reason_text,
     values_text,
 )
+from dashboard.presenters import kind_label as kind_label  # the plan pages' import
 
 # ----------------------------------------------------------------------------- replay
 
@@ -192,16 +193,6 @@ KIND_CODES: tuple[str, ...] = (
     "respiratory_rate",
     "peak_flow",
 )
-_KINDS: dict[str, tuple[str, str]] = {
-    "spo2": ("SpO2", "SpO2"),
-    "blood_pressure": ("blodtrykk", "blood pressure"),
-    "heart_rate": ("puls", "pulse"),
-    "body_temperature": ("temperatur", "temperature"),
-    "body_weight": ("vekt", "weight"),
-    "glucose": ("blodsukker", "blood glucose"),
-    "respiratory_rate": ("respirasjonsfrekvens", "respiratory rate"),
-    "peak_flow": ("PEF", "peak flow"),
-}
 _DAYS: tuple[tuple[str, str], ...] = (
     ("man", "Mon"),
     ("tir", "Tue"),
@@ -213,11 +204,6 @@ _DAYS: tuple[tuple[str, str], ...] = (
 )
 #: ISO weekdays, Monday first
 WEEKDAYS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
-
-
-def kind_label(kind: str, language: Language) -> str:
-    nb, en = _KINDS.get(kind, (kind, kind))
-    return en if language == "en" else nb
 
 
 def day_label(day: int, language: Language) -> str:
@@ -281,7 +267,7 @@ def schedule_changes(timezone: str, items: Iterable[ScheduleItem]) -> dict[str, 
 
 def schedule_text(item: ScheduleItem, language: Language) -> str:
     """ "SpO2, temperatur, skjema copd-daily · man, tor · innen 12:00"."""
-    what = [kind_label(k, language) for k in item.kinds]
+    what = [kind_label(k, language, lower=True) for k in item.kinds]
     if item.questionnaire:
         what.append(f"{t('questionnaire', language)} {item.questionnaire}")
     days = (

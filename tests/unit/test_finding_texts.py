@@ -28,7 +28,7 @@ from triage.domain.classify import History, classify, classify_report
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding
 from triage.domain.lost_contact import lost_contact_finding
-from triage.domain.plan import Condition
+from triage.domain.plan import Condition, PlanVersion
 from triage.domain.schedule import missing_findings
 from triage.domain.templates import template
 from triage.domain.undelivered import undelivered_finding
@@ -139,7 +139,7 @@ def every_kind() -> dict[str, Finding]:
     return found
 
 
-def _plan_bands() -> object:
+def _plan_bands() -> PlanVersion:
     return make_plan(
         rules=[
             {"type": "questionnaire", "id": "copd", "questionnaire": "copd-daily", "yellow_at": 1}
@@ -217,7 +217,7 @@ def test_numbers_with_decimal_comma_and_no_break_space_before_the_unit() -> None
     )
 
 
-def _glucose_plan() -> object:
+def _glucose_plan() -> PlanVersion:
     return make_plan({"glucose": {"red_low": {"value": 3, "inclusive": False}, "yellow_low": 4}})
 
 
