@@ -597,6 +597,10 @@ def _values_text(values: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{PARAMETER_OF.get(k, k)} {v}" for k, v in values.items())
 
 
+#: alert events made from a finding (not by a person): their note is no person's words
+_FINDING_EVENTS = frozenset({"opened", "breach", "raised", "reopened", "back_in_range"})
+
+
 def timeline_rows(
     entries: Iterable[TimelineEntry],
     now: datetime,
@@ -624,7 +628,10 @@ def timeline_rows(
         elif e.type == "alert_event":
             what = f"⚠ {event_label(e.event or '', language)} ({colour_word(e.colour, language)})"
             about = rule_label(e.rule_id or "", language)
-            rows.append(TimelineRow(when, what, e.note or about, e.by or ""))
+            # a finding's events carried its English words as their note before reasons were
+            # data: those are shown as what the alert is about (the reading has the reason)
+            note = "" if e.event in _FINDING_EVENTS else e.note
+            rows.append(TimelineRow(when, what, note or about, e.by or ""))
         else:
             what = f"✍ {outcome_label(e.outcome or '', language)}"
             by = (names or {}).get(e.by or "", e.by or "")

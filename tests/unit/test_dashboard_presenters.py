@@ -897,6 +897,14 @@ def test_the_timeline_names_kinds_questionnaires_and_rules_in_words_not_ids() ->
             colour="yellow",
             rule_id="weight-3-days",
         ),
+        TimelineEntry(  # as stored before reasons were data: the finding's English words
+            type="alert_event",
+            at=NOW - timedelta(minutes=30),
+            event="opened",
+            colour="red",
+            rule_id="threshold:glucose",
+            note="Blood glucose 2.6 mmol/L — red: < 3 mmol/L (plan v1)",
+        ),
     ]
     rows = timeline_rows(entries, NOW, "nb")
     assert [(r.what, r.detail) for r in rows] == [
@@ -904,4 +912,5 @@ def test_the_timeline_names_kinds_questionnaires_and_rules_in_words_not_ids() ->
         ("🟡 Gul · Daglig hjertesviktsjekk (2)", ""),
         (f"⚠ {event_label('acknowledged', 'nb')} (Rød)", "Blodsukker"),
         (f"⚠ {event_label('opened', 'nb')} (Gul)", ""),
+        (f"⚠ {event_label('opened', 'nb')} (Rød)", "Blodsukker"),
     ]
