@@ -277,3 +277,61 @@ def test_both_catalogues_have_the_same_keys_and_fields() -> None:
     for language in LANGUAGES:
         assert po_path(language).is_file()
         assert "triage/texts/locale" in po_path(language).as_posix()
+
+
+@pytest.mark.parametrize(
+    ("stored", "nb", "en"),
+    [
+        (
+            {"colour": "red", "value": 86.0, "bound": "≤ 87 %", "parameter": "spo2"},
+            "Oksygenmetning 86\u00a0% – rød: 87\u00a0% eller lavere "
+            "(egenbehandlingsplan versjon 1)",
+            "Oxygen saturation 86% – red: 87% or lower (self-management plan version 1)",
+        ),
+        (
+            {"colour": "green", "value": 5.5, "bound": None, "parameter": "glucose"},
+            "Blodsukker 5,5\u00a0mmol/L – innenfor grensene (egenbehandlingsplan versjon 1)",
+            "Blood glucose 5.5\u00a0mmol/L – within the bounds (self-management plan version 1)",
+        ),
+    ],
+)
+def test_old_plain_threshold_finding_is_read_back_as_data(
+    stored: dict[str, object], nb: str, en: str
+) -> None:
+    """An old threshold finding whose words say only value, colour, bound and plan version is
+    written like a new one, in the reader's language (no "plan v1", no decimal point)."""
+    colour = {"red": "rød", "green": "grønn"}[str(stored["colour"])]
+    bound = f": {stored['bound']}" if stored["bound"] else ""
+    old = {
+        "rule_id": f"threshold:{stored['parameter']}",
+        "rule_type": "threshold",
+        "at": "2026-11-20T08:00:00+00:00",
+        "plan_id": "plan-1",
+        "plan_version": 1,
+        **stored,
+        "text": {
+            "nb": f"Navn {stored['value']} — {colour}{bound} (plan v1)",
+            "en": f"Name {stored['value']} — {stored['colour']}{bound} (plan v1)",
+        },
+    }
+    assert stored_reason(old, "nb") == nb
+    assert stored_reason(old, "en") == en
+
+
+def test_old_sustained_threshold_finding_keeps_its_words() -> None:
+    """Words that say more than the fields (n of the last m readings) are kept as stored."""
+    old = {
+        "rule_id": "threshold:spo2",
+        "rule_type": "threshold",
+        "colour": "yellow",
+        "at": "2026-11-20T08:00:00+00:00",
+        "plan_version": 1,
+        "parameter": "spo2",
+        "value": 91.0,
+        "bound": "≤ 92 %",
+        "text": {
+            "nb": "SpO2 91 % — gul: ≤ 92 %, 2 av de siste 3 målingene (plan v1)",
+            "en": "SpO2 91 % — yellow: ≤ 92 %, 2 of the last 3 readings (plan v1)",
+        },
+    }
+    assert stored_reason(old, "nb") == old["text"]["nb"]  # type: ignore[index]

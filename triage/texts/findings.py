@@ -1,8 +1,10 @@
 """A finding's reason in words, in the reader's language, from the catalogue.
 
-:func:`reason` renders a finding's ``message`` and ``args`` (:mod:`triage.domain.findings`);
-a finding stored before findings were structured data has no ``message`` and is shown with the
-words stored in its ``text``. The arguments are turned into words by their names:
+:func:`reason` renders a finding's ``message`` and ``args`` (:mod:`triage.domain.findings`).
+A finding stored before findings were structured data has no ``message``: a plain threshold
+finding ("SpO2 86 % — rød: ≤ 87 % (plan v1)") is read back into data from its fields and shown
+like a new one; any other is shown with the words stored in its ``text``. The arguments are
+turned into words by their names:
 
 - ``value``, ``bound``, ``change``, ``limit``, ``ref``, ``base``: quantities in the unit of the
   finding's ``parameter`` ("2,6 mmol/L"); ``bound`` with ``bound_op`` and ``limit`` with
@@ -19,12 +21,13 @@ words stored in its ``text``. The arguments are turned into words by their names
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from triage.domain.colours import Text
-from triage.domain.findings import Finding
+from triage.domain.colours import Colour, Text
+from triage.domain.findings import Finding, RuleType
 from triage.domain.questionnaires import BUILTIN_QUESTIONNAIRES as QUESTIONNAIRES
 from triage.domain.readings import Parameter
 from triage.texts.catalogue import LANGUAGES, Language, text
@@ -37,8 +40,11 @@ _WORDS = {"direction": "direction", "risk": "risk", "news2": "news2", "parameter
 def reason(finding: Finding, language: Language) -> str:
     """The finding's reason in ``language`` ("nb" or "en")."""
     if finding.message is None:
-        stored = finding.text
-        return stored.in_language(language) if stored is not None else ""
+        upgraded = _upgraded(finding)
+        if upgraded is None:
+            stored = finding.text
+            return stored.in_language(language) if stored is not None else ""
+        finding = upgraded
     unit = _unit(finding.parameter)
     fields: dict[str, str] = {
         "colour": text(language, f"colour.{finding.colour.value}"),
@@ -52,6 +58,36 @@ def reason(finding: Finding, language: Language) -> str:
     if finding.plan_version is not None:
         words += text(language, "plan_ref").format(version=finding.plan_version)
     return words
+
+
+#: an old stored threshold reason with nothing beyond value, colour, bound and plan version
+_OLD_PLAIN = re.compile(r" — (rød|gul): [<≤>≥] [^,()]+ \(plan v\d+\)$")
+_OLD_GREEN = re.compile(r" — grønn \(plan v\d+\)$")
+_OLD_BOUND = re.compile(r"^([<≤>≥]) (-?\d+(?:\.\d+)?)\b")
+_OPS = {"<": "lt", "≤": "le", ">": "gt", "≥": "ge"}
+
+
+def _upgraded(finding: Finding) -> Finding | None:
+    """An old stored threshold finding as data, when its stored words say no more than its
+    fields do ("SpO2 86 % — rød: ≤ 87 % (plan v1)"): it is then shown like a new one, in the
+    reader's language. Any other old finding keeps its stored words."""
+    text = finding.text
+    if (
+        finding.rule_type is not RuleType.THRESHOLD
+        or finding.parameter is None
+        or finding.value is None
+        or text is None
+    ):
+        return None
+    if finding.colour is Colour.GREEN:
+        if finding.bound is None and _OLD_GREEN.search(text.nb):
+            return finding.model_copy(update={"message": "threshold.green", "args": {}})
+        return None
+    bound = _OLD_BOUND.match(finding.bound or "")
+    if bound is None or not _OLD_PLAIN.search(text.nb):
+        return None
+    args = {"bound": float(bound[2]), "bound_op": _OPS[bound[1]]}
+    return finding.model_copy(update={"message": "threshold", "args": args})
 
 
 def reason_text(finding: Finding) -> Text:

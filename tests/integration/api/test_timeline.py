@@ -80,7 +80,7 @@ def test_reasons_in_the_language_the_reader_asks_for(
 ) -> None:
     """Accept-Language picks the language of every reason (bokmål by default, English on
     request), with the decimal comma and no English word in bokmål; a finding stored in the old
-    form (words, no message key) is still shown with its stored words."""
+    form (words, no message key) is still shown, in the language asked for."""
     ingest(
         sessions,
         api_world,
@@ -110,8 +110,13 @@ def test_reasons_in_the_language_the_reader_asks_for(
     assert english["low"][0] == (
         "Oxygen saturation 86.5% – red: 87% or lower (self-management plan version 1)"
     )
-    assert bokmål["old"] == ["Blodsukker 2.6 mmol/L — rød: < 3 mmol/L (plan v1)"]
-    assert english["old"] == ["Blood glucose 2.6 mmol/L — red: < 3 mmol/L (plan v1)"]
+    # a plain threshold finding is read back into data and written like a new one
+    assert bokmål["old"] == [
+        "Blodsukker 2,6\u00a0mmol/L – rød: under 3\u00a0mmol/L (egenbehandlingsplan versjon 1)"
+    ]
+    assert english["old"] == [
+        "Blood glucose 2.6\u00a0mmol/L – red: below 3\u00a0mmol/L (self-management plan version 1)"
+    ]
     response = http.get(url, headers={**headers, "Accept-Language": "en"})
     assert response.headers["content-language"] == "en"
     assert "accept-language" in response.headers["vary"].lower()
