@@ -39,12 +39,13 @@ _WORDS = {"direction": "direction", "risk": "risk", "news2": "news2", "parameter
 
 def reason(finding: Finding, language: Language) -> str:
     """The finding's reason in ``language`` ("nb" or "en")."""
-    if finding.message is None:
+    key = finding.message
+    if key is None:
         upgraded = _upgraded(finding)
-        if upgraded is None:
+        if upgraded is None or upgraded.message is None:
             stored = finding.text
             return stored.in_language(language) if stored is not None else ""
-        finding = upgraded
+        finding, key = upgraded, upgraded.message
     unit = _unit(finding.parameter)
     fields: dict[str, str] = {
         "colour": text(language, f"colour.{finding.colour.value}"),
@@ -54,7 +55,7 @@ def reason(finding: Finding, language: Language) -> str:
         fields["parameter"] = _parameter(finding.parameter, language)
     if finding.value is not None:
         fields["value"] = format_quantity(finding.value, unit, language)
-    words = _render(finding.message, finding.args or {}, unit, language, fields)
+    words = _render(key, finding.args or {}, unit, language, fields)
     if finding.plan_version is not None:
         words += text(language, "plan_ref").format(version=finding.plan_version)
     return words
