@@ -128,7 +128,7 @@ _TECHNICAL: dict[str, tuple[str, str, str, str]] = {
     "notification_undelivered": (
         "Varsling kom ikke fram",
         "Notification not delivered",
-        "Varsel om rødt varsel kom ikke fram – ring mottakeren",
+        "Meldingen om rødt varsel kom ikke fram – ring mottakeren",
         "The message about a red alert was not delivered – phone the receiver",
     ),
     "notification_no_receiver": (

@@ -218,7 +218,7 @@ def test_a_message_that_never_gets_through_is_dead_with_a_red_technical_alert(
         "open",
     )
     assert stored_reason(technical.reason, "nb") == (
-        "Varsel om rødt varsel kom ikke fram til Legevakten i Testvik etter 3 forsøk "
+        "Meldingen om rødt varsel kom ikke fram til Legevakten i Testvik etter 3 forsøk "
         "– ring mottakeren"
     )
     assert "phone the receiver" in stored_reason(technical.reason, "en")

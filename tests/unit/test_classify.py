@@ -260,12 +260,12 @@ def test_trend_reason_shows_change_window_and_bound() -> None:
     result = classify(reading("body_weight", weight=82.3), TREND, history, NOW)
     (reason,) = result.reasons
     assert reason_in(reason, "en") == (
-        "Weight 82.3\u00a0kg – yellow: up 2.3\u00a0kg in the last 3 days (lowest 80\u00a0kg), "
-        "bound more than 2\u00a0kg (self-management plan version 3)"
+        "Weight 82.3\u00a0kg – yellow: up 2.3\u00a0kg in the last 3 days (lowest 80\u00a0kg); "
+        "bound: more than 2\u00a0kg (self-management plan version 3)"
     )
     assert reason_in(reason, "nb") == (
-        "Vekt 82,3\u00a0kg – gul: økt 2,3\u00a0kg siste 3 døgn (laveste 80\u00a0kg), "
-        "grense mer enn 2\u00a0kg (egenbehandlingsplan versjon 3)"
+        "Vekt 82,3\u00a0kg – gul: økt 2,3\u00a0kg siste 3 døgn (laveste 80\u00a0kg); "
+        "grense: mer enn 2\u00a0kg (egenbehandlingsplan versjon 3)"
     )
 
 
@@ -421,11 +421,11 @@ def test_combination_within_one_reading() -> None:
     assert result.colour is R
     combo = next(f for f in result.reasons if f.rule_type is RuleType.COMBINATION)
     assert reason_in(combo, "en") == (
-        "Red: deviations in 2 groups in the last day (Pulse; Oxygen saturation); the bound is "
+        "Red: deviations in 2 groups in the last day (Pulse; Oxygen saturation); bound: "
         "2 groups (self-management plan version 3)"
     )
     assert reason_in(combo, "nb") == (
-        "Rød: avvik i 2 grupper siste døgn (Puls; Oksygenmetning); grensen er 2 grupper "
+        "Rød: avvik i 2 grupper siste døgn (Puls; Oksygenmetning); grense: 2 grupper "
         "(egenbehandlingsplan versjon 3)"
     )
 

@@ -86,9 +86,13 @@ def test_back_in_contact_text() -> None:
     finding = lost_contact_finding(LAST_SEEN, ENROLLED, LAST_SEEN + timedelta(minutes=12))
     assert finding.colour is Colour.GREEN
     assert (
-        reason_in(finding, "nb") == "Kontakt med hjemmeenheten 21.11 kl. 14:05 (for 12 min siden)"
+        reason_in(finding, "nb")
+        == "Siste kontakt med hjemmeenheten 21.11 kl. 14:05 (for 12 min siden)"
     )
-    assert reason_in(finding, "en") == "Home gateway in contact at 2026-11-21 14:05 (12 min ago)"
+    assert (
+        reason_in(finding, "en")
+        == "Last contact with the home gateway at 2026-11-21 14:05 (12 min ago)"
+    )
 
 
 @pytest.mark.parametrize(
