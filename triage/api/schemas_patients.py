@@ -16,7 +16,6 @@ from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import Condition
-from triage.texts.findings import reason as reason_in
 from triage.texts.findings import reason_text
 
 # ----------------------------------------------------------------------------- shared parts
@@ -60,8 +59,9 @@ class FindingRead(BaseModel):
             return data
         finding = data if isinstance(data, Finding) else Finding.model_validate(data)
         dumped = finding.model_dump()
-        dumped["text"] = reason_text(finding)
-        dumped["reason"] = reason_in(finding, request_language())
+        both = reason_text(finding)
+        dumped["text"] = both
+        dumped["reason"] = both.in_language(request_language())
         return dumped
 
 

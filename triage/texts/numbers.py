@@ -7,19 +7,26 @@ Bokmål writes a decimal comma and a no-break space (U+00A0) before units and pe
 
 from __future__ import annotations
 
-from babel.numbers import format_decimal
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import parse_pattern
 
 from triage.texts.catalogue import Language
 
 LOCALES: dict[Language, str] = {"nb": "nb_NO", "en": "en_GB"}
 UNIT_SPACE = "\u00a0"
 _TIGHT_IN_ENGLISH = frozenset({"%"})
-_PATTERN = "#,##0.##"
+#: up to two decimals, trailing zeros dropped, thousands grouped (parsed once: Babel's
+#: ``format_decimal`` parses the pattern and the locale on every call)
+_PATTERN = parse_pattern("#,##0.##")
+_LOCALE: dict[Language, Locale] = {lang: Locale.parse(code) for lang, code in LOCALES.items()}
 
 
+@lru_cache(maxsize=8192)
 def format_number(value: float, language: Language) -> str:
     """``value`` with up to two decimals, trailing zeros dropped: "2,6" / "2.6", "93"."""
-    text: str = format_decimal(value, format=_PATTERN, locale=LOCALES[language])
+    text: str = _PATTERN.apply(value, _LOCALE[language])
     return text
 
 
