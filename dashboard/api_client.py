@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from dashboard.i18n import Language
+
 logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
@@ -118,13 +120,15 @@ class Text(_Model):
 
 
 class Finding(_Model):
-    """Why something has its colour (the API's ``FindingRead``)."""
+    """Why something has its colour (the API's ``FindingRead``): ``reason`` is in the language
+    the client asked for (``Accept-Language``)."""
 
     rule_id: str
     rule_type: str
     colour: Colour
     at: datetime
-    text: Text
+    reason: str = ""
+    text: Text | None = None
     parameter: str | None = None
     value: float | None = None
     bound: str | None = None
@@ -572,6 +576,11 @@ class ApiClient:
     ) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
         self._tokens: Tokens | None = None
+        self.language: Language = "nb"
+
+    def set_language(self, language: Language) -> None:
+        """The language the API writes reasons in for this person (``Accept-Language``)."""
+        self.language = language
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -892,7 +901,7 @@ class ApiClient:
         retry: bool = True,
         reason: str | None = None,
     ) -> Any:
-        headers: dict[str, Any] = {}
+        headers: dict[str, Any] = {"Accept-Language": self.language}
         if reason:
             # an administrator's reason to see patient data, as UTF-8 (æøå kept)
             headers["X-DHO-Reason"] = reason.encode("utf-8")

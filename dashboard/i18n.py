@@ -69,6 +69,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "assigned_to": ("Ansvarlig", "Assigned"),
     "nobody_assigned": ("ikke tildelt", "not assigned"),
     "lost_contact": ("Mistet kontakt", "Lost contact"),
+    "lost_contact_rule": ("Ingen kontakt med hjemmeenheten", "No contact with the home gateway"),
+    "missing_measurement": ("Manglende måling", "Missing measurement"),
     "missing_data": ("Mangler måling", "Missing measurement"),
     "paused": ("Pause", "Paused"),
     "call_me": ("Ring meg", "Call me"),

@@ -25,6 +25,9 @@ from dashboard.presenters import (
     reason_text,
     values_text,
 )
+from dashboard.presenters import QUESTIONNAIRES as QUESTIONNAIRES  # the plan pages' import
+from dashboard.presenters import kind_label as kind_label
+from dashboard.presenters import questionnaire_label as questionnaire_label
 
 # ----------------------------------------------------------------------------- replay
 
@@ -196,16 +199,6 @@ KIND_CODES: tuple[str, ...] = (
     "respiratory_rate",
     "peak_flow",
 )
-_KINDS: dict[str, tuple[str, str]] = {
-    "spo2": ("SpO2", "SpO2"),
-    "blood_pressure": ("blodtrykk", "blood pressure"),
-    "heart_rate": ("puls", "pulse"),
-    "body_temperature": ("temperatur", "temperature"),
-    "body_weight": ("vekt", "weight"),
-    "glucose": ("blodsukker", "blood glucose"),
-    "respiratory_rate": ("respirasjonsfrekvens", "respiratory rate"),
-    "peak_flow": ("PEF", "peak flow"),
-}
 _DAYS: tuple[tuple[str, str], ...] = (
     ("man", "Mon"),
     ("tir", "Tue"),
@@ -217,25 +210,6 @@ _DAYS: tuple[tuple[str, str], ...] = (
 )
 #: ISO weekdays, Monday first
 WEEKDAYS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
-#: the built-in questionnaires' titles (``triage/domain/questionnaires.py``), so a nurse reads
-#: "daglig KOLS-sjekk", not the id ``copd-daily``; an unknown id is shown as it is
-QUESTIONNAIRES: dict[str, tuple[str, str]] = {
-    "copd-daily": ("daglig KOLS-sjekk", "daily COPD check"),
-    "hf-daily": ("daglig hjertesviktsjekk", "daily heart-failure check"),
-}
-
-
-def questionnaire_label(questionnaire: str, language: Language) -> str:
-    """ "daglig KOLS-sjekk" / "daily COPD check"; the id when the dashboard does not know it."""
-    nb, en = QUESTIONNAIRES.get(questionnaire, (questionnaire, questionnaire))
-    return en if language == "en" else nb
-
-
-def kind_label(kind: str, language: Language) -> str:
-    nb, en = _KINDS.get(kind, (kind, kind))
-    return en if language == "en" else nb
-
-
 def day_label(day: int, language: Language) -> str:
     """ISO weekday (1 = Monday) as a short name: "man" / "Mon"."""
     nb, en = _DAYS[day - 1]
@@ -302,10 +276,11 @@ def schedule_changes(timezone: str, items: Iterable[ScheduleItem]) -> dict[str, 
 
 
 def schedule_text(item: ScheduleItem, language: Language) -> str:
-    """ "SpO2, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00"."""
-    what = [kind_label(k, language) for k in item.kinds]
+    """ "oksygenmetning, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00"."""
+    what = [kind_label(k, language, lower=True) for k in item.kinds]
     if item.questionnaire:
-        what.append(questionnaire_label(item.questionnaire, language))
+        title = questionnaire_label(item.questionnaire, language)
+        what.append(title[:1].lower() + title[1:])
     return f"{', '.join(what)} · {_when_text(item, language)}"
 
 

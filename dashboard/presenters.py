@@ -129,7 +129,7 @@ _TECHNICAL: dict[str, tuple[str, str, str, str]] = {
     "notification_undelivered": (
         "Varsling kom ikke fram",
         "Notification not delivered",
-        "Varsel om rødt varsel kom ikke fram – ring mottakeren",
+        "Meldingen om rødt varsel kom ikke fram – ring mottakeren",
         "The message about a red alert was not delivered – phone the receiver",
     ),
     "notification_no_receiver": (
@@ -142,10 +142,13 @@ _TECHNICAL: dict[str, tuple[str, str, str, str]] = {
 
 
 def reason_text(finding: Finding, language: Language) -> str:
-    """The finding's reason as the API wrote it, e.g. "SpO2 86 % — rød: ≤ 87 % (plan v1)";
-    a technical alert about notifications gets a readable title in front ("📨 Varsling kom
-    ikke fram: …")."""
-    text = finding.text.en if language == "en" else finding.text.nb
+    """The finding's reason as the API wrote it in the person's language (the client sends
+    ``Accept-Language``), e.g. "Oksygenmetning 86 % – rød: 87 % eller lavere
+    (egenbehandlingsplan versjon 1)"; a technical alert about notifications gets a readable
+    title in front ("📨 Varsling kom ikke fram: …")."""
+    text = finding.reason
+    if not text and finding.text is not None:  # an API from before `reason`
+        text = finding.text.en if language == "en" else finding.text.nb
     technical = _TECHNICAL.get(finding.rule_id)
     if technical is None:
         return text
@@ -366,6 +369,60 @@ PARAMETER_OF: dict[str, str] = {
 }
 
 
+#: reading kinds (the API's codes) in words
+_READING_KINDS: dict[str, tuple[str, str]] = {
+    "spo2": ("Oksygenmetning", "Oxygen saturation"),
+    "blood_pressure": ("Blodtrykk", "Blood pressure"),
+    "heart_rate": ("Puls", "Pulse"),
+    "body_temperature": ("Temperatur", "Temperature"),
+    "body_weight": ("Vekt", "Weight"),
+    "glucose": ("Blodsukker", "Blood glucose"),
+    "respiratory_rate": ("Respirasjonsfrekvens", "Respiratory rate"),
+    "peak_flow": ("PEF", "Peak flow"),
+}
+#: the built-in questionnaires' titles
+QUESTIONNAIRES: dict[str, tuple[str, str]] = {
+    "copd-daily": ("Daglig KOLS-sjekk", "Daily COPD check"),
+    "hf-daily": ("Daglig hjertesviktsjekk", "Daily heart-failure check"),
+}
+
+
+def kind_label(kind: str, language: Language, lower: bool = False) -> str:
+    """A reading kind in words: "Blodsukker" / "Blood glucose" ("blodsukker" with ``lower``;
+    abbreviations such as PEF stay as they are)."""
+    nb, en = _READING_KINDS.get(kind, (kind, kind))
+    name = en if language == "en" else nb
+    return name.lower() if lower and not name.isupper() else name
+
+
+def questionnaire_label(questionnaire: str, language: Language) -> str:
+    """A questionnaire's title; "Spørreskjema" for one the dashboard does not know."""
+    nb, en = QUESTIONNAIRES.get(questionnaire, ("Spørreskjema", "Questionnaire"))
+    return en if language == "en" else nb
+
+
+def rule_label(rule_id: str, language: Language) -> str:
+    """What an alert is about, in words, from its rule id: the parameter of a threshold
+    ("Blodsukker"), the kind of a missing measurement, lost contact, a notification problem;
+    "" for the plan's own rules (whose ids are never shown)."""
+    kind, _, detail = rule_id.partition(":")
+    if kind == "threshold":
+        return parameter_label(detail, language).split(" (")[0]
+    if kind == "missing":
+        what = (
+            questionnaire_label(detail.partition(":")[2], language)
+            if detail.startswith("questionnaire:")
+            else kind_label(detail, language, lower=True)
+        )
+        return f"{t('missing_measurement', language)}: {what}"
+    if rule_id == "lost_contact":
+        return t("lost_contact_rule", language)
+    technical = _TECHNICAL.get(rule_id)
+    if technical is not None:
+        return technical[1] if language == "en" else technical[0]
+    return ""
+
+
 def outcome_label(code: str, language: Language) -> str:
     nb, en = _OUTCOMES.get(code, (code, code))
     return en if language == "en" else nb
@@ -556,6 +613,10 @@ def _values_text(values: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{PARAMETER_OF.get(k, k)} {v}" for k, v in values.items())
 
 
+#: alert events made from a finding (not by a person): their note is no person's words
+_FINDING_EVENTS = frozenset({"opened", "breach", "raised", "reopened", "back_in_range"})
+
+
 def timeline_rows(
     entries: Iterable[TimelineEntry],
     now: datetime,
@@ -569,7 +630,7 @@ def timeline_rows(
         when = format_time(e.at, now)
         reasons = "; ".join(reason_text(f, language) for f in e.findings)
         if e.type == "reading":
-            what = f"{colour_badge(e.colour, language)} · {e.kind or ''}"
+            what = f"{colour_badge(e.colour, language)} · {kind_label(e.kind or '', language)}"
             detail = reasons or _values_text(e.values)
             typed = typed_note(e.flags, language)
             if typed:
@@ -578,12 +639,17 @@ def timeline_rows(
             rows.append(TimelineRow(when, what, detail, "", trust))
         elif e.type == "report":
             score = f" ({e.score})" if e.score is not None else ""
-            what = f"{colour_badge(e.colour, language)} · {e.questionnaire or ''}{score}"
+            title = questionnaire_label(e.questionnaire or "", language)
+            what = f"{colour_badge(e.colour, language)} · {title}{score}"
             trust = trust_text(trust_notes(e.flags, language, typed=False))
             rows.append(TimelineRow(when, what, reasons, "", trust))
         elif e.type == "alert_event":
             what = f"⚠ {event_label(e.event or '', language)} ({colour_word(e.colour, language)})"
-            rows.append(TimelineRow(when, what, e.note or e.rule_id or "", e.by or ""))
+            about = rule_label(e.rule_id or "", language)
+            # a finding's events carried its English words as their note before reasons were
+            # data: those are shown as what the alert is about (the reading has the reason)
+            note = "" if e.event in _FINDING_EVENTS else e.note
+            rows.append(TimelineRow(when, what, note or about, e.by or ""))
         else:
             what = f"✍ {outcome_label(e.outcome or '', language)}"
             by = (names or {}).get(e.by or "", e.by or "")

@@ -33,6 +33,7 @@ def start(settings: DashboardSettings) -> None:
         )
     if _LANGUAGE not in st.session_state:
         st.session_state[_LANGUAGE] = settings.language
+    client().set_language(language())
 
 
 def settings() -> DashboardSettings:
@@ -56,7 +57,9 @@ def language() -> Language:
 
 
 def set_language(chosen: Language) -> None:
+    """The person's language: the pages' words and the reasons the API writes."""
     st.session_state[_LANGUAGE] = chosen
+    client().set_language(chosen)
 
 
 def me() -> Me | None:

@@ -29,6 +29,8 @@ from triage.domain.plan import Condition, PlanVersion
 from triage.domain.readings import Kind, Reading
 from triage.domain.templates import template
 from triage.payloads import simulated_line
+from triage.texts.catalogue import language_of
+from triage.texts.findings import reasons
 
 app = typer.Typer(
     name="dho",
@@ -124,7 +126,7 @@ def classify_command(
             typer.echo(f"  {problem.message}", err=True)
         raise typer.Exit(1) from err
     typer.echo(f"{result.colour.value.upper()}")
-    typer.echo(result.explain(language))
+    typer.echo(reasons(result.explained, language_of(language)))
 
 
 @app.command("news2")

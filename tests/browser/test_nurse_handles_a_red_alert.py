@@ -3,6 +3,7 @@ acknowledge and resolve the alert. Screenshots of each step in tests/browser/art
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -32,7 +33,11 @@ def test_nurse_logs_in_sees_red_first_opens_it_acknowledges_and_resolves(
     rows = page.locator("[class*='st-key-row-']")
     expect(rows.first).to_contain_text("Testpasient a-copd")
     expect(rows.first).to_contain_text("Rød")
-    expect(rows.first).to_contain_text("SpO2 86 % — rød: ≤ 87 % (plan v1)")
+    expect(rows.first).to_contain_text(
+        re.compile(
+            r"Oksygenmetning 86\s% – rød: 87\s% eller lavere \(egenbehandlingsplan versjon 1\)"
+        )
+    )
     expect(rows.nth(1)).to_contain_text("Testpasient a-hf")
     page.screenshot(path=shots / "02-worklist.png", full_page=True)
 

@@ -32,6 +32,7 @@ from triage.storage.models import (
     EscalationRow,
     NotificationRow,
 )
+from triage.texts.findings import stored_reason
 
 Sessions = sessionmaker[Session]
 MINUTE = timedelta(minutes=1)
@@ -343,7 +344,7 @@ def test_nobody_configured_records_the_step_and_opens_a_technical_alert_once(
     assert _notifications(sessions, alert_id) == []
     [technical] = [a for a in _alerts(sessions, patient_id) if a.rule_id == NO_RECEIVER_RULE_ID]
     assert (technical.category, technical.colour, technical.state) == ("technical", "red", "open")
-    assert technical.reason["text"]["nb"] == (
+    assert stored_reason(technical.reason, "nb") == (
         "Ingen mottaker for varsling er satt opp – rødt varsel er ikke sendt til noen"
     )
     with sessions() as session:

@@ -44,6 +44,7 @@ from triage.storage.models import (
     ReadingRow,
     ReportRow,
 )
+from triage.texts.findings import stored_reason
 
 SETTINGS = Settings(demo=True)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "contracts" / "receipts.md"
@@ -149,7 +150,7 @@ def test_a_reading_is_stored_classified_and_receipted(
         red = [f for f in row.findings if f["colour"] == "red"]
         assert [f["rule_id"] for f in red] == ["threshold:spo2"]
         assert red[0]["plan_version"] == 1
-        assert "≤ 87 %" in red[0]["text"]["en"]
+        assert "87\u00a0% eller lavere" in stored_reason(red[0], "nb")
         gateway_row = session.get(GatewayRow, patient.gateway_id)
         assert gateway_row is not None
         assert gateway_row.last_seen_at == NOW

@@ -57,6 +57,7 @@ from triage.storage.models import (
     PatientRow,
     ReadingRow,
 )
+from triage.texts.findings import stored_reason
 
 Sessions = sessionmaker[Session]
 
@@ -243,7 +244,7 @@ def test_missing_alert_opens_at_the_deadline_and_not_before(
     assert alert.rule_id == "missing:blood_pressure"
     assert (alert.colour, alert.category, alert.state) == ("yellow", "clinical", "open")
     assert alert.opened_at == DEADLINE
-    assert "10:00" in alert.reason["text"]["nb"]
+    assert "10:00" in stored_reason(alert.reason, "nb")
 
 
 def test_reading_before_the_deadline_prevents_the_missing_alert(
@@ -669,7 +670,7 @@ def test_never_heard_gateway_counts_from_enrolment_and_discharged_are_ignored(
     assert result.detail["alerts_opened"] == 4
     assert _alerts(sessions, discharged) == []
     [alert] = _alerts(sessions, world.patients[Condition.COPD].id)
-    assert "oppstart" in alert.reason["text"]["nb"]
+    assert "oppstart" in stored_reason(alert.reason, "nb")
 
 
 # ----------------------------------------------------------------------------- runs and scheduler

@@ -39,6 +39,7 @@ from triage.jobs.notify import JOB, retry_delay, send_notifications
 from triage.notify.channel import digest_url
 from triage.notify.smtp_sink import SmtpSink
 from triage.storage.models import AlertRow, JobRunRow, NotificationRow, UserRow
+from triage.texts.findings import stored_reason
 
 Sessions = sessionmaker[Session]
 SECOND = timedelta(seconds=1)
@@ -216,11 +217,11 @@ def test_a_message_that_never_gets_through_is_dead_with_a_red_technical_alert(
         "red",
         "open",
     )
-    assert technical.reason["text"]["nb"] == (
-        "Varsel om rødt varsel kom ikke fram til Legevakten i Testvik etter 3 forsøk "
+    assert stored_reason(technical.reason, "nb") == (
+        "Meldingen om rødt varsel kom ikke fram til Legevakten i Testvik etter 3 forsøk "
         "– ring mottakeren"
     )
-    assert "phone the receiver" in technical.reason["text"]["en"]
+    assert "phone the receiver" in stored_reason(technical.reason, "en")
     [line] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert line.getMessage().startswith("notification dead")
     # the masked URL (no address, no query, no credentials), never the text

@@ -357,7 +357,11 @@ def test_open_alert_records_the_finding() -> None:
     assert alert.acknowledged_at is alert.resolved_at is alert.escalated_at is None
     assert (event.alert_id, event.event, event.at) == ("alert-0042", "opened", first.at)
     assert (event.from_state, event.to_state, event.colour) == (None, OPEN, RED)
+    assert first.text is not None  # a finding as stored before reasons were data
     assert event.note == first.text.en
+    new = first.model_copy(update={"text": None, "message": "threshold", "args": {}})
+    _, new_event = open_alert(OpenAlert(patient_id=PATIENT, finding=new), "alert-0043")
+    assert new_event.note == ""  # the reason is on the alert, put into words when shown
 
 
 def test_lost_contact_alert_is_technical() -> None:

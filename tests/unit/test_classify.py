@@ -22,6 +22,8 @@ from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import Side
 from triage.domain.readings import Parameter, Report
 from triage.domain.templates import TEMPLATES
+from triage.texts.findings import reason as reason_in
+from triage.texts.findings import reasons
 
 G, Y, R = Colour.GREEN, Colour.YELLOW, Colour.RED
 
@@ -86,9 +88,13 @@ def test_reason_names_rule_bound_value_and_plan_version() -> None:
     assert reason.rule_id == "threshold:spo2"
     assert reason.rule_type is RuleType.THRESHOLD
     assert (reason.value, reason.bound, reason.plan_version) == (88, "≤ 92 %", 3)
-    assert reason.text.en == "SpO2 88 % — red: ≤ 92 % (plan v3)"
-    assert reason.text.nb == "SpO2 88 % — rød: ≤ 92 % (plan v3)"
-    assert result.explain("en") == "SpO2 88 % — red: ≤ 92 % (plan v3)"
+    assert reason_in(reason, "en") == (
+        "Oxygen saturation 88% – red: 92% or lower (self-management plan version 3)"
+    )
+    assert reason_in(reason, "nb") == (
+        "Oksygenmetning 88\u00a0% – rød: 92\u00a0% eller lavere (egenbehandlingsplan versjon 3)"
+    )
+    assert reasons(result.explained, "en") == reason_in(reason, "en")
 
 
 def test_green_reading_keeps_a_green_finding_per_rule() -> None:
@@ -180,9 +186,9 @@ def test_held_back_yellow_explains_itself() -> None:
     result = classify(reading("spo2", spo2=91), SUSTAINED, History(), NOW)
     (finding,) = result.findings
     assert finding.colour is G
-    assert finding.text.en == (
-        "SpO2 91 % — yellow bound ≤ 92 % reached, but only 1 of the last 3 readings "
-        "(needs 2) (plan v3)"
+    assert reason_in(finding, "en") == (
+        "Oxygen saturation 91% – yellow bound (92% or lower) reached, but only 1 of the last 3 "
+        "readings (needs 2) (self-management plan version 3)"
     )
 
 
@@ -253,8 +259,13 @@ def test_trend_reason_shows_change_window_and_bound() -> None:
     history = History(readings=(reading("body_weight", at=days_ago(2), weight=80.0),))
     result = classify(reading("body_weight", weight=82.3), TREND, history, NOW)
     (reason,) = result.reasons
-    assert reason.text.en == (
-        "Weight 82.3 kg — yellow: +2.3 kg within 3 days (lowest 80 kg), bound > +2 kg (plan v3)"
+    assert reason_in(reason, "en") == (
+        "Weight 82.3\u00a0kg – yellow: up 2.3\u00a0kg in the last 3 days (lowest 80\u00a0kg); "
+        "bound: more than 2\u00a0kg (self-management plan version 3)"
+    )
+    assert reason_in(reason, "nb") == (
+        "Vekt 82,3\u00a0kg – gul: økt 2,3\u00a0kg siste 3 døgn (laveste 80\u00a0kg); "
+        "grense: mer enn 2\u00a0kg (egenbehandlingsplan versjon 3)"
     )
 
 
@@ -302,8 +313,9 @@ def test_fixed_baseline_fall(value: float, expected: Colour) -> None:
 def test_baseline_reason_names_the_baseline() -> None:
     """The reason names the baseline and how it was found."""
     (reason,) = classify(reading("spo2", spo2=90), FIXED, History(), NOW).reasons
-    assert reason.text.en == (
-        "SpO2 90 % — yellow: ≥ 4 % below personal baseline 95 % (trial period median) (plan v3)"
+    assert reason_in(reason, "en") == (
+        "Oxygen saturation 90% – yellow: at least 4% below personal baseline 95% "
+        "(trial period median) (self-management plan version 3)"
     )
 
 
@@ -408,9 +420,13 @@ def test_combination_within_one_reading() -> None:
     result = classify(reading("spo2", spo2=93, pulse=105), plan, History(), NOW)
     assert result.colour is R
     combo = next(f for f in result.reasons if f.rule_type is RuleType.COMBINATION)
-    assert combo.text.en == (
-        "Red: deviations in 2 groups within 1 day (threshold:pulse: threshold:pulse; "
-        "threshold:spo2: threshold:spo2), bound 2 (plan v3)"
+    assert reason_in(combo, "en") == (
+        "Red: deviations in 2 groups in the last day (Pulse; Oxygen saturation); bound: "
+        "2 groups (self-management plan version 3)"
+    )
+    assert reason_in(combo, "nb") == (
+        "Rød: avvik i 2 grupper siste døgn (Puls; Oksygenmetning); grense: 2 grupper "
+        "(egenbehandlingsplan versjon 3)"
     )
 
 
@@ -510,10 +526,8 @@ def test_red_flag_reason_names_the_answer() -> None:
     """The nurse sees which answer made the report red."""
     answers = {**COPD_ANSWERS_USUAL, "chest_pain": "yes"}
     (reason,) = classify_report(_report(answers), QPLAN, History(), NOW).reasons
-    assert "chest_pain" in reason.text.en
-    assert reason.text.en.startswith(
-        "Daily COPD check: score 1 — red (red-flag answer: chest_pain)"
-    )
+    assert "chest_pain" not in reason_in(reason, "nb")
+    assert reason_in(reason, "en").startswith("Daily COPD check: score 1 – red (red-flag answer: “")
 
 
 # ----------------------------------------------------------------------------- NEWS2
@@ -579,7 +593,8 @@ def test_news2_new_confusion_answer_scores_c() -> None:
     result = classify_report(report, NEWS2_PLAN, history, NOW)
     (finding,) = result.findings
     assert (finding.colour, finding.value) == (Y, 3)
-    assert "consciousness 3" in finding.text.en
+    assert "consciousness 3" in reason_in(finding, "en")
+    assert "bevissthet 3" in reason_in(finding, "nb")
 
 
 def test_news2_ignores_observations_older_than_the_window() -> None:

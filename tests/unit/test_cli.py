@@ -63,7 +63,10 @@ def test_classify_explains_colour(covid_plan: Path) -> None:
         app, ["classify", "--plan", str(covid_plan), "--kind", "spo2", "--value", "spo2=93"]
     )
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == ["YELLOW", "SpO2 93 % — gul: ≤ 94 % (plan v1)"]
+    assert result.stdout.splitlines() == [
+        "YELLOW",
+        "Oksygenmetning 93\u00a0% – gul: 94\u00a0% eller lavere (egenbehandlingsplan versjon 1)",
+    ]
 
 
 def test_classify_rejects_implausible(covid_plan: Path) -> None:

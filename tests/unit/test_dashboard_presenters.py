@@ -49,6 +49,7 @@ from dashboard.presenters import (
     duration_words,
     escalation_role_label,
     escalation_steps,
+    event_label,
     format_time,
     gateway_rows,
     markers,
@@ -341,7 +342,7 @@ def test_the_timeline_reads_newest_first_with_outcomes_in_words() -> None:
     rows = timeline_rows(entries, NOW, "nb", {"u1": "nurse-a"})
     assert [(r.when, r.what, r.detail, r.by) for r in rows] == [
         ("09:30", "✍ Ringte pasienten", "Fått hjelp", "nurse-a"),
-        ("08:30", "⚠ åpnet (Rød)", "threshold:spo2", ""),
+        ("08:30", "⚠ åpnet (Rød)", "Oksygenmetning", ""),
     ]
 
 
@@ -863,3 +864,53 @@ def test_every_new_text_is_in_both_languages() -> None:
     ]
     assert "closed_now" not in WORDS  # the old promise ("går til legevakt") is gone
     assert t("n_sent", "nb", at="kl. 15:05", tries="1 forsøk") == "sendt kl. 15:05 (1 forsøk)"
+
+
+def test_the_timeline_names_kinds_questionnaires_and_rules_in_words_not_ids() -> None:
+    """ "🔴 Rød · Blodsukker", not "· glucose"; a questionnaire by its title; an alert event
+    without a note names what it is about, never "threshold:glucose" or a plan's rule id; the
+    reason is the one the API wrote in the person's language."""
+    said = "Blodsukker 2,6\u00a0mmol/L – rød: under 3\u00a0mmol/L (egenbehandlingsplan versjon 1)"
+    low = finding(nb="stale stored words").model_copy(
+        update={"reason": said, "rule_id": "threshold:glucose", "parameter": "glucose"}
+    )
+    entries = [
+        TimelineEntry(type="reading", at=NOW, kind="glucose", colour="red", findings=[low]),
+        TimelineEntry(
+            type="report",
+            at=NOW - timedelta(minutes=5),
+            questionnaire="hf-daily",
+            score=2,
+            colour="yellow",
+        ),
+        TimelineEntry(
+            type="alert_event",
+            at=NOW - timedelta(minutes=10),
+            event="acknowledged",
+            colour="red",
+            rule_id="threshold:glucose",
+        ),
+        TimelineEntry(
+            type="alert_event",
+            at=NOW - timedelta(minutes=20),
+            event="opened",
+            colour="yellow",
+            rule_id="weight-3-days",
+        ),
+        TimelineEntry(  # as stored before reasons were data: the finding's English words
+            type="alert_event",
+            at=NOW - timedelta(minutes=30),
+            event="opened",
+            colour="red",
+            rule_id="threshold:glucose",
+            note="Blood glucose 2.6 mmol/L — red: < 3 mmol/L (plan v1)",
+        ),
+    ]
+    rows = timeline_rows(entries, NOW, "nb")
+    assert [(r.what, r.detail) for r in rows] == [
+        ("🔴 Rød · Blodsukker", said),
+        ("🟡 Gul · Daglig hjertesviktsjekk (2)", ""),
+        (f"⚠ {event_label('acknowledged', 'nb')} (Rød)", "Blodsukker"),
+        (f"⚠ {event_label('opened', 'nb')} (Gul)", ""),
+        (f"⚠ {event_label('opened', 'nb')} (Rød)", "Blodsukker"),
+    ]

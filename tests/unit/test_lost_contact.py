@@ -18,6 +18,7 @@ from triage.domain.alerts import (
 from triage.domain.colours import Colour
 from triage.domain.findings import RuleType
 from triage.domain.lost_contact import lost_contact_finding
+from triage.texts.findings import reason as reason_in
 
 OSLO = ZoneInfo("Europe/Oslo")
 LAST_SEEN = datetime(2026, 11, 21, 14, 5, tzinfo=OSLO)
@@ -53,8 +54,12 @@ def test_text_shows_local_time_and_hours() -> None:
     """The message gives the last contact in Oslo time and how many hours it has been."""
     now = LAST_SEEN + timedelta(hours=50, minutes=20)
     finding = lost_contact_finding(LAST_SEEN.astimezone(UTC), ENROLLED, now)
-    assert finding.text.nb == "Ingen kontakt med hjemmeenheten siden 21.11 14:05 (50 t)"
-    assert finding.text.en == "No contact with the home gateway since 2026-11-21 14:05 (50 h)"
+    assert (
+        reason_in(finding, "nb") == "Ingen kontakt med hjemmeenheten siden 21.11 kl. 14:05 (50 t)"
+    )
+    assert (
+        reason_in(finding, "en") == "No contact with the home gateway since 2026-11-21 14:05 (50 h)"
+    )
     assert finding.value == pytest.approx(50.33, abs=0.01)
 
 
@@ -63,18 +68,31 @@ def test_text_in_another_year_and_zone() -> None:
     seen = datetime(2025, 12, 31, 22, 30, tzinfo=UTC)
     now = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
     oslo = lost_contact_finding(seen, ENROLLED, now)
-    assert oslo.text.nb == "Ingen kontakt med hjemmeenheten siden 31.12.2025 23:30 (34 t)"
+    assert (
+        reason_in(oslo, "nb") == "Ingen kontakt med hjemmeenheten siden 31.12.2025 kl. 23:30 (34 t)"
+    )
     helsinki = lost_contact_finding(seen, ENROLLED, now, timezone="Europe/Helsinki")
-    assert helsinki.text.nb == "Ingen kontakt med hjemmeenheten siden 01.01 00:30 (34 t)"
-    assert helsinki.text.en == "No contact with the home gateway since 2026-01-01 00:30 (34 h)"
+    assert (
+        reason_in(helsinki, "nb") == "Ingen kontakt med hjemmeenheten siden 01.01 kl. 00:30 (34 t)"
+    )
+    assert (
+        reason_in(helsinki, "en")
+        == "No contact with the home gateway since 2026-01-01 00:30 (34 h)"
+    )
 
 
 def test_back_in_contact_text() -> None:
     """A gateway heard from recently reads as in contact, in minutes when under an hour."""
     finding = lost_contact_finding(LAST_SEEN, ENROLLED, LAST_SEEN + timedelta(minutes=12))
     assert finding.colour is Colour.GREEN
-    assert finding.text.nb == "Kontakt med hjemmeenheten 21.11 14:05 (12 min siden)"
-    assert finding.text.en == "Home gateway in contact at 2026-11-21 14:05 (12 min ago)"
+    assert (
+        reason_in(finding, "nb")
+        == "Siste kontakt med hjemmeenheten 21.11 kl. 14:05 (for 12 min siden)"
+    )
+    assert (
+        reason_in(finding, "en")
+        == "Last contact with the home gateway at 2026-11-21 14:05 (12 min ago)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,11 +108,13 @@ def test_never_seen_counts_from_since(since_enrolment: timedelta, colour: Colour
     finding = lost_contact_finding(None, ENROLLED, ENROLLED + since_enrolment)
     assert finding.colour is colour
     if colour is Colour.YELLOW:
-        assert finding.text.nb.startswith("Ingen kontakt med hjemmeenheten siden oppstart 20.11")
-        assert "since enrolment 2026-11-20 09:00" in finding.text.en
+        assert reason_in(finding, "nb").startswith(
+            "Ingen kontakt med hjemmeenheten siden oppstart 20.11"
+        )
+        assert "since enrolment 2026-11-20 09:00" in reason_in(finding, "en")
     else:
-        assert "ennå" in finding.text.nb
-        assert "not in contact yet" in finding.text.en
+        assert "ennå" in reason_in(finding, "nb")
+        assert "not in contact yet" in reason_in(finding, "en")
 
 
 def test_last_seen_wins_over_since() -> None:

@@ -195,11 +195,15 @@ def test_the_schedule_reads_in_words_and_saves_as_a_merge_patch() -> None:
         questionnaire="copd-daily",
     )
     assert (
-        schedule_text(item, "nb") == "SpO2, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00"
+        schedule_text(item, "nb")
+        == "oksygenmetning, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00"
     )
-    assert schedule_text(item, "en") == "SpO2, temperature, daily COPD check · Mon, Thu · by 12:00"
+    assert (
+        schedule_text(item, "en")
+        == "oxygen saturation, temperature, daily COPD check · Mon, Thu · by 12:00"
+    )
     moved = ScheduleItem(("spo2",), time(9, 30), (1, 2, 3, 4, 5, 6, 7))
-    assert schedule_text(moved, "en") == "SpO2 · every day · by 09:30"
+    assert schedule_text(moved, "en") == "oxygen saturation · every day · by 09:30"
     patch = schedule_changes(zone, [item, moved, ScheduleItem((), time(10, 0))])
     assert patch == {
         "schedule": {

@@ -9,6 +9,7 @@ from triage.domain.colours import Colour
 from triage.domain.plan import PlanVersion
 from triage.domain.readings import Reading
 from triage.domain.replay import StoredReading, ZoneCounts, replay
+from triage.texts.findings import reason as reason_in
 
 OLD = make_plan({"spo2": {"red_low": 87, "yellow_low": 91}}, version=1)
 
@@ -43,8 +44,12 @@ def test_a_tighter_bound_lists_only_the_readings_that_change_with_both_reasons()
         "worse",
     )
     assert (change.before_plan_version, change.after_plan_version) == (1, 2)
-    assert [f.text.en for f in change.before_reasons] == ["SpO2 93 % — green (plan v1)"]
-    assert [f.text.en for f in change.after_reasons] == ["SpO2 93 % — yellow: ≤ 93 % (plan v2)"]
+    assert [reason_in(f, "en") for f in change.before_reasons] == [
+        "Oxygen saturation 93% – within the bounds (self-management plan version 1)"
+    ]
+    assert [reason_in(f, "en") for f in change.after_reasons] == [
+        "Oxygen saturation 93% – yellow: 93% or lower (self-management plan version 2)"
+    ]
     assert change.after_reasons[0].bound == "≤ 93 %"
 
 
@@ -58,7 +63,7 @@ def test_the_history_grows_with_the_replayed_colours_as_in_ingest() -> None:
     second = reading("spo2", days_ago(2), "second", spo2=93)
     result = replay(draft, [stored(second), stored(first)], now=NOW)  # any order in
     assert [c.reading_id for c in result.changes] == ["second"]
-    assert "2 of the last 2 readings" in result.changes[0].after_reasons[0].text.en
+    assert "2 of the last 2 readings" in reason_in(result.changes[0].after_reasons[0], "en")
 
 
 def test_history_before_the_window_counts_for_the_first_replayed_readings() -> None:

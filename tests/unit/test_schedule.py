@@ -22,6 +22,7 @@ from triage.domain.schedule import (
     slots_on,
 )
 from triage.domain.templates import template
+from triage.texts.findings import reason as reason_in
 
 OSLO = ZoneInfo("Europe/Oslo")
 HF = template("heart_failure")
@@ -446,8 +447,12 @@ def test_dst_day_reading_between_1_and_2_utc_counts() -> None:
     [
         ("body_weight", "vekt", "body weight"),
         ("blood_pressure", "blodtrykk", "blood pressure"),
-        ("spo2", "SpO2", "spo2"),
-        ("questionnaire:hf-daily", "spørreskjema hf-daily", "questionnaire hf-daily"),
+        ("spo2", "oksygenmetning", "oxygen saturation"),
+        (
+            "questionnaire:hf-daily",
+            "spørreskjemaet «Daglig hjertesviktsjekk»",
+            "the questionnaire “Daily heart-failure check”",
+        ),
     ],
 )
 @pytest.mark.parametrize(
@@ -467,16 +472,28 @@ def test_finding_text(
     [missing] = [
         f for f in missing_findings(HF, [], [], since, oslo(day, 10)) if f.rule_id == rule_id
     ]
-    assert missing.text.nb == f"Mangler måling: {nb_name} innen kl. 10:00 {nb_day} (plan v1)"
-    assert missing.text.en == f"Missing measurement: {en_name} due by 10:00 on {en_day} (plan v1)"
+    assert (
+        reason_in(missing, "nb")
+        == f"Mangler måling: {nb_name} innen kl. 10:00 {nb_day} (egenbehandlingsplan versjon 1)"
+    )
+    assert (
+        reason_in(missing, "en") == f"Missing measurement: {en_name} due by 10:00 on {en_day} "
+        "(self-management plan version 1)"
+    )
     readings, reports = hf_everything(oslo(day, 9))
     [done] = [
         f
         for f in missing_findings(HF, readings, reports, since, oslo(day, 10))
         if f.rule_id == rule_id
     ]
-    assert done.text.nb == f"Målt: {nb_name} innen kl. 10:00 {nb_day} (plan v1)"
-    assert done.text.en == f"Measured: {en_name} due by 10:00 on {en_day} (plan v1)"
+    assert (
+        reason_in(done, "nb")
+        == f"Målt: {nb_name} innen kl. 10:00 {nb_day} (egenbehandlingsplan versjon 1)"
+    )
+    assert (
+        reason_in(done, "en")
+        == f"Measured: {en_name} due by 10:00 on {en_day} (self-management plan version 1)"
+    )
 
 
 def test_schedule_problems_name_a_measurement_twice_at_the_same_time() -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage.api.deps import Clock, GatewayAuthenticator
 from triage.api.errors import UnexpectedErrors, install_error_handlers
 from triage.api.input_checks import checked_ingest_request, checked_request
+from triage.api.language import RequestLanguage
 from triage.api.limits import BodyLimit
 from triage.api.queries.worklist import AlertSummaryCache
 from triage.api.ratelimit import RateLimiter
@@ -82,6 +83,7 @@ def create_app(
         ingest_max_bytes=settings.api_max_ingest_body_bytes,
         ingest_paths=[f"{API_PREFIX}{path}" for path in ingest.PATHS],
     )
+    app.add_middleware(RequestLanguage)  # the language findings are put into words in
     app.add_middleware(UnexpectedErrors)  # added last: outermost, so it covers the limit too
     v1 = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:

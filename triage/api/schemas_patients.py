@@ -8,20 +8,24 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from triage.api.language import request_language
 from triage.api.schemas_contact import CallRequestRead
 from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour, Text
-from triage.domain.findings import RuleType
+from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import Condition
+from triage.texts.findings import reason_text
 
 # ----------------------------------------------------------------------------- shared parts
 
 
 class FindingRead(BaseModel):
     """Why a reading, report or alert has its colour: which rule, which bound, which value, and
-    the plan version that said so — in bokmål and English."""
+    the plan version that said so — as data (``message``, ``args``) and in words: ``reason``
+    in the request's language (``Accept-Language``: bokmål by default, English), put into
+    words from the message catalogue when the response is made."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -29,12 +33,36 @@ class FindingRead(BaseModel):
     rule_type: RuleType
     colour: Colour
     at: AwareDatetime
-    text: Text
+    reason: str = Field(
+        description="the reason in words, in the request's language (Accept-Language: nb, en)"
+    )
+    text: Text = Field(
+        description="the reason in bokmål and English (kept for older clients; use `reason`)"
+    )
     parameter: str | None = None
     value: float | None = None
     bound: str | None = None
     plan_id: str | None = None
     plan_version: int | None = None
+    message: str | None = Field(
+        default=None,
+        description="the catalogue key of the reason; null on findings stored before reasons "
+        "were kept as data",
+    )
+    args: dict[str, Any] | None = Field(default=None, description="the reason's arguments")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_words(cls, data: Any) -> Any:
+        """A domain finding (or its stored JSON) with its reason put into words."""
+        if isinstance(data, dict) and "reason" in data:
+            return data
+        finding = data if isinstance(data, Finding) else Finding.model_validate(data)
+        dumped = finding.model_dump()
+        both = reason_text(finding)
+        dumped["text"] = both
+        dumped["reason"] = both.in_language(request_language())
+        return dumped
 
 
 class AlertBrief(BaseModel):

@@ -4,11 +4,13 @@ and replays (distinct from the table rows and from the domain's
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from triage.api.input_checks import INT32_MAX
+from triage.api.schemas_patients import FindingRead
+from triage.domain.colours import Colour
 from triage.domain.plan import Condition, PlanStatus
 from triage.domain.plan_diff import PlanDiff
 from triage.domain.plan_proposal import Proposal
@@ -106,6 +108,32 @@ class PlanProposalRead(Proposal):
     condition: Condition
 
 
+class ReplayChangeRead(BaseModel):
+    """One reading whose zone differs under the replayed version (see
+    :class:`triage.domain.replay.ReplayChange`), with its reasons in words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reading_id: str
+    kind: str
+    measured_at: AwareDatetime
+    values: dict[str, Any]
+    before: Colour | None
+    before_plan_version: int | None
+    before_reasons: tuple[FindingRead, ...]
+    after: Colour | None
+    after_plan_version: int
+    after_reasons: tuple[FindingRead, ...]
+    direction: Literal["worse", "better"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_domain(cls, data: Any) -> Any:
+        if isinstance(data, ReplayChange):
+            return {name: getattr(data, name) for name in ReplayChange.model_fields}
+        return data
+
+
 class PlanReplayRead(BaseModel):
     """The patient's readings of the last ``days`` days classified again under one version
     (draft or approved) with the same code ingest uses, next to their colours as stored (under
@@ -132,7 +160,7 @@ class PlanReplayRead(BaseModel):
         description="the plan versions the stored colours came from"
     )
     changed: int = Field(description="how many readings change zone under this version")
-    changes: tuple[ReplayChange, ...] = Field(
+    changes: tuple[ReplayChangeRead, ...] = Field(
         description="the readings that change zone, newest first (at most `limit`)"
     )
     changes_truncated: bool = Field(

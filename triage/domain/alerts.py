@@ -221,7 +221,7 @@ def open_alert(change: OpenAlert, alert_id: str) -> tuple[Alert, AlertEvent]:
         at=finding.at,
         to_state=AlertState.OPEN,
         colour=finding.colour,
-        note=finding.text.en,
+        note=_note(finding),
     )
     return alert, event
 
@@ -325,6 +325,13 @@ def _check(current: AlertState, target: AlertState) -> None:
         )
 
 
+def _note(finding: Finding) -> str:
+    """An event's note from a finding: empty — the finding's reason is on the alert and on the
+    reading, put into words in the reader's language when shown (triage.texts); a finding
+    that still carries stored words (written before reasons were data) keeps them."""
+    return finding.text.en if finding.text is not None else ""
+
+
 def _event(
     alert: Alert,
     name: str,
@@ -341,5 +348,5 @@ def _event(
         from_state=from_state,
         to_state=alert.state,
         colour=alert.colour,
-        note=note.text.en if isinstance(note, Finding) else note,
+        note=_note(note) if isinstance(note, Finding) else note,
     )

@@ -20,12 +20,13 @@ import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from triage import news2
-from triage.domain.colours import Colour, Text, worst
-from triage.domain.findings import Finding, RuleType
+from triage.domain.colours import Colour, worst
+from triage.domain.findings import Finding, RuleType, message
 from triage.domain.plan import (
     BaselineRule,
     CombinationRule,
@@ -39,7 +40,7 @@ from triage.domain.plan import (
     TrendRule,
     threshold_rule_id,
 )
-from triage.domain.questionnaires import get_questionnaire, score
+from triage.domain.questionnaires import get_questionnaire, score, score_bands
 from triage.domain.readings import (
     DataProblem,
     Parameter,
@@ -125,10 +126,10 @@ class Classification(BaseModel):
             sorted((f for f in self.findings if f.is_breach), key=lambda f: -f.colour.rank)
         )
 
-    def explain(self, language: str = "nb") -> str:
-        """One line per reason (or the green verdict) in ``language``."""
-        shown = self.reasons or self.findings
-        return "\n".join(f.text.in_language(language) for f in shown)
+    @property
+    def explained(self) -> tuple[Finding, ...]:
+        """The findings that explain the colour: the reasons, or the green verdicts."""
+        return self.reasons or self.findings
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -217,23 +218,38 @@ _NEWS2_PARAMETERS = frozenset(
     }
 )
 
-_COLOUR_NB = {Colour.GREEN: "grønn", Colour.YELLOW: "gul", Colour.RED: "rød"}
-
 
 def _fmt(value: float) -> str:
     return format_quantity(value, "")
 
 
-def _with_unit(parameter: Parameter, value: float) -> str:
-    return format_quantity(value, parameter.unit)
+def _op(limit: Limit, side: Side) -> str:
+    """How a value compares with ``limit`` on ``side``: "le", "lt" (low), "ge", "gt" (high)."""
+    if side is Side.LOW:
+        return "le" if limit.inclusive else "lt"
+    return "ge" if limit.inclusive else "gt"
 
 
-def _window_text(window: timedelta) -> tuple[str, str]:
-    hours = window.total_seconds() / 3600
-    if hours >= 24 and hours % 24 == 0:
-        days = int(hours // 24)
-        return (f"{days} døgn", f"{days} day" + ("s" if days != 1 else ""))
-    return (f"{_fmt(hours)} t", f"{_fmt(hours)} h")
+def _window_hours(window: timedelta) -> float:
+    return window.total_seconds() / 3600
+
+
+def _rule_label(finding: Finding) -> dict[str, Any]:
+    """A rule as a nested message that names it in words (never its id)."""
+    kind = finding.rule_type
+    if kind is RuleType.QUESTIONNAIRE:
+        questionnaire = (finding.args or {}).get("questionnaire")
+        if questionnaire:
+            return message("rule.questionnaire", questionnaire=questionnaire)
+        return message("rule.questionnaire_unnamed")
+    if kind in (RuleType.THRESHOLD, RuleType.TREND, RuleType.BASELINE):
+        parameter = finding.parameter
+        if parameter is None and finding.rule_id.startswith("threshold:"):
+            parameter = finding.rule_id.split(":", 1)[1]
+        if parameter is None:
+            return message("rule.other")
+        return message(f"rule.{kind.value}", parameter=parameter)
+    return message(f"rule.{kind.value}")
 
 
 class _Context:
@@ -288,16 +304,16 @@ class _Context:
         rule_id: str,
         rule_type: RuleType,
         colour: Colour,
-        nb: str,
-        en: str,
+        key: str,
+        args: dict[str, Any],
         *,
         parameter: Parameter | None = None,
         value: float | None = None,
         bound: str | None = None,
     ) -> Finding:
-        suffix = f" ({self.plan.label})"
-        # built from checked parts (an approved plan, a plausible reading, this module's texts):
-        # constructed without re-validation, ~3x cheaper on the ingest hot path
+        # built from checked parts (an approved plan, a plausible reading, this module's keys):
+        # constructed without re-validation, ~3x cheaper on the ingest hot path; the words
+        # come from the catalogue when the finding is shown (triage.texts)
         return Finding.model_construct(
             rule_id=rule_id,
             rule_type=rule_type,
@@ -308,7 +324,9 @@ class _Context:
             parameter=parameter.value if parameter is not None else None,
             value=value,
             bound=bound,
-            text=Text.model_construct(nb=nb + suffix, en=en + suffix),
+            message=key,
+            args=args,
+            text=None,
         )
 
     def series(self, parameter: Parameter, since: datetime | None = None) -> list[float]:
@@ -331,16 +349,14 @@ class _Context:
 
     def threshold(self, parameter: Parameter, zones: ParameterZones, value: float) -> Finding:
         colour, side, bound = zones.zone(value)
-        label_nb, label_en = parameter.label_nb, parameter.label_en
-        shown = _with_unit(parameter, value)
         rule_id = threshold_rule_id(parameter)
         if bound is None or side is None:
             return self._finding(
                 rule_id,
                 RuleType.THRESHOLD,
                 Colour.GREEN,
-                f"{label_nb} {shown} — grønn",
-                f"{label_en} {shown} — green",
+                "threshold.green",
+                {},
                 parameter=parameter,
                 value=value,
             )
@@ -349,6 +365,7 @@ class _Context:
             if side is Side.LOW
             else bound.describe_high(parameter.unit)
         )
+        args: dict[str, Any] = {"bound": bound.value, "bound_op": _op(bound, side)}
         if (
             colour is Colour.YELLOW
             and zones.yellow_after is not None
@@ -357,25 +374,13 @@ class _Context:
             earlier = [zones.zone(v)[1] is side for v in self.series(parameter)]
             confirmed, count = self._sustained(zones.yellow_after, earlier, True)
             hold = zones.yellow_after
-            if not confirmed:
-                return self._finding(
-                    rule_id,
-                    RuleType.THRESHOLD,
-                    Colour.GREEN,
-                    f"{label_nb} {shown} — gul grense {bound_text} nådd, men bare {count} av "
-                    f"de siste {hold.m} målingene (krever {hold.n})",
-                    f"{label_en} {shown} — yellow bound {bound_text} reached, but only {count} "
-                    f"of the last {hold.m} readings (needs {hold.n})",
-                    parameter=parameter,
-                    value=value,
-                    bound=bound_text,
-                )
+            args.update(count=count, m=hold.m, n=hold.n)
             return self._finding(
                 rule_id,
                 RuleType.THRESHOLD,
-                Colour.YELLOW,
-                f"{label_nb} {shown} — gul: {bound_text}, {count} av de siste {hold.m} målingene",
-                f"{label_en} {shown} — yellow: {bound_text}, {count} of the last {hold.m} readings",
+                Colour.YELLOW if confirmed else Colour.GREEN,
+                "threshold.sustained" if confirmed else "threshold.held",
+                args,
                 parameter=parameter,
                 value=value,
                 bound=bound_text,
@@ -384,8 +389,8 @@ class _Context:
             rule_id,
             RuleType.THRESHOLD,
             colour,
-            f"{label_nb} {shown} — {_COLOUR_NB[colour]}: {bound_text}",
-            f"{label_en} {shown} — {colour.value}: {bound_text}",
+            "threshold",
+            args,
             parameter=parameter,
             value=value,
             bound=bound_text,
@@ -398,46 +403,31 @@ class _Context:
         if not window:
             return []
         parameter = rule.parameter
-        win_nb, win_en = _window_text(rule.window)
-        shown = _with_unit(parameter, value)
-        checks: list[tuple[Limit, float, str, str, str]] = []
+        hours = _window_hours(rule.window)
+        checks: list[tuple[Limit, float, str, float]] = []
         if rule.rise is not None:
             lowest = min(window)
-            checks.append(
-                (
-                    rule.rise,
-                    value - lowest,
-                    "+",
-                    f"laveste {_with_unit(parameter, lowest)}",
-                    f"lowest {_with_unit(parameter, lowest)}",
-                )
-            )
+            checks.append((rule.rise, value - lowest, "rise", lowest))
         if rule.fall is not None:
             highest = max(window)
-            checks.append(
-                (
-                    rule.fall,
-                    highest - value,
-                    "−",
-                    f"høyeste {_with_unit(parameter, highest)}",
-                    f"highest {_with_unit(parameter, highest)}",
-                )
-            )
-        for limit, change, sign, ref_nb, ref_en in checks:
+            checks.append((rule.fall, highest - value, "fall", highest))
+        for limit, change, direction, ref in checks:
             if limit.is_reached_above(change):
+                sign = "+" if direction == "rise" else "−"
                 bound = f"{sign}{limit.describe_high(parameter.unit).split(' ', 1)[1]}"
-                op = "≥" if limit.inclusive else ">"
                 return [
                     self._finding(
                         rule.id,
                         RuleType.TREND,
                         rule.colour,
-                        f"{parameter.label_nb} {shown} — {_COLOUR_NB[rule.colour]}: "
-                        f"{sign}{_with_unit(parameter, change)} på {win_nb} ({ref_nb}), "
-                        f"grense {op} {sign}{_with_unit(parameter, limit.value)}",
-                        f"{parameter.label_en} {shown} — {rule.colour.value}: "
-                        f"{sign}{_with_unit(parameter, change)} within {win_en} ({ref_en}), "
-                        f"bound {op} {sign}{_with_unit(parameter, limit.value)}",
+                        f"trend.{direction}",
+                        {
+                            "change": change,
+                            "window_h": hours,
+                            "ref": ref,
+                            "limit": limit.value,
+                            "limit_op": "ge" if limit.inclusive else "gt",
+                        },
                         parameter=parameter,
                         value=value,
                         bound=bound,
@@ -448,8 +438,8 @@ class _Context:
                 rule.id,
                 RuleType.TREND,
                 Colour.GREEN,
-                f"{parameter.label_nb} {shown} — ingen endring over grensen på {win_nb}",
-                f"{parameter.label_en} {shown} — no change beyond the bound within {win_en}",
+                "trend.green",
+                {"window_h": hours},
                 parameter=parameter,
                 value=value,
             )
@@ -457,72 +447,59 @@ class _Context:
 
     # --- change from the personal baseline
 
-    def _baseline_value(self, rule: BaselineRule) -> tuple[float, str, str] | None:
+    def _baseline_value(self, rule: BaselineRule) -> tuple[float, dict[str, Any]] | None:
         if rule.baseline_value is not None:
-            note = rule.baseline_note or "fastsatt i planen"
-            note_en = rule.baseline_note or "set in the plan"
-            return rule.baseline_value, note, note_en
+            if rule.baseline_note:
+                return rule.baseline_value, message("baseline.note", note=rule.baseline_note)
+            return rule.baseline_value, message("baseline.from_plan")
         assert rule.baseline_days is not None  # noqa: S101 - guaranteed by the model
         values = self.series(rule.parameter, since=self.at - timedelta(days=rule.baseline_days))
         if len(values) < rule.min_readings:
             return None
         median = statistics.median(values)
-        return (
-            median,
-            f"median av {len(values)} målinger siste {rule.baseline_days} døgn",
-            f"median of {len(values)} readings over {rule.baseline_days} days",
-        )
+        return median, message("baseline.median", readings=len(values), days=rule.baseline_days)
 
     def baseline(self, rule: BaselineRule, value: float) -> list[Finding]:
         found = self._baseline_value(rule)
         if found is None:
             return []
-        base, note_nb, note_en = found
+        base, note = found
         parameter = rule.parameter
 
         def departs(v: float) -> bool:
             change = base - v if rule.direction == "below" else v - base
             return rule.change.is_reached_above(change)
 
-        shown = _with_unit(parameter, value)
-        base_shown = _with_unit(parameter, base)
         op = "≥" if rule.change.inclusive else ">"
-        limit = _with_unit(parameter, rule.change.value)
-        dir_nb = "under" if rule.direction == "below" else "over"
-        dir_en = rule.direction
-        bound = f"{op} {limit} {dir_en} baseline {base_shown}"
+        bound = (
+            f"{op} {format_quantity(rule.change.value, parameter.unit)} {rule.direction} "
+            f"baseline {format_quantity(base, parameter.unit)}"
+        )
+        args: dict[str, Any] = {"base": base, "limit": rule.change.value}
         out = departs(value)
         colour = rule.colour if out else Colour.GREEN
-        count_note_nb = count_note_en = ""
+        key = "baseline.out" if out else "baseline.within"
+        if out:
+            args.update(
+                limit_op="ge" if rule.change.inclusive else "gt",
+                direction=rule.direction,
+                note=note,
+            )
         if out and rule.colour is Colour.YELLOW and rule.yellow_after is not None:
             earlier = [departs(v) for v in self.series(parameter)]
             confirmed, count = self._sustained(rule.yellow_after, earlier, True)
             hold = rule.yellow_after
-            count_note_nb = f", {count} av de siste {hold.m} målingene (krever {hold.n})"
-            count_note_en = f", {count} of the last {hold.m} readings (needs {hold.n})"
+            args["count_note"] = message("count.needs", count=count, m=hold.m, n=hold.n)
             if not confirmed:
                 colour = Colour.GREEN
-        if out:
-            verdict_nb = _COLOUR_NB[colour] if colour is not Colour.GREEN else "holdes tilbake"
-            verdict_en = colour.value if colour is not Colour.GREEN else "held back"
-            nb = (
-                f"{parameter.label_nb} {shown} — {verdict_nb}: {op} {limit} {dir_nb} "
-                f"personlig basisnivå {base_shown} ({note_nb}){count_note_nb}"
-            )
-            en = (
-                f"{parameter.label_en} {shown} — {verdict_en}: {op} {limit} {dir_en} "
-                f"personal baseline {base_shown} ({note_en}){count_note_en}"
-            )
-        else:
-            nb = f"{parameter.label_nb} {shown} — innenfor {limit} av basisnivå {base_shown}"
-            en = f"{parameter.label_en} {shown} — within {limit} of baseline {base_shown}"
+                key = "baseline.held"
         return [
             self._finding(
                 rule.id,
                 RuleType.BASELINE,
                 colour,
-                nb,
-                en,
+                key,
+                args,
                 parameter=parameter,
                 value=value,
                 bound=bound,
@@ -534,22 +511,29 @@ class _Context:
     def questionnaire(self, rule: QuestionnaireRule, report: Report) -> Finding:
         definition = get_questionnaire(rule.questionnaire)
         result = score(definition, report.answers, yellow_at=rule.yellow_at, red_at=rule.red_at)
-        title = definition.title
-        flags = ", ".join(result.red_flags)
-        nb = f"{title.nb}: poengsum {result.total} — {_COLOUR_NB[result.colour]}"
-        en = f"{title.en}: score {result.total} — {result.colour.value}"
+        bands = score_bands(definition, rule.yellow_at, rule.red_at)
+        args: dict[str, Any] = {
+            "questionnaire": definition.id,
+            "total": result.total,
+            "from_plan": rule.yellow_at is not None or rule.red_at is not None,
+        }
         if result.red_flags:
-            nb += f" (alvorlig symptom: {flags})"
-            en += f" (red-flag answer: {flags})"
+            key = "questionnaire.red_flag"
+            args["flags"] = [
+                message("item", questionnaire=definition.id, item=i) for i in result.red_flags
+            ]
+        elif result.colour is Colour.RED and bands.red_at is not None:
+            key, args["at"] = "questionnaire.red", bands.red_at
+        elif result.colour is Colour.YELLOW:
+            key, args["at"] = "questionnaire.yellow", bands.yellow_at
         else:
-            en += f" ({result.band_reason})"
-            nb += f" ({result.band_reason})"
+            key, args["at"] = "questionnaire.green", bands.yellow_at
         return self._finding(
             rule.id,
             RuleType.QUESTIONNAIRE,
             result.colour,
-            nb,
-            en,
+            key,
+            args,
             value=float(result.total),
             bound=result.band_reason,
         )
@@ -600,15 +584,17 @@ class _Context:
             colour = Colour.YELLOW
         else:
             colour = Colour.GREEN
-        parts = ", ".join(f"{k} {v}" for k, v in result.scores.items() if v)
-        detail = f" [{parts}]" if parts else ""
+        parts = [message("news2.part", news2=k, points=v) for k, v in result.scores.items() if v]
+        args: dict[str, Any] = {"total": result.total, "risk": result.risk.value}
+        if parts:
+            args["parts"] = parts
         return [
             self._finding(
                 rule.id,
                 RuleType.NEWS2,
                 colour,
-                f"NEWS2 {result.total} (risiko {result.risk}) — {_COLOUR_NB[colour]}{detail}",
-                f"NEWS2 {result.total} ({result.risk} risk) — {colour.value}{detail}",
+                "news2.parts" if parts else "news2",
+                args,
                 value=float(result.total),
                 bound=f"yellow from {rule.yellow_from}, red from {rule.red_from}",
             )
@@ -631,35 +617,40 @@ class _Context:
             RuleType.LOST_CONTACT,
             RuleType.NOTIFICATION,
         }
-        now_breaching = {f.rule_id for f in current if f.is_breach and f.rule_type not in excluded}
-        earlier = {
-            f.rule_id
-            for f in self.past_findings
-            if f.is_breach and f.rule_type not in excluded and f.at >= since
-        }
+        breaching = {f.rule_id: f for f in current if f.is_breach and f.rule_type not in excluded}
+        now_breaching = set(breaching)
+        earlier: set[str] = set()
+        for f in self.past_findings:
+            if f.is_breach and f.rule_type not in excluded and f.at >= since:
+                earlier.add(f.rule_id)
+                breaching.setdefault(f.rule_id, f)
         groups = rule.groups_of(now_breaching | earlier)
         now_groups = rule.groups_of(now_breaching)
-        win_nb, win_en = _window_text(rule.within)
+        hours = _window_hours(rule.within)
         if now_groups and len(groups) >= rule.min_groups:
-            listed = "; ".join(
-                f"{g}: {', '.join(sorted(ids))}" for g, ids in sorted(groups.items())
-            )
+            found = [
+                [_rule_label(breaching[i]) for i in sorted(ids)]
+                for _name, ids in sorted(groups.items())
+            ]
             return self._finding(
                 rule.id,
                 RuleType.COMBINATION,
                 rule.colour,
-                f"{_COLOUR_NB[rule.colour].capitalize()}: avvik i {len(groups)} grupper innen "
-                f"{win_nb} ({listed}), grense {rule.min_groups}",
-                f"{rule.colour.value.capitalize()}: deviations in {len(groups)} groups within "
-                f"{win_en} ({listed}), bound {rule.min_groups}",
+                "combination",
+                {
+                    "groups": len(groups),
+                    "window_h": hours,
+                    "found": found,
+                    "min_groups": rule.min_groups,
+                },
                 value=float(len(groups)),
-                bound=f"≥ {rule.min_groups} groups within {win_en}",
+                bound=f"≥ {rule.min_groups} groups within {_fmt(hours)} h",
             )
         return self._finding(
             rule.id,
             RuleType.COMBINATION,
             Colour.GREEN,
-            f"Færre enn {rule.min_groups} grupper med avvik innen {win_nb}",
-            f"Fewer than {rule.min_groups} groups deviating within {win_en}",
+            "combination.green",
+            {"window_h": hours, "min_groups": rule.min_groups},
             value=float(len(groups)),
         )

@@ -1,13 +1,24 @@
-"""A finding: one rule's verdict on a patient's data, with the reason in words.
+"""A finding: one rule's verdict on a patient's data, with the reason as structured data.
 
 Every triage decision can be explained: the finding names the rule, the bound, the value and
-the plan version that produced it.
+the plan version that produced it. The reason is kept as data — a message key (``message``)
+and its typed arguments (``args``) — and put into words only when it is shown, in the reader's
+language, from one message catalogue (:mod:`triage.texts`). Findings stored before that carry
+their words in ``text`` (bokmål and English, written at classification time) and no
+``message``; they are shown with those words.
+
+The arguments are JSON values (numbers, strings, lists, nested messages ``{"key": ...,
+"args": {...}}``); their meaning follows from their names (see :mod:`triage.texts.findings`):
+``value``, ``bound``, ``change``, ``limit``, ``ref`` and ``base`` are quantities in the unit of
+``parameter``; ``bound_op``/``limit_op`` say how the bound compares ("le", "lt", "ge", "gt");
+``window_h`` is a window in hours.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -44,7 +55,13 @@ class Finding(BaseModel):
     parameter: str | None = None
     value: float | None = None
     bound: str | None = None
-    text: Text
+    #: the catalogue key of the reason ("threshold", "trend.rise", …); None on old findings
+    message: str | None = None
+    #: the reason's arguments (see the module docstring)
+    args: dict[str, Any] | None = None
+    #: the reason in words as written at classification time (findings stored before
+    #: ``message``); new findings leave it empty and are rendered from the catalogue
+    text: Text | None = None
 
     @property
     def is_breach(self) -> bool:
@@ -52,11 +69,14 @@ class Finding(BaseModel):
         return self.colour is not Colour.GREEN
 
     def __str__(self) -> str:
-        return self.text.en
+        if self.text is not None:
+            return self.text.en
+        return f"{self.rule_id}: {self.colour.value} {self.message} {self.args or {}}"
 
 
-def plan_suffix(plan_version: int | None) -> str:
-    return f" (plan v{plan_version})" if plan_version is not None else ""
+def message(key: str, **args: Any) -> dict[str, Any]:
+    """A nested message as an argument of another: ``{"key": key, "args": args}``."""
+    return {"key": key, "args": args}
 
 
 def describe_at(at: datetime) -> str:

@@ -7,8 +7,9 @@ marks an open lost-contact alert as back in contact. Alerts opened from this fin
 TECHNICAL (:func:`triage.domain.alerts.open_alert`), so they never change the patient's clinical
 colour; the worklist shows them in their own tier (:mod:`triage.domain.worklist`).
 
-Times in the text are local (``timezone``, Europe/Oslo by default): bokmål as ``21.11 14:05``
-(with the year, ``21.11.2025 14:05``, when it is not the year of ``now``) and English as
+Times in the reason are local (``timezone``, Europe/Oslo by default), kept in the finding's
+arguments and written when shown (:mod:`triage.texts`): bokmål as ``21.11 kl. 14:05`` (with the
+year, ``21.11.2025 kl. 14:05``, when it is not the year of ``now``) and English as
 ``2026-11-21 14:05``.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from triage.domain.colours import Colour, Text
+from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 
 RULE_ID = "lost_contact"
@@ -48,32 +49,21 @@ def lost_contact_finding(
     silent = now - start
     colour = Colour.YELLOW if silent >= after else Colour.GREEN
     local = start.astimezone(zone)
-    same_year = local.year == now.astimezone(zone).year
-    when_nb = local.strftime("%d.%m %H:%M" if same_year else "%d.%m.%Y %H:%M")
-    when_en = local.strftime("%Y-%m-%d %H:%M")
-    nb_dur, en_dur = _duration(silent)
+    seconds = max(int(silent.total_seconds()), 0)
+    args: dict[str, object] = {
+        "since": {
+            "key": "since",
+            "args": {
+                "local_time": local.isoformat(),
+                "with_year": local.year != now.astimezone(zone).year,
+            },
+        },
+        "duration": _duration(seconds),
+    }
     if last_seen is None:
-        text = (
-            Text(
-                nb=f"Ingen kontakt med hjemmeenheten siden oppstart {when_nb} ({nb_dur})",
-                en=f"No contact with the home gateway since enrolment {when_en} ({en_dur})",
-            )
-            if colour is Colour.YELLOW
-            else Text(
-                nb=f"Ingen kontakt med hjemmeenheten ennå (oppstart {when_nb}, {nb_dur} siden)",
-                en=f"Home gateway not in contact yet (enrolled {when_en}, {en_dur} ago)",
-            )
-        )
-    elif colour is Colour.YELLOW:
-        text = Text(
-            nb=f"Ingen kontakt med hjemmeenheten siden {when_nb} ({nb_dur})",
-            en=f"No contact with the home gateway since {when_en} ({en_dur})",
-        )
+        key = "lost.never" if colour is Colour.YELLOW else "lost.not_yet"
     else:
-        text = Text(
-            nb=f"Kontakt med hjemmeenheten {when_nb} ({nb_dur} siden)",
-            en=f"Home gateway in contact at {when_en} ({en_dur} ago)",
-        )
+        key = "lost.silent" if colour is Colour.YELLOW else "lost.contact"
     hours = after.total_seconds() / 3600
     return Finding(
         rule_id=RULE_ID,
@@ -82,13 +72,13 @@ def lost_contact_finding(
         at=now,
         value=round(max(silent, timedelta(0)).total_seconds() / 3600, 2),
         bound=f"≥ {hours:g} h",
-        text=text,
+        message=key,
+        args=args,
     )
 
 
-def _duration(silent: timedelta) -> tuple[str, str]:
-    """Whole hours ("50 t" / "50 h"), or whole minutes under an hour."""
-    seconds = max(int(silent.total_seconds()), 0)
+def _duration(seconds: int) -> dict[str, object]:
+    """Whole hours ("50 t" / "50 h"), or whole minutes under an hour, as a nested message."""
     if seconds < 3600:
-        return f"{seconds // 60} min", f"{seconds // 60} min"
-    return f"{seconds // 3600} t", f"{seconds // 3600} h"
+        return {"key": "duration.minutes", "args": {"n": seconds // 60}}
+    return {"key": "duration.hours", "args": {"n": seconds // 3600}}

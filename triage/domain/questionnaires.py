@@ -222,7 +222,7 @@ def score(
     total reaches ``red_at``; yellow when it reaches ``yellow_at``; green otherwise. Anything
     that cannot be scored is a :class:`QuestionnaireError` naming every problem.
     """
-    bands = _bands(questionnaire, yellow_at, red_at)
+    bands = score_bands(questionnaire, yellow_at, red_at)
     label = questionnaire.label
     problems: list[str] = []
     normalised: dict[str, str] = {}
@@ -276,7 +276,9 @@ def score(
     )
 
 
-def _bands(questionnaire: Questionnaire, yellow_at: int | None, red_at: int | None) -> ScoreBands:
+def score_bands(
+    questionnaire: Questionnaire, yellow_at: int | None, red_at: int | None
+) -> ScoreBands:
     """The questionnaire's bands with the plan's overrides; a QuestionnaireError if unusable."""
     if yellow_at is None and red_at is None:
         return questionnaire.bands

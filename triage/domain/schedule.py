@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from triage.domain.colours import Colour, Text
-from triage.domain.findings import Finding, RuleType
+from triage.domain.colours import Colour
+from triage.domain.findings import Finding, RuleType, message
 from triage.domain.plan import MissingMeasurementRule, PlanVersion, Schedule
 from triage.domain.plan_diff import kind_words
 from triage.domain.readings import Kind, Reading, Report
 
-_WEEKDAY_NB = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"]
 _WEEKDAY_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 _KIND_NB = {
@@ -201,33 +200,29 @@ def _missing_finding(
 ) -> Finding:
     late = any(t > slot.deadline for t in _times_of(slot.what, readings, reports))
     missed = is_missed(slot, readings, reports) and not late
-    name_nb, name_en = _names(slot.what)
-    day = slot.local_date
-    when_nb = f"innen kl. {slot.due_by:%H:%M} {_WEEKDAY_NB[day.weekday()]} {day:%d.%m}"
-    when_en = f"due by {slot.due_by:%H:%M} on {_WEEKDAY_EN[day.weekday()]} {day.isoformat()}"
-    suffix = f" ({plan.label})"
-    if missed:
-        text = Text(
-            nb=f"Mangler måling: {name_nb} {when_nb}{suffix}",
-            en=f"Missing measurement: {name_en} {when_en}{suffix}",
-        )
-        colour = rule.colour
-    else:
-        text = Text(
-            nb=f"Målt: {name_nb} {when_nb}{suffix}",
-            en=f"Measured: {name_en} {when_en}{suffix}",
-        )
-        colour = Colour.GREEN
+    args = {
+        "what": _what(slot.what),
+        "due": f"{slot.due_by:%H:%M}",
+        "date": slot.local_date.isoformat(),
+    }
     return Finding(
         rule_id=f"{rule.id}:{slot.what}",
         rule_type=RuleType.MISSING,
-        colour=colour,
+        colour=rule.colour if missed else Colour.GREEN,
         at=slot.deadline,
         plan_id=plan.plan_id,
         plan_version=plan.version,
         bound=f"{slot.due_by:%H:%M} {plan.schedule.timezone}",
-        text=text,
+        message="missing" if missed else "missing.measured",
+        args=args,
     )
+
+
+def _what(what: str) -> dict[str, object]:
+    """What was due, as a nested message: a kind of measurement, or a questionnaire."""
+    if what.startswith("questionnaire:"):
+        return message("kind.questionnaire", questionnaire=what.split(":", 1)[1])
+    return message(f"kind.{Kind(what).value}")
 
 
 def _names(what: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from triage.domain.colours import Colour, Text
+from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 
 RULE_ID = "notification_undelivered"
@@ -31,10 +31,6 @@ def undelivered_finding(recipient: str, attempts: int, at: datetime) -> Finding:
         at=at,
         value=float(attempts),
         bound=f"{attempts} attempts",
-        text=Text(
-            nb=f"Varsel om rødt varsel kom ikke fram til {recipient} etter {attempts} forsøk "
-            "– ring mottakeren",
-            en=f"The message about a red alert did not reach {recipient} after {attempts} "
-            "attempts – phone the receiver",
-        ),
+        message="notification.undelivered",
+        args={"recipient": recipient, "attempts": attempts},
     )

@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
 from triage.domain.alerts import Alert, AlertCategory, AlertState, mark_escalation_step
-from triage.domain.colours import Colour, Text
+from triage.domain.colours import Colour
 from triage.domain.escalation import (
     ROLE_NAMES,
     ChainStep,
@@ -99,10 +99,6 @@ JOB = "escalation"
 
 #: The technical alert opened when a red alert's step reached nobody.
 NO_RECEIVER_RULE_ID = "notification_no_receiver"
-NO_RECEIVER_TEXT = Text(
-    nb="Ingen mottaker for varsling er satt opp – rødt varsel er ikke sendt til noen",
-    en="No notification receiver is configured – the red alert was not sent to anyone",
-)
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +372,8 @@ def _open_no_receiver_alert(session: Session, patient_id: str, now: datetime) ->
         rule_type=RuleType.NOTIFICATION,
         colour=Colour.RED,
         at=now,
-        text=NO_RECEIVER_TEXT,
+        message="notification.no_receiver",
+        args={},
     )
     done = apply_findings(session, patient_id, [finding], lambda _alert, _finding: True)
     return Counter({"no_receiver_alerts_opened": done["alerts_opened"]})

@@ -63,7 +63,7 @@ def test_a_nurse_acknowledges_acts_on_and_resolves_a_red_alert(
     assert listed.status_code == 200, listed.text
     [item] = listed.json()["items"]
     assert (item["id"], item["colour"], item["state"]) == (alert_id, "red", "open")
-    assert item["reason"]["text"]["nb"].startswith("SpO2 86 %")
+    assert item["reason"]["reason"].startswith("Oksygenmetning 86\u00a0%")
 
     acknowledged = http.post(
         f"{API}/alerts/{alert_id}/acknowledge", json={"note": "Ser på det"}, headers=nurse

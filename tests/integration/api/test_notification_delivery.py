@@ -60,7 +60,7 @@ def test_a_dead_message_shows_on_the_worklist_and_in_the_metrics(
         "open",
     )
     assert technical["reason"]["text"]["nb"] == (
-        "Varsel om rødt varsel kom ikke fram til Vakt SMS etter 2 forsøk – ring mottakeren"
+        "Meldingen om rødt varsel kom ikke fram til Vakt SMS etter 2 forsøk – ring mottakeren"
     )
 
     after = scrape(http)

@@ -87,10 +87,16 @@ def test_a_tightened_bound_turns_an_earlier_green_reading_yellow_and_says_why(
     )
     [why] = change["after_reasons"]
     assert (why["rule_id"], why["bound"], why["plan_version"]) == ("threshold:spo2", "≤ 93 %", 2)
-    assert why["text"]["nb"] == "SpO2 93 % — gul: ≤ 93 % (plan v2)"
-    assert why["text"]["en"] == "SpO2 93 % — yellow: ≤ 93 % (plan v2)"
+    assert why["reason"] == (
+        "Oksygenmetning 93\u00a0% – gul: 93\u00a0% eller lavere (egenbehandlingsplan versjon 2)"
+    )
+    assert why["text"]["en"] == (
+        "Oxygen saturation 93% – yellow: 93% or lower (self-management plan version 2)"
+    )
     assert all(r["colour"] == "green" for r in change["before_reasons"])
-    assert "SpO2 93 % — grønn (plan v1)" in [r["text"]["nb"] for r in change["before_reasons"]]
+    assert "Oksygenmetning 93\u00a0% – innenfor grensene (egenbehandlingsplan versjon 1)" in [
+        r["reason"] for r in change["before_reasons"]
+    ]
 
     with sessions() as session:  # the preview changed nothing that was stored
         stored = session.get(ReadingRow, "spo2-93")
@@ -121,8 +127,12 @@ def test_a_loosened_bound_lists_the_readings_that_would_have_been_calmer(
         "yellow",
         "better",
     )
-    assert change["before_reasons"][0]["text"]["en"] == "SpO2 86 % — red: ≤ 87 % (plan v1)"
-    assert change["after_reasons"][0]["text"]["en"] == "SpO2 86 % — yellow: ≤ 91 % (plan v2)"
+    assert change["before_reasons"][0]["text"]["en"] == (
+        "Oxygen saturation 86% – red: 87% or lower (self-management plan version 1)"
+    )
+    assert change["after_reasons"][0]["text"]["en"] == (
+        "Oxygen saturation 86% – yellow: 91% or lower (self-management plan version 2)"
+    )
 
 
 def test_the_list_of_changes_is_capped_and_says_so(

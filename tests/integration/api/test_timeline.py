@@ -15,7 +15,7 @@ from tests.integration.api.conftest import NOW, SETTINGS, ApiWorld, Login
 from tests.integration.api.test_worklist import REASON, audit_rows, ingest, reading
 from tests.integration.test_ingest_pipeline import COPD_CALM, report
 from triage.ingest.pipeline import Incoming, OutcomeStatus, store
-from triage.storage.models import AlertActionRow, AlertEventRow, AlertRow
+from triage.storage.models import AlertActionRow, AlertEventRow, AlertRow, ReadingRow
 from triage.storage.repositories import add_dead_letter
 
 MINUTE = timedelta(minutes=1)
@@ -55,6 +55,74 @@ def send_report(
     assert outcome.status is OutcomeStatus.STORED, outcome
 
 
+# ----------------------------------------------------------------------------- reasons in words
+
+#: a finding as stored before reasons were kept as data: its words written at classification
+#: time, no message key (JSON in readings.findings, alerts.reason, patient_state)
+OLD_STORED_FINDING = {
+    "rule_id": "threshold:glucose",
+    "rule_type": "threshold",
+    "colour": "red",
+    "at": "2026-11-20T08:00:00+00:00",
+    "plan_id": "plan-a",
+    "plan_version": 1,
+    "parameter": "glucose",
+    "value": 2.6,
+    "bound": "< 3 mmol/L",
+    "text": {
+        "nb": "Blodsukker 2.6 mmol/L — rød: < 3 mmol/L (plan v1)",
+        "en": "Blood glucose 2.6 mmol/L — red: < 3 mmol/L (plan v1)",
+    },
+}
+
+
+def test_reasons_in_the_language_the_reader_asks_for(
+    http: httpx.Client, sessions: sessionmaker[Session], api_world: ApiWorld, login: Login
+) -> None:
+    """Accept-Language picks the language of every reason (bokmål by default, English on
+    request), with the decimal comma and no English word in bokmål; a finding stored in the old
+    form (words, no message key) is still shown, in the language asked for."""
+    ingest(
+        sessions,
+        api_world,
+        "a-copd",
+        reading("low", "spo2", {"spo2": 86.5}, NOW - timedelta(hours=1)),
+        reading("old", "spo2", {"spo2": 97}, NOW - timedelta(hours=2)),
+    )
+    with sessions.begin() as session:
+        row = session.get(ReadingRow, "old")
+        assert row is not None
+        row.findings = [OLD_STORED_FINDING]
+    url = f"/api/v1/patients/{api_world.patients['a-copd'].id}/readings"
+    headers = login(http, "nurse-a")
+
+    def reasons(**extra: str) -> dict[str, list[str]]:
+        response = http.get(url, headers={**headers, **extra})
+        assert response.status_code == 200, response.text
+        return {r["id"]: [f["reason"] for f in r["findings"]] for r in response.json()["items"]}
+
+    default = reasons()
+    bokmål = reasons(**{"Accept-Language": "nb-NO,nb;q=0.9,en;q=0.5"})
+    english = reasons(**{"Accept-Language": "en-GB,en;q=0.9"})
+    assert default == bokmål
+    assert bokmål["low"][0] == (
+        "Oksygenmetning 86,5\u00a0% – rød: 87\u00a0% eller lavere (egenbehandlingsplan versjon 1)"
+    )
+    assert english["low"][0] == (
+        "Oxygen saturation 86.5% – red: 87% or lower (self-management plan version 1)"
+    )
+    # a plain threshold finding is read back into data and written like a new one
+    assert bokmål["old"] == [
+        "Blodsukker 2,6\u00a0mmol/L – rød: under 3\u00a0mmol/L (egenbehandlingsplan versjon 1)"
+    ]
+    assert english["old"] == [
+        "Blood glucose 2.6\u00a0mmol/L – red: below 3\u00a0mmol/L (self-management plan version 1)"
+    ]
+    response = http.get(url, headers={**headers, "Accept-Language": "en"})
+    assert response.headers["content-language"] == "en"
+    assert "accept-language" in response.headers["vary"].lower()
+
+
 # ----------------------------------------------------------------------------- readings
 
 
@@ -82,7 +150,7 @@ def test_readings_by_time_range_kind_and_page(
     assert new["plan_id"] == api_world.patients["a-copd"].plan.plan_id
     red = [f for f in new["findings"] if f["colour"] == "red"]
     assert red[0]["rule_id"] == "threshold:spo2"
-    assert red[0]["text"]["en"].startswith("SpO2 86")
+    assert red[0]["text"]["en"].startswith("Oxygen saturation 86%")
     assert recent[1]["colour"] == "yellow"
     since = (NOW - timedelta(days=50)).isoformat()
     everything = get(http, url, headers, since=since)["items"]

@@ -135,6 +135,7 @@ def test_red_comes_before_yellow_before_green_with_the_reasons(
     assert reason["value"] == 86
     assert reason["plan_version"] == 1
     assert reason["rule_id"] == alert["rule_id"]
+    assert reason["reason"].startswith("Oksygenmetning 86\u00a0% – rød")
     assert "86" in reason["text"]["nb"]
     assert "86" in reason["text"]["en"]
     assert reason["bound"]

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.api_client import ApiClient, ApiError, Tokens
-from tests.integration.api.conftest import PASSWORD, ApiWorld
+from tests.integration.api.conftest import NOW, PASSWORD, ApiWorld
+from tests.integration.api.test_worklist import ingest, reading
 
 
 @pytest.fixture
@@ -61,3 +64,26 @@ def test_a_service_that_does_not_answer_gives_a_reason_not_a_traceback() -> None
     assert failed.value.title == "The DHO service does not answer"
     assert "check that the service is running" in failed.value.detail
     client.close()
+
+
+def test_reasons_come_in_the_language_the_person_chose(
+    client: ApiClient, sessions: sessionmaker[Session], api_world: ApiWorld
+) -> None:
+    """The client asks for the person's language (Accept-Language), and the worklist's
+    reasons come in it: bokmål with a decimal comma by default, English after switching."""
+    ingest(
+        sessions,
+        api_world,
+        "a-copd",
+        reading("low", "spo2", {"spo2": 86.5}, NOW - timedelta(hours=1)),
+    )
+    client.login("nurse-a", PASSWORD)
+
+    def reasons() -> list[str]:
+        return [a.reason.reason for item in client.worklist() for a in item.alerts]
+
+    [bokmål] = reasons()
+    assert bokmål.startswith("Oksygenmetning 86,5\u00a0% – rød")
+    client.set_language("en")
+    [english] = reasons()
+    assert english.startswith("Oxygen saturation 86.5% – red")

@@ -16,6 +16,11 @@ from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
 from triage.storage.models import AuditRow
 from triage.storage.seed import synthetic_national_id
 
+#: the red SpO2 reading's reason as the API writes it in bokmål
+RED_REASON = (
+    "Oksygenmetning 86\u00a0% – rød: 87\u00a0% eller lavere (egenbehandlingsplan versjon 1)"
+)
+
 
 def _text(at: AppTest) -> str:
     parts = [str(m.value) for m in at.markdown] + [str(c.value) for c in at.caption]
@@ -44,7 +49,7 @@ def test_the_gp_sees_only_own_patients_with_each_deviation_and_what_the_centre_d
     assert "Testpasient a-hf" in text
     assert "Testpasient b-covid" in text
     assert "a-diabetes" not in text
-    assert "🔴 Rød **SpO2 86 % — rød: ≤ 87 % (plan v1)**" in text
+    assert f"🔴 Rød **{RED_REASON}**" in text
     assert "Oppfølgingstjenesten: 09:30 Kontaktet fastlegen: Fastlegen ringt pasienten" in text
     assert "avsluttet (nurse-a)" in text
     # the yellow one nobody has handled yet says so
@@ -137,7 +142,7 @@ def test_the_gp_prints_a_one_page_summary(app: AppFactory, ward: Ward) -> None:
     assert at.title[0].value == "Sammendrag: Testpasient a-copd"
     text = _text(at)
     assert "🔴 Rød: 1 · 🟡 Gul: 0 · 🟢 Grønn: 0" in text
-    assert "SpO2 86 % — rød: ≤ 87 % (plan v1)" in text
+    assert RED_REASON in text
     table = at.table[0].value
     assert "≤ 87" in table.to_string()
 
@@ -318,7 +323,7 @@ def test_marking_the_overview_seen_follows_the_gp_to_another_browser(
     at = logged_in(app, "gp-1")
     text = _text(at)
     assert "**Siden du sist så:** 16.11.2026 09:30 — siste 7 dager" in text
-    assert "SpO2 86 % — rød" in text
+    assert "Oksygenmetning 86\u00a0% – rød" in text
     at.button(key="mark_seen").click().run()
     assert not at.exception
     assert "Merket som sett." in at.success[0].value
@@ -327,7 +332,7 @@ def test_marking_the_overview_seen_follows_the_gp_to_another_browser(
     text = _text(elsewhere)
     assert "**Siden du sist så:** 23.11.2026 09:30" in text
     assert "siste 7 dager" not in text
-    assert "SpO2 86 % — rød" not in text
+    assert "Oksygenmetning 86\u00a0% – rød" not in text
     assert "Ingen avvik hos pasientene dine siden du sist så." in elsewhere.info[0].value
 
 

@@ -14,6 +14,11 @@ from tests.integration.api.conftest import PASSWORD, Login
 from tests.integration.dashboard.conftest import AppFactory, Ward, logged_in
 from triage.storage.models import CentreRow, UserRow
 
+#: the red SpO2 reading's reason as the API writes it in bokmål
+RED_REASON = (
+    "Oksygenmetning 86\u00a0% – rød: 87\u00a0% eller lavere (egenbehandlingsplan versjon 1)"
+)
+
 
 def _markdown(at: AppTest) -> str:
     return "\n".join(str(m.value) for m in at.markdown)
@@ -61,7 +66,7 @@ def test_the_worklist_puts_red_first_then_yellow_with_reasons_in_words(
     ]
     text = _markdown(at)
     assert ":red-badge[🔴 Rød]  \n**Testpasient a-copd**" in text
-    assert "- SpO2 86 % — rød: ≤ 87 % (plan v1)" in text
+    assert f"- {RED_REASON}" in text
     assert "⏱ venter 40 min" in text
     assert ":yellow-badge[🟡 Gul]  \n**Testpasient a-hf**" in text
     assert "⏱ venter 3 t" in text
@@ -105,7 +110,7 @@ def test_open_acknowledge_and_resolve_the_red_alert_in_two_clicks(
     text = _markdown(at)
     assert "**Fastlege**  \nFastlege En" in text
     assert "**Egenbehandlingsplan**  \nversjon 1" in text
-    assert "**SpO2 86 % — rød: ≤ 87 % (plan v1)**" in text
+    assert f"**{RED_REASON}**" in text
     assert any("Sykepleierens oppgave" in str(i.value) for i in at.info)
     [alert_id] = _alert_ids(at)
 
@@ -168,7 +173,7 @@ def test_english_is_one_click_away_and_keeps_the_domain_words(app: AppFactory, w
     at.run()
     text = _markdown(at)
     assert ":red-badge[🔴 Red]" in text
-    assert "SpO2 86 % — red" in text
+    assert "Oxygen saturation 86% – red: 87% or lower" in text
     assert at.title[0].value.endswith("Worklist")
 
 

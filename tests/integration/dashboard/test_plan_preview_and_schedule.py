@@ -93,7 +93,9 @@ def test_a_draft_is_previewed_against_the_last_30_days_in_words_and_icons(
     assert row["Slik de ble vurdert"] == "🟢 Grønn (plan v1)"
     assert row["Med utkastet"] == "🟡 Gul (plan v2)"
     assert row[""] == "⬆ mer alvorlig"
-    assert row["Hvorfor med utkastet"] == "SpO2 93 % — gul: ≤ 93 % (plan v2)"
+    assert row["Hvorfor med utkastet"] == (
+        "Oksygenmetning 93\u00a0% – gul: 93\u00a0% eller lavere (egenbehandlingsplan versjon 2)"
+    )
     [chart] = at.get("vega_lite_chart")  # one chart: SpO2, the parameter that changed
     assert "Oksygenmetning (SpO2) (%)" in text
     bands = [row for row in _chart_rows(chart.proto.spec) if "low" in row and "zone" in row]

@@ -43,6 +43,7 @@ from triage.api.schemas_plans import (
     PlanReplayRead,
     PlanVersionRead,
     PlanVersionSummary,
+    ReplayChangeRead,
 )
 from triage.domain.access import Permission, Role
 from triage.domain.classify import history_window
@@ -417,7 +418,7 @@ def replay_version(
             as_stored=result.as_stored,
             stored_plan_versions=result.stored_plan_versions,
             changed=len(result.changes),
-            changes=newest_first[:limit],
+            changes=tuple(ReplayChangeRead.model_validate(c) for c in newest_first[:limit]),
             changes_truncated=len(result.changes) > limit,
         )
 
