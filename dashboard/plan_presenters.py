@@ -210,6 +210,8 @@ _DAYS: tuple[tuple[str, str], ...] = (
 )
 #: ISO weekdays, Monday first
 WEEKDAYS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+
+
 def day_label(day: int, language: Language) -> str:
     """ISO weekday (1 = Monday) as a short name: "man" / "Mon"."""
     nb, en = _DAYS[day - 1]
