@@ -121,7 +121,7 @@ def test_a_nurse_moves_a_measurement_and_the_draft_diff_shows_it(
     text = _text(at)
     assert "Utkast lagret: v2" in text
     assert (
-        "Måling endret: SpO2, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00 → "
+        "Måling endret: oksygenmetning, temperatur, daglig KOLS-sjekk · man, tor · innen 12:00 → "
         "man, tor · innen 09:30" in text
     )
     assert "Den ene målingen fra de siste 30 dagene ville fått samme sone med v2." in text
