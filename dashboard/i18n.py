@@ -84,9 +84,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "message_unread": ("ikke lest ennå", "not read yet"),
     "no_messages": ("Ingen meldinger sendt", "No messages sent"),
     "greens_waiting": (
-        "{count} grønne målinger venter på kvittering (antall pasienter: {patients})",
-        "{count} green readings wait for acknowledgement (patients: {patients})",
+        "{readings} venter på kvittering hos {patients}",
+        "{readings} waiting for acknowledgement from {patients}",
     ),
+    "green_readings_one": ("{count} grønn måling", "{count} green reading"),
+    "green_readings_many": ("{count} grønne målinger", "{count} green readings"),
+    "patients_one": ("{count} pasient", "{count} patient"),
+    "patients_many": ("{count} pasienter", "{count} patients"),
     "ack_greens": ("Kvitter ut alle grønne", "Acknowledge all greens"),
     "greens_acked": (
         "{count} grønne målinger kvittert ut.",

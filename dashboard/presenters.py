@@ -26,12 +26,14 @@ from dashboard.api_client import (
     Notification,
     NotificationTarget,
     OverviewLook,
+    Person,
     Reading,
     StepNotification,
     TimelineEntry,
     WorklistItem,
 )
 from dashboard.i18n import Language, t
+from dashboard.numbers import format_number, format_quantity
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -233,13 +235,32 @@ def typed_note(flags: Iterable[str], language: Language) -> str:
 
 
 def values_text(values: Mapping[str, Any], language: Language) -> str:
-    """ "Oksygenmetning 93, Puls 72": the reading's numbers with short parameter names."""
+    """ "Oksygenmetning 93 %, Puls 72 slag/min": the reading's numbers with short parameter
+    names, their units and the language's decimal sign ("Blodsukker 6,2 mmol/L")."""
     parts = []
     for key, value in values.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
-            name = parameter_label(PARAMETER_OF.get(key, key), language).split(" (")[0]
-            parts.append(f"{name} {value:g}")
+            parameter = PARAMETER_OF.get(key, key)
+            name = parameter_name(parameter, language)
+            parts.append(
+                f"{name} {format_quantity(value, parameter_unit(parameter, language), language)}"
+            )
     return ", ".join(parts)
+
+
+def greens_waiting_text(found: Counts, language: Language) -> str:
+    """ "3 grønne målinger venter på kvittering hos 2 pasienter" (singular for one)."""
+    readings = t(
+        "green_readings_one" if found.greens_waiting == 1 else "green_readings_many",
+        language,
+        count=found.greens_waiting,
+    )
+    patients = t(
+        "patients_one" if found.patients_with_greens == 1 else "patients_many",
+        language,
+        count=found.patients_with_greens,
+    )
+    return t("greens_waiting", language, readings=readings, patients=patients)
 
 
 def _latest_text(item: WorklistItem, now: datetime, language: Language) -> tuple[str, ...]:
@@ -382,14 +403,46 @@ def event_label(event: str, language: Language) -> str:
     return en if language == "en" else nb
 
 
+#: units a Norwegian nurse writes differently from the English/UCUM spelling
+_UNITS_NB: dict[str, str] = {"pulse": "slag/min"}
+
+
+def parameter_name(parameter: str, language: Language) -> str:
+    """The parameter's name without its unit: "Oksygenmetning", "Puls" (short form: the
+    abbreviation in brackets dropped)."""
+    nb, en, _ = _PARAMETERS.get(parameter, (parameter, parameter, ""))
+    return (en if language == "en" else nb).split(" (")[0]
+
+
+def parameter_unit(parameter: str, language: Language) -> str:
+    """The unit as the reader writes it: "slag/min" for pulse in bokmål, "mmHg", "%"."""
+    unit = _PARAMETERS.get(parameter, ("", "", ""))[2]
+    return _UNITS_NB.get(parameter, unit) if language == "nb" else unit
+
+
 def parameter_label(parameter: str, language: Language) -> str:
-    nb, en, unit = _PARAMETERS.get(parameter, (parameter, parameter, ""))
+    nb, en, _ = _PARAMETERS.get(parameter, (parameter, parameter, ""))
     name = en if language == "en" else nb
+    unit = parameter_unit(parameter, language)
     return f"{name} ({unit})" if unit else name
 
 
 def role_label(role: str, language: Language) -> str:
     return t(f"role_{role}", language) if role in {"nurse", "gp", "admin"} else role
+
+
+def person_text(person: Person | None, fallback: str | None, language: Language) -> str:
+    """Who did it, as colleagues say it: "Kari Nordmann (sykepleier)"; without the API's person
+    (an older answer, a deleted user) the ``fallback`` username, else "?"."""
+    if person is None:
+        return fallback or "?"
+    return f"{person.display_name} ({role_word(person.role, language)})"
+
+
+def role_word(role: str, language: Language) -> str:
+    """The role inside a sentence: "sykepleier", "fastlege" (lower case in bokmål); "Nurse"."""
+    label = role_label(role, language)
+    return label[:1].lower() + label[1:] if language == "nb" else label
 
 
 # ----------------------------------------------------------------------------- plans and charts
@@ -534,10 +587,15 @@ class TimelineRow:
     by: str
 
 
-def _values_text(values: Mapping[str, Any] | None) -> str:
-    if not values:
-        return ""
-    return ", ".join(f"{PARAMETER_OF.get(k, k)} {v}" for k, v in values.items())
+#: alert events whose note a person wrote (the others' notes are the service's own English)
+_NOTED_EVENTS = frozenset({"acknowledged", "resolved"})
+
+
+def _event_note(entry: TimelineEntry) -> str:
+    """The note of an alert event as the nurse wrote it; the service's notes (the finding's
+    English text, "assigned to <username>") and the rule id stay off the page: the reading's
+    row next to it says why, the 👤 column who."""
+    return (entry.note or "") if entry.by and entry.event in _NOTED_EVENTS else ""
 
 
 def timeline_rows(
@@ -554,7 +612,7 @@ def timeline_rows(
         reasons = "; ".join(reason_text(f, language) for f in e.findings)
         if e.type == "reading":
             what = f"{colour_badge(e.colour, language)} · {e.kind or ''}"
-            detail = reasons or _values_text(e.values)
+            detail = reasons or values_text(e.values or {}, language)
             typed = typed_note(e.flags, language)
             if typed:
                 detail = f"{typed} · {detail}" if detail else typed
@@ -565,11 +623,14 @@ def timeline_rows(
             rows.append(TimelineRow(when, what, reasons, ""))
         elif e.type == "alert_event":
             what = f"⚠ {event_label(e.event or '', language)} ({colour_word(e.colour, language)})"
-            rows.append(TimelineRow(when, what, e.note or e.rule_id or "", e.by or ""))
+            by = person_text(e.by_person, e.by, language) if e.by else ""
+            rows.append(TimelineRow(when, what, _event_note(e), by))
         else:
             what = f"✍ {outcome_label(e.outcome or '', language)}"
-            by = (names or {}).get(e.by or "", e.by or "")
-            rows.append(TimelineRow(when, what, e.note or "", by))
+            fallback = (names or {}).get(e.by or "", e.by or "")
+            rows.append(
+                TimelineRow(when, what, e.note or "", person_text(e.by_person, fallback, language))
+            )
     return rows
 
 
@@ -595,20 +656,19 @@ def deviation(
     did: list[str] = []
     for action in alert.actions:
         note = f": {action.note}" if action.note else ""
-        who = action.by_username or ""
+        who = person_text(action.by_person, action.by_username, language)
         did.append(
-            f"{format_time(action.at, now)} {outcome_label(action.outcome, language)}{note}"
-            + (f" ({who})" if who else "")
+            f"{format_time(action.at, now)} {outcome_label(action.outcome, language)}{note} – {who}"
         )
     if alert.resolved_at is not None:
         did.append(
             f"{format_time(alert.resolved_at, now)} {event_label('resolved', language)}"
-            f" ({alert.resolved_by or '?'})"
+            f" – {person_text(alert.resolved_by_person, alert.resolved_by, language)}"
         )
     elif alert.acknowledged_at is not None:
         did.append(
             f"{format_time(alert.acknowledged_at, now)} {event_label('acknowledged', language)}"
-            f" ({alert.acknowledged_by or '?'})"
+            f" – {person_text(alert.acknowledged_by_person, alert.acknowledged_by, language)}"
         )
     if not did:
         did.append(t("nothing_done_yet", language))
@@ -621,9 +681,9 @@ def deviation(
     )
 
 
-def bounds_text(zones: Mapping[str, Any]) -> tuple[str, str]:
+def bounds_text(zones: Mapping[str, Any], language: Language = "nb") -> tuple[str, str]:
     """One parameter's bounds in words: (red, yellow), e.g. ("≤ 87", "≤ 91") or
-    ("≤ 40 / ≥ 131", "≤ 50 / ≥ 101")."""
+    ("≤ 40 / ≥ 131", "≤ 50 / ≥ 101"); decimals with the language's sign ("< 3,5")."""
 
     def side(low: str, high: str) -> str:
         parts = []
@@ -634,7 +694,7 @@ def bounds_text(zones: Mapping[str, Any]) -> tuple[str, str]:
             value = float(raw) if isinstance(raw, int | float) else float(raw["value"])
             inclusive = True if isinstance(raw, int | float) else bool(raw.get("inclusive", True))
             symbol = sign if inclusive else sign.replace("≤", "<").replace("≥", ">")
-            parts.append(f"{symbol} {value:g}")
+            parts.append(f"{symbol} {format_number(value, language)}")
         return " / ".join(parts) or "–"
 
     return side("red_low", "red_high"), side("yellow_low", "yellow_high")

@@ -34,6 +34,7 @@ from dashboard.presenters import (
     message_status,
     outcome_label,
     parameter_label,
+    person_text,
     reason_text,
     series_by_parameter,
     time_since,
@@ -172,7 +173,7 @@ def _alert_card(
             status += " · " + t(
                 "acknowledged_by",
                 lang,
-                by=alert.acknowledged_by or "?",
+                by=person_text(alert.acknowledged_by_person, alert.acknowledged_by, lang),
                 at=format_time(alert.acknowledged_at, now),
             )
         if colleagues is not None:

@@ -47,7 +47,7 @@ def test_nurse_logs_in_sees_red_first_opens_it_acknowledges_and_resolves(
     # click 1: acknowledge
     page.get_by_role("button", name="Kvitter ut").click()
     expect(page.get_by_text("Varselet er kvittert ut.")).to_be_visible()
-    expect(page.get_by_text("Kvittert av nurse-a")).to_be_visible()
+    expect(page.get_by_text("Kvittert av Sykepleier A (sykepleier)")).to_be_visible()
     # the outcome, preset to the most common one, and a note field are ready for click 2
     expect(page.get_by_role("combobox", name="Utfall")).to_have_value("Ringte pasienten")
     page.screenshot(path=shots / "04-acknowledged.png", full_page=True)

@@ -18,9 +18,7 @@ from dashboard.numbers import UNIT_SPACE, format_number, format_quantity
         (-1.5, "kg", "-1,5 kg", "-1.5 kg"),
     ],
 )
-def test_a_value_reads_as_the_language_writes_it(
-    value: float, unit: str, nb: str, en: str
-) -> None:
+def test_a_value_reads_as_the_language_writes_it(value: float, unit: str, nb: str, en: str) -> None:
     assert format_quantity(value, unit, "nb").replace(UNIT_SPACE, " ") == nb
     assert format_quantity(value, unit, "en").replace(UNIT_SPACE, " ") == en
 

@@ -46,7 +46,7 @@ def test_the_gp_sees_only_own_patients_with_each_deviation_and_what_the_centre_d
     assert "a-diabetes" not in text
     assert "🔴 Rød **SpO2 86 % — rød: ≤ 87 % (plan v1)**" in text
     assert "Oppfølgingstjenesten: 09:30 Kontaktet fastlegen: Fastlegen ringt pasienten" in text
-    assert "avsluttet (nurse-a)" in text
+    assert "avsluttet – Sykepleier A (sykepleier)" in text
     # the yellow one nobody has handled yet says so
     assert "Oppfølgingstjenesten: Ikke håndtert ennå" in text
 
