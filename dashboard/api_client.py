@@ -340,8 +340,10 @@ class PlanVersionSummary(_Model):
     condition: str | None = None
     created_at: datetime
     created_by: str | None = None
+    created_by_person: Person | None = None
     approved_at: datetime | None = None
     approved_by: str | None = None
+    approved_by_person: Person | None = None
     note: str | None = None
 
 
@@ -359,6 +361,7 @@ class PlanDraft(_Model):
     condition: str | None = None
     created_at: datetime
     created_by: str | None = None
+    created_by_person: Person | None = None
     note: str | None = None
 
 

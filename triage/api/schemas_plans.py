@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from triage.api.input_checks import INT32_MAX
+from triage.api.schemas_people import PersonRead
 from triage.domain.plan import Condition, PlanStatus
 from triage.domain.plan_diff import PlanDiff
 from triage.domain.plan_proposal import Proposal
@@ -26,8 +27,14 @@ class PlanVersionSummary(BaseModel):
     condition: Condition | None
     created_at: AwareDatetime
     created_by: str | None = Field(description="the username who saved this version")
+    created_by_person: PersonRead | None = Field(
+        default=None, description="who saved this version: name and role"
+    )
     approved_at: AwareDatetime | None
     approved_by: str | None = Field(description="the username who approved it")
+    approved_by_person: PersonRead | None = Field(
+        default=None, description="who approved it: name and role"
+    )
     retired_at: AwareDatetime | None = Field(
         description="when a newer approved version replaced it"
     )
@@ -46,6 +53,9 @@ class PlanDraftToApprove(BaseModel):
     condition: Condition | None
     created_at: AwareDatetime
     created_by: str | None = Field(description="the username who saved this version")
+    created_by_person: PersonRead | None = Field(
+        default=None, description="who saved this version: name and role"
+    )
     note: str | None = Field(description="why this version was made")
 
 

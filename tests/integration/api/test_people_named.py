@@ -86,3 +86,24 @@ def test_who_handled_an_alert_is_named_with_display_name_and_role_everywhere(
     assert people[("alert_event", "acknowledged")] == kari
     assert people[("alert_action", "phoned_patient")] == kari
     assert people[("alert_event", "opened")] is None
+
+
+def test_who_saved_and_approved_a_plan_version_is_named_with_role(
+    http: httpx.Client, api_world: ApiWorld, login: Login
+) -> None:
+    copd = api_world.patients["a-copd"]
+    nurse, gp = login(http, "nurse-a"), login(http, "gp-1")
+    kari = _person(api_world, "nurse-a", "Sykepleier A", "nurse")
+    doctor = _person(api_world, "gp-1", "Fastlege En", "gp")
+    draft = http.post(
+        f"{API}/patients/{copd.id}/plans", json={"condition": "copd"}, headers=nurse
+    ).json()
+    assert (draft["created_by_person"], draft["approved_by_person"]) == (kari, None)
+    waiting = http.get(f"{API}/plans/drafts", headers=gp).json()["items"]
+    assert [d["created_by_person"] for d in waiting if d["plan_id"] == draft["plan_id"]] == [kari]
+    approved = http.post(
+        f"{API}/plans/{draft['plan_id']}/versions/{draft['version']}/approve", headers=gp
+    ).json()
+    assert approved["approved_by_person"] == doctor
+    history = http.get(f"{API}/patients/{copd.id}/plans", headers=nurse).json()["items"]
+    assert (history[0]["created_by_person"], history[0]["approved_by_person"]) == (kari, doctor)

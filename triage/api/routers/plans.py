@@ -34,6 +34,7 @@ from triage.api.pages import (
 )
 from triage.api.people import Caller, CallerDep
 from triage.api.queries import plans as queries
+from triage.api.queries.people import People, people
 from triage.api.schemas_plans import (
     NewPlanRequest,
     NewVersionRequest,
@@ -113,7 +114,8 @@ def list_drafts_to_approve(
                 "versions": [f"{row.plan_id}/v{row.version}" for row, _, _ in shown],
             },
         )
-        items = [_draft(row, patient_id, name) for row, patient_id, name in found]
+        people_found = people(session, usernames=[row.created_by for row, _, _ in found])
+        items = [_draft(row, patient_id, name, people_found) for row, patient_id, name in found]
         return offset_page(items, offset, limit)
 
 
@@ -138,7 +140,10 @@ def list_plan_versions(
     with caller.sessions.begin() as session:
         caller.patient(session, patient_id, Permission.READ, "read_plans", object_type="plan")
         rows = queries.patient_versions(session, patient_id, offset, limit)
-        return offset_page([_summary(row) for row in rows], offset, limit)
+        people_found = people(
+            session, usernames=[n for row in rows for n in (row.created_by, row.approved_by)]
+        )
+        return offset_page([_summary(row, people_found) for row in rows], offset, limit)
 
 
 @router.post(
@@ -177,7 +182,7 @@ def create_from_template(
         draft = template(body.condition).model_copy(update={"plan_id": plan.id, "version": version})
         note = body.note or f"Mal / template: {body.condition.value}"
         row = _save_draft(session, caller, draft, note)
-        return _read(row)
+        return _read(session, row)
 
 
 @router.get(
@@ -236,7 +241,7 @@ def read_version(plan_id: PlanId, version: Version, caller: CallerDep) -> PlanVe
             object_type="plan_version",
             object_id=f"{plan_id}/v{version}",
         )
-        return _read(_version(session, plan_id, version))
+        return _read(session, _version(session, plan_id, version))
 
 
 @router.post(
@@ -286,7 +291,7 @@ def create_version(plan_id: PlanId, body: NewVersionRequest, caller: CallerDep) 
         )
         data.pop("schema_id", None)
         draft = _validated(data, where)
-        return _read(_save_draft(session, caller, draft, body.note))
+        return _read(session, _save_draft(session, caller, draft, body.note))
 
 
 @router.post(
@@ -351,7 +356,7 @@ def approve_version(plan_id: PlanId, version: Version, caller: CallerDep) -> Pla
                 details={"replaced_by": version},
             )
         session.flush()
-        return _read(row)
+        return _read(session, row)
 
 
 @router.get(
@@ -532,7 +537,9 @@ def _save_draft(session: Session, caller: Caller, draft: PlanVersion, note: str)
     return row
 
 
-def _draft(row: PlanVersionRow, patient_id: str, patient_name: str) -> PlanDraftToApprove:
+def _draft(
+    row: PlanVersionRow, patient_id: str, patient_name: str, found: People
+) -> PlanDraftToApprove:
     condition = row.document.get("condition")
     return PlanDraftToApprove(
         patient_id=patient_id,
@@ -542,19 +549,21 @@ def _draft(row: PlanVersionRow, patient_id: str, patient_name: str) -> PlanDraft
         condition=Condition(condition) if condition else None,
         created_at=row.created_at,
         created_by=row.created_by,
+        created_by_person=found.named(row.created_by),
         note=row.note,
     )
 
 
-def _summary(row: PlanVersionRow) -> PlanVersionSummary:
-    return PlanVersionSummary(**_summary_fields(row))
+def _summary(row: PlanVersionRow, found: People) -> PlanVersionSummary:
+    return PlanVersionSummary(**_summary_fields(row, found))
 
 
-def _read(row: PlanVersionRow) -> PlanVersionRead:
-    return PlanVersionRead(**_summary_fields(row), document=row.document)
+def _read(session: Session, row: PlanVersionRow) -> PlanVersionRead:
+    found = people(session, usernames=[row.created_by, row.approved_by])
+    return PlanVersionRead(**_summary_fields(row, found), document=row.document)
 
 
-def _summary_fields(row: PlanVersionRow) -> dict[str, Any]:
+def _summary_fields(row: PlanVersionRow, found: People) -> dict[str, Any]:
     condition = row.document.get("condition")
     return {
         "plan_id": row.plan_id,
@@ -563,8 +572,10 @@ def _summary_fields(row: PlanVersionRow) -> dict[str, Any]:
         "condition": Condition(condition) if condition else None,
         "created_at": row.created_at,
         "created_by": row.created_by,
+        "created_by_person": found.named(row.created_by),
         "approved_at": row.approved_at,
         "approved_by": row.approved_by,
+        "approved_by_person": found.named(row.approved_by),
         "retired_at": row.retired_at,
         "note": row.note,
     }
