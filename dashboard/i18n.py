@@ -132,6 +132,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "charts": ("Målinger siste 30 dager", "Readings, last 30 days"),
     "no_readings": ("Ingen målinger siste 30 dager.", "No readings in the last 30 days."),
     "timeline": ("Tidslinje", "Timeline"),
+    "reading_kind_other": ("Måling", "Reading"),
+    "questionnaire_other": ("Skjema", "Questionnaire"),
     "open_alerts": ("Åpne varsler", "Open alerts"),
     "no_open_alerts": ("Ingen åpne varsler.", "No open alerts."),
     "no_timeline": (

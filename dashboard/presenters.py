@@ -403,6 +403,38 @@ def event_label(event: str, language: Language) -> str:
     return en if language == "en" else nb
 
 
+#: what a reading measured (the API's ``kind``), as the timeline names it
+_READING_KINDS: dict[str, tuple[str, str]] = {
+    "spo2": ("Oksygenmetning", "Oxygen saturation"),
+    "blood_pressure": ("Blodtrykk", "Blood pressure"),
+    "heart_rate": ("Puls", "Pulse"),
+    "body_temperature": ("Temperatur", "Temperature"),
+    "body_weight": ("Vekt", "Weight"),
+    "glucose": ("Blodsukker", "Blood glucose"),
+    "respiratory_rate": ("Respirasjonsfrekvens", "Respiratory rate"),
+    "peak_flow": ("PEF", "Peak flow"),
+}
+#: the built-in questionnaires' titles (triage/domain/questionnaires.py)
+_QUESTIONNAIRES: dict[str, tuple[str, str]] = {
+    "copd-daily": ("Daglig KOLS-sjekk", "Daily COPD check"),
+    "hf-daily": ("Daglig hjertesviktsjekk", "Daily heart-failure check"),
+}
+
+
+def reading_kind_label(kind: str | None, language: Language) -> str:
+    """ "Oksygenmetning" for ``spo2``: never the code on a page ("Måling" when unknown)."""
+    if kind is None or kind not in _READING_KINDS:
+        return t("reading_kind_other", language)
+    return _pick(_READING_KINDS[kind], language)
+
+
+def questionnaire_label(questionnaire: str | None, language: Language) -> str:
+    """ "Daglig KOLS-sjekk" for ``copd-daily``; a centre's own questionnaire is "Skjema"."""
+    if questionnaire is None or questionnaire not in _QUESTIONNAIRES:
+        return t("questionnaire_other", language)
+    return _pick(_QUESTIONNAIRES[questionnaire], language)
+
+
 #: units a Norwegian nurse writes differently from the English/UCUM spelling
 _UNITS_NB: dict[str, str] = {"pulse": "slag/min"}
 
@@ -611,7 +643,7 @@ def timeline_rows(
         when = format_time(e.at, now)
         reasons = "; ".join(reason_text(f, language) for f in e.findings)
         if e.type == "reading":
-            what = f"{colour_badge(e.colour, language)} · {e.kind or ''}"
+            what = f"{colour_badge(e.colour, language)} · {reading_kind_label(e.kind, language)}"
             detail = reasons or values_text(e.values or {}, language)
             typed = typed_note(e.flags, language)
             if typed:
@@ -619,7 +651,8 @@ def timeline_rows(
             rows.append(TimelineRow(when, what, detail, ""))
         elif e.type == "report":
             score = f" ({e.score})" if e.score is not None else ""
-            what = f"{colour_badge(e.colour, language)} · {e.questionnaire or ''}{score}"
+            questionnaire = questionnaire_label(e.questionnaire, language)
+            what = f"{colour_badge(e.colour, language)} · {questionnaire}{score}"
             rows.append(TimelineRow(when, what, reasons, ""))
         elif e.type == "alert_event":
             what = f"⚠ {event_label(e.event or '', language)} ({colour_word(e.colour, language)})"

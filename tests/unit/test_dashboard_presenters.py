@@ -982,3 +982,17 @@ def test_bounds_use_the_decimal_comma() -> None:
     zones = {"red_low": {"value": 3.0, "inclusive": False}, "yellow_low": 3.9}
     assert bounds_text(zones, "nb") == ("< 3", "≤ 3,9")
     assert bounds_text(zones, "en") == ("< 3", "≤ 3.9")
+
+
+def test_the_timeline_names_what_was_measured_and_the_questionnaire_never_the_code() -> None:
+    entries = [
+        TimelineEntry(type="reading", at=NOW, kind="spo2", colour="red", values={"spo2": 86}),
+        TimelineEntry(type="report", at=NOW, questionnaire="copd-daily", colour="green", score=0),
+        TimelineEntry(type="report", at=NOW, questionnaire="egen-sjekk", colour="green"),
+    ]
+    assert [r.what for r in timeline_rows(entries, NOW, "nb")] == [
+        "🔴 Rød · Oksygenmetning",
+        "🟢 Grønn · Daglig KOLS-sjekk (0)",
+        "🟢 Grønn · Skjema",
+    ]
+    assert timeline_rows(entries[:1], NOW, "en")[0].what == "🔴 Red · Oxygen saturation"

@@ -180,7 +180,7 @@ def create_from_template(
             session.flush()
         version = queries.next_version(session, plan.id)
         draft = template(body.condition).model_copy(update={"plan_id": plan.id, "version": version})
-        note = body.note or f"Mal / template: {body.condition.value}"
+        note = body.note or "Ny plan fra mal"  # the note is read on bokmål pages; no codes
         row = _save_draft(session, caller, draft, note)
         return _read(session, row)
 
