@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.api_client import (
     AlertDetail,
+    ApiError,
     CentreEscalation,
     Colleague,
     Colour,
@@ -457,6 +458,16 @@ def parameter_label(parameter: str, language: Language) -> str:
     name = en if language == "en" else nb
     unit = parameter_unit(parameter, language)
     return f"{name} ({unit})" if unit else name
+
+
+def login_refusal(err: ApiError, language: Language) -> str:
+    """Why a login was refused, in the reader's language (the API answers in English): the
+    same words for a wrong password, an unknown user and a locked account, as the API."""
+    if err.status == 401:
+        return t("login_wrong", language)
+    if err.status == 429:
+        return t("login_too_many", language)
+    return err.detail or err.title
 
 
 def role_label(role: str, language: Language) -> str:

@@ -28,7 +28,7 @@ def test_nurse_logs_in_sees_red_first_opens_it_acknowledges_and_resolves(
     page.get_by_role("button", name="Logg inn").click()
 
     # the worklist: the red patient at the top, impossible to miss
-    expect(page.get_by_text("NY RØD VARSLING")).to_be_visible()
+    expect(page.get_by_text("NYTT RØDT VARSEL")).to_be_visible()
     rows = page.locator("[class*='st-key-row-']")
     expect(rows.first).to_contain_text("Testpasient a-copd")
     expect(rows.first).to_contain_text("Rød")

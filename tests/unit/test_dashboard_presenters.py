@@ -12,6 +12,7 @@ from dashboard.api_client import (
     AlertAction,
     AlertBrief,
     AlertDetail,
+    ApiError,
     CentreEscalation,
     Colleague,
     EscalationStep,
@@ -55,6 +56,7 @@ from dashboard.presenters import (
     format_time,
     gateway_rows,
     greens_waiting_text,
+    login_refusal,
     markers,
     new_red_patients,
     notification_status,
@@ -589,7 +591,11 @@ def _step_notification(**changes: Any) -> StepNotification:
             "⛔ feilet etter 6 forsøk – ring mottakeren",
             "⛔ failed after 6 attempts – phone the receiver",
         ),
-        ({"status": "cancelled"}, "⏹ stoppet fordi kvittert", "⏹ stopped: acknowledged"),
+        (
+            {"status": "cancelled"},
+            "⏹ stoppet fordi varselet ble kvittert",
+            "⏹ stopped: acknowledged",
+        ),
         (
             {
                 "status": "sent",
@@ -996,3 +1002,9 @@ def test_the_timeline_names_what_was_measured_and_the_questionnaire_never_the_co
         "🟢 Grønn · Skjema",
     ]
     assert timeline_rows(entries[:1], NOW, "en")[0].what == "🔴 Red · Oxygen saturation"
+
+
+def test_a_refused_login_says_why_in_bokmal() -> None:
+    wrong = ApiError(401, "Unauthorized", "wrong username or password")
+    assert login_refusal(wrong, "nb") == "Feil brukernavn eller passord."
+    assert login_refusal(ApiError(429, "Too Many Requests"), "nb").startswith("For mange forsøk")

@@ -45,6 +45,7 @@ def test_a_wrong_password_shows_the_apis_reason_and_no_worklist(
     assert not at.exception
     assert [e.value for e in at.error] != []
     assert "Innloggingen ble avvist" in at.error[0].value
+    assert "Feil brukernavn eller passord." in at.error[0].value  # not the API's English
     assert "Testpasient" not in _markdown(at)
 
 
@@ -66,12 +67,12 @@ def test_the_worklist_puts_red_first_then_yellow_with_reasons_in_words(
     assert ":yellow-badge[🟡 Gul]  \n**Testpasient a-hf**" in text
     assert "⏱ venter 3 t" in text
     # a red nobody has acknowledged is impossible to miss
-    assert "NY RØD VARSLING" in at.error[0].value
+    assert "NYTT RØDT VARSEL" in at.error[0].value
     assert "Testpasient a-copd" in at.error[0].value
     # Monday 09:30: what arrived since Friday's closing is listed
     overnight = [str(i.value) for i in at.info if "siden sist stengt" in str(i.value)]
     assert overnight == [
-        "**Kommet inn siden sist stengt** (fredag 20.11 15:00): 🔴 Rød Testpasient a-copd, "
+        "**Kommet inn mens det var stengt** (fredag 20.11 15:00): 🔴 Rød Testpasient a-copd, "
         "🟡 Gul Testpasient a-hf"
     ]
     # the green patient shows the latest readings instead of reasons
