@@ -120,6 +120,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "filter_all": ("Alle", "All"),
     # patient
     "choose_patient": ("Velg pasient", "Choose a patient"),
+    "choose": ("Velg …", "Choose …"),
     "no_patient": (
         "Velg en pasient fra arbeidslisten.",
         "Choose a patient from the worklist.",
@@ -322,6 +323,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "discharge": ("Avslutt oppfølgingen", "Discharge"),
     "reason": ("Begrunnelse", "Reason"),
     "state": ("Status", "State"),
+    "state_trial": ("prøveperiode", "trial period"),
+    "state_active": ("i oppfølging", "in follow-up"),
+    "state_paused": ("på pause", "paused"),
+    "state_discharged": ("avsluttet", "discharged"),
+    "activate": ("Start oppfølgingen", "Start follow-up"),
     "state_changed": ("Status er nå: {state}", "The state is now: {state}"),
     "admin_intro": (
         "Administratorer ser pasientdata bare med en begrunnelse; bruk API-et for brukere og "

@@ -470,6 +470,12 @@ def login_refusal(err: ApiError, language: Language) -> str:
     return err.detail or err.title
 
 
+def patient_state_label(state: str, language: Language) -> str:
+    """ "prøveperiode", "i oppfølging", "på pause", "avsluttet": never the API's code."""
+    known = {"trial", "active", "paused", "discharged"}
+    return t(f"state_{state}", language) if state in known else state
+
+
 def role_label(role: str, language: Language) -> str:
     return t(f"role_{role}", language) if role in {"nurse", "gp", "admin"} else role
 

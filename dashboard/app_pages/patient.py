@@ -55,7 +55,11 @@ def _choose(client: ApiClient, lang: Language) -> str | None:
     patients = client.patients()
     by_id = {p.id: p.display_name for p in patients}
     return st.selectbox(
-        t("choose_patient", lang), list(by_id), format_func=by_id.__getitem__, index=None
+        t("choose_patient", lang),
+        list(by_id),
+        format_func=by_id.__getitem__,
+        index=None,
+        placeholder=t("choose", lang),
     )
 
 

@@ -61,6 +61,7 @@ from dashboard.presenters import (
     new_red_patients,
     notification_status,
     notification_views,
+    patient_state_label,
     person_text,
     reason_text,
     seconds_words,
@@ -1008,3 +1009,12 @@ def test_a_refused_login_says_why_in_bokmal() -> None:
     wrong = ApiError(401, "Unauthorized", "wrong username or password")
     assert login_refusal(wrong, "nb") == "Feil brukernavn eller passord."
     assert login_refusal(ApiError(429, "Too Many Requests"), "nb").startswith("For mange forsøk")
+
+
+def test_a_patients_state_is_said_in_words() -> None:
+    assert [patient_state_label(s, "nb") for s in ("trial", "active", "paused")] == [
+        "prøveperiode",
+        "i oppfølging",
+        "på pause",
+    ]
+    assert patient_state_label("discharged", "en") == "discharged"

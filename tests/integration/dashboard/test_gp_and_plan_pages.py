@@ -121,7 +121,7 @@ def test_a_nurse_enrols_a_patient_and_sees_the_gateway_credentials_once(
     at.button(key="FormSubmitter:enrol-Skriv inn").click().run()
     assert not at.exception
     assert "Testpasient ny er skrevet inn (prøveperiode)." in _text(at)
-    assert "**Status:** trial" in _text(at)
+    assert "**Status:** prøveperiode" in _text(at)
     at.button(key="register_gateway").click().run()
     assert not at.exception
     [code] = at.code
