@@ -70,7 +70,7 @@ def test_the_worklist_puts_red_first_then_yellow_with_reasons_in_words(
     assert "NYTT RØDT VARSEL" in at.error[0].value
     assert "Testpasient a-copd" in at.error[0].value
     # Monday 09:30: what arrived since Friday's closing is listed
-    overnight = [str(i.value) for i in at.info if "siden sist stengt" in str(i.value)]
+    overnight = [str(i.value) for i in at.info if "mens det var stengt" in str(i.value)]
     assert overnight == [
         "**Kommet inn mens det var stengt** (fredag 20.11 15:00): 🔴 Rød Testpasient a-copd, "
         "🟡 Gul Testpasient a-hf"
