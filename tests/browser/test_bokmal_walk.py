@@ -166,11 +166,28 @@ def _grid_texts(page: Page) -> list[str]:
     return texts
 
 
+#: the placeholders a person sees: of an empty field, of a choice box with nothing chosen (a
+#: choice box keeps Streamlit's "Choose an option" behind its value, unseen)
+_SHOWN_PLACEHOLDERS = """fields => fields.filter(f => {
+    const box = f.closest("[data-baseweb='select']");
+    return box ? box.innerText.trim() === "" : !f.value;
+}).map(f => f.placeholder)"""
+
+
+def _open_expanders(page: Page) -> None:
+    """Open every folded section of the page (in the browser only: no script run), so that
+    what a person finds by unfolding is read too."""
+    closed = page.locator("[data-testid='stMain'] details:not([open]) > summary")
+    while closed.count():
+        closed.first.click()
+    _settled(page)
+
+
 def _visible_text(page: Page) -> str:
     """The page's text as a person reads it (after the screenshot: hides the unseen parts)."""
     page.add_style_tag(content=_UNSEEN)
     placeholders: list[str] = page.eval_on_selector_all(
-        "input[placeholder], textarea[placeholder]", "fields => fields.map(f => f.placeholder)"
+        "input[placeholder], textarea[placeholder]", _SHOWN_PLACEHOLDERS
     )
     return "\n".join([page.locator("body").inner_text(), *placeholders, *_grid_texts(page)])
 
@@ -350,6 +367,7 @@ def test_a_bokmal_page_has_no_english_no_internal_ids_and_decimal_commas(
     visit.go(page)
     expect(page.get_by_text(visit.shown).first).to_be_visible()
     _settled(page)
+    _open_expanders(page)
     page.screenshot(path=shots / f"walk-{name}.png", full_page=True)
     text = _visible_text(page)
     (shots / f"walk-{name}.txt").write_text(text)
