@@ -295,8 +295,8 @@ _REASONS = (
     "'Blodsukker 3.6 mmol/L' (alerts, worklist rows, timeline, GP overview, summary)"
 )
 _PLANS = (
-    "i17-plans: the plan editor's fields 'red_low'…'red_high', 'fra / from', the schedule's "
-    "'skjema copd-daily'"
+    "i17-plans: the plan editor's fields 'red_low'…'red_high', 'fra / from', 'mal rød / "
+    "template red', 'Choose options', the schedule's 'skjema copd-daily'"
 )
 KNOWN_ELSEWHERE: dict[str, str] = {
     "nurse-worklist": _REASONS,
