@@ -70,6 +70,16 @@ class Me(_Model):
     centre_ids: list[str] = Field(default_factory=list)
 
 
+class Person(_Model):
+    """Someone named in a response (who acknowledged, resolved, did, has): the name to show and
+    the role (the API's ``…_person`` fields)."""
+
+    user_id: str
+    username: str
+    display_name: str
+    role: str
+
+
 class Colleague(_Model):
     """An active nurse of one of the caller's centres (whom an alert may be assigned to)."""
 
@@ -149,7 +159,9 @@ class AlertBrief(_Model):
     acknowledged: bool
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    acknowledged_by_person: Person | None = None
     assigned_to: str | None = None
+    assigned_to_person: Person | None = None
     back_in_range_at: datetime | None = None
     escalated_at: datetime | None = None
     reason: Finding
@@ -269,6 +281,7 @@ class TimelineEntry(_Model):
     rule_id: str | None = None
     event: str | None = None
     by: str | None = None
+    by_person: Person | None = None
     outcome: str | None = None
     note: str | None = None
     flags: list[str] = Field(default_factory=list)
@@ -278,6 +291,7 @@ class AlertEvent(_Model):
     event: str
     at: datetime
     by: str | None = None
+    by_person: Person | None = None
     colour: Colour
     note: str = ""
 
@@ -285,6 +299,7 @@ class AlertEvent(_Model):
 class AlertAction(_Model):
     at: datetime
     by_username: str | None = None
+    by_person: Person | None = None
     outcome: str
     note: str = ""
 
@@ -299,9 +314,12 @@ class AlertDetail(_Model):
     reason: Finding
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    acknowledged_by_person: Person | None = None
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    resolved_by_person: Person | None = None
     assigned_to: str | None = None
+    assigned_to_person: Person | None = None
     escalated_at: datetime | None = None
     escalated_to: str | None = None
     category: str = "clinical"
@@ -326,8 +344,10 @@ class PlanVersionSummary(_Model):
     condition: str | None = None
     created_at: datetime
     created_by: str | None = None
+    created_by_person: Person | None = None
     approved_at: datetime | None = None
     approved_by: str | None = None
+    approved_by_person: Person | None = None
     note: str | None = None
 
 
@@ -345,6 +365,7 @@ class PlanDraft(_Model):
     condition: str | None = None
     created_at: datetime
     created_by: str | None = None
+    created_by_person: Person | None = None
     note: str | None = None
     in_use_version: int | None = None
     changes: dict[str, Any] | None = None  # the plan diff against ``in_use_version``

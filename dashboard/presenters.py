@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.api_client import (
     AlertDetail,
+    ApiError,
     CentreEscalation,
     Colleague,
     Colour,
@@ -26,12 +27,14 @@ from dashboard.api_client import (
     Notification,
     NotificationTarget,
     OverviewLook,
+    Person,
     Reading,
     StepNotification,
     TimelineEntry,
     WorklistItem,
 )
 from dashboard.i18n import Language, t
+from dashboard.numbers import format_number, format_quantity
 from dashboard.trust import trust_notes, trust_text
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -237,13 +240,32 @@ def typed_note(flags: Iterable[str], language: Language) -> str:
 
 
 def values_text(values: Mapping[str, Any], language: Language) -> str:
-    """ "Oksygenmetning 93, Puls 72": the reading's numbers with short parameter names."""
+    """ "Oksygenmetning 93 %, Puls 72/min": the reading's numbers with short parameter
+    names, their units and the language's decimal sign ("Blodsukker 6,2 mmol/L")."""
     parts = []
     for key, value in values.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
-            name = parameter_label(PARAMETER_OF.get(key, key), language).split(" (")[0]
-            parts.append(f"{name} {value:g}")
+            parameter = PARAMETER_OF.get(key, key)
+            name = parameter_name(parameter, language)
+            parts.append(
+                f"{name} {format_quantity(value, parameter_unit(parameter), language)}"
+            )
     return ", ".join(parts)
+
+
+def greens_waiting_text(found: Counts, language: Language) -> str:
+    """ "3 grønne målinger venter på kvittering hos 2 pasienter" (singular for one)."""
+    readings = t(
+        "green_readings_one" if found.greens_waiting == 1 else "green_readings_many",
+        language,
+        count=found.greens_waiting,
+    )
+    patients = t(
+        "patients_one" if found.patients_with_greens == 1 else "patients_many",
+        language,
+        count=found.patients_with_greens,
+    )
+    return t("greens_waiting", language, readings=readings, patients=patients)
 
 
 def _latest_text(item: WorklistItem, now: datetime, language: Language) -> tuple[str, ...]:
@@ -395,10 +417,11 @@ def kind_label(kind: str, language: Language, lower: bool = False) -> str:
     return name.lower() if lower and not name.isupper() else name
 
 
-def questionnaire_label(questionnaire: str, language: Language) -> str:
-    """A questionnaire's title; "Spørreskjema" for one the dashboard does not know."""
-    nb, en = QUESTIONNAIRES.get(questionnaire, ("Spørreskjema", "Questionnaire"))
-    return en if language == "en" else nb
+def questionnaire_label(questionnaire: str | None, language: Language) -> str:
+    """ "Daglig KOLS-sjekk" for ``copd-daily``; a centre's own questionnaire is "Skjema"."""
+    if questionnaire is None or questionnaire not in QUESTIONNAIRES:
+        return t("questionnaire_other", language)
+    return _pick(QUESTIONNAIRES[questionnaire], language)
 
 
 def rule_label(rule_id: str, language: Language) -> str:
@@ -440,25 +463,65 @@ def event_label(event: str, language: Language) -> str:
     return en if language == "en" else nb
 
 
+def reading_kind_label(kind: str | None, language: Language) -> str:
+    """ "Oksygenmetning" for ``spo2``: never the code on a page ("Måling" when unknown)."""
+    if kind is None or kind not in _READING_KINDS:
+        return t("reading_kind_other", language)
+    return _pick(_READING_KINDS[kind], language)
+
+
+def parameter_name(parameter: str, language: Language) -> str:
+    """The parameter's name without its unit: "Oksygenmetning", "Puls" (short form: the
+    abbreviation in brackets dropped)."""
+    nb, en, _ = _PARAMETERS.get(parameter, (parameter, parameter, ""))
+    return (en if language == "en" else nb).split(" (")[0]
+
+
 def parameter_unit(parameter: str) -> str:
-    """The parameter's unit as written after a number ("mmol/L", "%"); "" when unknown."""
+    """The parameter's unit as written after a number ("mmol/L", "%", "/min" as in "81/min",
+    the way the service's reasons write it); "" when unknown."""
     return _PARAMETERS.get(parameter, ("", "", ""))[2]
 
 
 def parameter_label(parameter: str, language: Language) -> str:
-    nb, en, unit = _PARAMETERS.get(parameter, (parameter, parameter, ""))
+    nb, en, _ = _PARAMETERS.get(parameter, (parameter, parameter, ""))
     name = en if language == "en" else nb
+    unit = parameter_unit(parameter)
     return f"{name} ({unit})" if unit else name
 
 
-def parameter_name(parameter: str, language: Language) -> str:
-    """The parameter's name without its unit: "Blodsukker" (the value beside it has one)."""
-    nb, en, _ = _PARAMETERS.get(parameter, (parameter, parameter, ""))
-    return en if language == "en" else nb
+def login_refusal(err: ApiError, language: Language) -> str:
+    """Why a login was refused, in the reader's language (the API answers in English): the
+    same words for a wrong password, an unknown user and a locked account, as the API."""
+    if err.status == 401:
+        return t("login_wrong", language)
+    if err.status == 429:
+        return t("login_too_many", language)
+    return err.detail or err.title
+
+
+def patient_state_label(state: str, language: Language) -> str:
+    """ "prøveperiode", "i oppfølging", "på pause", "avsluttet": never the API's code."""
+    known = {"trial", "active", "paused", "discharged"}
+    return t(f"state_{state}", language) if state in known else state
 
 
 def role_label(role: str, language: Language) -> str:
     return t(f"role_{role}", language) if role in {"nurse", "gp", "admin"} else role
+
+
+def person_text(person: Person | None, fallback: str | None, language: Language) -> str:
+    """Who did it, as colleagues say it: "Kari Nordmann (sykepleier)"; without the API's person
+    (an older answer, a deleted user) the ``fallback`` username, else "?"."""
+    if person is None:
+        return fallback or "?"
+    return f"{person.display_name} ({role_word(person.role, language)})"
+
+
+def role_word(role: str, language: Language) -> str:
+    """The role inside a sentence: "sykepleier", "fastlege" (lower case in bokmål); "Nurse"."""
+    label = role_label(role, language)
+    return label[:1].lower() + label[1:] if language == "nb" else label
 
 
 # ----------------------------------------------------------------------------- plans and charts
@@ -607,14 +670,15 @@ class TimelineRow:
     trust: str = ""
 
 
-def _values_text(values: Mapping[str, Any] | None) -> str:
-    if not values:
-        return ""
-    return ", ".join(f"{PARAMETER_OF.get(k, k)} {v}" for k, v in values.items())
+#: alert events whose note a person wrote (the others' notes are the service's own English)
+_NOTED_EVENTS = frozenset({"acknowledged", "resolved"})
 
 
-#: alert events made from a finding (not by a person): their note is no person's words
-_FINDING_EVENTS = frozenset({"opened", "breach", "raised", "reopened", "back_in_range"})
+def _event_note(entry: TimelineEntry) -> str:
+    """The note of an alert event as the nurse wrote it; the service's notes (the finding's
+    English text, "assigned to <username>") and the rule id stay off the page: the reading's
+    row next to it says why, the 👤 column who."""
+    return (entry.note or "") if entry.by and entry.event in _NOTED_EVENTS else ""
 
 
 def timeline_rows(
@@ -630,8 +694,8 @@ def timeline_rows(
         when = format_time(e.at, now)
         reasons = "; ".join(reason_text(f, language) for f in e.findings)
         if e.type == "reading":
-            what = f"{colour_badge(e.colour, language)} · {kind_label(e.kind or '', language)}"
-            detail = reasons or _values_text(e.values)
+            what = f"{colour_badge(e.colour, language)} · {reading_kind_label(e.kind, language)}"
+            detail = reasons or values_text(e.values or {}, language)
             typed = typed_note(e.flags, language)
             if typed:
                 detail = f"{typed} · {detail}" if detail else typed
@@ -639,21 +703,22 @@ def timeline_rows(
             rows.append(TimelineRow(when, what, detail, "", trust))
         elif e.type == "report":
             score = f" ({e.score})" if e.score is not None else ""
-            title = questionnaire_label(e.questionnaire or "", language)
+            title = questionnaire_label(e.questionnaire, language)
             what = f"{colour_badge(e.colour, language)} · {title}{score}"
             trust = trust_text(trust_notes(e.flags, language, typed=False))
             rows.append(TimelineRow(when, what, reasons, "", trust))
         elif e.type == "alert_event":
             what = f"⚠ {event_label(e.event or '', language)} ({colour_word(e.colour, language)})"
+            by = person_text(e.by_person, e.by, language) if e.by else ""
+            # what the alert is about in words ("Blodsukker") when no person wrote a note
             about = rule_label(e.rule_id or "", language)
-            # a finding's events carried its English words as their note before reasons were
-            # data: those are shown as what the alert is about (the reading has the reason)
-            note = "" if e.event in _FINDING_EVENTS else e.note
-            rows.append(TimelineRow(when, what, note or about, e.by or ""))
+            rows.append(TimelineRow(when, what, _event_note(e) or about, by))
         else:
             what = f"✍ {outcome_label(e.outcome or '', language)}"
-            by = (names or {}).get(e.by or "", e.by or "")
-            rows.append(TimelineRow(when, what, e.note or "", by))
+            fallback = (names or {}).get(e.by or "", e.by or "")
+            rows.append(
+                TimelineRow(when, what, e.note or "", person_text(e.by_person, fallback, language))
+            )
     return rows
 
 
@@ -679,20 +744,19 @@ def deviation(
     did: list[str] = []
     for action in alert.actions:
         note = f": {action.note}" if action.note else ""
-        who = action.by_username or ""
+        who = person_text(action.by_person, action.by_username, language)
         did.append(
-            f"{format_time(action.at, now)} {outcome_label(action.outcome, language)}{note}"
-            + (f" ({who})" if who else "")
+            f"{format_time(action.at, now)} {outcome_label(action.outcome, language)}{note} – {who}"
         )
     if alert.resolved_at is not None:
         did.append(
             f"{format_time(alert.resolved_at, now)} {event_label('resolved', language)}"
-            f" ({alert.resolved_by or '?'})"
+            f" – {person_text(alert.resolved_by_person, alert.resolved_by, language)}"
         )
     elif alert.acknowledged_at is not None:
         did.append(
             f"{format_time(alert.acknowledged_at, now)} {event_label('acknowledged', language)}"
-            f" ({alert.acknowledged_by or '?'})"
+            f" – {person_text(alert.acknowledged_by_person, alert.acknowledged_by, language)}"
         )
     if not did:
         did.append(t("nothing_done_yet", language))
@@ -705,9 +769,9 @@ def deviation(
     )
 
 
-def bounds_text(zones: Mapping[str, Any]) -> tuple[str, str]:
+def bounds_text(zones: Mapping[str, Any], language: Language = "nb") -> tuple[str, str]:
     """One parameter's bounds in words: (red, yellow), e.g. ("≤ 87", "≤ 91") or
-    ("≤ 40 / ≥ 131", "≤ 50 / ≥ 101")."""
+    ("≤ 40 / ≥ 131", "≤ 50 / ≥ 101"); decimals with the language's sign ("< 3,5")."""
 
     def side(low: str, high: str) -> str:
         parts = []
@@ -718,7 +782,7 @@ def bounds_text(zones: Mapping[str, Any]) -> tuple[str, str]:
             value = float(raw) if isinstance(raw, int | float) else float(raw["value"])
             inclusive = True if isinstance(raw, int | float) else bool(raw.get("inclusive", True))
             symbol = sign if inclusive else sign.replace("≤", "<").replace("≥", ">")
-            parts.append(f"{symbol} {value:g}")
+            parts.append(f"{symbol} {format_number(value, language)}")
         return " / ".join(parts) or "–"
 
     return side("red_low", "red_high"), side("yellow_low", "yellow_high")

@@ -101,6 +101,7 @@ def pick_patient(patients: Mapping[str, Patient], key: str, lang: Language) -> s
         t("choose_patient", lang),
         ids,
         index=ids.index(chosen) if chosen in ids else None,
+        placeholder=t("choose", lang),
         format_func=lambda pid: patients[pid].display_name,
         key=key,
     )

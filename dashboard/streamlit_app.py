@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard import session
 from dashboard.api_client import ApiError
 from dashboard.i18n import LANGUAGES, Language, t
-from dashboard.presenters import role_label
+from dashboard.presenters import role_word
 from dashboard.settings import DashboardSettings
 
 PAGES = Path(__file__).parent / "app_pages"
@@ -88,7 +88,7 @@ def _sidebar(language: Language) -> None:
         if user is not None:
             st.caption(
                 f"{t('logged_in_as', language)} **{user.display_name}** "
-                f"({role_label(user.role, language)})"
+                f"({role_word(user.role, language)})"
             )
             if st.button(t("logout", language), key="logout", icon=":material/logout:"):
                 session.log_out()

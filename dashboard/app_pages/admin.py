@@ -16,6 +16,7 @@ from dashboard.presenters import (
     ESCALATION_ROLES,
     detail_level_label,
     escalation_role_label,
+    role_label,
     target_rows,
 )
 
@@ -31,8 +32,8 @@ def _users(client: ApiClient, lang: Language) -> None:
             {
                 t("username", lang): u.get("username"),
                 t("display_name", lang): u.get("display_name"),
-                "role": u.get("role"),
-                "active": u.get("active"),
+                t("role", lang): role_label(str(u.get("role")), lang),
+                t("t_active", lang): u.get("active"),
             }
             for u in users
         ],

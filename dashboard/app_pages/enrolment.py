@@ -15,6 +15,7 @@ from dashboard.presenters import (
     condition_label,
     credentials_text,
     gateway_rows,
+    patient_state_label,
 )
 
 PICKER = "enrolment_patient"
@@ -49,7 +50,12 @@ def _enrol(client: ApiClient, patients: list[Patient], lang: Language) -> None:
             key="enrol_municipality",
         )
         gp = right.selectbox(
-            t("gp", lang), list(gps), format_func=gps.__getitem__, index=None, key="enrol_gp"
+            t("gp", lang),
+            list(gps),
+            format_func=gps.__getitem__,
+            index=None,
+            placeholder=t("choose", lang),
+            key="enrol_gp",
         )
         if st.form_submit_button(t("enrol", lang), type="primary"):
             body = {
@@ -134,11 +140,12 @@ def _gateways(client: ApiClient, patient: Patient, lang: Language) -> None:
 
 
 def _state(client: ApiClient, patient: Patient, lang: Language) -> None:
-    st.markdown(f"**{t('state', lang)}:** {patient.state} {patient.state_reason or ''}")
+    state = patient_state_label(patient.state, lang)
+    st.markdown(f"**{t('state', lang)}:** {state} {patient.state_reason or ''}")
     reason = st.text_input(t("reason", lang), key="state_reason")
     actions: list[tuple[str, str, bool]] = []
     if patient.state == "trial":
-        actions.append(("activate", "▶️ Start", False))
+        actions.append(("activate", f"▶️ {t('activate', lang)}", False))
     if patient.state in {"trial", "active"}:
         actions.append(("pause", f"⏸ {t('pause', lang)}", True))
     if patient.state == "paused":
@@ -153,7 +160,9 @@ def _state(client: ApiClient, patient: Patient, lang: Language) -> None:
             except ApiError as err:
                 session.show_error(err)
             else:
-                session.flash(t("state_changed", lang, state=changed.state))
+                session.flash(
+                    t("state_changed", lang, state=patient_state_label(changed.state, lang))
+                )
                 st.rerun()
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import session
 from dashboard.api_client import ApiError
 from dashboard.i18n import t
+from dashboard.presenters import login_refusal
 
 lang = session.language()
 st.title(f"🩺 {t('app_title', lang)}")
@@ -21,7 +22,7 @@ if submitted:
     try:
         user = session.client().login(username.strip(), password)
     except ApiError as err:
-        st.error(f"**{t('login_failed', lang)}**  \n{err.detail or err.title}", icon="🔒")
+        st.error(f"**{t('login_failed', lang)}**  \n{login_refusal(err, lang)}", icon="🔒")
     else:
         session.logged_in(user)
         st.rerun()

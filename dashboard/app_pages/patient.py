@@ -34,6 +34,7 @@ from dashboard.presenters import (
     message_status,
     outcome_label,
     parameter_label,
+    person_text,
     reason_text,
     series_by_parameter,
     time_since,
@@ -54,7 +55,11 @@ def _choose(client: ApiClient, lang: Language) -> str | None:
     patients = client.patients()
     by_id = {p.id: p.display_name for p in patients}
     return st.selectbox(
-        t("choose_patient", lang), list(by_id), format_func=by_id.__getitem__, index=None
+        t("choose_patient", lang),
+        list(by_id),
+        format_func=by_id.__getitem__,
+        index=None,
+        placeholder=t("choose", lang),
     )
 
 
@@ -172,7 +177,7 @@ def _alert_card(
             status += " · " + t(
                 "acknowledged_by",
                 lang,
-                by=alert.acknowledged_by or "?",
+                by=person_text(alert.acknowledged_by_person, alert.acknowledged_by, lang),
                 at=format_time(alert.acknowledged_at, now),
             )
         if colleagues is not None:

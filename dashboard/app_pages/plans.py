@@ -48,6 +48,7 @@ from dashboard.presenters import (
     condition_label,
     format_datetime,
     parameter_label,
+    person_text,
     series_by_parameter,
 )
 
@@ -68,8 +69,10 @@ def _versions(versions: list[PlanVersionSummary], lang: Language) -> None:
                 t("version", lang): f"v{v.version}",
                 t("state", lang): t(f"status_{v.status}", lang),
                 t("time", lang): format_datetime(v.created_at),
-                "👤": v.created_by or "",
-                t("approve", lang): v.approved_by or "",
+                "👤": person_text(v.created_by_person, v.created_by, lang) if v.created_by else "",
+                t("approve", lang): (
+                    person_text(v.approved_by_person, v.approved_by, lang) if v.approved_by else ""
+                ),
                 t("note", lang): v.note or "",
             }
             for v in versions

@@ -49,7 +49,7 @@ def _page(lang: Language) -> None:
         )
         rows = []
         for parameter, zones in (plan.document.get("zones") or {}).items():
-            red, yellow = bounds_text(zones)
+            red, yellow = bounds_text(zones, lang)
             rows.append(
                 {
                     t("value", lang): parameter_label(parameter, lang),

@@ -15,6 +15,7 @@ from dashboard.presenters import (
     colour_badge_markdown,
     counts,
     format_time,
+    greens_waiting_text,
     new_red_patients,
     red_ids,
     worklist_row,
@@ -106,7 +107,7 @@ def _greens(items: list[WorklistItem], lang: Language) -> None:
         return
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.info(
-        t("greens_waiting", lang, count=found.greens_waiting, patients=found.patients_with_greens),
+        greens_waiting_text(found, lang),
         icon="🟢",
     )
     if right.button(t("ack_greens", lang), key="ack_greens", icon="✅"):

@@ -29,7 +29,7 @@ def test_nurse_logs_in_sees_red_first_opens_it_acknowledges_and_resolves(
     page.get_by_role("button", name="Logg inn").click()
 
     # the worklist: the red patient at the top, impossible to miss
-    expect(page.get_by_text("NY RØD VARSLING")).to_be_visible()
+    expect(page.get_by_text("NYTT RØDT VARSEL")).to_be_visible()
     rows = page.locator("[class*='st-key-row-']")
     expect(rows.first).to_contain_text("Testpasient a-copd")
     expect(rows.first).to_contain_text("Rød")
@@ -52,7 +52,7 @@ def test_nurse_logs_in_sees_red_first_opens_it_acknowledges_and_resolves(
     # click 1: acknowledge
     page.get_by_role("button", name="Kvitter ut").click()
     expect(page.get_by_text("Varselet er kvittert ut.")).to_be_visible()
-    expect(page.get_by_text("Kvittert av nurse-a")).to_be_visible()
+    expect(page.get_by_text("Kvittert av Sykepleier A (sykepleier)")).to_be_visible()
     # the outcome, preset to the most common one, and a note field are ready for click 2
     expect(page.get_by_role("combobox", name="Utfall")).to_have_value("Ringte pasienten")
     page.screenshot(path=shots / "04-acknowledged.png", full_page=True)

@@ -119,7 +119,7 @@ def test_the_link_opens_the_red_patient_with_its_escalation_and_the_worklist_nam
 
     # the worklist before opening: where reds go, by the receiver's name — no other promise
     page.get_by_role("button", name="← Arbeidsliste").click()
-    expect(page.get_by_text("NY RØD VARSLING")).to_be_visible()
+    expect(page.get_by_text("NYTT RØDT VARSEL")).to_be_visible()
     expect(
         page.get_by_text(
             "Utenfor bemannet tid: åpner i dag 10:00. Røde varsler som ingen kvitterer, sendes "

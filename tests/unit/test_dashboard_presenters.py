@@ -12,6 +12,7 @@ from dashboard.api_client import (
     AlertAction,
     AlertBrief,
     AlertDetail,
+    ApiError,
     CentreEscalation,
     Colleague,
     EscalationStep,
@@ -22,6 +23,7 @@ from dashboard.api_client import (
     Notification,
     NotificationTarget,
     OverviewLook,
+    Person,
     Reading,
     StepNotification,
     Text,
@@ -37,6 +39,7 @@ from dashboard.presenters import (
     assigned_text,
     assignee_options,
     attempt_lines,
+    bounds_text,
     clock_words,
     closed_hours,
     colour_badge,
@@ -44,6 +47,7 @@ from dashboard.presenters import (
     counts,
     credentials_text,
     detail_level_label,
+    deviation,
     deviations_by_patient,
     digest_frequency_label,
     duration_words,
@@ -52,10 +56,14 @@ from dashboard.presenters import (
     event_label,
     format_time,
     gateway_rows,
+    greens_waiting_text,
+    login_refusal,
     markers,
     new_red_patients,
     notification_status,
     notification_views,
+    patient_state_label,
+    person_text,
     reason_text,
     seconds_words,
     series_by_parameter,
@@ -63,6 +71,7 @@ from dashboard.presenters import (
     target_rows,
     timeline_rows,
     triage_order,
+    values_text,
     worklist_row,
     zone_advice,
     zone_bands,
@@ -351,7 +360,6 @@ def test_every_word_has_bokmal_and_english_and_the_domain_words_are_there() -> N
     assert t("plan", "nb") == "Egenbehandlingsplan"
     assert t("centre", "nb") == "Oppfølgingstjeneste"
     assert t("gp", "nb") == "Fastlege"
-    assert t("greens_waiting", "en", count=3, patients=2).startswith("3 green readings")
 
 
 def test_a_patient_without_alerts_shows_the_latest_readings_instead() -> None:
@@ -368,7 +376,9 @@ def test_a_patient_without_alerts_shows_the_latest_readings_instead() -> None:
             ]
         }
     )
-    assert worklist_row(quiet, NOW, "nb").reasons == ("🟢 Grønn Blodsukker 6.2 · 08:30",)
+    assert worklist_row(quiet, NOW, "nb").reasons == (
+        "🟢 Grønn Blodsukker 6,2\u00a0mmol/L · 08:30",
+    )
 
 
 # ----------------------------------------------------------------------------- assignment
@@ -583,7 +593,11 @@ def _step_notification(**changes: Any) -> StepNotification:
             "⛔ feilet etter 6 forsøk – ring mottakeren",
             "⛔ failed after 6 attempts – phone the receiver",
         ),
-        ({"status": "cancelled"}, "⏹ stoppet fordi kvittert", "⏹ stopped: acknowledged"),
+        (
+            {"status": "cancelled"},
+            "⏹ stoppet fordi varselet ble kvittert",
+            "⏹ stopped: acknowledged",
+        ),
         (
             {
                 "status": "sent",
@@ -914,3 +928,144 @@ def test_the_timeline_names_kinds_questionnaires_and_rules_in_words_not_ids() ->
         (f"⚠ {event_label('opened', 'nb')} (Gul)", ""),
         (f"⚠ {event_label('opened', 'nb')} (Rød)", "Blodsukker"),
     ]
+
+
+# ----------------------------------------------------------------------------- people and numbers
+
+KARI = Person(user_id="u-k", username="kari", display_name="Kari Nordmann", role="nurse")
+EVA = Person(user_id="u-e", username="lege3", display_name="Eva Lege", role="gp")
+
+
+def test_people_are_named_with_their_role_never_by_username() -> None:
+    assert person_text(KARI, "kari", "nb") == "Kari Nordmann (sykepleier)"
+    assert person_text(EVA, "lege3", "nb") == "Eva Lege (fastlege)"
+    assert person_text(KARI, "kari", "en") == "Kari Nordmann (Nurse)"
+    # an older answer without the person: the username rather than nothing
+    assert person_text(None, "kari", "nb") == "kari"
+    assert person_text(None, None, "nb") == "?"
+
+
+def test_the_timeline_names_who_acted_and_keeps_the_services_english_notes_off() -> None:
+    entries = [
+        TimelineEntry(
+            type="alert_event",
+            at=NOW - timedelta(hours=2),
+            event="opened",
+            colour="red",
+            rule_id="threshold:spo2",
+            note="SpO2 86 % — red: ≤ 87 % (plan v3)",
+        ),
+        TimelineEntry(
+            type="alert_event",
+            at=NOW - timedelta(hours=1),
+            event="acknowledged",
+            colour="red",
+            rule_id="threshold:spo2",
+            by="kari",
+            by_person=KARI,
+        ),
+        TimelineEntry(
+            type="alert_event",
+            at=NOW - timedelta(minutes=30),
+            event="assigned",
+            colour="red",
+            by="kari",
+            by_person=KARI,
+            note="assigned to kari",
+        ),
+        TimelineEntry(
+            type="alert_action",
+            at=NOW,
+            outcome="phoned_patient",
+            note="Fått hjelp",
+            by="u-k",
+            by_person=KARI,
+        ),
+    ]
+    rows = timeline_rows(entries, NOW, "nb")
+    assert [(r.what, r.detail, r.by) for r in rows] == [
+        ("✍ Ringte pasienten", "Fått hjelp", "Kari Nordmann (sykepleier)"),
+        ("⚠ tildelt (Rød)", "", "Kari Nordmann (sykepleier)"),
+        ("⚠ kvittert ut (Rød)", "", "Kari Nordmann (sykepleier)"),
+        ("⚠ åpnet (Rød)", "", ""),
+    ]
+
+
+def test_a_deviation_says_who_did_what_by_name_and_role() -> None:
+    handled = _detail("a1", "p1", NOW - timedelta(hours=1)).model_copy(
+        update={
+            "actions": [
+                AlertAction(
+                    at=NOW - timedelta(minutes=50),
+                    outcome="phoned_patient",
+                    by_username="kari",
+                    by_person=KARI,
+                )
+            ],
+            "acknowledged_at": NOW - timedelta(minutes=55),
+            "acknowledged_by": "kari",
+            "acknowledged_by_person": KARI,
+        }
+    )
+    assert deviation(handled, NOW, "nb").centre_did == (
+        "08:40 Ringte pasienten – Kari Nordmann (sykepleier)",
+        "08:35 kvittert ut – Kari Nordmann (sykepleier)",
+    )
+
+
+def test_green_values_have_units_and_a_decimal_comma() -> None:
+    nbsp = "\u00a0"
+    assert values_text({"spo2": 93, "pulse": 81}, "nb") == (
+        f"Oksygenmetning 93{nbsp}%, Puls 81/min"
+    )
+    assert values_text({"temperature": 38.1}, "nb") == f"Temperatur 38,1{nbsp}°C"
+    assert values_text({"spo2": 93, "pulse": 81}, "en") == (
+        f"Oxygen saturation 93%, Pulse 81{nbsp}/min"
+    )
+
+
+def test_greens_waiting_reads_as_a_sentence_with_singular_and_plural() -> None:
+    many = counts([item("A", "green", greens=2), item("B", "green", greens=1)])
+    one = counts([item("A", "green", greens=1)])
+    assert (
+        greens_waiting_text(many, "nb") == "3 grønne målinger venter på kvittering hos 2 pasienter"
+    )
+    assert greens_waiting_text(one, "nb") == "1 grønn måling venter på kvittering hos 1 pasient"
+    assert greens_waiting_text(many, "en") == (
+        "3 green readings waiting for acknowledgement from 2 patients"
+    )
+
+
+def test_bounds_use_the_decimal_comma() -> None:
+    zones = {"red_low": {"value": 3.0, "inclusive": False}, "yellow_low": 3.9}
+    assert bounds_text(zones, "nb") == ("< 3", "≤ 3,9")
+    assert bounds_text(zones, "en") == ("< 3", "≤ 3.9")
+
+
+def test_the_timeline_names_what_was_measured_and_the_questionnaire_never_the_code() -> None:
+    entries = [
+        TimelineEntry(type="reading", at=NOW, kind="spo2", colour="red", values={"spo2": 86}),
+        TimelineEntry(type="report", at=NOW, questionnaire="copd-daily", colour="green", score=0),
+        TimelineEntry(type="report", at=NOW, questionnaire="egen-sjekk", colour="green"),
+    ]
+    assert [r.what for r in timeline_rows(entries, NOW, "nb")] == [
+        "🔴 Rød · Oksygenmetning",
+        "🟢 Grønn · Daglig KOLS-sjekk (0)",
+        "🟢 Grønn · Skjema",
+    ]
+    assert timeline_rows(entries[:1], NOW, "en")[0].what == "🔴 Red · Oxygen saturation"
+
+
+def test_a_refused_login_says_why_in_bokmal() -> None:
+    wrong = ApiError(401, "Unauthorized", "wrong username or password")
+    assert login_refusal(wrong, "nb") == "Feil brukernavn eller passord."
+    assert login_refusal(ApiError(429, "Too Many Requests"), "nb").startswith("For mange forsøk")
+
+
+def test_a_patients_state_is_said_in_words() -> None:
+    assert [patient_state_label(s, "nb") for s in ("trial", "active", "paused")] == [
+        "prøveperiode",
+        "i oppfølging",
+        "på pause",
+    ]
+    assert patient_state_label("discharged", "en") == "discharged"

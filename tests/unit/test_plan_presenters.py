@@ -138,7 +138,7 @@ def test_the_summary_says_how_many_change_and_which_way() -> None:
 def test_a_changed_reading_reads_in_words_and_icons_with_the_plan_versions() -> None:
     row = change_row(replay().changes[0], NOW, "nb")
     assert row.when == "18.11 09:30"
-    assert row.what == "Oksygenmetning 93, Puls 72"
+    assert row.what == "Oksygenmetning 93\u00a0%, Puls 72/min"
     assert (row.before, row.after) == ("🟢 Grønn (plan v1)", "🟡 Gul (plan v2)")
     assert row.direction == "⬆ mer alvorlig"
     assert row.why_after == "SpO2 93 % — gul: ≤ 93 % (plan v2)"

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from triage.api.schemas_notifications import EscalationStep
 from triage.api.schemas_patients import FindingRead
+from triage.api.schemas_people import PersonRead
 from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour
 from triage.domain.findings import RuleType
@@ -64,6 +65,15 @@ class AlertRead(BaseModel):
     escalated_to: str | None
     raised_at: AwareDatetime | None = Field(description="when the colour last rose")
     assigned_to: str | None = Field(description="the nurse's user id, if assigned")
+    acknowledged_by_person: PersonRead | None = Field(
+        default=None, description="who acknowledged it: name and role"
+    )
+    resolved_by_person: PersonRead | None = Field(
+        default=None, description="who resolved it: name and role"
+    )
+    assigned_to_person: PersonRead | None = Field(
+        default=None, description="the nurse it is assigned to: name and role"
+    )
 
 
 class AlertEventRead(BaseModel):
@@ -74,6 +84,9 @@ class AlertEventRead(BaseModel):
     event: str
     at: AwareDatetime
     by: str | None = Field(description="the username; null when the service did it")
+    by_person: PersonRead | None = Field(
+        default=None, description="who did it: name and role; null when the service did it"
+    )
     from_state: AlertState | None
     to_state: AlertState
     colour: Colour
@@ -89,6 +102,7 @@ class AlertActionRead(BaseModel):
     at: AwareDatetime
     by: str = Field(description="the nurse's user id")
     by_username: str | None
+    by_person: PersonRead | None = Field(default=None, description="the nurse: name and role")
     outcome: ActionOutcome
     note: str
 

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from triage.api.language import request_language
 from triage.api.schemas_contact import CallRequestRead
+from triage.api.schemas_people import PersonRead
 from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding, RuleType
@@ -82,7 +83,13 @@ class AlertBrief(BaseModel):
     acknowledged: bool
     acknowledged_at: AwareDatetime | None
     acknowledged_by: str | None
+    acknowledged_by_person: PersonRead | None = Field(
+        default=None, description="who acknowledged it: name and role"
+    )
     assigned_to: str | None = Field(description="the nurse's user id, if assigned")
+    assigned_to_person: PersonRead | None = Field(
+        default=None, description="the nurse it is assigned to: name and role"
+    )
     back_in_range_at: AwareDatetime | None
     escalated_at: AwareDatetime | None
     reason: FindingRead = Field(description="the finding that explains the current colour")
@@ -325,6 +332,9 @@ class TimelineAlertEvent(BaseModel):
     rule_id: str
     event: str
     by: str | None
+    by_person: PersonRead | None = Field(
+        default=None, description="who did it: name and role; null when the service did it"
+    )
     from_state: AlertState | None
     to_state: AlertState
     colour: Colour
@@ -341,6 +351,7 @@ class TimelineAlertAction(BaseModel):
     id: int
     alert_id: str
     by: str = Field(description="the user id of the nurse")
+    by_person: PersonRead | None = Field(default=None, description="the nurse: name and role")
     outcome: str
     note: str
 

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from triage.api.input_checks import INT32_MAX
 from triage.api.schemas_patients import FindingRead
+from triage.api.schemas_people import PersonRead
 from triage.domain.colours import Colour
 from triage.domain.plan import Condition, PlanStatus
 from triage.domain.plan_diff import PlanDiff
@@ -28,8 +29,14 @@ class PlanVersionSummary(BaseModel):
     condition: Condition | None
     created_at: AwareDatetime
     created_by: str | None = Field(description="the username who saved this version")
+    created_by_person: PersonRead | None = Field(
+        default=None, description="who saved this version: name and role"
+    )
     approved_at: AwareDatetime | None
     approved_by: str | None = Field(description="the username who approved it")
+    approved_by_person: PersonRead | None = Field(
+        default=None, description="who approved it: name and role"
+    )
     retired_at: AwareDatetime | None = Field(
         description="when a newer approved version replaced it"
     )
@@ -48,6 +55,9 @@ class PlanDraftToApprove(BaseModel):
     condition: Condition | None
     created_at: AwareDatetime
     created_by: str | None = Field(description="the username who saved this version")
+    created_by_person: PersonRead | None = Field(
+        default=None, description="who saved this version: name and role"
+    )
     note: str | None = Field(description="why this version was made")
     in_use_version: int | None = Field(
         default=None,

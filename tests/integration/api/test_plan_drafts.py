@@ -63,6 +63,12 @@ def test_a_gp_sees_the_drafts_of_own_patients_and_not_another_gps(
         "condition": "copd",
         "created_at": NOW.isoformat().replace("+00:00", "Z"),
         "created_by": "nurse-a",
+        "created_by_person": {
+            "user_id": api_world.users["nurse-a"],
+            "username": "nurse-a",
+            "display_name": "Sykepleier A",
+            "role": "nurse",
+        },
         "note": "Ny mal etter innleggelse",
     }
     assert listed(http, gp2) == [("Testpasient a-diabetes", 2)]

@@ -51,7 +51,7 @@ def test_the_gp_sees_only_own_patients_with_each_deviation_and_what_the_centre_d
     assert "a-diabetes" not in text
     assert f"🔴 Rød **{RED_REASON}**" in text
     assert "Oppfølgingstjenesten: 09:30 Kontaktet fastlegen: Fastlegen ringt pasienten" in text
-    assert "avsluttet (nurse-a)" in text
+    assert "avsluttet – Sykepleier A (sykepleier)" in text
     # the yellow one nobody has handled yet says so
     assert "Oppfølgingstjenesten: Ikke håndtert ennå" in text
 
@@ -240,7 +240,7 @@ def test_a_nurse_enrols_a_patient_and_sees_the_gateway_credentials_once(
     at.button(key="FormSubmitter:enrol-Skriv inn").click().run()
     assert not at.exception
     assert "Testpasient ny er skrevet inn (prøveperiode)." in _text(at)
-    assert "**Status:** trial" in _text(at)
+    assert "**Status:** prøveperiode" in _text(at)
     at.button(key="register_gateway").click().run()
     assert not at.exception
     [code] = at.code

@@ -50,6 +50,7 @@ def test_a_wrong_password_shows_the_apis_reason_and_no_worklist(
     assert not at.exception
     assert [e.value for e in at.error] != []
     assert "Innloggingen ble avvist" in at.error[0].value
+    assert "Feil brukernavn eller passord." in at.error[0].value  # not the API's English
     assert "Testpasient" not in _markdown(at)
 
 
@@ -71,16 +72,16 @@ def test_the_worklist_puts_red_first_then_yellow_with_reasons_in_words(
     assert ":yellow-badge[🟡 Gul]  \n**Testpasient a-hf**" in text
     assert "⏱ venter 3 t" in text
     # a red nobody has acknowledged is impossible to miss
-    assert "NY RØD VARSLING" in at.error[0].value
+    assert "NYTT RØDT VARSEL" in at.error[0].value
     assert "Testpasient a-copd" in at.error[0].value
     # Monday 09:30: what arrived since Friday's closing is listed
-    overnight = [str(i.value) for i in at.info if "siden sist stengt" in str(i.value)]
+    overnight = [str(i.value) for i in at.info if "mens det var stengt" in str(i.value)]
     assert overnight == [
-        "**Kommet inn siden sist stengt** (fredag 20.11 15:00): 🔴 Rød Testpasient a-copd, "
+        "**Kommet inn mens det var stengt** (fredag 20.11 15:00): 🔴 Rød Testpasient a-copd, "
         "🟡 Gul Testpasient a-hf"
     ]
     # the green patient shows the latest readings instead of reasons
-    assert "🟢 Grønn Blodsukker 6 · 08:30" in text
+    assert "🟢 Grønn Blodsukker 6\u00a0mmol/L · 08:30" in text
     # the nurse at centre A never sees centre B's patients
     assert "b-hypertension" not in text
 
@@ -91,7 +92,7 @@ def test_greens_waiting_are_counted_and_acknowledged_in_one_click(
     """The two green glucose readings wait; one click acknowledges them and the count goes."""
     at = logged_in(app, "nurse-a")
     infos = [str(i.value) for i in at.info]
-    assert "2 grønne målinger venter på kvittering (antall pasienter: 1)" in infos
+    assert "2 grønne målinger venter på kvittering hos 1 pasient" in infos
     at.button(key="ack_greens").click().run()
     assert not at.exception
     assert "2 grønne målinger kvittert ut." in at.success[0].value
@@ -117,7 +118,7 @@ def test_open_acknowledge_and_resolve_the_red_alert_in_two_clicks(
     at.button(key=f"ack-{alert_id}").click().run()  # click 1
     assert not at.exception
     assert "Varselet er kvittert ut." in at.success[0].value
-    assert "Kvittert av nurse-a" in "\n".join(str(c.value) for c in at.caption)
+    assert "Kvittert av Sykepleier A (sykepleier)" in "\n".join(str(c.value) for c in at.caption)
 
     at.selectbox(key=f"outcome-{alert_id}").set_value("phoned_patient")
     at.text_input(key=f"note-{alert_id}").input("Ringte, fått hjelp på legevakt")
@@ -162,7 +163,7 @@ def test_an_alert_handled_by_a_colleague_meanwhile_shows_who_did_it(
     assert http.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers=other, json={}).is_success
     at.run()
     assert not at.exception
-    assert "Kvittert av nurse-ab" in "\n".join(str(c.value) for c in at.caption)
+    assert "Kvittert av Sykepleier AB (sykepleier)" in "\n".join(str(c.value) for c in at.caption)
     assert not [b for b in at.button if b.key == f"ack-{alert_id}"]
 
 

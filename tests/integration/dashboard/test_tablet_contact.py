@@ -1,5 +1,5 @@
 """The patient's tablet as the nurse sees it in the dashboard (AppTest against the real API on
-SQLite and PostgreSQL): "Ring meg" on the worklist and "Ringt"; messages to the patient with
+SQLite and PostgreSQL): "Ring meg" on the worklist and "Har ringt"; messages to the patient with
 "lest HH:MM"; a reading the patient typed in, named so on the timeline."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def test_ring_meg_is_a_marker_on_the_worklist_and_ringt_clears_it(
     app: AppFactory, ward: Ward, sessions: sessionmaker[Session]
 ) -> None:
     """The green patient's "ring meg" shows with the time asked, as icon and words (not a
-    colour, the patient stays green); one click on "Ringt" marks it done and it goes."""
+    colour, the patient stays green); one click on "Har ringt" marks it done and it goes."""
     asked = (NOW - timedelta(minutes=20)).isoformat()
     _send(
         sessions,

@@ -30,6 +30,7 @@ from triage.api.pages import (
 from triage.api.people import Caller, CallerDep, require_role
 from triage.api.queries import alerts as queries
 from triage.api.queries.notifications import escalation_steps
+from triage.api.queries.people import People, people
 from triage.api.schemas_alerts import (
     AcknowledgeRequest,
     ActionOutcome,
@@ -457,8 +458,32 @@ def _position(cursor: str | None) -> tuple[datetime, str] | None:
         raise InvalidCursorError from err
 
 
-def _alert(row: AlertRow) -> AlertRead:
-    return AlertRead.model_validate(row, from_attributes=True)
+def _alert(row: AlertRow, found: People) -> AlertRead:
+    return AlertRead.model_validate(row, from_attributes=True).model_copy(
+        update={
+            "acknowledged_by_person": found.named(row.acknowledged_by),
+            "resolved_by_person": found.named(row.resolved_by),
+            "assigned_to_person": found.with_id(row.assigned_to),
+        }
+    )
+
+
+def _people(
+    session: Session,
+    rows: Sequence[AlertRow],
+    usernames: Sequence[str | None] = (),
+    user_ids: Sequence[str | None] = (),
+) -> People:
+    """Who acknowledged, resolved and has each alert, and the other ``usernames`` and
+    ``user_ids`` (their history's people): one query for them all."""
+    return people(
+        session,
+        usernames=[
+            *usernames,
+            *(n for row in rows for n in (row.acknowledged_by, row.resolved_by)),
+        ],
+        user_ids=[*user_ids, *(row.assigned_to for row in rows)],
+    )
 
 
 def _list_details(
@@ -479,7 +504,8 @@ def _page(
     if history:
         items = _details(session, shown, AlertListItem)
     else:
-        items = [AlertListItem.model_validate(row, from_attributes=True) for row in shown]
+        found = _people(session, shown)
+        items = [AlertListItem(**_alert(row, found).model_dump()) for row in shown]
     next_cursor = (
         encode_cursor({"at": shown[-1].opened_at.isoformat(), "id": shown[-1].id})
         if len(rows) > limit
@@ -502,14 +528,21 @@ def _details(session: Session, rows: Sequence[AlertRow], cls: type[Detail]) -> l
     """Each alert with its history and actions (two queries for them all), as ``cls``."""
     ids = [row.id for row in rows]
     events, actions = queries.events(session, ids), queries.actions(session, ids)
+    found = _people(
+        session,
+        rows,
+        usernames=[e.by for row in rows for e in events[row.id]],
+        user_ids=[a.by for row in rows for a, _ in actions[row.id]],
+    )
     return [
         cls(
-            **_alert(row).model_dump(),
+            **_alert(row, found).model_dump(),
             events=[
                 AlertEventRead(
                     event=e.event,
                     at=e.at,
                     by=e.by,
+                    by_person=found.named(e.by),
                     from_state=AlertState(e.from_state) if e.from_state else None,
                     to_state=AlertState(e.to_state),
                     colour=Colour(e.colour),
@@ -523,6 +556,7 @@ def _details(session: Session, rows: Sequence[AlertRow], cls: type[Detail]) -> l
                     at=a.at,
                     by=a.by,
                     by_username=name,
+                    by_person=found.with_id(a.by),
                     outcome=ActionOutcome(a.outcome),
                     note=a.note,
                 )

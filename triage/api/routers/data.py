@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from triage.api.errors import ApiError
 from triage.api.pages import (
@@ -24,6 +25,7 @@ from triage.api.pages import (
     encode_cursor,
 )
 from triage.api.people import Caller, CallerDep, require_role
+from triage.api.queries.people import People, people
 from triage.api.queries.timeline import (
     Position,
     readings_page,
@@ -256,12 +258,22 @@ def timeline(
             details=_window(start, end),
         )
         page = timeline_page(session, patient_id, start, end, after=after, limit=limit)
-        items = [_timeline_item(row) for _, row in page.rows]
+        found = _timeline_people(session, [row for _, row in page.rows])
+        items = [_timeline_item(row, found) for _, row in page.rows]
     last = page.rows[-1][0] if page.rows else None
     return Page[TimelineItem](items=items, next_cursor=_next(page.more, last))
 
 
-def _timeline_item(row: Any) -> TimelineItem:
+def _timeline_people(session: Session, rows: list[Any]) -> People:
+    """The nurses of the page's actions and the people of its alert events (one query)."""
+    return people(
+        session,
+        usernames=[row[0].by for row in rows if isinstance(row, tuple)],
+        user_ids=[row.by for row in rows if isinstance(row, AlertActionRow)],
+    )
+
+
+def _timeline_item(row: Any, found: People) -> TimelineItem:
     if isinstance(row, ReadingRow):
         return TimelineReading(**_reading(row), at=row.measured_at)
     if isinstance(row, ReportRow):
@@ -272,6 +284,7 @@ def _timeline_item(row: Any) -> TimelineItem:
             id=row.id,
             alert_id=row.alert_id,
             by=row.by,
+            by_person=found.with_id(row.by),
             outcome=row.outcome,
             note=row.note,
         )
@@ -284,6 +297,7 @@ def _timeline_item(row: Any) -> TimelineItem:
         rule_id=rule_id,
         event=event.event,
         by=event.by,
+        by_person=found.named(event.by),
         from_state=AlertState(event.from_state) if event.from_state else None,
         to_state=AlertState(event.to_state),
         colour=Colour(event.colour),

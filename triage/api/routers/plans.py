@@ -34,6 +34,7 @@ from triage.api.pages import (
 )
 from triage.api.people import Caller, CallerDep
 from triage.api.queries import plans as queries
+from triage.api.queries.people import People, people
 from triage.api.schemas_plans import (
     NewPlanRequest,
     NewVersionRequest,
@@ -115,7 +116,10 @@ def list_drafts_to_approve(
                 "versions": [f"{row.plan_id}/v{row.version}" for row, _, _ in shown],
             },
         )
-        items = [_draft(session, row, patient_id, name) for row, patient_id, name in found]
+        people_found = people(session, usernames=[row.created_by for row, _, _ in found])
+        items = [
+            _draft(session, row, patient_id, name, people_found) for row, patient_id, name in found
+        ]
         return offset_page(items, offset, limit)
 
 
@@ -140,7 +144,10 @@ def list_plan_versions(
     with caller.sessions.begin() as session:
         caller.patient(session, patient_id, Permission.READ, "read_plans", object_type="plan")
         rows = queries.patient_versions(session, patient_id, offset, limit)
-        return offset_page([_summary(row) for row in rows], offset, limit)
+        people_found = people(
+            session, usernames=[n for row in rows for n in (row.created_by, row.approved_by)]
+        )
+        return offset_page([_summary(row, people_found) for row in rows], offset, limit)
 
 
 @router.post(
@@ -177,9 +184,9 @@ def create_from_template(
             session.flush()
         version = queries.next_version(session, plan.id)
         draft = template(body.condition).model_copy(update={"plan_id": plan.id, "version": version})
-        note = body.note or f"Mal / template: {body.condition.value}"
+        note = body.note or "Ny plan fra mal"  # the note is read on bokmål pages; no codes
         row = _save_draft(session, caller, draft, note)
-        return _read(row)
+        return _read(session, row)
 
 
 @router.get(
@@ -238,7 +245,7 @@ def read_version(plan_id: PlanId, version: Version, caller: CallerDep) -> PlanVe
             object_type="plan_version",
             object_id=f"{plan_id}/v{version}",
         )
-        return _read(_version(session, plan_id, version))
+        return _read(session, _version(session, plan_id, version))
 
 
 @router.post(
@@ -288,7 +295,7 @@ def create_version(plan_id: PlanId, body: NewVersionRequest, caller: CallerDep) 
         )
         data.pop("schema_id", None)
         draft = _validated(data, where)
-        return _read(_save_draft(session, caller, draft, body.note))
+        return _read(session, _save_draft(session, caller, draft, body.note))
 
 
 @router.post(
@@ -353,7 +360,7 @@ def approve_version(plan_id: PlanId, version: Version, caller: CallerDep) -> Pla
                 details={"replaced_by": version},
             )
         session.flush()
-        return _read(row)
+        return _read(session, row)
 
 
 @router.get(
@@ -535,7 +542,7 @@ def _save_draft(session: Session, caller: Caller, draft: PlanVersion, note: str)
 
 
 def _draft(
-    session: Session, row: PlanVersionRow, patient_id: str, patient_name: str
+    session: Session, row: PlanVersionRow, patient_id: str, patient_name: str, found: People
 ) -> PlanDraftToApprove:
     """The draft with what it changes against the plan's approved version (if any)."""
     condition = row.document.get("condition")
@@ -554,21 +561,23 @@ def _draft(
         condition=Condition(condition) if condition else None,
         created_at=row.created_at,
         created_by=row.created_by,
+        created_by_person=found.named(row.created_by),
         note=row.note,
         in_use_version=None if in_use is None else in_use.version,
         changes=changes,
     )
 
 
-def _summary(row: PlanVersionRow) -> PlanVersionSummary:
-    return PlanVersionSummary(**_summary_fields(row))
+def _summary(row: PlanVersionRow, found: People) -> PlanVersionSummary:
+    return PlanVersionSummary(**_summary_fields(row, found))
 
 
-def _read(row: PlanVersionRow) -> PlanVersionRead:
-    return PlanVersionRead(**_summary_fields(row), document=row.document)
+def _read(session: Session, row: PlanVersionRow) -> PlanVersionRead:
+    found = people(session, usernames=[row.created_by, row.approved_by])
+    return PlanVersionRead(**_summary_fields(row, found), document=row.document)
 
 
-def _summary_fields(row: PlanVersionRow) -> dict[str, Any]:
+def _summary_fields(row: PlanVersionRow, found: People) -> dict[str, Any]:
     condition = row.document.get("condition")
     return {
         "plan_id": row.plan_id,
@@ -577,8 +586,10 @@ def _summary_fields(row: PlanVersionRow) -> dict[str, Any]:
         "condition": Condition(condition) if condition else None,
         "created_at": row.created_at,
         "created_by": row.created_by,
+        "created_by_person": found.named(row.created_by),
         "approved_at": row.approved_at,
         "approved_by": row.approved_by,
+        "approved_by_person": found.named(row.approved_by),
         "retired_at": row.retired_at,
         "note": row.note,
     }

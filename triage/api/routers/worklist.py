@@ -10,6 +10,7 @@ from sqlalchemy import Row
 from triage.api.pages import CursorQuery, LimitQuery, Page, cursor_offset, encode_cursor
 from triage.api.people import CallerDep
 from triage.api.queries.patients import PatientNames, patients_with_names
+from triage.api.queries.people import People, people
 from triage.api.queries.worklist import (
     LatestReading,
     WorklistFilters,
@@ -69,11 +70,17 @@ def worklist(
         recent = recent_readings(session, shown, caller.now)
         alerts = page_alerts(session, shown)
         calls = open_call_requests(session, shown)
+        rows = [row for pid in shown for row in alerts.get(pid, [])]
+        found = people(
+            session,
+            usernames=[row.acknowledged_by for row in rows],
+            user_ids=[row.assigned_to for row in rows],
+        )
         items = [
             _item(
                 names[pid],
                 order.entries.get(pid),
-                alerts.get(pid, []),
+                [_alert(row, found) for row in alerts.get(pid, [])],
                 recent.latest.get(pid, []),
                 recent.greens_waiting.get(pid, 0),
                 calls.get(pid, []),
@@ -102,7 +109,7 @@ def worklist(
 def _item(
     names: PatientNames,
     entry: WorklistEntry | None,
-    alert_rows: list[Row[Any]],
+    alert_briefs: list[AlertBrief],
     latest: list[LatestReading],
     waiting: int,
     calls: list[CallRequestRead],
@@ -126,7 +133,7 @@ def _item(
         missing_data=entry.missing_data if entry else False,
         lost_contact=entry.lost_contact if entry else False,
         lost_contact_since=entry.lost_contact_since if entry else None,
-        alerts=[_alert(row) for row in alert_rows],
+        alerts=alert_briefs,
         last_readings=[
             LastReading(
                 id=r.id,
@@ -142,7 +149,7 @@ def _item(
     )
 
 
-def _alert(row: Row[Any]) -> AlertBrief:
+def _alert(row: Row[Any], found: People) -> AlertBrief:
     return AlertBrief(
         id=row.id,
         rule_id=row.rule_id,
@@ -156,7 +163,9 @@ def _alert(row: Row[Any]) -> AlertBrief:
         acknowledged=row.state == "acknowledged",
         acknowledged_at=row.acknowledged_at,
         acknowledged_by=row.acknowledged_by,
+        acknowledged_by_person=found.named(row.acknowledged_by),
         assigned_to=row.assigned_to,
+        assigned_to_person=found.with_id(row.assigned_to),
         back_in_range_at=row.back_in_range_at,
         escalated_at=row.escalated_at,
         reason=FindingRead.model_validate(row.reason),
