@@ -307,7 +307,6 @@ WORDS: dict[str, tuple[str, str]] = {
         "patient's text. The comparison is kept when you change only the number. An empty field "
         "removes the bound.",
     ),
-    "choose": ("Velg", "Choose"),
     "none": ("Ingen", "None"),
     "diff_from": ("Fra versjon", "From version"),
     "diff_to": ("Til versjon", "To version"),

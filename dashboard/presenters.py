@@ -247,9 +247,7 @@ def values_text(values: Mapping[str, Any], language: Language) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             parameter = PARAMETER_OF.get(key, key)
             name = parameter_name(parameter, language)
-            parts.append(
-                f"{name} {format_quantity(value, parameter_unit(parameter), language)}"
-            )
+            parts.append(f"{name} {format_quantity(value, parameter_unit(parameter), language)}")
     return ", ".join(parts)
 
 

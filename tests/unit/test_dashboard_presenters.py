@@ -986,8 +986,9 @@ def test_the_timeline_names_who_acted_and_keeps_the_services_english_notes_off()
     assert [(r.what, r.detail, r.by) for r in rows] == [
         ("✍ Ringte pasienten", "Fått hjelp", "Kari Nordmann (sykepleier)"),
         ("⚠ tildelt (Rød)", "", "Kari Nordmann (sykepleier)"),
-        ("⚠ kvittert ut (Rød)", "", "Kari Nordmann (sykepleier)"),
-        ("⚠ åpnet (Rød)", "", ""),
+        # no note written: what the alert is about, in words (never "threshold:spo2")
+        ("⚠ kvittert ut (Rød)", "Oksygenmetning", "Kari Nordmann (sykepleier)"),
+        ("⚠ åpnet (Rød)", "Oksygenmetning", ""),
     ]
 
 
@@ -1019,9 +1020,7 @@ def test_green_values_have_units_and_a_decimal_comma() -> None:
         f"Oksygenmetning 93{nbsp}%, Puls 81/min"
     )
     assert values_text({"temperature": 38.1}, "nb") == f"Temperatur 38,1{nbsp}°C"
-    assert values_text({"spo2": 93, "pulse": 81}, "en") == (
-        f"Oxygen saturation 93%, Pulse 81{nbsp}/min"
-    )
+    assert values_text({"spo2": 93, "pulse": 81}, "en") == ("Oxygen saturation 93%, Pulse 81/min")
 
 
 def test_greens_waiting_reads_as_a_sentence_with_singular_and_plural() -> None:

@@ -347,7 +347,8 @@ def test_a_schedule_change_in_the_diff_names_the_questionnaire_by_its_title() ->
         ]
     }
     assert diff_lines(diff, "nb") == [
-        "Måling endret: oksygenmetning, daglig KOLS-sjekk · man, tor · innen 12:00 → man, tor · innen 09:30",
+        "Måling endret: oksygenmetning, daglig KOLS-sjekk · man, tor · innen 12:00 → "
+        "man, tor · innen 09:30",
         "Måling tatt ut av planen: oksygenmetning, daglig KOLS-sjekk · man, tor · innen 12:00",
         "Måling lagt til i planen: oksygenmetning, daglig KOLS-sjekk · man, tor · innen 09:30",
     ]

@@ -188,7 +188,7 @@ def test_changing_only_a_bound_s_number_keeps_its_comparison(
     assert "Rød når under 3,0\u00a0mmol/L" in captions
     assert "Rød når 20,0\u00a0mmol/L eller høyere" in captions
     assert "red_low" not in _text(at)
-    assert at.multiselect(key="sched-new-kinds").placeholder == "Velg"
+    assert at.multiselect(key="sched-new-kinds").placeholder == "Velg …"
     at.number_input(key="bound-v1-glucose-red_low").set_value(3.5)
     at.text_input(key="edit_note").input("Hypoglykemi-grensen litt opp")
     at.button(key="FormSubmitter:plan_edit-Lagre utkast").click().run()
