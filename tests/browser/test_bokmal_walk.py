@@ -8,9 +8,6 @@ them).
 What is checked is the text a person can read in the page (``innerText``: tables, captions,
 buttons, the data grid's cells as the grid lays them out for screen readers). Charts are drawn on
 a canvas and are not read here; their numbers are checked in ``tests/unit/test_dashboard_charts``.
-
-Pages whose remaining findings belong to other parts of issue 17 are marked ``xfail(strict=True)``
-with the part that fixes them; once those are merged the test passes and the mark must go.
 """
 
 from __future__ import annotations
@@ -288,31 +285,8 @@ VISITS: dict[str, Visit] = {
     )
 }
 
-#: what other parts of issue 17 fix (other branches); the mark goes when they are merged. On
-#: this branch every finding left on these pages is theirs (see the findings files).
-_REASONS = (
-    "i17-findings: the findings' reasons are the stored text, '… — rød: ≤ 87 % (plan v1)', "
-    "'Blodsukker 3.6 mmol/L' (alerts, worklist rows, timeline, GP overview, summary)"
-)
-_PLANS = (
-    "i17-plans: the plan editor's fields 'red_low'…'red_high', 'fra / from', 'mal rød / "
-    "template red', 'Choose options', the schedule's 'skjema copd-daily'"
-)
-KNOWN_ELSEWHERE: dict[str, str] = {
-    "nurse-worklist": _REASONS,
-    "nurse-patient": _REASONS,
-    "nurse-plans": _PLANS,
-    "gp-overview": _REASONS,
-    "gp-patient": _REASONS,
-    "gp-plans": _PLANS,
-    "gp-summary": _REASONS,
-}
-
-
 def _param(name: str) -> object:
-    known = KNOWN_ELSEWHERE.get(name)
-    marks = [pytest.mark.xfail(strict=True, reason=known)] if known else []
-    return pytest.param(name, id=name, marks=marks)
+    return pytest.param(name, id=name)
 
 
 def _a_handled_week(
