@@ -285,6 +285,7 @@ VISITS: dict[str, Visit] = {
     )
 }
 
+
 def _param(name: str) -> object:
     return pytest.param(name, id=name)
 

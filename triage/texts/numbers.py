@@ -1,7 +1,7 @@
 """Numbers as the reader writes them, through Babel's CLDR rules (``nb_NO``, ``en_GB``).
 
 Bokmål writes a decimal comma and a no-break space (U+00A0) before units and per cent:
-"2,6 mmol/L", "93 %"; English "2.6 mmol/L", "93%". The same rules as the dashboard's
+"2,6 mmol/L", "93 %"; English "2.6 mmol/L", "93%"; a rate straight after its number, "90/min". The same rules as the dashboard's
 ``dashboard/numbers.py`` (which may not import this package).
 """
 
@@ -35,6 +35,6 @@ def format_quantity(value: float, unit: str, language: Language) -> str:
     number = format_number(value, language)
     if not unit:
         return number
-    if language == "en" and unit in _TIGHT_IN_ENGLISH:
-        return f"{number}{unit}"
+    if unit.startswith("/") or (language == "en" and unit in _TIGHT_IN_ENGLISH):
+        return f"{number}{unit}"  # "90/min", as a rate is written; "93%" in English
     return f"{number}{UNIT_SPACE}{unit}"
