@@ -1,8 +1,9 @@
 """Numbers as the reader writes them, through Babel's CLDR rules (``nb_NO``, ``en_GB``).
 
 Bokmål writes a decimal comma and a no-break space (U+00A0) before units and per cent:
-"2,6 mmol/L", "93 %"; English "2.6 mmol/L", "93%"; a rate straight after its number, "90/min". The same rules as the dashboard's
-``dashboard/numbers.py`` (which may not import this package).
+"2,6 mmol/L", "93 %"; English "2.6 mmol/L", "93%"; a rate straight after its number,
+"90/min". The same rules as the dashboard's ``dashboard/numbers.py`` (which may not import this
+package).
 """
 
 from __future__ import annotations
