@@ -27,6 +27,7 @@ from dashboard.presenters import (
     format_datetime,
     parameter_label,
     parameter_unit,
+    questionnaire_label,
     value_range,
     zone_bands,
 )
@@ -327,7 +328,7 @@ def reports_chart(
         {
             "at": r.answered_at.isoformat(),
             "score": r.score if r.score is not None else 0,
-            "questionnaire": r.questionnaire,
+            "questionnaire": questionnaire_label(r.questionnaire, language),
             "zone": colour_word(r.colour, language),
             "when": format_datetime(r.answered_at, OSLO),
         }

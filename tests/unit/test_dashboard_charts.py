@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from dashboard.api_client import Report
 from dashboard.charts import (
     PLOT_HEIGHT_MIN_PX,
     PLOT_WIDTH_MIN_PX,
     POINT_REACH_PX,
     parameter_chart,
+    reports_chart,
 )
 from dashboard.i18n import Language
 from dashboard.presenters import Point
@@ -210,3 +212,18 @@ def test_a_reading_with_an_uncertain_time_gets_an_icon_and_words_in_its_tooltip(
     assert trust[6.0] == ""
     assert trust[2.6].startswith("🕓 Tidspunktet er satt av gatewayen")
     assert "ikke av måleren" in trust[2.6]
+
+
+def test_the_reports_chart_names_the_questionnaire_by_its_title_never_its_id() -> None:
+    report = Report(
+        id="r1",
+        questionnaire="copd-daily",
+        answers={},
+        answered_at=NOW,
+        score=3,
+        colour="yellow",
+    )
+    spec = reports_chart([report], start=NOW - timedelta(days=7), end=NOW, language="nb").to_dict()
+    rows = [row for layer in spec["layer"] for row in layer.get("data", {}).get("values", [])]
+    named = {row["questionnaire"] for row in rows if "questionnaire" in row}
+    assert named == {"Daglig KOLS-sjekk"}
