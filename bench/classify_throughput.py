@@ -1,8 +1,9 @@
 """Benchmark: how fast the pure triage core classifies readings against real templates.
 
-Prints readings per second and latency percentiles for each condition template, with a
-realistic history (14 days of readings, 3 a day, and the patient's earlier findings). The ingest
-path classifies every reading, so this is the core's share of the per-reading budget.
+Prints readings per second, CPU per reading (``time.process_time``) and latency percentiles
+for each condition template, with a realistic history (14 days of readings, 3 a day, and the
+patient's earlier findings). The ingest path classifies every reading, so this is the core's
+share of the per-reading budget.
 
 Run: ``make bench`` or ``python bench/classify_throughput.py [--readings N]``.
 """
@@ -10,6 +11,7 @@ Run: ``make bench`` or ``python bench/classify_throughput.py [--readings N]``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -38,7 +40,9 @@ VALUES: dict[Condition, tuple[Kind, Callable[[random.Random], dict[str, float]]]
 }
 
 
-def run(condition: Condition, readings: int, rng: random.Random) -> tuple[float, list[float]]:
+def run(
+    condition: Condition, readings: int, rng: random.Random
+) -> tuple[float, float, list[float]]:
     plan = template(condition)
     kind, values = VALUES[condition]
     history = History(
@@ -56,13 +60,13 @@ def run(condition: Condition, readings: int, rng: random.Random) -> tuple[float,
         Reading(id=f"r{i}", kind=kind, measured_at=NOW, values=values(rng)) for i in range(readings)
     ]
     latencies: list[float] = []
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for sample in samples:
         t0 = time.perf_counter()
         classify(sample, plan, history, NOW)
         latencies.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - start
-    return readings / elapsed, latencies
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return readings / elapsed, cpu / readings, latencies
 
 
 def main() -> None:
@@ -71,11 +75,15 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(2026)
     print(f"classify(): {args.readings} readings per template, 42 readings of history each")
-    print(f"{'template':<15} {'readings/s':>11} {'p50 µs':>8} {'p99 µs':>8}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'template':<15} {'readings/s':>11} {'CPU µs':>8} {'p50 µs':>8} {'p99 µs':>8}")
     for condition in Condition:
-        rate, latencies = run(condition, args.readings, rng)
+        rate, cpu, latencies = run(condition, args.readings, rng)
         cuts = statistics.quantiles(latencies, n=100)
-        print(f"{condition.value:<15} {rate:>11,.0f} {cuts[49] * 1e6:>8.0f} {cuts[98] * 1e6:>8.0f}")
+        print(
+            f"{condition.value:<15} {rate:>11,.0f} {cpu * 1e6:>8.0f} "
+            f"{cuts[49] * 1e6:>8.0f} {cuts[98] * 1e6:>8.0f}"
+        )
 
 
 if __name__ == "__main__":
