@@ -126,7 +126,7 @@ def test_the_gp_is_offered_only_the_newest_draft_with_its_changes(
     assert "Utkast to" not in text
     assert "Utkast tre" not in text
     assert "Endringer mot versjonen i bruk (v1):" in text
-    assert "Oksygenmetning (SpO2), gul under: ≤ 91\u00a0% → ≤ 94\u00a0%" in text
+    assert "Oksygenmetning, gul under: ≤ 91\u00a0% → ≤ 94\u00a0%" in text
     assert "2 eldre utkast av planen vises ikke: dette er det nyeste." in text
     at.button(key=f"approve-{plan_id}-4").click().run()
     assert not at.exception
