@@ -150,6 +150,13 @@ def site_env(tmp_path: Path, site_database: str, mosquitto_path: str) -> dict[st
     }
 
 
+def _hangup_not_ignored() -> None:
+    """In the child before exec: SIGHUP back to its default. A shell cannot trap a signal that
+    was ignored when it started (POSIX), so under `nohup` (which this test runner may be)
+    run-site.sh's SIGHUP reload would never run; the test is about the script, not that."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 @pytest.fixture
 def run_site(site_env: dict[str, str]) -> Iterator[Site]:
     """run-site.sh running in the background (killed, with its parts, if the test fails)."""
@@ -159,6 +166,7 @@ def run_site(site_env: dict[str, str]) -> Iterator[Site]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_hangup_not_ignored,  # one call to signal() before exec, no locks
     )
     site = Site(process)
     reader = threading.Thread(target=site.read, daemon=True)
