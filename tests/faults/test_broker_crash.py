@@ -110,9 +110,7 @@ def test_a_broker_killed_mid_stream_loses_and_doubles_nothing(
     broker.start()
     # the service saw the crash (and reconnects by itself) before step 2 stops it: with fast
     # classification the next third can be stored before paho notices the closed socket
-    assert poll_until(lambda: ingest.logged("disconnected from the broker") >= 1, HEAL_S), (
-        context()
-    )
+    assert poll_until(lambda: ingest.logged("disconnected from the broker") >= 1, HEAL_S), context()
 
     # 2. the service away (a clean stop): the gateways' readings queue in its session on the
     #    broker; the broker saves (as its autosave does), queues more, and dies
