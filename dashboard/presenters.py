@@ -428,7 +428,7 @@ def rule_label(rule_id: str, language: Language) -> str:
     "" for the plan's own rules (whose ids are never shown)."""
     kind, _, detail = rule_id.partition(":")
     if kind == "threshold":
-        return parameter_label(detail, language).split(" (")[0]
+        return parameter_name(detail, language)
     if kind == "missing":
         what = (
             questionnaire_label(detail.partition(":")[2], language)
@@ -465,7 +465,7 @@ def reading_kind_label(kind: str | None, language: Language) -> str:
     """ "Oksygenmetning" for ``spo2``: never the code on a page ("Måling" when unknown)."""
     if kind is None or kind not in _READING_KINDS:
         return t("reading_kind_other", language)
-    return _pick(_READING_KINDS[kind], language)
+    return kind_label(kind, language)
 
 
 def parameter_name(parameter: str, language: Language) -> str:

@@ -5,7 +5,7 @@ to retired)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -125,6 +125,23 @@ def drafts_to_approve(
         .limit(limit + 1)
     )
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+def in_use_versions(session: Session, plan_ids: Iterable[str]) -> dict[str, PlanVersionRow]:
+    """Each plan's approved version in use (its newest approved one), by plan id, in one query;
+    plans without an approved version are absent."""
+    wanted = set(plan_ids)
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(PlanVersionRow)
+        .where(
+            PlanVersionRow.plan_id.in_(wanted),
+            PlanVersionRow.status == PlanStatus.APPROVED.value,
+        )
+        .order_by(PlanVersionRow.version)
+    )
+    return {row.plan_id: row for row in rows}  # the newest approved version wins
 
 
 def trial_readings(

@@ -117,8 +117,10 @@ def list_drafts_to_approve(
             },
         )
         people_found = people(session, usernames=[row.created_by for row, _, _ in found])
+        in_use = _in_use_plans(session, {row.plan_id for row, _, _ in found})
         items = [
-            _draft(session, row, patient_id, name, people_found) for row, patient_id, name in found
+            _draft(row, patient_id, name, people_found, in_use.get(row.plan_id))
+            for row, patient_id, name in found
         ]
         return offset_page(items, offset, limit)
 
@@ -541,18 +543,24 @@ def _save_draft(session: Session, caller: Caller, draft: PlanVersion, note: str)
     return row
 
 
+def _in_use_plans(session: Session, plan_ids: set[str]) -> dict[str, tuple[int, PlanVersion]]:
+    """Each plan's version in use, parsed once however many of its drafts are listed."""
+    return {
+        plan_id: (row.version, PlanVersion.model_validate(row.document))
+        for plan_id, row in queries.in_use_versions(session, plan_ids).items()
+    }
+
+
 def _draft(
-    session: Session, row: PlanVersionRow, patient_id: str, patient_name: str, found: People
+    row: PlanVersionRow,
+    patient_id: str,
+    patient_name: str,
+    found: People,
+    in_use: tuple[int, PlanVersion] | None,
 ) -> PlanDraftToApprove:
-    """The draft with what it changes against the plan's approved version (if any)."""
+    """The draft with what it changes against the plan's version in use (if any)."""
     condition = row.document.get("condition")
-    approved = queries.approved_versions(session, row.plan_id)
-    in_use = max(approved, key=lambda r: r.version, default=None)
-    changes = None
-    if in_use is not None:
-        changes = diff(
-            PlanVersion.model_validate(in_use.document), PlanVersion.model_validate(row.document)
-        )
+    changes = None if in_use is None else diff(in_use[1], PlanVersion.model_validate(row.document))
     return PlanDraftToApprove(
         patient_id=patient_id,
         patient_name=patient_name,
@@ -563,7 +571,7 @@ def _draft(
         created_by=row.created_by,
         created_by_person=found.named(row.created_by),
         note=row.note,
-        in_use_version=None if in_use is None else in_use.version,
+        in_use_version=None if in_use is None else in_use[0],
         changes=changes,
     )
 
