@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.api_client import AlertDetail, Patient, PlanDraft
-from dashboard.presenters import worst_colour
+from dashboard.presenters import colour_rank, worst_colour
 
-_RANK = {"red": 2, "yellow": 1}
 #: alert events that are a deviation (a reading out of range), not the centre's handling
 _DEVIATING = frozenset({"opened", "breach", "raised"})
 
@@ -67,7 +66,7 @@ def gp_overview(
         else:
             without.append(patient)
     deviated.sort(key=lambda d: d.patient.display_name)
-    deviated.sort(key=lambda d: (_RANK.get(d.colour, 0), d.newest), reverse=True)
+    deviated.sort(key=lambda d: (colour_rank(d.colour), d.newest), reverse=True)
     without.sort(key=lambda p: (p.display_name, p.id))
     return GpOverview(tuple(deviated), tuple(without))
 

@@ -651,8 +651,13 @@ def value_range(points: Sequence[Point], zones: Mapping[str, Any]) -> tuple[floa
     return low - margin, high + margin
 
 
+def colour_rank(colour: str | None) -> int:
+    """0 for green (or none), 1 for yellow, 2 for red."""
+    return _RANK.get(colour or "", 0)
+
+
 def worst_colour(colours: Iterable[str | None]) -> str:
-    return max((c for c in colours if c), key=lambda c: _RANK.get(c, 0), default="green")
+    return max((c for c in colours if c), key=colour_rank, default="green")
 
 
 # ----------------------------------------------------------------------------- timeline
