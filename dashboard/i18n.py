@@ -40,6 +40,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "role_nurse": ("Sykepleier", "Nurse"),
     "role_gp": ("Fastlege", "GP"),
     "role_admin": ("Administrator", "Administrator"),
+    "role_lead": ("Leder", "Centre lead"),
     "error_prefix": ("Tjenesten svarte", "The service answered"),
     # navigation
     "nav_worklist": ("Arbeidsliste", "Worklist"),

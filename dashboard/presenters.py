@@ -505,7 +505,7 @@ def patient_state_label(state: str, language: Language) -> str:
 
 
 def role_label(role: str, language: Language) -> str:
-    return t(f"role_{role}", language) if role in {"nurse", "gp", "admin"} else role
+    return t(f"role_{role}", language) if role in {"nurse", "gp", "admin", "lead"} else role
 
 
 def person_text(person: Person | None, fallback: str | None, language: Language) -> str:

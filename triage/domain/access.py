@@ -3,7 +3,9 @@
 Roles: a **nurse** works for one or more follow-up centres and sees the patients of those
 centres; a **GP** (fastlege) sees only the patients listed with them; an **admin** manages users,
 centres and gateways, and reads patient data only with a stated reason (which the audit log
-keeps). Gateways are machine clients and never reach these rules (they post for the one
+keeps); a **centre lead** (leder) works for one or more centres and sees the programme's figures
+for the patients of those centres — counts and shares, never a patient's record. Gateways are
+machine clients and never reach these rules (they post for the one
 patient their registration names).
 
 The API asks :func:`decide` before every read or change of a patient's data and records the
@@ -28,6 +30,7 @@ class Role(StrEnum):
     NURSE = "nurse"
     GP = "gp"
     ADMIN = "admin"
+    LEAD = "lead"  # leder: the programme's figures for their centres, no patient records
 
 
 class Permission(StrEnum):
@@ -114,6 +117,10 @@ def decide(
                     f"(the X-DHO-Reason header, at least {MIN_REASON_LENGTH} characters)",
                 )
             return Decision(True, "admin with a recorded reason")
+        case Role.LEAD:
+            return Decision(
+                False, "a centre lead sees the programme's figures, not patients' records"
+            )
     return Decision(False, "unknown role")  # pragma: no cover - the match is exhaustive
 
 
@@ -156,6 +163,8 @@ def list_scope(principal: Principal, *, reason: str | None = None) -> ListScope:
                 refused="an admin lists patient data only with a reason "
                 f"(the X-DHO-Reason header, at least {MIN_REASON_LENGTH} characters)"
             )
+        case Role.LEAD:
+            return ListScope(refused="a centre lead sees the programme's figures, no patient lists")
     return ListScope(refused="unknown role")  # pragma: no cover
 
 
@@ -172,4 +181,56 @@ def approval_scope(principal: Principal, *, plan_approvers: PlanApprovers) -> Li
             return ListScope(refused="plans are approved by the patient's GP at this site")
         case Role.ADMIN:
             return ListScope(refused="an admin may not approve_plan patient data")
+        case Role.LEAD:
+            return ListScope(refused="a centre lead does not approve plans")
     return ListScope(refused="unknown role")  # pragma: no cover
+
+
+class ProgrammeSection(StrEnum):
+    """The parts of the programme view (issue 18; docs/programme.md), after RE-AIM."""
+
+    REACH = "reach"  # enrolled, active, paused, discharged; age and sex; discharge reasons
+    ADOPTION = "adoption"  # municipalities, GPs with patients and who look, nurses active
+    FIDELITY = "fidelity"  # measurement adherence, plan personalisation and review
+    ALERT_HANDLING = "alert_handling"  # acknowledged in time, outcome recorded, morning backlog
+    BENEFIT = "benefit"  # alerts per patient-week, green days, outcomes, home visits avoided
+    WORKLOAD = "workload"  # patients per nurse FTE, alerts per nurse-day, time per alert
+
+
+#: A nurse sees her centres' operational figures; a lead and the admin see every section.
+OPERATIONAL_SECTIONS = frozenset(
+    {ProgrammeSection.FIDELITY, ProgrammeSection.ALERT_HANDLING, ProgrammeSection.WORKLOAD}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeScope:
+    """Whose figures a person may see: every centre's (admin), or some centres' patients
+    (lead, nurse), and which sections. ``refused`` holds the reason when none."""
+
+    sections: frozenset[ProgrammeSection] = frozenset()
+    all_centres: bool = False
+    centre_ids: frozenset[str] = frozenset()
+    refused: str | None = None
+
+    def allows(self, section: ProgrammeSection) -> bool:
+        return self.refused is None and section in self.sections
+
+
+def programme_scope(principal: Principal) -> ProgrammeScope:
+    """Which programme figures ``principal`` may see. Figures are counts and shares over many
+    patients; a figure's own patients are always those of the scope's centres (the tenant
+    rule), so a lead of one centre never sees another centre's municipalities."""
+    every = frozenset(ProgrammeSection)
+    match principal.role:
+        case Role.ADMIN:
+            return ProgrammeScope(sections=every, all_centres=True)
+        case Role.LEAD:
+            return ProgrammeScope(sections=every, centre_ids=principal.centre_ids)
+        case Role.NURSE:
+            return ProgrammeScope(sections=OPERATIONAL_SECTIONS, centre_ids=principal.centre_ids)
+        case Role.GP:
+            return ProgrammeScope(
+                refused="the programme's figures are for the follow-up centre and its lead"
+            )
+    return ProgrammeScope(refused="unknown role")  # pragma: no cover

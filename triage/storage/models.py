@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -81,6 +82,25 @@ class MunicipalityRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     number: Mapped[str] = mapped_column(String(4), unique=True)  # kommunenummer
     name: Mapped[str] = mapped_column(String(200))
+    # the programme's benefit figure: a home-care visit avoided is worth this many minutes of
+    # home-care time (driving included), as the municipality says; null: not computed
+    minutes_per_home_visit: Mapped[int | None] = mapped_column(Integer)
+
+
+class MunicipalityPopulationRow(Base):
+    """The municipality's inhabitants by sex and age band, as the admin entered them (from
+    SSB's table 07459 or the municipality's own figures): the programme's reach compares the
+    enrolled patients with them."""
+
+    __tablename__ = "municipality_population"
+
+    municipality_id: Mapped[str] = mapped_column(ForeignKey("municipalities.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sex: Mapped[str] = mapped_column(String(8), primary_key=True)  # female | male
+    age_band: Mapped[str] = mapped_column(String(8), primary_key=True)  # "67-79", "80+"
+    count: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
 
 
 class CentreRow(Base):
@@ -94,6 +114,8 @@ class CentreRow(Base):
     calendar: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ServiceCalendar fields
     escalation: Mapped[dict[str, Any]] = mapped_column(default=dict)  # EscalationPolicy fields
     phone: Mapped[str | None] = mapped_column(String(32))  # shown to patients on the tablet
+    # nurse full-time equivalents working in the centre (the programme's workload figures)
+    nurse_fte: Mapped[float | None] = mapped_column(Float)
 
 
 class CentreMunicipalityRow(Base):
@@ -109,7 +131,7 @@ class UserRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))  # nurse | gp | admin
+    role: Mapped[str] = mapped_column(String(16))  # nurse | gp | admin | lead
     password_hash: Mapped[str | None] = mapped_column(String(255))
     hpr_number: Mapped[str | None] = mapped_column(String(16))  # synthetic in tests and demos
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -189,6 +211,10 @@ class PatientRow(Base):
     paused_until: Mapped[date | None] = mapped_column(Date)
     enrolled_at: Mapped[datetime]
     state_changed_at: Mapped[datetime]
+    # the coded reason at discharge (DischargeCode); state_reason keeps the words
+    discharge_code: Mapped[str | None] = mapped_column(String(32))
+    # the patient also receives home-care nursing (hjemmetjenesten): shown apart in the figures
+    home_care: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class GatewayRow(Base):
@@ -407,6 +433,10 @@ class AlertActionRow(Base):
     by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     outcome: Mapped[str] = mapped_column(String(32))  # phoned_patient | advised_per_plan | …
     note: Mapped[str] = mapped_column(Text, default="")
+    # the nurse judged that this handling saved a home-care visit (the benefit figures)
+    home_visit_avoided: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class AlertEventRow(Base):
@@ -519,6 +549,36 @@ class NotificationAttemptRow(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     answer: Mapped[str] = mapped_column(Text, default="")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ----------------------------------------------------------------------------- programme
+
+
+class PatientDayRow(Base):
+    """One patient's day in follow-up (their own calendar day), kept by the daily programme job
+    (triage.jobs.programme_days) so the programme's figures need not read every reading: the
+    measurements the plan scheduled and how many were done on time, late or missed, and the
+    day's readings by colour. Recomputed for a day whenever the job runs over it again."""
+
+    __tablename__ = "patient_days"
+    __table_args__ = (Index("ix_patient_days_day", "day"),)
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    centre_id: Mapped[str] = mapped_column(String(64))
+    municipality_id: Mapped[str] = mapped_column(String(64))
+    condition: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))  # trial | active (paused days are not kept)
+    home_care: Mapped[bool] = mapped_column(Boolean, default=False)
+    readings: Mapped[int] = mapped_column(Integer, default=0)
+    red: Mapped[int] = mapped_column(Integer, default=0)
+    yellow: Mapped[int] = mapped_column(Integer, default=0)
+    green: Mapped[int] = mapped_column(Integer, default=0)
+    slots_due: Mapped[int] = mapped_column(Integer, default=0)  # scheduled measurements
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime]
 
 
 # ----------------------------------------------------------------------------- operations

@@ -55,6 +55,10 @@ _ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
 _SHOWN_ONCE = {"Cache-Control": "no-store"}
 
 
+#: Roles that work for a centre and need at least one membership.
+CENTRE_ROLES = frozenset({Role.NURSE, Role.LEAD})
+
+
 def _admin(caller: Caller, action: str, object_type: str) -> None:
     require_role(caller, Role.ADMIN, action=action, object_type=object_type)
 
@@ -110,11 +114,14 @@ def list_users(
     },
 )
 def create_user(body: UserCreate, caller: CallerDep, response: Response) -> UserCreated:
-    """Create a nurse, GP or admin. Without `password`, a random one is generated and returned
-    in this answer only — give it to the person in person. Nurses need at least one centre."""
+    """Create a nurse, GP, centre lead or admin. Without `password`, a random one is generated
+    and returned in this answer only — give it to the person in person. Nurses and centre leads
+    need at least one centre."""
     _admin(caller, "create", "user")
-    if body.role is Role.NURSE and not body.centre_ids:
-        raise ApiError(422, "a nurse must work for at least one centre: give centre_ids")
+    if body.role in CENTRE_ROLES and not body.centre_ids:
+        raise ApiError(
+            422, f"a {body.role.value} must work for at least one centre: give centre_ids"
+        )
     generated = queries.generate_password() if body.password is None else None
     password = body.password or generated
     assert password is not None  # noqa: S101 - one of the two is set
@@ -204,11 +211,9 @@ def update_user(user_id: str, body: UserUpdate, caller: CallerDep) -> UserRead:
             if before != after:
                 changes["centre_ids"] = {"from": before, "to": after}
                 queries.set_memberships(session, row.id, after)
-        nurse_without_centre = row.role == Role.NURSE.value and not queries.centre_ids_of(
-            session, [row.id]
-        )
-        if ("role" in changes or "centre_ids" in changes) and nurse_without_centre:
-            raise ApiError(422, "a nurse must work for at least one centre: give centre_ids")
+        without_centre = row.role in CENTRE_ROLES and not queries.centre_ids_of(session, [row.id])
+        if ("role" in changes or "centre_ids" in changes) and without_centre:
+            raise ApiError(422, f"a {row.role} must work for at least one centre: give centre_ids")
         if body.active is False and "active" in changes:
             changes["sessions_ended"] = queries.end_logins(
                 session, row.id, caller.now, "deactivated"

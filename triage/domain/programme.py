@@ -1,0 +1,128 @@
+"""The programme view's values (issue 18; docs/programme.md): a figure, a table, a section's
+result, the definition every figure carries, and the coded reasons behind them (pure: no I/O).
+
+A *figure* is one number with its numerator and denominator (so a share can be checked by
+hand); a *table* is rows of plain values under column ids (a series over time is a table with
+a ``month`` or ``week`` column). Both name a :class:`Definition` by id: what is counted, over
+which patients and which time window, what counts as on time, and the source. The API renders
+the definitions in the reader's language beside the figures; docs/programme.md is generated
+from the same definitions, so the page and the document cannot say different things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from triage.domain.access import ProgrammeSection
+from triage.domain.colours import Text
+
+
+class Unit(StrEnum):
+    """How a figure's value reads (the dashboard formats it; shares are 0–1)."""
+
+    COUNT = "count"
+    SHARE = "share"
+    DAYS = "days"
+    MINUTES = "minutes"
+    HOURS = "hours"
+    PER_PATIENT_WEEK = "per_patient_week"
+    PER_NURSE_DAY = "per_nurse_day"
+    PER_FTE = "per_fte"
+
+
+class DischargeCode(StrEnum):
+    """Why follow-up ended (coded at discharge; the nurse's words are kept beside it)."""
+
+    STABLE = "stable"  # stable, manages without follow-up
+    PATIENT_WITHDREW = "patient_withdrew"  # the patient chose to stop (dropout)
+    COULD_NOT_USE_EQUIPMENT = "could_not_use_equipment"  # dropout
+    NOT_SUITABLE = "not_suitable"  # the clinical judgement: not suited for remote follow-up
+    NURSING_HOME = "nursing_home"  # moved to a nursing home or institution
+    MOVED = "moved"  # moved out of the municipality
+    DIED = "died"
+    OTHER = "other"
+
+
+#: The discharges that count as dropout (the patient left before the service was done with them).
+DROPOUT_CODES = frozenset({DischargeCode.PATIENT_WITHDREW, DischargeCode.COULD_NOT_USE_EQUIPMENT})
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """What a figure or table means: shown beside it and printed in docs/programme.md."""
+
+    id: str  # "reach.enrolled"
+    section: ProgrammeSection
+    unit: Unit
+    title: Text
+    definition: Text  # numerator, denominator, time window, what counts as on time
+    source: str  # RE-AIM, the Helsedirektoratet DHO evaluation's indicator, or "DHO"
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One number: ``value`` is None when it cannot be computed (a share of nothing, a setting
+    the admin has not entered); ``key`` tells apart figures of one definition (a colour)."""
+
+    id: str
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+    key: str | None = None
+
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Rows of plain values under column ids (labels come from the catalogue)."""
+
+    id: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SectionResult:
+    section: ProgrammeSection
+    figures: tuple[Figure, ...]
+    tables: tuple[Table, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeQuery:
+    """Whose figures and over which days: the patients of ``centre_ids`` (None: every centre,
+    the admin), optionally of some municipalities and one condition; the days ``start`` to
+    ``end`` inclusive, in Europe/Oslo; ``now`` for figures "as of now"."""
+
+    start: date
+    end: date
+    now: datetime
+    centre_ids: frozenset[str] | None = None
+    municipality_ids: frozenset[str] | None = None
+    condition: str | None = None
+
+
+def ratio(id: str, numerator: float, denominator: float, *, key: str | None = None) -> Figure:
+    """A figure numerator/denominator; no value (not 0) when the denominator is 0."""
+    value = numerator / denominator if denominator else None
+    return Figure(id, value, numerator, denominator, key)
+
+
+def count(id: str, value: float, *, key: str | None = None) -> Figure:
+    return Figure(id, value, key=key)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The ``fraction`` percentile by linear interpolation (the median at 0.5); None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
