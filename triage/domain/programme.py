@@ -50,9 +50,37 @@ class DischargeCode(StrEnum):
 DROPOUT_CODES = frozenset({DischargeCode.PATIENT_WITHDREW, DischargeCode.COULD_NOT_USE_EQUIPMENT})
 
 
+class Coded(StrEnum):
+    """A column (or a figure's key) holding codes that are shown by their label
+    (:data:`CODE_LABELS`); municipalities and centres are shown by name (the API looks them
+    up)."""
+
+    STATE = "state"
+    COLOUR = "colour"
+    CONDITION = "condition"
+    DISCHARGE = "discharge"
+    OUTCOME = "outcome"
+    SEX = "sex"
+    MUNICIPALITY = "municipality"
+    CENTRE = "centre"
+    HOME_CARE = "home_care"  # "yes" | "no"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column: its id, its heading, the unit of its numbers (None for words and
+    periods), and the code family of its cells when they are codes."""
+
+    id: str
+    title: Text
+    unit: Unit | None = None
+    coded: Coded | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Definition:
-    """What a figure or table means: shown beside it and printed in docs/programme.md."""
+    """What a figure or table means: shown beside it and printed in docs/programme.md. A
+    table's definition lists its columns; a figure's ``key_coded`` says what its keys are."""
 
     id: str  # "reach.enrolled"
     section: ProgrammeSection
@@ -60,6 +88,68 @@ class Definition:
     title: Text
     definition: Text  # numerator, denominator, time window, what counts as on time
     source: str  # RE-AIM, the Helsedirektoratet DHO evaluation's indicator, or "DHO"
+    columns: tuple[Column, ...] = ()
+    key_coded: Coded | None = None
+
+
+#: The label of each code, by family (the programme's tables and exports show these).
+CODE_LABELS: dict[Coded, dict[str, Text]] = {
+    Coded.STATE: {
+        "trial": Text(nb="Prøveperiode", en="Trial period"),
+        "active": Text(nb="Aktiv", en="Active"),
+        "paused": Text(nb="Pause", en="Paused"),
+        "discharged": Text(nb="Avsluttet", en="Discharged"),
+    },
+    Coded.COLOUR: {
+        "red": Text(nb="Rød", en="Red"),
+        "yellow": Text(nb="Gul", en="Yellow"),
+        "green": Text(nb="Grønn", en="Green"),
+    },
+    Coded.CONDITION: {
+        "copd": Text(nb="KOLS", en="COPD"),
+        "heart_failure": Text(nb="Hjertesvikt", en="Heart failure"),
+        "diabetes": Text(nb="Diabetes", en="Diabetes"),
+        "hypertension": Text(nb="Høyt blodtrykk", en="Hypertension"),
+        "covid19": Text(nb="Covid-19", en="COVID-19"),
+        "none": Text(nb="Ingen diagnose oppgitt", en="No condition given"),
+    },
+    Coded.DISCHARGE: {
+        "stable": Text(nb="Stabil, klarer seg uten oppfølging", en="Stable, no longer needed"),
+        "patient_withdrew": Text(nb="Pasienten ønsket å avslutte", en="The patient withdrew"),
+        "could_not_use_equipment": Text(
+            nb="Klarte ikke å bruke utstyret", en="Could not use the equipment"
+        ),
+        "not_suitable": Text(
+            nb="Ikke egnet for oppfølging (klinisk vurdering)", en="Not suitable (clinical)"
+        ),
+        "nursing_home": Text(
+            nb="Flyttet til sykehjem eller institusjon", en="Moved to a nursing home"
+        ),
+        "moved": Text(nb="Flyttet fra kommunen", en="Moved away"),
+        "died": Text(nb="Død", en="Died"),
+        "other": Text(nb="Annet", en="Other"),
+        "none": Text(nb="Ikke kodet (før kodene kom)", en="Not coded (before codes)"),
+    },
+    Coded.OUTCOME: {
+        "phoned_patient": Text(nb="Ringte pasienten", en="Phoned the patient"),
+        "advised_per_plan": Text(nb="Ga råd etter planen", en="Advised per the plan"),
+        "contacted_gp": Text(nb="Kontaktet fastlegen", en="Contacted the GP"),
+        "home_care_visit_requested": Text(nb="Besøk fra hjemmesykepleien", en="Home-care visit"),
+        "sent_to_emergency_care": Text(nb="Sendt til legevakt", en="Sent to emergency care"),
+        "hospital_admission": Text(nb="Innlagt på sykehus", en="Admitted to hospital"),
+        "no_action_needed": Text(nb="Ingen tiltak nødvendig", en="No action needed"),
+        "none": Text(nb="Ingen utfall registrert", en="No outcome recorded"),
+    },
+    Coded.SEX: {
+        "female": Text(nb="Kvinner", en="Women"),
+        "male": Text(nb="Menn", en="Men"),
+        "unknown": Text(nb="Ukjent", en="Unknown"),
+    },
+    Coded.HOME_CARE: {
+        "yes": Text(nb="Har også hjemmesykepleie", en="Also receives home care"),
+        "no": Text(nb="Uten hjemmesykepleie", en="Without home care"),
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)
