@@ -483,3 +483,42 @@ def test_an_admin_registers_a_gateway_without_giving_a_reason(
     registered = http.post(f"/api/v1/patients/{patient.id}/gateways", headers=login(http, "admin"))
     assert registered.status_code == 201, registered.text
     assert post_reading(http, registered.json()["http_token"]).status_code == 200
+
+
+# ----------------------------------------------------------------------------- centre leads
+
+
+def test_an_admin_creates_a_centre_lead_who_sees_no_patient_record(
+    http: httpx.Client, api_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """A lead (leder) needs a centre like a nurse; logged in, she is refused the worklist, the
+    patient list and a patient of her own centre, each refusal audited: her work is the
+    programme's figures."""
+    admin = login(http, "admin")
+    without_centre = create_user(http, admin, username="leder.a", role="lead")
+    assert without_centre.status_code == 422
+    assert "lead must work for at least one centre" in without_centre.json()["detail"]
+    created = create_user(
+        http,
+        admin,
+        username="leder.a",
+        display_name="Liv Leder",
+        role="lead",
+        centre_ids=[api_world.centre_a],
+        password=NEW_PASSWORD,
+    )
+    assert created.status_code == 201, created.text
+    lead = bearer(log_in(http, "leder.a", NEW_PASSWORD))
+    me = http.get("/api/v1/me", headers=lead).json()
+    assert (me["role"], me["centre_ids"]) == ("lead", [api_world.centre_a])
+    own = api_world.patients["a-copd"].id
+    for path in ("/api/v1/worklist", "/api/v1/patients", f"/api/v1/patients/{own}"):
+        answer = http.get(path, headers=lead)
+        assert answer.status_code == 403, (path, answer.text)
+        assert "figures" in answer.json()["detail"]
+    refused = audit_rows(sessions, actor="leder.a", outcome="refused")
+    assert [(row.action, row.object_type) for row in refused] == [
+        ("list", "worklist"),
+        ("list", "patients"),
+        ("read", "patient"),
+    ]
