@@ -536,6 +536,9 @@ class Demo:
         self.echo(f"DHO demo running — open {self.url} and log in (demo mode only):")
         self.echo(f"  nurse (sykepleier): {nurse.username} / {nurse.password}")
         self.echo(f"  GP (fastlege):      {gp.username} / {gp.password}")
+        lead = self.state.lead_login()
+        if lead is not None:
+            self.echo(f"  lead (leder):       {lead.username} / {lead.password}")
         self.echo(
             f"Time runs fast: one simulated day every {minutes:g} min; the first red patients "
             "reach the top of the worklist within a few minutes."

@@ -27,6 +27,9 @@ from triage.storage.models import GatewayRow, PatientRow, UserRow
 STATE_FILE = "demo.json"
 NURSE = "sykepleier"
 GP = "fastlege"
+LEAD = "leder"
+
+DemoRole = Literal["nurse", "gp", "lead"]
 
 
 class DemoError(Exception):
@@ -36,7 +39,7 @@ class DemoError(Exception):
 class DemoLogin(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    role: Literal["nurse", "gp"]
+    role: DemoRole
     username: str
     display_name: str
     password: str
@@ -67,6 +70,10 @@ class DemoState(BaseModel):
     def login(self, role: Literal["nurse", "gp"]) -> DemoLogin:
         return next(login for login in self.logins if login.role == role)
 
+    def lead_login(self) -> DemoLogin | None:
+        """The centre lead's login (demos seeded before the programme view have none)."""
+        return next((login for login in self.logins if login.role == "lead"), None)
+
 
 def load_state(data_dir: Path) -> DemoState | None:
     """The state of an earlier start in ``data_dir``, or None when there was none."""
@@ -92,7 +99,7 @@ def save_state(data_dir: Path, state: DemoState) -> None:
 def seed_demo(
     session: Session, people: list[DemoPerson], seed_value: int, now: datetime
 ) -> DemoState:
-    """A follow-up centre, its demo nurse, a demo GP, and ``people`` enrolled (each on the
+    """A follow-up centre, its demo nurse and lead, a demo GP, and ``people`` enrolled (each on the
     days of history their devices hold) with approved template plans and registered gateways.
     Adds rows to ``session``; the caller commits."""
     fjordvik = seed.add_municipality(session, "9911", "Fjordvik (demo)")
@@ -114,6 +121,12 @@ def seed_demo(
         DemoLogin(
             role="gp", username=GP, display_name="Fastlege Demo", password=secrets.token_urlsafe(9)
         ),
+        DemoLogin(
+            role="lead",
+            username=LEAD,
+            display_name="Leder Demo",
+            password=secrets.token_urlsafe(9),
+        ),
     ]
     users: dict[str, UserRow] = {}
     for login in logins:
@@ -124,7 +137,7 @@ def seed_demo(
             role=login.role,
             now=now - timedelta(days=30),
             password=login.password,
-            centres=[centre] if login.role == "nurse" else [],
+            centres=[centre] if login.role in ("nurse", "lead") else [],
         )
     gp = users["gp"]
     patients = []

@@ -78,7 +78,7 @@ def add_user(
     *,
     username: str,
     display_name: str,
-    role: Literal["nurse", "gp", "admin"],
+    role: Literal["nurse", "gp", "admin", "lead"],
     now: datetime,
     password: str | None = None,
     centres: Sequence[CentreRow] = (),
