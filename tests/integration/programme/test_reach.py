@@ -93,8 +93,8 @@ def reach_world(session: Session) -> ReachWorld:
     P6    M1    heart_failure  discharged  1 Jun                        16 Sep (not coded)
     P7    M1    copd           active      5 Oct, no national id        –
     P8    M2    copd           discharged  10 Oct                       21 Nov 10:00 equipment
-    P11   M2    copd           active      1 Jul, M 1999-12-01          –
-    P12   M1    copd           active      1 Jul, F 1959-11-24          –
+    P11   M2    copd           active      1 Mar, M 1999-12-01          –
+    P12   M1    copd           active      1 Mar, F 1959-11-24          –
     P9    M3    copd           active      1 Oct (centre B)             –
     P10   M3    copd           discharged  20 Sep (centre B)            15 Oct withdrew
     ====  ====  =============  ==========  ===========================  =====================
@@ -192,7 +192,7 @@ def reach_world(session: Session) -> ReachWorld:
         "P11",
         municipality=m2,
         centre=a,
-        enrolled=oslo(2026, 7, 1),
+        enrolled=oslo(2026, 3, 1),
         state="active",
         national_id=nid(date(1999, 12, 1), 953),
     )
@@ -201,7 +201,7 @@ def reach_world(session: Session) -> ReachWorld:
         "P12",
         municipality=m1,
         centre=a,
-        enrolled=oslo(2026, 7, 1),
+        enrolled=oslo(2026, 3, 1),
         state="active",
         national_id=nid(date(1959, 11, 24), 44),
     )
