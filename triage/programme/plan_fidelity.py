@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, exists, func, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from triage.domain.access import ProgrammeSection
@@ -173,31 +173,45 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
 def _personalised(
     session: Session, query: ProgrammeQuery, first: datetime, after: datetime
 ) -> Figure:
-    activation = and_(
-        AuditRow.patient_id == PatientRow.id,
-        AuditRow.action == "activate",
-        AuditRow.outcome == "allowed",
+    # each patient's first allowed activation, and the patients with a version 2+ approved by
+    # the period's end: one grouped scan each, joined to the patients (not a lookup per
+    # patient)
+    activation = (
+        select(AuditRow.patient_id.label("patient_id"), func.min(AuditRow.at).label("at"))
+        .where(
+            AuditRow.action == "activate",
+            AuditRow.outcome == "allowed",
+            AuditRow.patient_id.is_not(None),
+        )
+        .group_by(AuditRow.patient_id)
+        .subquery()
+    )
+    personal = (
+        select(PlanRow.patient_id.label("patient_id"))
+        .join(PlanVersionRow, PlanVersionRow.plan_id == PlanRow.id)
+        .where(
+            PlanVersionRow.version >= 2,
+            PlanVersionRow.approved_at.is_not(None),
+            PlanVersionRow.approved_at < after,
+        )
+        .group_by(PlanRow.patient_id)
+        .subquery()
     )
     trial_ended = or_(
-        exists().where(activation, AuditRow.at < after),
+        activation.c.at < after,
         and_(
+            activation.c.patient_id.is_(None),
             PatientRow.state.in_(("active", "paused")),
-            not_(exists().where(activation)),
             PatientRow.enrolled_at < after,
         ),
     )
     discharged_before = and_(PatientRow.state == "discharged", PatientRow.state_changed_at < first)
-    personal = exists().where(
-        PlanRow.patient_id == PatientRow.id,
-        PlanVersionRow.plan_id == PlanRow.id,
-        PlanVersionRow.version >= 2,
-        PlanVersionRow.approved_at.is_not(None),
-        PlanVersionRow.approved_at < after,
-    )
     denominator, numerator = session.execute(
-        select(func.count(), func.count().filter(personal)).where(
-            *patient_clauses(query), trial_ended, not_(discharged_before)
-        )
+        select(func.count(), func.count(personal.c.patient_id))
+        .select_from(PatientRow)
+        .outerjoin(activation, activation.c.patient_id == PatientRow.id)
+        .outerjoin(personal, personal.c.patient_id == PatientRow.id)
+        .where(*patient_clauses(query), trial_ended, not_(discharged_before))
     ).one()
     return ratio("plan_fidelity.personalised", numerator, denominator)
 
