@@ -228,7 +228,8 @@ def _population(client: ApiClient, municipality: dict[str, Any], lang: Language)
 
 
 def _minutes(client: ApiClient, municipality_id: str, lang: Language) -> None:
-    current = client.municipality_programme(municipality_id).get("minutes_per_home_visit")
+    stored = client.municipality_programme(municipality_id).get("minutes_per_home_visit")
+    current = int(stored) if stored is not None else None
     with st.form(f"minutes-{municipality_id}"):
         minutes = st.number_input(
             t("minutes_per_home_visit", lang),
@@ -251,7 +252,8 @@ def _minutes(client: ApiClient, municipality_id: str, lang: Language) -> None:
 
 
 def _fte(client: ApiClient, centre_id: str, lang: Language) -> None:
-    current = client.centre_programme(centre_id).get("nurse_fte")
+    stored = client.centre_programme(centre_id).get("nurse_fte")
+    current = float(stored) if stored is not None else None
     with st.form(f"fte-{centre_id}"):
         fte = st.number_input(
             t("nurse_fte", lang),

@@ -95,6 +95,9 @@ def test_the_admin_enters_minutes_per_visit_and_nurse_fte(
         assert m is not None
         assert c is not None
         assert (m.minutes_per_home_visit, c.nurse_fte) == (45, 3.5)
+    at.run()
+    assert at.number_input(key=f"minutes-{municipality}-value").value == 45
+    assert at.number_input(key=f"fte-{centre}-value").value == 3.5
 
 
 def test_the_client_uploads_a_population_csv(ward: Ward, dashboard_env: str) -> None:
