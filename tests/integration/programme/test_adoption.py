@@ -226,3 +226,6 @@ def test_every_figure_has_a_definition(sessions: sessionmaker[Session], aw: Adop
     result = compute(sessions, query(None))
     ids = {d.id for d in adoption.DEFINITIONS}
     assert {f.id for f in result.figures} | {t.id for t in result.tables} == ids
+    [found] = result.tables
+    [definition] = [d for d in adoption.DEFINITIONS if d.id == found.id]
+    assert found.columns == tuple(c.id for c in definition.columns)

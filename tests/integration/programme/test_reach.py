@@ -419,16 +419,13 @@ def test_no_discharges_give_a_dropout_without_value(
     assert table(result, "reach.monthly").rows == (("2026-08", 2, 0, 5),)
 
 
-def test_every_figure_and_table_has_a_definition() -> None:
-    ids = {d.id for d in reach.DEFINITIONS}
-    assert ids == {
-        "reach.patients_by_state",
-        "reach.by_municipality",
-        "reach.monthly",
-        "reach.age_sex",
-        "reach.discharge_reasons",
-        "reach.dropout",
-    }
-    for definition in reach.DEFINITIONS:
-        if definition.columns:
-            assert definition.unit is not None
+def test_every_figure_and_table_has_a_definition_with_its_columns(
+    sessions: sessionmaker[Session], rw: ReachWorld
+) -> None:
+    """Each figure and table names a definition; a table's columns are its definition's."""
+    result = compute(sessions, query({rw.centre_a}))
+    definitions = {d.id: d for d in reach.DEFINITIONS}
+    assert {f.id for f in result.figures} | {t.id for t in result.tables} == set(definitions)
+    for found in result.tables:
+        assert found.columns == tuple(c.id for c in definitions[found.id].columns)
+        assert all(len(row) == len(found.columns) for row in found.rows)
