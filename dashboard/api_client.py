@@ -243,6 +243,9 @@ class Patient(_Model):
     state: str
     state_reason: str | None = None
     enrolled_at: datetime
+    # issue 18: reach
+    discharge_code: str | None = None
+    home_care: bool = False
 
 
 class Reading(_Model):
@@ -971,6 +974,53 @@ class ApiClient:
             return False
         self._tokens = _parse(Tokens, data)
         return True
+
+    # issue 18: reach — the programme's settings (admins)
+
+    def municipalities(self) -> list[dict[str, Any]]:
+        """Every municipality (admins only): id, number, name."""
+        return [_object(m) for m in self._all("/admin/municipalities", {"limit": 200})]
+
+    def population(self, municipality_id: str) -> dict[str, Any]:
+        return _object(self._get(f"/admin/municipalities/{municipality_id}/population"))
+
+    def upload_population_csv(self, municipality_id: str, text: bytes) -> dict[str, Any]:
+        """Replace the years in the CSV file (header ``year,sex,age_band,count``); the API
+        names a bad line."""
+        path = f"/admin/municipalities/{municipality_id}/population"
+        for attempt in (1, 2):
+            if self._tokens is None:
+                raise ApiError(401, "Ikke innlogget", "Logg inn for å fortsette.")
+            headers = {
+                "Accept-Language": self.language,
+                "Authorization": f"Bearer {self._tokens.access_token}",
+                "Content-Type": "text/csv",
+            }
+            try:
+                response = self._http.request("PUT", path, content=text, headers=headers)
+            except httpx.HTTPError as err:
+                raise ApiError(None, "The DHO service does not answer", str(err)) from err
+            if response.status_code == 401 and attempt == 1 and self._refresh():
+                continue
+            if response.is_error:
+                raise _problem(response)
+            return _object(response.json())
+        raise ApiError(401, "Ikke innlogget", "Logg inn for å fortsette.")
+
+    def municipality_programme(self, municipality_id: str) -> dict[str, Any]:
+        return _object(self._get(f"/admin/municipalities/{municipality_id}/programme"))
+
+    def set_minutes_per_home_visit(self, municipality_id: str, minutes: int | None) -> Any:
+        path = f"/admin/municipalities/{municipality_id}/programme"
+        body = {"minutes_per_home_visit": minutes}
+        return self._send("PUT", path, json=body, authorised=True)
+
+    def centre_programme(self, centre_id: str) -> dict[str, Any]:
+        return _object(self._get(f"/admin/centres/{centre_id}/programme"))
+
+    def set_nurse_fte(self, centre_id: str, fte: float | None) -> Any:
+        path = f"/admin/centres/{centre_id}/programme"
+        return self._send("PUT", path, json={"nurse_fte": fte}, authorised=True)
 
 
 def _items(page: Any) -> list[Any]:

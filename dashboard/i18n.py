@@ -632,6 +632,60 @@ WORDS: dict[str, tuple[str, str]] = {
         "Varselet i lenken finnes ikke eller er ikke ditt å se.",
         "The alert in the link does not exist or is not yours to see.",
     ),
+    # issue 18: reach
+    "discharge_code": ("Årsak til avslutning", "Reason for discharge"),
+    "discharge_code_stable": ("Stabil, klarer seg uten oppfølging", "Stable, no longer needed"),
+    "discharge_code_patient_withdrew": ("Pasienten ønsket å avslutte", "The patient withdrew"),
+    "discharge_code_could_not_use_equipment": (
+        "Klarte ikke å bruke utstyret",
+        "Could not use the equipment",
+    ),
+    "discharge_code_not_suitable": (
+        "Ikke egnet for oppfølging (klinisk vurdering)",
+        "Not suitable (clinical judgement)",
+    ),
+    "discharge_code_nursing_home": (
+        "Flyttet til sykehjem eller institusjon",
+        "Moved to a nursing home or institution",
+    ),
+    "discharge_code_moved": ("Flyttet fra kommunen", "Moved out of the municipality"),
+    "discharge_code_died": ("Død", "Died"),
+    "discharge_code_other": ("Annet", "Other"),
+    "discharge_code_needed": (
+        "Velg årsak til avslutning, og skriv en begrunnelse, før du avslutter oppfølgingen.",
+        "Choose the reason for discharge, and write a few words, before you discharge.",
+    ),
+    "home_care": ("Mottar også hjemmesykepleie", "Also receives home-care nursing"),
+    "programme_settings_title": ("Tall til programoversikten", "Figures for the programme view"),
+    "programme_settings_caption": (
+        "Kommunens innbyggere etter kjønn og aldersgruppe (fra SSB-tabell 07459, summert i "
+        "gruppene 0-49, 50-66, 67-79, 80-89 og 90+), hvor mange minutter et besøk fra "
+        "hjemmesykepleien tar, og hvor mange sykepleierårsverk hver oppfølgingstjeneste har.",
+        "The municipality's inhabitants by sex and age band (from SSB table 07459, summed into "
+        "the bands 0-49, 50-66, 67-79, 80-89 and 90+), how many minutes a home-care visit "
+        "takes, and how many nurse full-time equivalents each follow-up centre has.",
+    ),
+    "population_title": ("Innbyggere", "Inhabitants"),
+    "population_none": ("Ingen tall lagt inn ennå.", "No figures entered yet."),
+    "population_upload": (
+        "Last opp CSV-fil med overskriftene year,sex,age_band,count (sex: female eller male). "
+        "Hvert år i filen erstatter årets tall.",
+        "Upload a CSV file with the header year,sex,age_band,count (sex: female or male). Each "
+        "year in the file replaces that year's figures.",
+    ),
+    "population_send": ("Last opp", "Upload"),
+    "population_saved": (
+        "Innbyggertallene for {name} er lagret ({rows} rader).",
+        "The inhabitants of {name} are saved ({rows} rows).",
+    ),
+    "minutes_per_home_visit": (
+        "Minutter per besøk fra hjemmesykepleien (med kjøring)",
+        "Minutes per home-care visit (driving included)",
+    ),
+    "nurse_fte": ("Sykepleierårsverk", "Nurse full-time equivalents"),
+    "not_entered": ("Ikke lagt inn", "Not entered"),
+    "programme_save": ("Lagre", "Save"),
+    "programme_saved": ("Lagret.", "Saved."),
 }
 
 

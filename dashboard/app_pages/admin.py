@@ -201,3 +201,102 @@ session.show_flash()
 st.caption(t("admin_intro", language))
 _users(session.client(), language)
 _varsling(session.client(), language)
+
+
+# issue 18: reach — the programme's settings
+
+
+def _population(client: ApiClient, municipality: dict[str, Any], lang: Language) -> None:
+    municipality_id, name = str(municipality["id"]), str(municipality["name"])
+    st.markdown(f"**{t('population_title', lang)}**")
+    rows = client.population(municipality_id).get("rows", [])
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.caption(t("population_none", lang))
+    with st.form(f"population-{municipality_id}", clear_on_submit=True):
+        upload = st.file_uploader(
+            t("population_upload", lang), type=["csv"], key=f"population-file-{municipality_id}"
+        )
+        if st.form_submit_button(t("population_send", lang)) and upload is not None:
+            try:
+                saved = client.upload_population_csv(municipality_id, upload.getvalue())
+            except ApiError as error:
+                session.show_error(error)
+                return
+            _done(t("population_saved", lang, name=name, rows=len(saved.get("rows", []))))
+
+
+def _minutes(client: ApiClient, municipality_id: str, lang: Language) -> None:
+    stored = client.municipality_programme(municipality_id).get("minutes_per_home_visit")
+    current = int(stored) if stored is not None else None
+    with st.form(f"minutes-{municipality_id}"):
+        minutes = st.number_input(
+            t("minutes_per_home_visit", lang),
+            min_value=1,
+            max_value=600,
+            value=current,
+            step=5,
+            placeholder=t("not_entered", lang),
+            key=f"minutes-{municipality_id}-value",
+        )
+        if st.form_submit_button(t("programme_save", lang)):
+            try:
+                client.set_minutes_per_home_visit(
+                    municipality_id, int(minutes) if minutes is not None else None
+                )
+            except ApiError as error:
+                session.show_error(error)
+                return
+            _done(t("programme_saved", lang))
+
+
+def _fte(client: ApiClient, centre_id: str, lang: Language) -> None:
+    stored = client.centre_programme(centre_id).get("nurse_fte")
+    current = float(stored) if stored is not None else None
+    with st.form(f"fte-{centre_id}"):
+        fte = st.number_input(
+            t("nurse_fte", lang),
+            min_value=0.1,
+            max_value=1000.0,
+            value=current,
+            step=0.5,
+            placeholder=t("not_entered", lang),
+            key=f"fte-{centre_id}-value",
+        )
+        if st.form_submit_button(t("programme_save", lang)):
+            try:
+                client.set_nurse_fte(centre_id, float(fte) if fte is not None else None)
+            except ApiError as error:
+                session.show_error(error)
+                return
+            _done(t("programme_saved", lang))
+
+
+def _programme_settings(client: ApiClient, lang: Language) -> None:
+    st.header(f"📊 {t('programme_settings_title', lang)}")
+    st.caption(t("programme_settings_caption", lang))
+    try:
+        municipalities = client.municipalities()
+        centres = client.centres()
+    except ApiError as error:
+        session.show_error(error)
+        return
+    for municipality in municipalities:
+        with st.container(border=True, key=f"programme-m-{municipality['id']}"):
+            st.subheader(str(municipality["name"]))
+            try:
+                _minutes(client, str(municipality["id"]), lang)
+                _population(client, municipality, lang)
+            except ApiError as error:
+                session.show_error(error)
+    for centre in centres:
+        with st.container(border=True, key=f"programme-c-{centre.id}"):
+            st.subheader(centre.name)
+            try:
+                _fte(client, centre.id, lang)
+            except ApiError as error:
+                session.show_error(error)
+
+
+_programme_settings(session.client(), language)

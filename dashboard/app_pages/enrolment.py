@@ -21,6 +21,17 @@ from dashboard.presenters import (
 PICKER = "enrolment_patient"
 #: the gateway whose revocation waits for the nurse's confirmation
 CONFIRM_REVOKE = "gateway_confirm_revoke"
+#: the coded reasons for discharge (the API's DischargeCode), in the order offered
+DISCHARGE_CODES = (
+    "stable",
+    "patient_withdrew",
+    "could_not_use_equipment",
+    "not_suitable",
+    "nursing_home",
+    "moved",
+    "died",
+    "other",
+)
 
 
 def _enrol(client: ApiClient, patients: list[Patient], lang: Language) -> None:
@@ -57,6 +68,7 @@ def _enrol(client: ApiClient, patients: list[Patient], lang: Language) -> None:
             placeholder=t("choose", lang),
             key="enrol_gp",
         )
+        home_care = st.checkbox(t("home_care", lang), key="enrol_home_care")
         if st.form_submit_button(t("enrol", lang), type="primary"):
             body = {
                 "display_name": name.strip(),
@@ -65,6 +77,7 @@ def _enrol(client: ApiClient, patients: list[Patient], lang: Language) -> None:
                 "municipality_id": municipality,
                 "national_id": national_id.strip() or None,
                 "gp_user_id": gp,
+                "home_care": home_care,
             }
             try:
                 patient = client.enrol(body)
@@ -143,6 +156,14 @@ def _state(client: ApiClient, patient: Patient, lang: Language) -> None:
     state = patient_state_label(patient.state, lang)
     st.markdown(f"**{t('state', lang)}:** {state} {patient.state_reason or ''}")
     reason = st.text_input(t("reason", lang), key="state_reason")
+    code = st.selectbox(
+        t("discharge_code", lang),
+        DISCHARGE_CODES,
+        format_func=lambda c: t(f"discharge_code_{c}", lang),
+        index=None,
+        placeholder=t("choose", lang),
+        key="state_discharge_code",
+    )
     actions: list[tuple[str, str, bool]] = []
     if patient.state == "trial":
         actions.append(("activate", f"▶️ {t('activate', lang)}", False))
@@ -153,10 +174,14 @@ def _state(client: ApiClient, patient: Patient, lang: Language) -> None:
     actions.append(("discharge", f"⏹ {t('discharge', lang)}", True))
     for col, (action, label, needs_reason) in zip(st.columns(len(actions)), actions, strict=True):
         if col.button(label, key=f"state-{action}"):
+            body: dict[str, str] | None = {"reason": reason} if needs_reason else None
+            if action == "discharge":
+                if code is None or len(reason.strip()) < 3:
+                    st.error(t("discharge_code_needed", lang))
+                    continue
+                body = {"reason": reason, "code": code}
             try:
-                changed = client.change_state(
-                    patient.id, action, {"reason": reason} if needs_reason else None
-                )
+                changed = client.change_state(patient.id, action, body)
             except ApiError as err:
                 session.show_error(err)
             else:

@@ -21,7 +21,7 @@ from triage.api.language import RequestLanguage
 from triage.api.limits import BodyLimit
 from triage.api.queries.worklist import AlertSummaryCache
 from triage.api.ratelimit import RateLimiter
-from triage.api.routers import ROUTERS, ingest, receipt
+from triage.api.routers import ROUTERS, ingest, programme_settings, receipt
 from triage.auth.tokens import LocalTokens
 from triage.config import Settings
 from triage.ingest.pipeline import PlanCache
@@ -89,6 +89,7 @@ def create_app(
     for router in ROUTERS:
         check = checked_ingest_request if router is ingest.router else checked_request
         v1.include_router(router, dependencies=[Depends(check)])
+    v1.include_router(programme_settings.router, dependencies=[Depends(checked_request)])
     app.include_router(v1)
     _document_bodies(app)
     return app

@@ -17,6 +17,7 @@ from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding, RuleType
 from triage.domain.plan import Condition
+from triage.domain.programme import DischargeCode
 from triage.texts.findings import reason_text
 
 # ----------------------------------------------------------------------------- shared parts
@@ -209,6 +210,12 @@ class PatientRead(BaseModel):
     paused_until: date | None
     enrolled_at: AwareDatetime
     state_changed_at: AwareDatetime
+    discharge_code: DischargeCode | None = Field(
+        default=None, description="why follow-up ended (set at discharge); null before"
+    )
+    home_care: bool = Field(
+        default=False, description="the patient also receives home-care nursing"
+    )
 
 
 class EnrolRequest(BaseModel):
@@ -228,6 +235,11 @@ class EnrolRequest(BaseModel):
     gp_user_id: Annotated[str | None, Field(max_length=64)] = None
     assigned_nurse_id: Annotated[str | None, Field(max_length=64)] = None
     timezone: Annotated[str, Field(max_length=64)] = "Europe/Oslo"
+    home_care: bool = Field(
+        default=False,
+        description="the patient also receives home-care nursing (hjemmesykepleie): the "
+        "programme's figures show these patients apart",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -254,6 +266,9 @@ class PatientUpdate(BaseModel):
     centre_id: Annotated[str | None, Field(max_length=64)] = None
     municipality_id: Annotated[str | None, Field(max_length=64)] = None
     assigned_nurse_id: Annotated[str | None, Field(max_length=64)] = None
+    home_care: bool | None = Field(
+        default=None, description="the patient also receives home-care nursing; not nullable"
+    )
 
 
 class PauseRequest(BaseModel):
@@ -269,6 +284,11 @@ class DischargeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    code: DischargeCode = Field(
+        description="why follow-up ended, coded (the programme's discharge reasons and "
+        "dropout): stable, patient_withdrew, could_not_use_equipment, not_suitable, "
+        "nursing_home, moved, died, other; `reason` keeps the nurse's words"
+    )
 
 
 # ----------------------------------------------------------------------------- data

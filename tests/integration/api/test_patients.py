@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.api.conftest import NOW, ApiWorld, Login
 from tests.integration.api.test_worklist import REASON, audit_rows
+from triage.storage.models import PatientRow
 from triage.storage.seed import synthetic_national_id
 
 
@@ -258,13 +259,18 @@ def test_the_enrolment_states_and_their_audit_trail(
         None,
         None,
     )
+    assert resumed["discharge_code"] is None
     discharged = http.post(
-        f"{url}/discharge", headers=headers, json={"reason": "flyttet fra kommunen"}
+        f"{url}/discharge",
+        headers=headers,
+        json={"reason": "flyttet fra kommunen", "code": "moved"},
     ).json()
-    assert (discharged["state"], discharged["state_reason"]) == (
+    assert (discharged["state"], discharged["state_reason"], discharged["discharge_code"]) == (
         "discharged",
         "flyttet fra kommunen",
+        "moved",
     )
+    assert http.get(url, headers=headers).json()["discharge_code"] == "moved"
     trail = [
         (r.action, r.details.get("to"))
         for r in audit_rows(sessions, patient_id=patient_id)
@@ -277,6 +283,8 @@ def test_the_enrolment_states_and_their_audit_trail(
         ("resume", "active"),
         ("discharge", "discharged"),
     ]
+    [discharge] = audit_rows(sessions, action="discharge")
+    assert discharge.details["code"] == "moved"
 
 
 def test_invalid_state_changes_are_409_with_what_is_allowed(
@@ -302,8 +310,8 @@ def test_invalid_state_changes_are_409_with_what_is_allowed(
     past = http.post(f"{url}/pause", headers=headers, json={**pause, "until": "2026-11-23"})
     assert past.status_code == 422
     assert http.post(f"{url}/pause", headers=headers, json={}).status_code == 422
-    http.post(f"{url}/discharge", headers=headers, json={"reason": "avsluttet"})
-    for change, body in (("activate", None), ("discharge", {"reason": "igjen"})):
+    http.post(f"{url}/discharge", headers=headers, json={"reason": "avsluttet", "code": "stable"})
+    for change, body in (("activate", None), ("discharge", {"reason": "igjen", "code": "other"})):
         refused = http.post(f"{url}/{change}", headers=headers, json=body)
         assert refused.status_code == 409, change
     frozen = http.patch(url, headers=headers, json={"gp_user_id": None})
@@ -318,7 +326,7 @@ def test_a_gp_cannot_change_the_enrolment_state(
     response = http.post(
         f"/api/v1/patients/{copd}/discharge",
         headers=login(http, "gp-1"),
-        json={"reason": "ikke lenger aktuelt"},
+        json={"reason": "ikke lenger aktuelt", "code": "not_suitable"},
     )
     assert response.status_code == 403
     [row] = audit_rows(sessions, action="discharge")
@@ -361,3 +369,59 @@ def test_a_refused_nurse_or_gp_is_named_only_by_the_id_sent(
         },
         "gp_user_id": {"user <id> is not an active GP: choose one of the site's GPs"},
     }
+
+
+# ----------------------------------------------------------------------------- issue 18: reach
+
+
+def test_a_discharge_needs_a_known_code(
+    http: httpx.Client, sessions: sessionmaker[Session], api_world: ApiWorld, login: Login
+) -> None:
+    """The coded reason is required at discharge: none or an unknown one is 422 and the patient
+    stays in follow-up; a known one is stored and shown."""
+    headers = login(http, "nurse-a")
+    patient_id = enrol(http, headers, api_world)["id"]
+    url = f"/api/v1/patients/{patient_id}"
+    missing = http.post(f"{url}/discharge", headers=headers, json={"reason": "avsluttet"})
+    assert missing.status_code == 422
+    assert "code" in missing.text
+    unknown = http.post(
+        f"{url}/discharge", headers=headers, json={"reason": "avsluttet", "code": "bored"}
+    )
+    assert unknown.status_code == 422
+    assert http.get(url, headers=headers).json()["state"] == "trial"
+    done = http.post(
+        f"{url}/discharge",
+        headers=headers,
+        json={"reason": "orket ikke mer", "code": "patient_withdrew"},
+    )
+    assert done.json()["discharge_code"] == "patient_withdrew"
+    with sessions() as session:
+        row = session.get(PatientRow, patient_id)
+        assert row is not None
+        assert row.discharge_code == "patient_withdrew"
+
+
+def test_the_home_care_flag_is_set_at_enrolment_and_changed_later(
+    http: httpx.Client, sessions: sessionmaker[Session], api_world: ApiWorld, login: Login
+) -> None:
+    """Enrolled without the flag: no home care; with it: shown and audited; a change sets it
+    and null is refused."""
+    headers = login(http, "nurse-a")
+    plain = enrol(http, headers, api_world)
+    assert plain["home_care"] is False
+    body = enrolment(
+        api_world,
+        national_id=synthetic_national_id(date(1941, 2, 3), 12),
+        home_care=True,
+    )
+    with_care = http.post("/api/v1/patients", headers=headers, json=body).json()
+    assert with_care["home_care"] is True
+    assert with_care["discharge_code"] is None
+    audited = [r.details["home_care"] for r in audit_rows(sessions, action="enrol")]
+    assert sorted(audited) == [False, True]
+    url = f"/api/v1/patients/{plain['id']}"
+    assert http.patch(url, headers=headers, json={"home_care": True}).json()["home_care"] is True
+    assert http.get(url, headers=headers).json()["home_care"] is True
+    cleared = http.patch(url, headers=headers, json={"home_care": None})
+    assert cleared.status_code == 422

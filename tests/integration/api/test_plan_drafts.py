@@ -120,7 +120,9 @@ def test_approved_and_overtaken_drafts_are_not_listed(
     assert approved.status_code == 200, approved.text
     assert listed(http, gp) == [("Testpasient a-hf", 2)]
     gone = http.post(
-        f"{API}/patients/{hf.id}/discharge", headers=nurse, json={"reason": "flyttet fra kommunen"}
+        f"{API}/patients/{hf.id}/discharge",
+        headers=nurse,
+        json={"reason": "flyttet fra kommunen", "code": "moved"},
     )
     assert gone.status_code == 200, gone.text
     assert listed(http, gp) == []

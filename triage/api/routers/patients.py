@@ -50,6 +50,7 @@ from triage.api.schemas_patients import (
 )
 from triage.domain.access import PatientRef, Permission, decide
 from triage.domain.plan import Condition
+from triage.domain.programme import DischargeCode
 from triage.storage.models import PatientRow
 from triage.storage.repositories import new_id
 
@@ -99,20 +100,20 @@ def enrol(body: EnrolRequest, caller: CallerDep) -> PatientRead:
             _unprocessable(nurse_problem(session, body.assigned_nurse_id, body.centre_id))
         if body.national_id is not None and national_id_taken(session, body.national_id):
             raise ConflictError("a patient with this national identity number is enrolled")
-        session.add(
-            enrolled(
-                patient_id=patient_id,
-                display_name=body.display_name,
-                national_id=body.national_id,
-                condition=body.condition.value if body.condition else None,
-                municipality_id=body.municipality_id,
-                centre_id=body.centre_id,
-                gp_user_id=body.gp_user_id,
-                assigned_nurse_id=body.assigned_nurse_id,
-                timezone=body.timezone,
-                now=caller.now,
-            )
+        patient = enrolled(
+            patient_id=patient_id,
+            display_name=body.display_name,
+            national_id=body.national_id,
+            condition=body.condition.value if body.condition else None,
+            municipality_id=body.municipality_id,
+            centre_id=body.centre_id,
+            gp_user_id=body.gp_user_id,
+            assigned_nurse_id=body.assigned_nurse_id,
+            timezone=body.timezone,
+            now=caller.now,
         )
+        patient.home_care = body.home_care
+        session.add(patient)
         session.flush()
         caller.audit(
             session,
@@ -120,7 +121,11 @@ def enrol(body: EnrolRequest, caller: CallerDep) -> PatientRead:
             "patient",
             patient_id,
             patient_id,
-            details={"centre": body.centre_id, "municipality": body.municipality_id},
+            details={
+                "centre": body.centre_id,
+                "municipality": body.municipality_id,
+                "home_care": body.home_care,
+            },
         )
         return _read(session, patient_id)
 
@@ -193,11 +198,12 @@ def get_patient(patient_id: str, caller: CallerDep) -> PatientRead:
 
 @router.patch("/patients/{patient_id}", response_model=PatientRead, responses=_CHANGE_ERRORS)
 def update_patient(patient_id: str, body: PatientUpdate, caller: CallerDep) -> PatientRead:
-    """Change the patient's GP, follow-up centre, municipality or assigned nurse (a field sent
-    as null clears the GP or the nurse). Moving a patient to another centre needs a nurse of
-    both centres; the centre must serve the municipality and the assigned nurse work there."""
+    """Change the patient's GP, follow-up centre, municipality, assigned nurse or home-care flag
+    (a field sent as null clears the GP or the nurse). Moving a patient to another centre needs
+    a nurse of both centres; the centre must serve the municipality and the assigned nurse work
+    there."""
     changes = body.model_dump(exclude_unset=True)
-    for required in ("centre_id", "municipality_id"):
+    for required in ("centre_id", "municipality_id", "home_care"):
         if required in changes and changes[required] is None:
             raise ApiError(422, f"{required} cannot be cleared; give the new one")
     with caller.sessions.begin() as session:
@@ -251,9 +257,12 @@ def resume(patient_id: str, caller: CallerDep) -> PatientRead:
     "/patients/{patient_id}/discharge", response_model=PatientRead, responses=_CHANGE_ERRORS
 )
 def discharge(patient_id: str, body: DischargeRequest, caller: CallerDep) -> PatientRead:
-    """End follow-up for good, with a reason (`trial`, `active` or `paused` → `discharged`).
+    """End follow-up for good, with a coded reason (`code`) and the nurse's words (`reason`)
+    (`trial`, `active` or `paused` → `discharged`).
     The patient's gateways' readings are refused from then on."""
-    return _change_state(caller, patient_id, StateChange.DISCHARGE, reason=body.reason)
+    return _change_state(
+        caller, patient_id, StateChange.DISCHARGE, reason=body.reason, code=body.code
+    )
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -266,6 +275,7 @@ def _change_state(
     *,
     reason: str | None = None,
     until: date | None = None,
+    code: DischargeCode | None = None,
 ) -> PatientRead:
     with caller.sessions.begin() as session:
         row = caller.patient(
@@ -277,6 +287,7 @@ def _change_state(
                 "to": LIFECYCLE[change][1].value,
                 **({"reason": reason} if reason else {}),
                 **({"until": until.isoformat()} if until else {}),
+                **({"code": code.value} if code else {}),
             },
         )
         try:
@@ -288,6 +299,8 @@ def _change_state(
         row.state = target.value
         row.state_reason = reason
         row.paused_until = until
+        if code is not None:
+            row.discharge_code = code.value
         row.state_changed_at = caller.now
         session.flush()
         return _read(session, patient_id)
@@ -347,4 +360,6 @@ def _patient(names: PatientNames) -> PatientRead:
         paused_until=row.paused_until,
         enrolled_at=row.enrolled_at,
         state_changed_at=row.state_changed_at,
+        discharge_code=DischargeCode(row.discharge_code) if row.discharge_code else None,
+        home_care=row.home_care,
     )
