@@ -632,6 +632,14 @@ WORDS: dict[str, tuple[str, str]] = {
         "Varselet i lenken finnes ikke eller er ikke ditt å se.",
         "The alert in the link does not exist or is not yours to see.",
     ),
+    # issue 18: alerts
+    "home_visit_avoided": ("Hjemmebesøk unngått", "Home visit avoided"),
+    "home_visit_avoided_help": (
+        "Kryss av når denne oppfølgingen gjorde et besøk fra hjemmesykepleien unødvendig. "
+        "Det telles i programmets tall for spart tid i hjemmesykepleien.",
+        "Tick when this handling made a home-care visit unnecessary. It counts in the "
+        "programme's figure of home-care time saved.",
+    ),
 }
 
 
