@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import random
+
 import pytest
 
 from triage.domain.programme_alerts import (
@@ -14,6 +16,7 @@ from triage.domain.programme_alerts import (
     StaffedClock,
     backlogs,
     on_time,
+    tally,
     yellow_target,
 )
 from triage.domain.service_hours import ServiceCalendar
@@ -139,3 +142,39 @@ def test_the_openings_are_the_staffed_days_only(spring: StaffedClock) -> None:
     assert len(spring.openings) == len(spring.opening_days) == 13
     assert date(2026, 4, 2) not in spring.opening_days
     assert date(2026, 4, 7) in spring.opening_days
+
+
+def test_the_one_pass_tally_gives_what_the_definitions_give(spring: StaffedClock) -> None:
+    """400 random alerts over the span (some at an opening or closing to the second, some
+    unacknowledged, some acknowledged before they reached their colour): :func:`tally` agrees
+    with :func:`on_time` and :func:`backlogs` alert by alert."""
+    rnd = random.Random(18)
+    low, high = at(2026, 3, 20, 0), at(2026, 4, 10, 0)
+    edges = [*spring.openings, *spring.ends]
+    alerts: list[tuple[str, float, float | None, bool]] = []
+    for _ in range(400):
+        since = rnd.choice(edges) if rnd.random() < 0.2 else rnd.uniform(low, high)
+        acknowledged: float | None = None
+        if rnd.random() < 0.8:
+            acknowledged = since + rnd.choice([-60.0, 0.0, rnd.uniform(0, 4 * 86400)])
+            if rnd.random() < 0.2:
+                acknowledged = rnd.choice(edges)
+        alerts.append((rnd.choice(["red", "yellow"]), since, acknowledged, rnd.random() < 0.7))
+    now = at(2026, 4, 8, 10)
+    targets = {"red": RED, "yellow": yellow_target(CALENDAR)}
+
+    tallies, found = tally(spring, alerts, now, targets)
+
+    for colour in ("red", "yellow"):
+        decided = [
+            on_time(spring, s, a, now, targets[colour])
+            for c, s, a, counted in alerts
+            if c == colour and counted
+        ]
+        assert tallies[colour].counted == sum(d[0] is not OnTime.UNDECIDED for d in decided)
+        assert tallies[colour].on_time == sum(d[0] is OnTime.ON_TIME for d in decided)
+        assert tallies[colour].waits == pytest.approx([d[1] for d in decided if d[1] is not None])
+    expected = backlogs(spring, [(c, s, a) for c, s, a, _ in alerts])
+    assert [(b.red, b.yellow, b.unacknowledged, b.last_acknowledged) for b in found] == [
+        (b.red, b.yellow, b.unacknowledged, b.last_acknowledged) for b in expected
+    ]
