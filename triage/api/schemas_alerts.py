@@ -200,9 +200,7 @@ class ResolveRequest(BaseModel):
     @model_validator(mode="after")
     def _visit_needs_an_outcome(self) -> Self:
         if self.home_visit_avoided and self.outcome is None:
-            raise ValueError(
-                "home_visit_avoided is recorded with the action: give the outcome too"
-            )
+            raise ValueError("home_visit_avoided is recorded with the action: give the outcome too")
         return self
 
 

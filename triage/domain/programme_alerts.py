@@ -36,7 +36,6 @@ from enum import StrEnum
 
 from triage.domain.service_hours import ServiceCalendar
 
-
 #: Seconds within which a wait counts as equal to the target: instants read from the database
 #: as epoch floats carry rounding errors of microseconds (SQLite's ``julianday``).
 TOLERANCE = 0.0005
@@ -193,7 +192,12 @@ def tally(
     last = len(openings)
     limits = {colour: target.total_seconds() + TOLERANCE for colour, target in targets.items()}
     tallies = {colour: ColourTally() for colour in targets}
-    found = [OpeningBacklog() for _ in openings]
+    # the backlog by difference arrays (an alert never acknowledged waits at every opening
+    # after it); the last acknowledgement by each opening, from the acknowledged alerts only
+    red = [0] * (last + 1)
+    yellow = [0] * (last + 1)
+    unacknowledged = [0] * (last + 1)
+    latest: list[float | None] = [None] * last
     index_now = bisect_right(openings, now) - 1
     elapsed_now = (
         before[index_now] + min(now, ends[index_now]) - openings[index_now]
@@ -222,6 +226,24 @@ def tally(
                 if waited <= limits[colour]:
                     mine.on_time += 1
                 mine.waits.append(waited / 60.0)
+        if low >= high:
+            continue
+        counts = red if colour == "red" else yellow
+        counts[low] += 1
+        counts[high] -= 1
+        if acknowledged is None:
+            unacknowledged[low] += 1
+            unacknowledged[high] -= 1
+            continue
         for index in range(low, high):
-            found[index].add(colour, acknowledged)
+            seen = latest[index]
+            if seen is None or acknowledged > seen:
+                latest[index] = acknowledged
+    found: list[OpeningBacklog] = []
+    reds = yellows = waiting = 0
+    for index in range(last):
+        reds += red[index]
+        yellows += yellow[index]
+        waiting += unacknowledged[index]
+        found.append(OpeningBacklog(reds, yellows, waiting > 0, latest[index]))
     return tallies, found

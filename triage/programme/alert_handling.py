@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Float, cast, exists, func, or_, select
+from sqlalchemy import Float, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from triage.domain.access import ProgrammeSection
@@ -329,7 +329,7 @@ def compute(
     default_on_call_after: timedelta = DEFAULT_ON_CALL_AFTER,
 ) -> SectionResult:
     first, after = utc_bounds(query)
-    first_s, after_s, now_s = first.timestamp(), after.timestamp(), query.now.timestamp()
+    now_s = query.now.timestamp()
     centres = scope_centres(session, query)
     rules = {c.id: centre_rules(c, default_on_call_after) for c in centres}
     span = clock_span(query)
@@ -341,10 +341,10 @@ def compute(
         select(
             PatientRow.centre_id,
             AlertRow.colour,
-            epoch_seconds(session, AlertRow.opened_at),
             epoch_seconds(session, since),
             epoch_seconds(session, AlertRow.acknowledged_at),
-            epoch_seconds(session, AlertRow.resolved_at),
+            and_(AlertRow.opened_at >= first, AlertRow.opened_at < after),
+            and_(AlertRow.resolved_at >= first, AlertRow.resolved_at < after),
         )
         .join(PatientRow, PatientRow.id == AlertRow.patient_id)
         .where(
@@ -362,18 +362,11 @@ def compute(
     alerts: dict[str, list[tuple[str, float, float | None, bool]]] = defaultdict(list)
     resolved: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     # Core rows, not the ORM's: ~100,000 a quarter
-    for centre_id, colour, opened, reached, acknowledged, closed in session.connection().execute(
-        statement
+    for centre_id, colour, reached, acknowledged, opened_in, resolved_in in (
+        session.connection().execute(statement).all()
     ):
-        alerts[centre_id].append(
-            (
-                colour,
-                float(reached),
-                None if acknowledged is None else float(acknowledged),
-                first_s <= float(opened) < after_s,
-            )
-        )
-        if closed is not None and first_s <= float(closed) < after_s:
+        alerts[centre_id].append((colour, reached, acknowledged, bool(opened_in)))
+        if resolved_in:
             resolved[(centre_id, colour)][0] += 1
     for centre_id, colour, n in session.execute(
         select(PatientRow.centre_id, AlertRow.colour, func.count())

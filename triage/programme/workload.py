@@ -179,13 +179,11 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
         )
     }
     handled: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for centre_id, colour, acknowledged, resolved in session.execute(
-        select(
-            PatientRow.centre_id,
-            AlertRow.colour,
-            epoch_seconds(session, AlertRow.acknowledged_at),
-            epoch_seconds(session, AlertRow.resolved_at),
-        )
+    elapsed = epoch_seconds(session, AlertRow.resolved_at) - epoch_seconds(
+        session, AlertRow.acknowledged_at
+    )
+    statement = (
+        select(PatientRow.centre_id, AlertRow.colour, elapsed)
         .join(PatientRow, PatientRow.id == AlertRow.patient_id)
         .where(
             *clauses,
@@ -195,9 +193,10 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
             AlertRow.resolved_at >= first,
             AlertRow.resolved_at < after,
         )
-    ):
-        elapsed = round((float(resolved) - float(acknowledged)) / 60, 3)
-        handled[(centre_id, colour)].append(elapsed)
+    )
+    # Core rows, not the ORM's: ~100,000 a quarter
+    for centre_id, colour, seconds in session.connection().execute(statement).all():
+        handled[(centre_id, colour)].append(seconds / 60)
 
     staffed = [c for c in centres if c.nurse_fte]
     fte = sum(float(c.nurse_fte or 0) for c in staffed)

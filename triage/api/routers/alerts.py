@@ -286,9 +286,7 @@ def record_action(alert_id: AlertId, body: ActionRequest, caller: CallerDep) -> 
         )
         if row.state == "resolved":
             raise ConflictError(f"alert {alert_id} is resolved; record actions before resolving it")
-        _add_action(
-            session, caller, row, body.outcome.value, body.note, body.home_visit_avoided
-        )
+        _add_action(session, caller, row, body.outcome.value, body.note, body.home_visit_avoided)
         session.flush()
         return _detail(session, row)
 
