@@ -4,10 +4,9 @@ daylight-saving changes; on time, late or undecided at each edge; the backlog at
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-import random
 
 import pytest
 

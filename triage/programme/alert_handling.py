@@ -3,9 +3,15 @@ acknowledged within their target in the centre's staffed time, minutes to acknow
 recorded, and the reds and yellows waiting when the centre opens.
 
 Staffed time is the centre's own service calendar (:mod:`triage.domain.service_hours`); the
-targets and the exact rules are in :mod:`triage.domain.programme_alerts`. The query reads five
-columns of the clinical red and yellow alerts and computes staffed minutes in Python by
-bisection over the centre's staffed periods (about 100,000 alerts a quarter at 10,000 patients).
+targets and the exact rules are in :mod:`triage.domain.programme_alerts`. One query reads six
+small columns of the clinical red and yellow alerts (about 100,000 a quarter at 10,000
+patients) and :func:`~triage.domain.programme_alerts.tally` computes staffed minutes in one pass
+by bisection over the centre's staffed periods; outcomes recorded are counted in SQL (a
+semi-join on ``alert_actions``).
+
+The red target is the centre's ``on_call_after`` over ``default_on_call_after``: the registry
+calls :func:`compute` with EscalationPolicy's default (30 minutes); a deployment whose
+``escalate_after_min`` differs should pass it (as the escalation job does).
 """
 
 from __future__ import annotations

@@ -377,7 +377,7 @@ def test_a_hospital_admission_and_a_home_visit_avoided_are_stored_and_shown(
 def test_resolving_with_a_home_visit_avoided_needs_the_outcome(
     http: httpx.Client, api_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
 ) -> None:
-    """"Home visit avoided" belongs to a recorded action: resolving with the tick and no
+    """The tick "home visit avoided" belongs to a recorded action: resolving with the tick and no
     outcome is 422 with the reason, and the alert stays acknowledged; with the outcome it is
     stored."""
     alert_id = red_alert(sessions, api_world)

@@ -301,8 +301,9 @@ def resolve_alert(
     alert_id: AlertId, caller: CallerDep, body: ResolveRequest | None = None
 ) -> AlertDetail:
     """The alert moves from `acknowledged` to `resolved`; with `outcome`, the action is recorded
-    too (with `home_visit_avoided`, which needs an outcome: 422 without one). An alert that is not acknowledged, or already resolved, gives 409 with the reason. A
-    new breach of the rule afterwards opens a new alert. A nurse of the patient's centre."""
+    too (with `home_visit_avoided`, which needs an outcome: 422 without one). An alert that is
+    not acknowledged, or already resolved, gives 409 with the reason. A new breach of the rule
+    afterwards opens a new alert. A nurse of the patient's centre."""
     request = body or ResolveRequest()
     with caller.sessions.begin() as session:
         row = _handle(
