@@ -305,6 +305,7 @@ class AlertAction(_Model):
     by_person: Person | None = None
     outcome: str
     note: str = ""
+    home_visit_avoided: bool = False  # issue 18: alerts
 
 
 class AlertDetail(_Model):
@@ -757,14 +758,23 @@ class ApiClient:
         body = {"user_id": user_id}
         return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/assign", body))
 
-    def record_action(self, alert_id: str, outcome: str, note: str = "") -> AlertDetail:
-        body = {"outcome": outcome, "note": note}
+    def record_action(
+        self, alert_id: str, outcome: str, note: str = "", home_visit_avoided: bool = False
+    ) -> AlertDetail:
+        body = {"outcome": outcome, "note": note, "home_visit_avoided": home_visit_avoided}
         return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/actions", body))
 
-    def resolve(self, alert_id: str, outcome: str | None = None, note: str = "") -> AlertDetail:
+    def resolve(
+        self,
+        alert_id: str,
+        outcome: str | None = None,
+        note: str = "",
+        home_visit_avoided: bool = False,
+    ) -> AlertDetail:
         body: dict[str, Any] = {"note": note}
         if outcome is not None:
             body["outcome"] = outcome
+            body["home_visit_avoided"] = home_visit_avoided
         return _parse(AlertDetail, self._post(f"/alerts/{alert_id}/resolve", body))
 
     # --- plans

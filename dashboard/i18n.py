@@ -686,6 +686,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "not_entered": ("Ikke lagt inn", "Not entered"),
     "programme_save": ("Lagre", "Save"),
     "programme_saved": ("Lagret.", "Saved."),
+    # issue 18: alerts
+    "home_visit_avoided": ("Hjemmebesøk unngått", "Home visit avoided"),
+    "home_visit_avoided_help": (
+        "Kryss av når denne oppfølgingen gjorde et besøk fra hjemmesykepleien unødvendig. "
+        "Det telles i programmets tall for spart tid i hjemmesykepleien.",
+        "Tick when this handling made a home-care visit unnecessary. It counts in the "
+        "programme's figure of home-care time saved.",
+    ),
 }
 
 

@@ -341,6 +341,8 @@ _OUTCOMES: dict[str, tuple[str, str]] = {
     ),
     "sent_to_emergency_care": ("Sendt til legevakt/akutt", "Sent to emergency care"),
     "no_action_needed": ("Ingen tiltak nødvendig", "No action needed"),
+    # issue 18: alerts
+    "hospital_admission": ("Innlagt på sykehus", "Admitted to hospital"),
 }
 #: the structured outcome codes, most common first
 OUTCOME_CODES: tuple[str, ...] = tuple(_OUTCOMES)

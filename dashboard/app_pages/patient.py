@@ -84,10 +84,10 @@ def _act(action: str, alert: AlertDetail, lang: Language, **kwargs: Any) -> None
             client.acknowledge(alert.id)
             session.flash(t("alert_acknowledged", lang))
         elif action == "resolve":
-            client.resolve(alert.id, kwargs["outcome"], kwargs["note"])
+            client.resolve(alert.id, kwargs["outcome"], kwargs["note"], kwargs["avoided"])
             session.flash(t("alert_resolved", lang))
         else:
-            client.record_action(alert.id, kwargs["outcome"], kwargs["note"])
+            client.record_action(alert.id, kwargs["outcome"], kwargs["note"], kwargs["avoided"])
             session.flash(t("action_recorded", lang))
     except ApiError as err:
         session.show_error(err)
@@ -203,11 +203,16 @@ def _alert_card(
             key=f"outcome-{alert.id}",
         )
         note = st.text_input(t("note", lang), key=f"note-{alert.id}")
+        avoided = st.checkbox(
+            t("home_visit_avoided", lang),
+            key=f"visit-avoided-{alert.id}",
+            help=t("home_visit_avoided_help", lang),
+        )
         left, right = st.columns(2)
         if left.button(t("resolve", lang), key=f"resolve-{alert.id}", type="primary", icon="🏁"):
-            _act("resolve", alert, lang, outcome=outcome, note=note)
+            _act("resolve", alert, lang, outcome=outcome, note=note, avoided=avoided)
         if right.button(t("record_action", lang), key=f"action-{alert.id}", icon="✍️"):
-            _act("action", alert, lang, outcome=outcome, note=note)
+            _act("action", alert, lang, outcome=outcome, note=note, avoided=avoided)
         if colleagues is not None:
             _assignment(alert, colleagues, me, lang)
 

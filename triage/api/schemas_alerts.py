@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from triage.api.schemas_notifications import EscalationStep
 from triage.api.schemas_patients import FindingRead
@@ -37,6 +37,7 @@ class ActionOutcome(StrEnum):
     HOME_CARE_VISIT_REQUESTED = "home_care_visit_requested"
     SENT_TO_EMERGENCY_CARE = "sent_to_emergency_care"
     NO_ACTION_NEEDED = "no_action_needed"
+    HOSPITAL_ADMISSION = "hospital_admission"
 
 
 class AlertRead(BaseModel):
@@ -105,6 +106,11 @@ class AlertActionRead(BaseModel):
     by_person: PersonRead | None = Field(default=None, description="the nurse: name and role")
     outcome: ActionOutcome
     note: str
+    home_visit_avoided: bool = Field(
+        default=False,
+        description="the nurse judged that this handling saved a home-care visit (counted in "
+        "the programme's home-care time saved)",
+    )
 
 
 class AlertDetail(AlertRead):
@@ -166,11 +172,18 @@ class AssignRequest(BaseModel):
     )
 
 
+HOME_VISIT_AVOIDED = (
+    "true when this handling saved a home-care visit (hjemmebesøk unngått): the programme "
+    "counts it in the home-care time saved"
+)
+
+
 class ActionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: ActionOutcome
     note: Annotated[str, Field(max_length=4000)] = ""
+    home_visit_avoided: bool = Field(default=False, description=HOME_VISIT_AVOIDED)
 
 
 class ResolveRequest(BaseModel):
@@ -180,6 +193,15 @@ class ResolveRequest(BaseModel):
 
     outcome: ActionOutcome | None = None
     note: Annotated[str, Field(max_length=4000)] = ""
+    home_visit_avoided: bool = Field(
+        default=False, description=HOME_VISIT_AVOIDED + "; only with an outcome"
+    )
+
+    @model_validator(mode="after")
+    def _visit_needs_an_outcome(self) -> Self:
+        if self.home_visit_avoided and self.outcome is None:
+            raise ValueError("home_visit_avoided is recorded with the action: give the outcome too")
+        return self
 
 
 class GreensRequest(BaseModel):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.api.conftest import NOW, ApiWorld, Login, ingest
-from triage.storage.models import AlertRow, AuditRow, GreenAcknowledgementRow
+from triage.storage.models import AlertActionRow, AlertRow, AuditRow, GreenAcknowledgementRow
 
 API = "/api/v1"
 GREEN_SPO2: dict[str, float] = {"spo2": 96, "pulse": 72}
@@ -332,3 +332,71 @@ def test_acknowledging_greens_is_refused_outside_the_nurses_centre(
     assert future.status_code == 422
     with sessions() as session:
         assert session.scalars(select(GreenAcknowledgementRow)).all() == []
+
+
+# ----------------------------------------------------------------------------- issue 18: alerts
+
+
+def test_a_hospital_admission_and_a_home_visit_avoided_are_stored_and_shown(
+    http: httpx.Client, api_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """The outcome "admitted to hospital" and the nurse's "home visit avoided" are stored on the
+    action (the programme's benefit figures read them) and shown with it; an action without
+    the tick is not a visit avoided."""
+    alert_id = red_alert(sessions, api_world)
+    nurse = login(http, "nurse-a")
+    assert http.post(f"{API}/alerts/{alert_id}/acknowledge", headers=nurse).status_code == 200
+
+    phoned = http.post(
+        f"{API}/alerts/{alert_id}/actions",
+        json={"outcome": "phoned_patient", "note": "Ringte", "home_visit_avoided": True},
+        headers=nurse,
+    )
+    assert phoned.status_code == 201, phoned.text
+    resolved = http.post(
+        f"{API}/alerts/{alert_id}/resolve",
+        json={"outcome": "hospital_admission", "note": "Innlagt med ambulanse"},
+        headers=nurse,
+    )
+    assert resolved.status_code == 200, resolved.text
+
+    shown = [
+        (a["outcome"], a["home_visit_avoided"])
+        for a in http.get(f"{API}/alerts/{alert_id}", headers=nurse).json()["actions"]
+    ]
+    assert shown == [("phoned_patient", True), ("hospital_admission", False)]
+    with sessions() as session:
+        stored = session.execute(
+            select(AlertActionRow.outcome, AlertActionRow.home_visit_avoided)
+            .where(AlertActionRow.alert_id == alert_id)
+            .order_by(AlertActionRow.id)
+        ).all()
+    assert [tuple(r) for r in stored] == [("phoned_patient", True), ("hospital_admission", False)]
+
+
+def test_resolving_with_a_home_visit_avoided_needs_the_outcome(
+    http: httpx.Client, api_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """The tick "home visit avoided" belongs to a recorded action: resolving with the tick and no
+    outcome is 422 with the reason, and the alert stays acknowledged; with the outcome it is
+    stored."""
+    alert_id = red_alert(sessions, api_world)
+    nurse = login(http, "nurse-a")
+    assert http.post(f"{API}/alerts/{alert_id}/acknowledge", headers=nurse).status_code == 200
+
+    bare = http.post(
+        f"{API}/alerts/{alert_id}/resolve", json={"home_visit_avoided": True}, headers=nurse
+    )
+    assert bare.status_code == 422
+    assert "give the outcome too" in bare.text
+    assert http.get(f"{API}/alerts/{alert_id}", headers=nurse).json()["state"] == "acknowledged"
+
+    resolved = http.post(
+        f"{API}/alerts/{alert_id}/resolve",
+        json={"outcome": "advised_per_plan", "home_visit_avoided": True},
+        headers=nurse,
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert [(a["outcome"], a["home_visit_avoided"]) for a in resolved.json()["actions"]] == [
+        ("advised_per_plan", True)
+    ]

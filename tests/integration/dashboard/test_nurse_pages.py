@@ -311,3 +311,33 @@ def test_a_gp_on_the_patient_page_gets_no_assignment_choice(app: AppFactory, war
     at.run()
     assert not at.exception
     assert not [s for s in at.selectbox if (s.key or "").startswith("assignee-")]
+
+
+# ----------------------------------------------------------------------------- issue 18: alerts
+
+
+def test_an_admission_with_a_home_visit_avoided_is_recorded_from_the_alert(
+    app: AppFactory, ward: Ward, http: httpx.Client, login: Login
+) -> None:
+    """The alert's form offers "Innlagt på sykehus" and the "Hjemmebesøk unngått" tick with
+    its help text; the action the nurse records carries both to the API."""
+    at = logged_in(app, "nurse-a")
+    at.button(key=f"open-{ward.red}").click().run()
+    [alert_id] = _alert_ids(at)
+    at.button(key=f"ack-{alert_id}").click().run()
+    assert not at.exception
+
+    outcome = at.selectbox(key=f"outcome-{alert_id}")
+    assert "Innlagt på sykehus" in outcome.options
+    tick = at.checkbox(key=f"visit-avoided-{alert_id}")
+    assert tick.label == "Hjemmebesøk unngått"
+    assert "spart tid i hjemmesykepleien" in (tick.help or "")
+    outcome.set_value("hospital_admission")
+    tick.check()
+    at.button(key=f"action-{alert_id}").click().run()
+    assert not at.exception
+
+    stored = http.get(f"/api/v1/alerts/{alert_id}", headers=login(http, "nurse-a")).json()
+    assert [(a["outcome"], a["home_visit_avoided"]) for a in stored["actions"]] == [
+        ("hospital_admission", True)
+    ]

@@ -277,7 +277,8 @@ def _assign(caller: Caller, alert_id: str, user_id: str) -> AlertDetail:
 )
 def record_action(alert_id: AlertId, body: ActionRequest, caller: CallerDep) -> AlertDetail:
     """A structured outcome (phoned the patient, advised per plan, contacted the GP, home care
-    visit requested, sent to emergency care, no action needed) and a note. Not on a resolved
+    visit requested, sent to emergency care, no action needed, admitted to hospital), a note,
+    and whether the handling saved a home-care visit (`home_visit_avoided`). Not on a resolved
     alert (409). A nurse of the patient's centre."""
     with caller.sessions.begin() as session:
         row = _handle(
@@ -285,7 +286,7 @@ def record_action(alert_id: AlertId, body: ActionRequest, caller: CallerDep) -> 
         )
         if row.state == "resolved":
             raise ConflictError(f"alert {alert_id} is resolved; record actions before resolving it")
-        _add_action(session, caller, row, body.outcome.value, body.note)
+        _add_action(session, caller, row, body.outcome.value, body.note, body.home_visit_avoided)
         session.flush()
         return _detail(session, row)
 
@@ -300,8 +301,9 @@ def resolve_alert(
     alert_id: AlertId, caller: CallerDep, body: ResolveRequest | None = None
 ) -> AlertDetail:
     """The alert moves from `acknowledged` to `resolved`; with `outcome`, the action is recorded
-    too. An alert that is not acknowledged, or already resolved, gives 409 with the reason. A
-    new breach of the rule afterwards opens a new alert. A nurse of the patient's centre."""
+    too (with `home_visit_avoided`, which needs an outcome: 422 without one). An alert that is
+    not acknowledged, or already resolved, gives 409 with the reason. A new breach of the rule
+    afterwards opens a new alert. A nurse of the patient's centre."""
     request = body or ResolveRequest()
     with caller.sessions.begin() as session:
         row = _handle(
@@ -317,7 +319,14 @@ def resolve_alert(
             )
         )
         if request.outcome is not None:
-            _add_action(session, caller, row, request.outcome.value, request.note)
+            _add_action(
+                session,
+                caller,
+                row,
+                request.outcome.value,
+                request.note,
+                request.home_visit_avoided,
+            )
         queries.write_alert(row, alert)
         save_alert_event(session, event)
         session.flush()
@@ -435,7 +444,14 @@ def _transition(change: Callable[[], T]) -> T:
         raise ConflictError(str(err)) from err
 
 
-def _add_action(session: Session, caller: Caller, row: AlertRow, outcome: str, note: str) -> None:
+def _add_action(
+    session: Session,
+    caller: Caller,
+    row: AlertRow,
+    outcome: str,
+    note: str,
+    home_visit_avoided: bool = False,
+) -> None:
     session.add(
         AlertActionRow(
             alert_id=row.id,
@@ -444,6 +460,7 @@ def _add_action(session: Session, caller: Caller, row: AlertRow, outcome: str, n
             by=caller.user_id,
             outcome=outcome,
             note=note,
+            home_visit_avoided=home_visit_avoided,
         )
     )
 
@@ -559,6 +576,7 @@ def _details(session: Session, rows: Sequence[AlertRow], cls: type[Detail]) -> l
                     by_person=found.with_id(a.by),
                     outcome=ActionOutcome(a.outcome),
                     note=a.note,
+                    home_visit_avoided=a.home_visit_avoided,
                 )
                 for a, name in actions[row.id]
             ],
