@@ -36,8 +36,8 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
-from functools import partial
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
