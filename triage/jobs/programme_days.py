@@ -20,8 +20,9 @@ computed within the hour after it ends and again the next day.
 
 **Idempotent.** A day is computed as a whole: its rows are deleted and written again in one
 transaction (an upsert of the day), so running the job again, or over days already computed,
-gives the same table. Each day is one item of the run (its own SAVEPOINT, recorded in
-``job_runs`` like the other jobs: ``processed`` days, ``patient_days`` rows written).
+gives the same table. Each day is one item of the run, in its own transaction (so a long
+catch-up never holds the database's locks for long; SQLite's write lock included), recorded in
+``job_runs`` like the other jobs: ``processed`` days, ``patient_days`` rows written.
 
 **Cost.** Per day: one ``GROUP BY patient_id`` over the day's readings for the counts (per
 time zone in use), one query for the measurement times of the scheduled kinds, one for the
@@ -89,14 +90,15 @@ def compute_programme_days(
         if world is None:
             tally.counts["nothing_to_do"] += 1
             return
-        each_in_savepoint(
-            sessions,
-            days,
-            tally,
-            lambda session, day: Counter(patient_days=write_day(session, world, day, now)),
-            describe=lambda day: f"day {day.isoformat()}",
-            what="days",
-        )
+        for day in days:  # a transaction per day: a long catch-up never holds locks long
+            each_in_savepoint(
+                sessions,
+                [day],
+                tally,
+                lambda session, day: Counter(patient_days=write_day(session, world, day, now)),
+                describe=lambda day: f"day {day.isoformat()}",
+                what="days",
+            )
 
     return run_job(JOB, sessions, now, body)
 

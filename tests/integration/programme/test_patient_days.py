@@ -32,6 +32,7 @@ from triage.storage.models import (
 
 Sessions = sessionmaker[Session]
 OSLO = ZoneInfo("Europe/Oslo")
+HALIFAX = ZoneInfo("America/Halifax")  # UTC−3 until 1 November 2026, then UTC−4
 SETTINGS = Settings(demo=True)
 
 
@@ -55,6 +56,7 @@ def add_patient(
     changed: datetime | None = None,
     schedule: Schedule | None = None,
     home_care: bool = False,
+    timezone: str = "Europe/Oslo",
 ) -> str:
     municipality = session.scalars(select(MunicipalityRow)).first()
     if municipality is None:
@@ -71,6 +73,7 @@ def add_patient(
         condition=Condition.HYPERTENSION,
         national_id=seed.synthetic_national_id(date(1950, 1, serial), serial),
         state=state,
+        timezone=timezone,
     )
     patient.home_care = home_care
     if changed is not None:
@@ -236,7 +239,7 @@ def test_a_new_plan_version_schedules_from_its_approval(sessions: Sessions) -> N
 
 
 def raw_days(
-    session: Session, patient_id: str, days: Sequence[date], schedule: Schedule
+    session: Session, patient_id: str, days: Sequence[date], schedule: Schedule, zone: ZoneInfo
 ) -> dict[date, tuple[int, ...]]:
     """The raw computation for one patient from their readings: every reading is put on its
     Oslo date; for each slot of the day, on time when a reading of its kind lies in its window,
@@ -248,9 +251,9 @@ def raw_days(
     ).all()
     result: dict[date, tuple[int, ...]] = {}
     for day in days:
-        mine = [(k, at, c) for k, at, c in readings if at.astimezone(OSLO).date() == day]
+        mine = [(k, at, c) for k, at, c in readings if at.astimezone(zone).date() == day]
         due = on_time = late = 0
-        slots = slots_on(schedule, day)
+        slots = slots_on(schedule.model_copy(update={"timezone": zone.key}), day)
         for slot in slots:
             due += 1
             times = [at for k, at, _ in mine if k == slot.what]
@@ -261,7 +264,7 @@ def raw_days(
                 s.deadline for s in slots if s.what == slot.what and s.deadline > slot.deadline
             ]
             until = (
-                min(later) if later else datetime.combine(day + timedelta(days=1), time(0), OSLO)
+                min(later) if later else datetime.combine(day + timedelta(days=1), time(0), zone)
             )
             if any(slot.deadline < t and (t <= until if later else t < until) for t in times):
                 late += 1
@@ -287,17 +290,19 @@ def test_the_aggregates_equal_the_raw_computation(sessions: Sessions) -> None:
             ScheduledMeasurement(kinds=(Kind.BODY_WEIGHT,), days=(1, 4), due_by=time(12)),
         )
     )
-    # 12 days across the end of summer time (25 October 2026), 8 patients enrolled 20 Oct
+    # 12 days across the end of summer time (25 October 2026 in Oslo, 1 November in Halifax),
+    # 8 patients enrolled 20 Oct (Oslo midnight: still 19 Oct in Halifax), two of them in Halifax
     days = [date(2026, 10, 20) + timedelta(days=n) for n in range(12)]
     enrolled = datetime(2026, 10, 19, 22, 0, tzinfo=UTC)  # 00:00 on 20 Oct in Oslo
-    patients = []
+    patients: list[tuple[str, ZoneInfo]] = []
     with sessions.begin() as session:
         for serial in range(1, 9):
-            pid = add_patient(session, serial, enrolled, schedule=schedule)
-            patients.append(pid)
+            zone = HALIFAX if serial > 6 else OSLO  # two patients in another zone
+            pid = add_patient(session, serial, enrolled, schedule=schedule, timezone=zone.key)
+            patients.append((pid, zone))
             for day in days:
                 for _ in range(rng.randint(0, 6)):
-                    at = datetime.combine(day, time(0), OSLO) + timedelta(
+                    at = datetime.combine(day, time(0), zone) + timedelta(
                         minutes=rng.randint(0, 24 * 60 - 1)
                     )
                     kind = rng.choice(
@@ -309,8 +314,13 @@ def test_the_aggregates_equal_the_raw_computation(sessions: Sessions) -> None:
     compute_programme_days(sessions, SETTINGS, now)
     table = rows(sessions)
     with sessions() as session:
-        for pid in patients:
-            raw = raw_days(session, pid, days, schedule)
+        for pid, zone in patients:
+            raw = raw_days(session, pid, days, schedule, zone)
             for day in days:
                 assert summary(table[(pid, day)])[1:] == raw[day], (pid, day)
-        assert session.scalar(select(func.count()).select_from(PatientDayRow)) == 8 * 12
+        # Oslo: 6 patients × 12 days; Halifax: 2 × 13 (enrolled at 19:00 on 19 Oct there,
+        # local time, so that day is kept too: its 19:00 slot is due — at enrolment — and missed)
+        for pid, zone in patients:
+            if zone is HALIFAX:
+                assert summary(table[(pid, date(2026, 10, 19))])[1:] == (0, 0, 0, 0, 1, 0, 0, 1)
+        assert session.scalar(select(func.count()).select_from(PatientDayRow)) == 6 * 12 + 2 * 13
