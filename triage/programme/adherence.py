@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import ColumnElement, Integer, case, func, select
 from sqlalchemy.orm import Session
 
 from triage.domain.access import ProgrammeSection
@@ -234,7 +234,7 @@ DEFINITIONS: tuple[Definition, ...] = (
 )
 
 
-def _period(query: ProgrammeQuery) -> list[object]:
+def _period(query: ProgrammeQuery) -> list[ColumnElement[bool]]:
     return [
         PatientDayRow.day >= query.start,
         PatientDayRow.day <= query.end,
@@ -278,12 +278,12 @@ def compute_adherence(session: Session, query: ProgrammeQuery) -> SectionResult:
             func.sum(d.late),
             func.sum(d.missed),
         )
-        .where(*_period(query), d.slots_due > 0)  # type: ignore[arg-type]
+        .where(*_period(query), d.slots_due > 0)
         .group_by(d.patient_id)
     ).all()
     per_week = session.execute(
         select(d.day, func.sum(d.slots_due), func.sum(d.on_time), func.sum(d.late))
-        .where(*_period(query), d.slots_due > 0)  # type: ignore[arg-type]
+        .where(*_period(query), d.slots_due > 0)
         .group_by(d.day)
     ).all()
     patients: list[tuple[Cell, ...]] = []
@@ -347,7 +347,7 @@ def compute_green_days(session: Session, query: ProgrammeQuery) -> SectionResult
     green = case((d.red + d.yellow == 0, 1), else_=0)
     rows = session.execute(
         select(d.day, d.home_care, func.count(), func.sum(green).cast(Integer))
-        .where(*_period(query), d.readings > 0)  # type: ignore[arg-type]
+        .where(*_period(query), d.readings > 0)
         .group_by(d.day, d.home_care)
     ).all()
     return SectionResult(ProgrammeSection.BENEFIT, *_green(rows))
