@@ -15,8 +15,8 @@ a run at ``now`` computes up to yesterday. The first run (an empty table) comput
 ``DHO_PROGRAMME_DAYS_CATCH_UP_DAYS`` days (90); later runs compute the days after the latest
 day in the table up to yesterday, and that latest day once more (readings uploaded late by a
 gateway that was offline are counted the next day); never more than the catch-up bound. When
-the table is already up to yesterday a run does nothing. The job runs every hour, so a day is
-computed within the hour after it ends and again the next day.
+the table is already up to yesterday, or nobody is enrolled, a run does nothing. The job runs
+every hour, so a day is computed within the hour after it ends and again the next day.
 
 **Idempotent.** A day is computed as a whole: its rows are deleted and written again in one
 transaction (an upsert of the day), so running the job again, or over days already computed,
@@ -89,6 +89,9 @@ def compute_programme_days(
             world = load_world(session) if days else None
         if world is None:
             tally.counts["nothing_to_do"] += 1
+            return
+        if not world.patients:  # nobody enrolled yet: no day to keep (computed once there is)
+            tally.counts["no_patients"] += 1
             return
         for day in days:  # a transaction per day: a long catch-up never holds locks long
             each_in_savepoint(
