@@ -324,3 +324,9 @@ def test_the_aggregates_equal_the_raw_computation(sessions: Sessions) -> None:
             if zone is HALIFAX:
                 assert summary(table[(pid, date(2026, 10, 19))])[1:] == (0, 0, 0, 0, 1, 0, 0, 1)
         assert session.scalar(select(func.count()).select_from(PatientDayRow)) == 6 * 12 + 2 * 13
+
+
+def test_nobody_enrolled_nothing_computed(sessions: Sessions) -> None:
+    result = compute_programme_days(sessions, SETTINGS, oslo(5, 7))
+    assert (result.status, result.processed, result.detail.get("no_patients")) == ("ok", 0, 1)
+    assert rows(sessions) == {}
