@@ -16,7 +16,9 @@ a run at ``now`` computes up to yesterday. The first run (an empty table) comput
 day in the table up to yesterday, and that latest day once more (readings uploaded late by a
 gateway that was offline are counted the next day); never more than the catch-up bound. When
 the table is already up to yesterday, or nobody is enrolled, a run does nothing. The job runs
-every hour, so a day is computed within the hour after it ends and again the next day.
+every hour, so a day is computed within the hour after it ends and again the next day. Readings
+that arrive later than that (a gateway offline for days) are not in the day's row until the day
+is computed again: delete the day's rows and every day after, and the next run recomputes them.
 
 **Idempotent.** A day is computed as a whole: its rows are deleted and written again in one
 transaction (an upsert of the day), so running the job again, or over days already computed,

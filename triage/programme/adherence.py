@@ -30,7 +30,8 @@ from triage.domain.programme import (
     ratio,
 )
 from triage.programme.scope import patient_clauses
-from triage.storage.models import PatientDayRow
+from triage.storage.models import PatientDayRow, PatientRow
+from triage.storage.repositories import among
 
 #: A patient whose share of scheduled measurements done on time is below this is counted in
 #: ``fidelity.patients_below_adherence`` (TIM-HF reached above 80 % with training).
@@ -140,9 +141,11 @@ DEFINITIONS: tuple[Definition, ...] = (
         ),
         definition=Text(
             nb=_AS_NB + ", for hver kommune og diagnose (pasientens "
-            "kommune og diagnose da dagen ble regnet ut). " + _WHAT_COUNTS_NB,
+            "kommune og diagnose nå; dagene er de som ble regnet med pasientens kommune da). "
+            + _WHAT_COUNTS_NB,
             en=_AS_EN + ", for each municipality and condition (the "
-            "patient's municipality and condition when the day was computed). " + _WHAT_COUNTS_EN,
+            "patient's municipality and condition now; the days are those counted under the "
+            "patient's municipality then). " + _WHAT_COUNTS_EN,
         ),
         source=_RE_AIM_IMPLEMENTATION,
         columns=(_MUNICIPALITY, _CONDITION, *_SHARE_COLUMNS),
@@ -271,8 +274,6 @@ def compute_adherence(session: Session, query: ProgrammeQuery) -> SectionResult:
     per_patient = session.execute(
         select(
             d.patient_id,
-            func.max(d.municipality_id),
-            func.max(func.coalesce(d.condition, "none")),
             func.sum(d.slots_due),
             func.sum(d.on_time),
             func.sum(d.late),
@@ -290,7 +291,9 @@ def compute_adherence(session: Session, query: ProgrammeQuery) -> SectionResult:
     groups: dict[tuple[str, str], list[int]] = {}
     total = [0, 0, 0, 0]
     below = 0
-    for patient_id, municipality, condition, due, on_time, late, missed in per_patient:
+    labels = _labels(session, [row[0] for row in per_patient])
+    for patient_id, due, on_time, late, missed in per_patient:
+        municipality, condition = labels[patient_id]
         numbers = [int(due), int(on_time), int(late), int(missed)]
         patients.append((patient_id, municipality, condition, *_counts(*numbers)))
         group = groups.setdefault((municipality, condition), [0, 0, 0, 0])
@@ -339,6 +342,23 @@ def compute_adherence(session: Session, query: ProgrammeQuery) -> SectionResult:
         ),
     )
     return SectionResult(ProgrammeSection.FIDELITY, tuple(figures), tables)
+
+
+def _labels(session: Session, patient_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Each patient's municipality and condition now (from ``patients``: a few milliseconds for
+    10,000 patients, where taking them from the aggregated days doubled the query)."""
+    if not patient_ids:
+        return {}
+    return {
+        patient_id: (municipality, condition)
+        for patient_id, municipality, condition in session.execute(
+            select(
+                PatientRow.id,
+                PatientRow.municipality_id,
+                func.coalesce(PatientRow.condition, "none"),
+            ).where(among(session, PatientRow.id, patient_ids))
+        )
+    }
 
 
 def compute_green_days(session: Session, query: ProgrammeQuery) -> SectionResult:
