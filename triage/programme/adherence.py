@@ -2,9 +2,11 @@
 (kept by :mod:`triage.jobs.programme_days`; what counts as on time, late and missed is defined
 in :mod:`triage.domain.adherence`).
 
-Each part reads ``patient_days`` once, grouped by patient (adherence) or by day and home-care
-flag (green days), and derives the rest from those few rows in Python. Patients appear by their
-id only: the figures are for nurses and leads, never a list of names.
+Adherence reads ``patient_days`` grouped by patient (the shares, the groups, the patients below
+80 % and the totals come from those ≤ 10,000 rows in Python; each patient's municipality and
+condition from ``patients``) and grouped by day (the weeks); green days reads it grouped by day
+and home-care flag. Patients appear by their id only: the figures are for nurses and leads,
+never a list of names.
 """
 
 from __future__ import annotations
