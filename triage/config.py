@@ -219,6 +219,14 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         default=DEMO_SECRET, description="Signing key for tokens; must be set outside demo mode."
     )
+    # issue 18
+    programme_days_catch_up_days: int = Field(
+        default=90,
+        ge=1,
+        le=3660,
+        description="How many past days the daily programme job (patient_days) computes at most "
+        "in one run: its first run, or after the service was stopped for a while.",
+    )
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_demo(self) -> Self:

@@ -690,6 +690,7 @@ def test_every_run_writes_a_job_run_row(
         "lost_contact",
         "gp_digest",
         "notify",
+        "programme_days",  # issue 18: the daily programme aggregates
     ]
     for run, result in zip(runs, results, strict=True):
         assert (run.id, run.status, run.processed, run.failures) == (
@@ -878,6 +879,7 @@ def test_scheduler_has_the_three_jobs_guarded(
             "lost_contact": timedelta(minutes=15),
             "gp_digest": timedelta(minutes=15),
             "notify": timedelta(seconds=settings.notify_interval_s),
+            "programme_days": timedelta(hours=1),  # issue 18
         }
         for job in jobs.values():
             assert (job.coalesce, job.max_instances) == (True, 1)

@@ -36,6 +36,7 @@ from gateway.emulate import HomesFile, HomeSpec
 from triage.broker.embedded import free_port
 from triage.broker.mosquitto_config import write_private
 from triage.config import DEMO_SECRET, Settings
+from triage.demo.history import add_history
 from triage.demo.notifications import (
     MAIL_FOLDER,
     SMTP_PORT,
@@ -273,6 +274,7 @@ class Demo:
         people = population(o.patients, o.seed, local_time(self.now).date())
         with sessions.begin() as session:
             state = seed_demo(session, people, o.seed, self.now)
+            add_history(session, state, o.seed, self.now)  # issue 18: weeks for the programme
         save_state(self.data_dir, state)
         self.state = state
         self.echo(f"{len(state.patients)} patients seeded ({self._mix(state)})")

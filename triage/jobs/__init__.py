@@ -25,6 +25,7 @@ from triage.jobs.escalation import escalate_red_alerts
 from triage.jobs.lost_contact import check_lost_contact
 from triage.jobs.missing import check_missing_measurements
 from triage.jobs.notify import send_notifications
+from triage.jobs.programme_days import compute_programme_days
 from triage.jobs.runs import JobFailedError, JobResult
 from triage.jobs.scheduler import JOBS, ScheduledJob, build_scheduler, run_guarded, utc_now
 
@@ -36,6 +37,7 @@ __all__ = [
     "build_scheduler",
     "check_lost_contact",
     "check_missing_measurements",
+    "compute_programme_days",
     "escalate_red_alerts",
     "run_guarded",
     "send_notifications",

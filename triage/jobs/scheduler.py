@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
-from triage.jobs import escalation, gp_digest, lost_contact, missing, notify
+from triage.jobs import escalation, gp_digest, lost_contact, missing, notify, programme_days
 from triage.jobs.runs import (
     JobFailedError,
     JobResult,
@@ -69,6 +69,8 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(lost_contact.JOB, lost_contact.check_lost_contact, timedelta(minutes=15)),
     ScheduledJob(gp_digest.JOB, gp_digest.write_gp_digests, timedelta(minutes=15)),
     ScheduledJob(notify.JOB, notify.send_notifications, notify_every),
+    # issue 18: the daily programme aggregates (computes nothing until a day has ended)
+    ScheduledJob(programme_days.JOB, programme_days.compute_programme_days, timedelta(hours=1)),
 )
 
 

@@ -561,7 +561,12 @@ class PatientDayRow(Base):
     day's readings by colour. Recomputed for a day whenever the job runs over it again."""
 
     __tablename__ = "patient_days"
-    __table_args__ = (Index("ix_patient_days_day", "day"),)
+    __table_args__ = (
+        Index("ix_patient_days_day", "day"),
+        # a centre's or a municipality's figures read only their own days
+        Index("ix_patient_days_centre_day", "centre_id", "day"),
+        Index("ix_patient_days_municipality_day", "municipality_id", "day"),
+    )
 
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)

@@ -86,9 +86,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("patient_id", "day", name="pk_patient_days"),
     )
     op.create_index("ix_patient_days_day", "patient_days", ["day"])
+    op.create_index("ix_patient_days_centre_day", "patient_days", ["centre_id", "day"])
+    op.create_index("ix_patient_days_municipality_day", "patient_days", ["municipality_id", "day"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_patient_days_municipality_day", table_name="patient_days")
+    op.drop_index("ix_patient_days_centre_day", table_name="patient_days")
     op.drop_index("ix_patient_days_day", table_name="patient_days")
     op.drop_table("patient_days")
     op.drop_table("municipality_population")
