@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from triage.domain.access import ProgrammeSection
@@ -187,7 +187,9 @@ class SectionResult:
 class ProgrammeQuery:
     """Whose figures and over which days: the patients of ``centre_ids`` (None: every centre,
     the admin), optionally of some municipalities and one condition; the days ``start`` to
-    ``end`` inclusive, in Europe/Oslo; ``now`` for figures "as of now"."""
+    ``end`` inclusive, in Europe/Oslo; ``now`` for figures "as of now";
+    ``default_on_call_after`` the deployment's delay before a red is escalated
+    (``DHO_ESCALATE_AFTER_MIN``), the red target of a centre that sets none."""
 
     start: date
     end: date
@@ -195,6 +197,7 @@ class ProgrammeQuery:
     centre_ids: frozenset[str] | None = None
     municipality_ids: frozenset[str] | None = None
     condition: str | None = None
+    default_on_call_after: timedelta = timedelta(minutes=30)
 
 
 def ratio(id: str, numerator: float, denominator: float, *, key: str | None = None) -> Figure:

@@ -9,9 +9,9 @@ patients) and :func:`~triage.domain.programme_alerts.tally` computes staffed min
 by bisection over the centre's staffed periods; outcomes recorded are counted in SQL (a
 semi-join on ``alert_actions``).
 
-The red target is the centre's ``on_call_after`` over ``default_on_call_after``: the registry
-calls :func:`compute` with EscalationPolicy's default (30 minutes); a deployment whose
-``escalate_after_min`` differs should pass it (as the escalation job does).
+The red target is the centre's ``on_call_after`` over the query's ``default_on_call_after``:
+the API sets it from ``DHO_ESCALATE_AFTER_MIN`` (as the escalation job does), else
+EscalationPolicy's default (30 minutes).
 """
 
 from __future__ import annotations
@@ -328,12 +328,8 @@ def clock_span(query: ProgrammeQuery) -> tuple[date, date]:
 # ----------------------------------------------------------------------------- compute
 
 
-def compute(
-    session: Session,
-    query: ProgrammeQuery,
-    *,
-    default_on_call_after: timedelta = DEFAULT_ON_CALL_AFTER,
-) -> SectionResult:
+def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
+    default_on_call_after = query.default_on_call_after
     first, after = utc_bounds(query)
     now_s = query.now.timestamp()
     centres = scope_centres(session, query)

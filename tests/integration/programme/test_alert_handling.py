@@ -12,6 +12,7 @@ Friday 3 April are closed): 8 days. The clocks went forward on Sunday 29 March.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -230,7 +231,8 @@ def test_a_deployment_default_target_applies_where_the_centre_sets_none(
     time too: 5 of 6 (R7 still late); centre B keeps its own 20."""
     with sessions() as session:
         result = alert_handling.compute(
-            session, query(START, END, NOW), default_on_call_after=timedelta(minutes=45)
+            session,
+            replace(query(START, END, NOW), default_on_call_after=timedelta(minutes=45)),
         )
     by_centre = {(r["centre"], r["colour"]): r for r in table(result, "alert_handling.by_centre")}
     assert (
