@@ -45,7 +45,7 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
             select(PatientRow.state, func.count())
             .where(*patient_clauses(query))
             .group_by(PatientRow.state)
-        ).tuples()
+        ).all()
     )
     figures: list[Figure] = [
         count("reach.patients_by_state", counts.get(state, 0), key=state) for state in STATES
