@@ -81,7 +81,8 @@ table { border-collapse: collapse; width: 100%; margin: .2rem 0; font-size: 9.5p
 th, td { border-bottom: 1px solid #bbb; padding: .15rem .35rem; text-align: left;
   vertical-align: top; }
 th { background: #eef3f8; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.keyed { width: auto; min-width: 50%; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .hint { background: #fff7d6; border: 1px solid #e0c36a; padding: .4rem .6rem; }
 footer { margin-top: 1.5rem; font-size: 8.5pt; color: #444; border-top: 1px solid #bbb;
   padding-top: .3rem; }
@@ -120,7 +121,7 @@ footer { margin-top: 1.5rem; font-size: 8.5pt; color: #444; border-top: 1px soli
 {% if ratio(v) %} <span class="ratio">({{ ratio(v) }})</span>{% endif %}
 {% if v.missing %} <span class="missing">{{ v.missing }}</span>{% endif %}</p>
 {% else %}
-<table>
+<table class="keyed">
 <tbody>
 {% for v in figure.values %}
 <tr><th scope="row">{{ v.key_label or v.key or "" }}</th><td class="num">{{ v.text }}</td>
@@ -141,7 +142,10 @@ footer { margin-top: 1.5rem; font-size: 8.5pt; color: #444; border-top: 1px soli
 {% if table.rows %}
 <table>
 <thead><tr>
-{%- for column in table.columns %}<th scope="col">{{ column.title }}</th>{% endfor -%}
+{%- for column in table.columns %}
+<th scope="col"{% if column.unit is not none and column.coded is none %} class="num"{% endif %}>
+{{- column.title }}</th>
+{%- endfor -%}
 </tr></thead>
 <tbody>
 {% for row in table.rows %}{% set r = loop.index0 %}

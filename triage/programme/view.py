@@ -11,8 +11,12 @@ a figure or table a part adds shows up without a change here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+
+from babel.dates import format_date
 
 from triage.domain.access import ProgrammeSection
 from triage.domain.colours import Text
@@ -28,7 +32,7 @@ from triage.domain.programme import (
     Unit,
 )
 from triage.texts.catalogue import Language
-from triage.texts.numbers import UNIT_SPACE, format_number
+from triage.texts.numbers import LOCALES, UNIT_SPACE, format_number
 
 #: Each section's heading, after the RE-AIM dimension it answers.
 SECTION_TITLES: dict[ProgrammeSection, Text] = {
@@ -98,6 +102,9 @@ UNIT_NAMES: dict[Unit, Text] = {
 
 #: Columns holding the period of a series over time (a chart's x axis).
 PERIOD_COLUMNS = frozenset({"month", "week", "day", "date"})
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 _NOTHING_TO_DIVIDE = Text(
     nb="ikke beregnet: ingen å regne av (nevneren er 0)",
@@ -171,7 +178,10 @@ class TableView:
         label = self.labels[row][column]
         if label is not None:
             return label
-        return format_cell(self.rows[row][column], self.columns[column].unit, language)
+        value = self.rows[row][column]
+        if isinstance(value, str) and self.columns[column].id in PERIOD_COLUMNS:
+            return period_label(self.columns[column].id, value, language)
+        return format_cell(value, self.columns[column].unit, language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +263,24 @@ def format_value(value: float | None, unit: Unit | None, language: Language) -> 
     number = format_number(value, language)
     words = UNIT_WORDS[unit].in_language(language) if unit is not None else ""
     return f"{number}{UNIT_SPACE}{words}" if words else number
+
+
+def period_label(column: str, value: str, language: Language) -> str:
+    """A period cell in words: a month "2026-11" → "nov. 2026", a week "2026-W47" → "uke 47
+    2026", a day "2026-11-23" → "23.11.2026"; anything else as it is."""
+    month = _MONTH.match(value)
+    if column == "month" and month:
+        first = date(int(month.group(1)), int(month.group(2)), 1)
+        text: str = format_date(first, "MMM y", locale=LOCALES[language])
+        return text
+    week = _WEEK.match(value)
+    if column == "week" and week:
+        word = "week" if language == "en" else "uke"
+        return f"{word} {int(week.group(2))} {week.group(1)}"
+    day = _DAY.match(value)
+    if day:
+        return f"{day.group(3)}.{day.group(2)}.{day.group(1)}"
+    return value
 
 
 def format_cell(value: Cell, unit: Unit | None, language: Language) -> str:
