@@ -191,6 +191,7 @@ def test_a_municipality_outside_the_leads_centres_is_refused_not_dropped(
         ({"end": "2026-11-24"}, "in the future"),
         ({"start": "2025-10-01", "end": "2026-11-20"}, "at most 400 days"),
         ({"start": "2026-13-01"}, "start"),
+        ({"end": "0001-01-05"}, "before the service's time"),
         ({"condition": "flu"}, "condition"),
     ],
 )
@@ -433,7 +434,7 @@ def test_the_report_escapes_names(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-@pytest.mark.parametrize("month", ["2026-12", "2026-13", "november"])
+@pytest.mark.parametrize("month", ["2026-12", "2026-13", "0000-01", "november"])
 def test_a_month_not_begun_or_not_a_month_is_refused(
     http: httpx.Client, programme_world: ApiWorld, login: Login, month: str
 ) -> None:

@@ -374,6 +374,8 @@ def check_period(start: date | None, end: date | None, today: date) -> tuple[dat
         if start is not None and start > end:
             end = min(start, today)
     if start is None:
+        if end < date.min + timedelta(days=DEFAULT_DAYS):
+            raise ApiError(422, f"`end` ({end.isoformat()}) is before the service's time")
         start = end - timedelta(days=DEFAULT_DAYS - 1)
     if end > today:
         raise ApiError(
@@ -398,7 +400,7 @@ def check_period(start: date | None, end: date | None, today: date) -> tuple[dat
 def _month(month: str, today: date) -> tuple[date, date, date]:
     """The month's first day and the period it covers (to today for the current month)."""
     found = _MONTH.match(month)
-    if found is None or not 1 <= int(found.group(2)) <= 12:
+    if found is None or not 1 <= int(found.group(2)) <= 12 or int(found.group(1)) < 1:
         raise ApiError(422, f"`month` must be a month as YYYY-MM, e.g. 2026-11 (got {month!r})")
     year, number = int(found.group(1)), int(found.group(2))
     first = date(year, number, 1)
