@@ -686,6 +686,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "Hele delen som Excel",
         "The whole section as Excel",
     ),
+    "programme_too_long": (
+        "Velg en periode på høyst {days} dager.",
+        "Choose a period of at most {days} days.",
+    ),
     "programme_download_failed": (
         "Filen kunne ikke lages: {reason}",
         "The file could not be made: {reason}",

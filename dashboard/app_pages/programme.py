@@ -37,6 +37,8 @@ from dashboard.programme_presenters import (
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: at most this many values side by side in one row
 _PER_ROW = 4
+#: the condition choice that filters nothing (a choice box shows None as "nothing chosen")
+_ALL = "all"
 
 
 def _download(fetch: Callable[[], bytes], lang: Language) -> Callable[[], bytes]:
@@ -63,12 +65,14 @@ def _filters(overview: ProgrammeOverview, lang: Language) -> ProgrammeFilters | 
         placeholder=t("programme_all_municipalities", lang),
         key="programme_municipalities",
     )
-    condition = what.selectbox(
+    picked = what.selectbox(
         t("programme_condition", lang),
-        [None, *labels],
-        format_func=lambda c: t("programme_all_conditions", lang) if c is None else labels[c],
+        [_ALL, *labels],
+        format_func=lambda c: t("programme_all_conditions", lang) if c == _ALL else labels[c],
+        placeholder=t("programme_all_conditions", lang),
         key="programme_condition",
     )
+    condition = None if picked in (None, _ALL) else picked
     choice = when.radio(
         t("programme_period", lang),
         PERIOD_CHOICES,
@@ -78,19 +82,22 @@ def _filters(overview: ProgrammeOverview, lang: Language) -> ProgrammeFilters | 
     )
     dates: tuple[object, ...] = ()
     if choice == "chosen":
-        picked = when.date_input(
+        days = when.date_input(
             t("programme_dates", lang),
             value=(overview.default_start, overview.default_end),
             max_value=overview.today,
             format="DD.MM.YYYY",
             key="programme_dates",
         )
-        dates = tuple(picked) if isinstance(picked, tuple | list) else (picked,)
+        dates = tuple(days) if isinstance(days, tuple | list) else (days,)
     period = period_for(choice, overview.today, [d for d in dates if d is not None])  # type: ignore[misc]
     if period is None:
         st.info(t("programme_pick_both", lang))
         return None
     start, end = period
+    if (end - start).days + 1 > overview.max_days:
+        st.warning(t("programme_too_long", lang, days=overview.max_days))
+        return None
     st.caption(
         t(
             "programme_showing",
@@ -197,7 +204,7 @@ def _section(info: ProgrammeSectionInfo, filters: ProgrammeFilters, lang: Langua
     except ApiError as err:
         session.show_error(err)
         return
-    top, download = st.columns([4, 1], vertical_alignment="center")
+    top, download = st.columns([3, 1.3], vertical_alignment="center")
     top.caption(found.question)
     if found.tables:
         download.download_button(
