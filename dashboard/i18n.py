@@ -686,6 +686,8 @@ WORDS: dict[str, tuple[str, str]] = {
         "Hele delen som Excel",
         "The whole section as Excel",
     ),
+    "programme_axis_count": ("Antall", "Count"),
+    "programme_axis_value": ("Verdi", "Value"),
     "programme_too_long": (
         "Velg en periode på høyst {days} dager.",
         "Choose a period of at most {days} days.",

@@ -38,6 +38,10 @@ PERIOD_COLUMNS = ("month", "week", "day", "date")
 #: Units whose series are drawn as bars (amounts per period); the others as lines (rates).
 _BAR_UNITS = frozenset({"count", "hours", "minutes"})
 _CHART_HEIGHT = 240
+#: the series' colours: Vega's "dark2" (teal, orange, purple, pink …): no clinical red first
+_PALETTE: Literal["dark2"] = "dark2"
+#: the clinical colours, as the patient charts draw them (dashboard/presenters.CHART_COLOURS)
+CLINICAL_COLOURS: dict[str, str] = {"red": "#d7191c", "yellow": "#e6b800", "green": "#009e73"}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -63,6 +67,9 @@ class Series:
     y_title: str
     series_title: str
     percent: bool
+    #: a series' colour when the series are the clinical colours (a red alert drawn red);
+    #: else a palette without the clinical red, yellow and green
+    colours: dict[str, str] | None = None
 
 
 def format_value(value: float | None, unit: str | None, language: Language) -> str:
@@ -177,6 +184,13 @@ def table_series(table: ProgrammeTable, language: Language) -> Series | None:
     groups = [
         i for i, c in enumerate(table.columns) if i != x and i not in numbers and c.unit is None
     ]
+    colours: dict[str, str] | None = None
+    if len(groups) == 1 and table.columns[groups[0]].coded == "colour" and len(numbers) == 1:
+        colours = {
+            cell_text(table, r, groups[0], language): CLINICAL_COLOURS[str(row[groups[0]])]
+            for r, row in enumerate(table.rows)
+            if str(row[groups[0]]) in CLINICAL_COLOURS
+        }
     rows: list[dict[str, Any]] = []
     for r, row in enumerate(table.rows):
         group = " · ".join(cell_text(table, r, g, language) for g in groups)
@@ -196,16 +210,24 @@ def table_series(table: ProgrammeTable, language: Language) -> Series | None:
             )
     if not rows:
         return None
-    y_title = table.columns[numbers[0]].title if len(numbers) == 1 else table.title
+    if len(numbers) == 1:
+        y_title = table.columns[numbers[0]].title
+    else:  # several measures (enrolled, discharged, in follow-up): side by side, never summed
+        y_title = t(
+            "programme_axis_count" if units == {"count"} else "programme_axis_value", language
+        )
     if percent:
         y_title = f"{y_title} (%)"
     return Series(
         rows=rows,
-        mark="bar" if units <= _BAR_UNITS else "line",
+        # bars stack the parts of one amount (per condition, per colour); several measures or
+        # rates and shares are lines
+        mark="bar" if units <= _BAR_UNITS and len(numbers) == 1 else "line",
         x_title=table.columns[x].title,
         y_title=y_title,
-        series_title=" · ".join(table.columns[g].title for g in groups) or table.title,
+        series_title=" · ".join(table.columns[g].title for g in groups),
         percent=percent,
+        colours=colours or None,
     )
 
 
@@ -220,10 +242,18 @@ def series_chart(series: Series, language: Language) -> alt.Chart:
             title=series.y_title, format="~r", labelExpr="replace(datum.label, '.', ',')"
         )
     y = alt.Y("value:Q", axis=axis)
-    colour = alt.Color("series:N", title=series.series_title, legend=alt.Legend(orient="bottom"))
+    scale = alt.Scale(scheme=_PALETTE)
+    if series.colours:
+        scale = alt.Scale(domain=list(series.colours), range=list(series.colours.values()))
+    colour = alt.Color(
+        "series:N",
+        title=series.series_title or None,
+        scale=scale,
+        legend=alt.Legend(orient="bottom", labelLimit=320),
+    )
     tooltip = [
         alt.Tooltip("period:N", title=series.x_title),
-        alt.Tooltip("series:N", title=series.series_title),
+        alt.Tooltip("series:N", title=series.series_title or " "),
         alt.Tooltip("text:N", title=series.y_title),
     ]
     chart = alt.Chart(data)

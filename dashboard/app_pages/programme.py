@@ -155,7 +155,8 @@ def _figure(figure: ProgrammeFigure, lang: Language) -> None:
                 values.caption(metrics[0].note)
         for first in range(0, len(metrics) if not single else 0, _PER_ROW):
             row = metrics[first : first + _PER_ROW]
-            for column, metric in zip(values.columns(_PER_ROW), row, strict=False):
+            width = max(2, min(_PER_ROW, len(metrics)))
+            for column, metric in zip(values.columns(width), row, strict=False):
                 column.metric(metric.label, metric.value)
                 if metric.note:
                     column.caption(metric.note)

@@ -179,6 +179,51 @@ def test_a_monthly_share_is_a_line_in_per_cent() -> None:
     ]
 
 
+def test_several_measures_per_month_are_lines_side_by_side_never_stacked() -> None:
+    """Enrolled, discharged and in follow-up are not parts of one amount: summing them in a
+    stacked bar would say 3 + 1 + 2 = 6 of something."""
+    table = ProgrammeTable(
+        id="reach.monthly",
+        title="Innskrevet og avsluttet per måned",
+        columns=[
+            ProgrammeColumn(id="month", title="Måned"),
+            ProgrammeColumn(id="enrolled", title="Innskrevet", unit="count"),
+            ProgrammeColumn(id="discharged", title="Avsluttet", unit="count"),
+        ],
+        rows=[["2026-10", 3, 1], ["2026-11", 0, 0]],
+        labels=[[None, None, None], [None, None, None]],
+    )
+    series = table_series(table, "nb")
+    assert series is not None
+    assert (series.mark, series.y_title, series.series_title) == ("line", "Antall", "")
+    assert [(r["period"], r["series"], r["value"]) for r in series.rows] == [
+        ("okt. 2026", "Innskrevet", 3),
+        ("okt. 2026", "Avsluttet", 1),
+        ("nov. 2026", "Innskrevet", 0),
+        ("nov. 2026", "Avsluttet", 0),
+    ]
+    assert series_chart(series, "nb").to_dict()["mark"]["type"] == "line"
+
+
+def test_alerts_by_colour_are_drawn_in_their_clinical_colours() -> None:
+    table = ProgrammeTable(
+        id="benefit.alerts_by_week",
+        title="Varsler per uke",
+        columns=[
+            ProgrammeColumn(id="week", title="Uke"),
+            ProgrammeColumn(id="colour", title="Farge", coded="colour"),
+            ProgrammeColumn(id="alerts", title="Varsler", unit="count"),
+        ],
+        rows=[["2026-W47", "red", 2], ["2026-W47", "yellow", 5]],
+        labels=[[None, "Rød", None], [None, "Gul", None]],
+    )
+    series = table_series(table, "nb")
+    assert series is not None
+    assert series.colours == {"Rød": "#d7191c", "Gul": "#e6b800"}
+    scale = series_chart(series, "nb").to_dict()["encoding"]["color"]["scale"]
+    assert scale == {"domain": ["Rød", "Gul"], "range": ["#d7191c", "#e6b800"]}
+
+
 def test_a_table_without_a_period_is_not_a_series() -> None:
     table = ProgrammeTable(
         id="reach.by_reason",

@@ -80,6 +80,14 @@ def test_a_figure_per_fte_without_ftes_says_they_are_not_entered() -> None:
     assert (value.text, value.missing) == ("–", "not computed: the nurse FTEs are not entered")
 
 
+def test_another_missing_value_points_to_its_definition() -> None:
+    """A median of no alerts, hours saved without minutes per visit: the part knows which;
+    the definition says when the figure has no value."""
+    view = section_view(_result(Figure("t.on_time", None)), DEFINITIONS, "nb", NAMES)
+    [value] = view.figures[0].values
+    assert value.missing == "ikke beregnet: definisjonen sier når tallet mangler"
+
+
 def test_a_tables_codes_are_labelled_and_municipalities_named() -> None:
     table = Table(
         "t.by_town",

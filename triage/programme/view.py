@@ -114,9 +114,11 @@ _NO_FTE = Text(
     nb="ikke beregnet: antall årsverk er ikke lagt inn",
     en="not computed: the nurse FTEs are not entered",
 )
-_NO_BASIS = Text(
-    nb="ikke beregnet: grunnlaget mangler (se definisjonen)",
-    en="not computed: its basis is missing (see the definition)",
+#: the part knows why better than this module can (a median of no alerts, a setting the admin
+#: has not entered): the definition says when the figure has no value
+_SEE_DEFINITION = Text(
+    nb="ikke beregnet: definisjonen sier når tallet mangler",
+    en="not computed: the definition says when it has no value",
 )
 
 #: Municipality and centre ids → names (the API looks them up); the other codes have labels.
@@ -249,7 +251,7 @@ def missing_reason(figure: Figure, unit: Unit, language: Language) -> str | None
         return _NO_FTE.in_language(language)
     if figure.denominator == 0:
         return _NOTHING_TO_DIVIDE.in_language(language)
-    return _NO_BASIS.in_language(language)
+    return _SEE_DEFINITION.in_language(language)
 
 
 def format_value(value: float | None, unit: Unit | None, language: Language) -> str:
