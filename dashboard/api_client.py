@@ -66,7 +66,7 @@ class Me(_Model):
     user_id: str
     username: str
     display_name: str
-    role: Literal["nurse", "gp", "admin"]
+    role: Literal["nurse", "gp", "admin", "lead"]  # issue 18: the centre lead
     centre_ids: list[str] = Field(default_factory=list)
 
 
@@ -903,6 +903,69 @@ class ApiClient:
         body = {"frequency": frequency, "email": email or None}
         return _parse(Digest, self._send("PUT", "/me/digest", json=body, authorised=True))
 
+    # --- issue 18: page (the programme view)
+
+    def programme_sections(self) -> ProgrammeOverview:
+        """The programme sections the caller may see, the municipalities in scope, the
+        conditions and the default period."""
+        return _parse(ProgrammeOverview, self._get("/programme/sections"))
+
+    def programme_section(self, section: str, filters: ProgrammeFilters) -> ProgrammeSection:
+        """One section's figures and tables for the period and the filters."""
+        return _parse(ProgrammeSection, self._get(f"/programme/{section}", filters.params()))
+
+    def programme_table_file(
+        self,
+        section: str,
+        table_id: str,
+        extension: Literal["csv", "xlsx"],
+        filters: ProgrammeFilters,
+    ) -> bytes:
+        """One table as the API writes it: CSV or an Excel workbook."""
+        path = f"/programme/{section}/tables/{table_id}.{extension}"
+        return self._get_bytes(path, filters.params())
+
+    def programme_section_workbook(self, section: str, filters: ProgrammeFilters) -> bytes:
+        """A whole section as an Excel workbook."""
+        return self._get_bytes(f"/programme/{section}.xlsx", filters.params())
+
+    def programme_report(
+        self, month: str, municipality_ids: list[str], condition: str | None = None
+    ) -> bytes:
+        """The printable monthly report (HTML) of ``month`` (YYYY-MM)."""
+        params: dict[str, Any] = {"month": month}
+        if municipality_ids:
+            params["municipality"] = municipality_ids
+        if condition:
+            params["condition"] = condition
+        return self._get_bytes("/programme/report", params)
+
+    def _get_bytes(self, path: str, params: dict[str, Any], *, retry: bool = True) -> bytes:
+        """A file from the API, as bytes (the same login, refresh and errors as
+        :meth:`_send`)."""
+        if self._tokens is None:
+            raise ApiError(401, "Ikke innlogget", "Logg inn for å fortsette.")
+        headers = {
+            "Accept-Language": self.language,
+            "Authorization": f"Bearer {self._tokens.access_token}",
+        }
+        try:
+            response = self._http.get(path, params=params, headers=headers)
+        except httpx.HTTPError as err:
+            raise ApiError(
+                None,
+                "The DHO service does not answer",
+                f"{type(err).__name__} reaching {self._http.base_url}; check that the service "
+                "is running and try again.",
+            ) from err
+        if response.status_code == 401 and retry and self._refresh():
+            return self._get_bytes(path, params, retry=False)
+        if response.is_error:
+            if response.status_code == 401:
+                self._tokens = None
+            raise _problem(response)
+        return response.content
+
     # --- plumbing
 
     def _get(
@@ -1057,3 +1120,108 @@ def _parse(model: type[M], data: Any) -> M:
             f"{model.__name__}: {err.error_count()} field(s) did not match; is the dashboard "
             "the same version as the service?",
         ) from err
+
+
+# ----------------------------------------------------------------------------- issue 18: page
+
+
+class ProgrammeSectionInfo(_Model):
+    """A programme section the caller may see."""
+
+    id: str
+    title: str
+    question: str = ""
+
+
+class ProgrammeMunicipality(_Model):
+    id: str
+    number: str = ""
+    name: str
+
+
+class ProgrammeCondition(_Model):
+    code: str
+    label: str
+
+
+class ProgrammeOverview(_Model):
+    """What the caller may look at in the programme view (``GET /programme/sections``)."""
+
+    sections: list[ProgrammeSectionInfo]
+    municipalities: list[ProgrammeMunicipality] = Field(default_factory=list)
+    conditions: list[ProgrammeCondition] = Field(default_factory=list)
+    today: date
+    default_start: date
+    default_end: date
+    max_days: int = 400
+
+
+class ProgrammeValue(_Model):
+    """One value of a figure (a figure of one definition may have one per state, colour…)."""
+
+    key: str | None = None
+    key_label: str | None = None
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    text: str = "–"
+    missing: str | None = None
+
+
+class ProgrammeFigure(_Model):
+    id: str
+    title: str
+    definition: str = ""
+    source: str = ""
+    unit: str = "count"
+    values: list[ProgrammeValue] = Field(default_factory=list)
+
+
+class ProgrammeColumn(_Model):
+    id: str
+    title: str
+    unit: str | None = None
+    coded: str | None = None
+
+
+class ProgrammeTable(_Model):
+    """A table: ``rows`` as computed, ``labels`` the coded cells' labels (null elsewhere)."""
+
+    id: str
+    title: str
+    definition: str = ""
+    source: str = ""
+    columns: list[ProgrammeColumn]
+    rows: list[list[str | int | float | None]] = Field(default_factory=list)
+    labels: list[list[str | None]] = Field(default_factory=list)
+
+
+class ProgrammeSection(_Model):
+    """One section's figures and tables (``GET /programme/{section}``)."""
+
+    section: str
+    title: str
+    question: str = ""
+    start: date
+    end: date
+    municipality_ids: list[str] | None = None
+    condition: str | None = None
+    figures: list[ProgrammeFigure] = Field(default_factory=list)
+    tables: list[ProgrammeTable] = Field(default_factory=list)
+
+
+class ProgrammeFilters(_Model):
+    """The programme page's filters, as query parameters."""
+
+    start: date
+    end: date
+    municipality_ids: tuple[str, ...] = ()
+    condition: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        if self.municipality_ids:
+            params["municipality"] = list(self.municipality_ids)
+        if self.condition:
+            params["condition"] = self.condition
+        return params

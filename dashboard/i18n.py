@@ -694,6 +694,70 @@ WORDS: dict[str, tuple[str, str]] = {
         "Tick when this handling made a home-care visit unnecessary. It counts in the "
         "programme's figure of home-care time saved.",
     ),
+    # issue 18: page (the programme view)
+    "nav_programme": ("Program", "Programme"),
+    "programme_title": ("Program", "Programme"),
+    "programme_intro": (
+        "Tall for tjenesten som helhet: hvem den når, om den brukes slik den er ment, hvordan "
+        "varslene håndteres og hva den gir. Definisjonen står ved hvert tall.",
+        "Figures for the service as a whole: whom it reaches, whether it is used as intended, "
+        "how alerts are handled and what it gains. The definition is beside each figure.",
+    ),
+    "programme_municipalities": ("Kommuner", "Municipalities"),
+    "programme_all_municipalities": ("Alle kommuner", "All municipalities"),
+    "programme_condition": ("Diagnose", "Condition"),
+    "programme_all_conditions": ("Alle diagnoser", "All conditions"),
+    "programme_period": ("Periode", "Period"),
+    "programme_last_30_days": ("Siste 30 dager", "Last 30 days"),
+    "programme_last_month": ("Forrige måned", "Last month"),
+    "programme_chosen": ("Velg datoer", "Choose dates"),
+    "programme_dates": ("Første og siste dag", "First and last day"),
+    "programme_pick_both": (
+        "Velg både første og siste dag.",
+        "Choose both the first and the last day.",
+    ),
+    "programme_showing": (
+        "Viser {period} · {municipalities} · {condition}",
+        "Showing {period} · {municipalities} · {condition}",
+    ),
+    "programme_report": ("Månedsrapport til utskrift", "Monthly report for printing"),
+    "programme_report_month": ("Måned", "Month"),
+    "programme_report_download": ("Last ned månedsrapporten", "Download the monthly report"),
+    "programme_report_hint": (
+        "En HTML-side laget for A4: åpne den i nettleseren og skriv ut, eller lagre som PDF. "
+        "Den har med alle delene du ser her, for kommunene og diagnosen som er valgt.",
+        "An HTML page laid out for A4: open it in the browser and print it, or save it as PDF. "
+        "It holds every section you see here, for the chosen municipalities and condition.",
+    ),
+    "programme_no_sections": (
+        "Du har ingen tall å se i programvisningen.",
+        "There are no programme figures for you to see.",
+    ),
+    "programme_no_figures": (
+        "Ingen tall i denne delen ennå.",
+        "No figures in this section yet.",
+    ),
+    "programme_empty_table": ("Ingen rader i perioden.", "No rows in the period."),
+    "programme_source": ("Kilde", "Source"),
+    "programme_definition": ("Definisjon", "Definition"),
+    "programme_ratio": ("{numerator} av {denominator}", "{numerator} of {denominator}"),
+    "programme_not_computed": ("ikke beregnet", "not computed"),
+    "programme_csv": ("Last ned CSV", "Download CSV"),
+    "programme_excel": ("Last ned Excel", "Download Excel"),
+    "programme_section_excel": (
+        "Hele delen som Excel",
+        "The whole section as Excel",
+    ),
+    "programme_axis_count": ("Antall", "Count"),
+    "programme_axis_value": ("Verdi", "Value"),
+    "programme_too_long": (
+        "Velg en periode på høyst {days} dager.",
+        "Choose a period of at most {days} days.",
+    ),
+    "programme_download_failed": (
+        "Filen kunne ikke lages: {reason}",
+        "The file could not be made: {reason}",
+    ),
 }
 
 

@@ -1,9 +1,9 @@
 """The DHO follow-up-centre dashboard: ``streamlit run dashboard/streamlit_app.py``.
 
-Builds the navigation for the logged-in person's role (nurse, GP, admin) with ``st.navigation``;
-the pages in ``app_pages/`` are thin: they call :mod:`dashboard.api_client` and the pure
-functions of :mod:`dashboard.presenters`. Settings come from ``DHO_DASHBOARD_*`` variables,
-read when the script runs (never at import).
+Builds the navigation for the logged-in person's role (nurse, GP, admin, centre lead) with
+``st.navigation``; the pages in ``app_pages/`` are thin: they call :mod:`dashboard.api_client`
+and the pure functions of :mod:`dashboard.presenters`. Settings come from ``DHO_DASHBOARD_*``
+variables, read when the script runs (never at import).
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def _page(file: str, key: str, icon: str, language: Language, *, default: bool =
     )
 
 
+def _programme_page(language: Language, *, default: bool = False) -> st.Page:
+    """The programme view (issue 18): a centre lead's page, and the nurse's and admin's too."""
+    return _page(
+        "programme.py", "nav_programme", ":material/monitoring:", language, default=default
+    )
+
+
 def _pages_for(role: str, language: Language) -> list[st.Page]:
     """The pages a role may use; the API enforces access, this only keeps the menu honest."""
     if role == "nurse":
@@ -57,7 +64,10 @@ def _pages_for(role: str, language: Language) -> list[st.Page]:
             _page("plans.py", "nav_plans", ":material/assignment:", language),
             _page("enrolment.py", "nav_enrolment", ":material/person_add:", language),
             _page("notifications.py", "nav_notifications", ":material/outgoing_mail:", language),
+            _programme_page(language),  # issue 18: page
         ]
+    if role == "lead":  # issue 18: page — the centre lead sees the programme's figures only
+        return [_programme_page(language, default=True)]
     if role == "gp":
         return [
             _page("gp_overview.py", "nav_gp", ":material/stethoscope:", language, default=True),
@@ -68,6 +78,7 @@ def _pages_for(role: str, language: Language) -> list[st.Page]:
     return [
         _page("admin.py", "nav_admin", ":material/settings:", language, default=True),
         _page("notifications.py", "nav_notifications", ":material/outgoing_mail:", language),
+        _programme_page(language),  # issue 18: page
     ]
 
 

@@ -275,6 +275,36 @@ def docs_settings(
     typer.echo(f"updated the configuration reference in {file}")
 
 
+# issue 18: page
+@docs_app.command("programme")
+def docs_programme(
+    write: Annotated[
+        bool, typer.Option("--write", help="Rewrite the definitions block in --file.")
+    ] = False,
+    file: Annotated[
+        Path, typer.Option("--file", help="The page holding the block (with --write).")
+    ] = Path("docs/programme.md"),
+) -> None:
+    """Print the definitions of docs/programme.md (every figure and table of the programme
+    view), generated from the code; --write puts them into the page."""
+    from triage.programme.docs import render_programme_block, replace_block
+
+    block = render_programme_block()
+    if not write:
+        typer.echo(block)
+        return
+    try:
+        page = file.read_text(encoding="utf-8")
+        file.write_text(replace_block(page, block), encoding="utf-8")
+    except OSError as err:
+        typer.echo(f"Cannot update {file}: {err.strerror}", err=True)
+        raise typer.Exit(2) from err
+    except ValueError as err:
+        typer.echo(f"Cannot update {file}: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"updated the programme's definitions in {file}")
+
+
 @docs_app.command("schemas")
 def docs_schemas(
     out: Annotated[Path, typer.Option("--out", help="The folder for the schema files.")] = Path(

@@ -17,6 +17,7 @@ from triage.api.routers import (
     overview,
     patients,
     plans,
+    programme,  # issue 18: page
     receipt,
     worklist,
 )
@@ -38,4 +39,5 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     ingest.router,
     health.router,
+    programme.router,  # issue 18: page
 ]
