@@ -440,6 +440,7 @@ def _select(
         centre_ids=None if scope.all_centres else scope.centre_ids,
         municipality_ids=frozenset(chosen) if chosen is not None else None,
         condition=condition.value if condition is not None else None,
+        default_on_call_after=timedelta(minutes=caller.settings.escalate_after_min),
     )
     return Selection(
         scope=scope,
