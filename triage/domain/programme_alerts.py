@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
 from triage.domain.service_hours import ServiceCalendar
 
 #: Seconds within which a wait counts as equal to the target: instants read from the database
@@ -177,73 +180,105 @@ class ColourTally:
     waits: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class AlertTimes:
+    """Alerts as columns (the programme reads ~100,000 a quarter): whether each is red (else
+    yellow), when it reached its colour and when it was acknowledged (epoch seconds; NaN: not
+    yet), and whether it was opened in the period (only those are tallied; every one counts in
+    the backlog)."""
+
+    red: npt.NDArray[np.bool_]
+    since: npt.NDArray[np.float64]
+    acknowledged: npt.NDArray[np.float64]
+    counted: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, alerts: Iterable[tuple[str, float, float | None, bool]]) -> AlertTimes:
+        rows = list(alerts)
+        return cls(
+            red=np.array([r[0] == "red" for r in rows], dtype=np.bool_),
+            since=np.array([r[1] for r in rows], dtype=np.float64),
+            acknowledged=np.array(
+                [np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64
+            ),
+            counted=np.array([r[3] for r in rows], dtype=np.bool_),
+        )
+
+
 def tally(
     clock: StaffedClock,
-    alerts: Iterable[tuple[str, float, float | None, bool]],
+    alerts: Iterable[tuple[str, float, float | None, bool]] | AlertTimes,
     now: float,
     targets: Mapping[str, timedelta],
 ) -> tuple[dict[str, ColourTally], list[OpeningBacklog]]:
-    """:func:`on_time` and :func:`backlogs` in one pass, two bisections an alert (the
+    """:func:`on_time` and :func:`backlogs` for many alerts at once, as array operations (the
     programme's alert handling reads ~100,000 alerts a quarter). ``alerts`` are (colour, when it
     reached its colour, when acknowledged or None, whether it was opened in the period: only
-    those are tallied; every one counts in the backlog). Gives what the two functions give
-    (``tests/unit/test_programme_alerts.py`` checks it)."""
-    openings, ends, before = clock.openings, clock.ends, clock.before
+    those are tallied; every one counts in the backlog), or the same as :class:`AlertTimes`.
+    Gives what the two functions give (``tests/unit/test_programme_alerts.py`` checks it)."""
+    times = alerts if isinstance(alerts, AlertTimes) else AlertTimes.of(alerts)
+    openings = np.asarray(clock.openings, dtype=np.float64)
     last = len(openings)
-    limits = {colour: target.total_seconds() + TOLERANCE for colour, target in targets.items()}
-    tallies = {colour: ColourTally() for colour in targets}
-    # the backlog by difference arrays (an alert never acknowledged waits at every opening
-    # after it); the last acknowledgement by each opening, from the acknowledged alerts only
-    red = [0] * (last + 1)
-    yellow = [0] * (last + 1)
-    unacknowledged = [0] * (last + 1)
-    latest: list[float | None] = [None] * last
-    index_now = bisect_right(openings, now) - 1
-    elapsed_now = (
-        before[index_now] + min(now, ends[index_now]) - openings[index_now]
-        if index_now >= 0
-        else 0.0
-    )
-    for colour, since, acknowledged, counted in alerts:
-        low = bisect_right(openings, since)
-        k = low - 1
-        elapsed_since = before[k] + min(since, ends[k]) - openings[k] if k >= 0 else 0.0
-        if acknowledged is None:
-            high = last
-            if counted:
-                mine = tallies[colour]
-                if elapsed_now - elapsed_since > limits[colour]:
-                    mine.counted += 1
-        else:
-            j = bisect_right(openings, acknowledged)
-            k = j - 1
-            elapsed_ack = before[k] + min(acknowledged, ends[k]) - openings[k] if k >= 0 else 0.0
-            high = j - 1 if k >= 0 and openings[k] == acknowledged else j
-            if counted:
-                mine = tallies[colour]
-                waited = max(0.0, elapsed_ack - elapsed_since) if acknowledged > since else 0.0
-                mine.counted += 1
-                if waited <= limits[colour]:
-                    mine.on_time += 1
-                mine.waits.append(waited / 60.0)
-        if low >= high:
-            continue
-        counts = red if colour == "red" else yellow
-        counts[low] += 1
-        counts[high] -= 1
-        if acknowledged is None:
-            unacknowledged[low] += 1
-            unacknowledged[high] -= 1
-            continue
-        for index in range(low, high):
-            seen = latest[index]
-            if seen is None or acknowledged > seen:
-                latest[index] = acknowledged
-    found: list[OpeningBacklog] = []
-    reds = yellows = waiting = 0
-    for index in range(last):
-        reds += red[index]
-        yellows += yellow[index]
-        waiting += unacknowledged[index]
-        found.append(OpeningBacklog(reds, yellows, waiting > 0, latest[index]))
+    since, acknowledged = times.since, times.acknowledged
+    waiting = np.isnan(acknowledged)
+    done = ~waiting
+    ack = np.where(done, acknowledged, 0.0)
+
+    def elapsed(at: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Staffed seconds from the first opening to each instant (as StaffedClock.elapsed)."""
+        if not last:
+            return np.zeros_like(at)
+        k = np.searchsorted(openings, at, side="right") - 1
+        index = np.maximum(k, 0)
+        ends = np.asarray(clock.ends, dtype=np.float64)[index]
+        before = np.asarray(clock.before, dtype=np.float64)[index]
+        return np.where(k >= 0, before + np.minimum(at, ends) - openings[index], 0.0)
+
+    elapsed_since = elapsed(since)
+    elapsed_now = float(elapsed(np.array([now]))[0])
+    waited = np.where(ack > since, np.maximum(0.0, elapsed(ack) - elapsed_since), 0.0)
+    tallies: dict[str, ColourTally] = {}
+    for colour, target in targets.items():
+        limit = target.total_seconds() + TOLERANCE
+        mine = times.counted & (times.red if colour == "red" else ~times.red)
+        late_unacknowledged = mine & waiting & (elapsed_now - elapsed_since > limit)
+        decided = mine & done
+        tallies[colour] = ColourTally(
+            counted=int(np.count_nonzero(decided) + np.count_nonzero(late_unacknowledged)),
+            on_time=int(np.count_nonzero(decided & (waited <= limit))),
+            waits=(waited[decided] / 60.0).tolist(),
+        )
+
+    # the openings each alert waits at: low <= index < high (as StaffedClock.openings_between)
+    low = np.searchsorted(openings, since, side="right")
+    high = np.where(waiting, last, np.searchsorted(openings, ack, side="left"))
+    spans = low < high
+
+    def running(select: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        """How many of the ``select``ed alerts wait at each opening (difference arrays)."""
+        steps = np.zeros(last + 1, dtype=np.int64)
+        np.add.at(steps, low[select & spans], 1)
+        np.add.at(steps, high[select & spans], -1)
+        return np.cumsum(steps)[:last]
+
+    reds = running(times.red)
+    yellows = running(~times.red)
+    unacknowledged = running(waiting)
+    # the last acknowledgement among the alerts waiting at each opening: the latest one of
+    # those that started waiting at or before it, if that one still waits there (a later
+    # acknowledgement never waits at fewer openings, so no other one can)
+    started = np.full(last, -np.inf)
+    acked = done & spans
+    np.maximum.at(started, low[acked], ack[acked])
+    latest = np.maximum.accumulate(started) if last else started
+    reaches = np.searchsorted(openings, latest, side="left") > np.arange(last)
+    found = [
+        OpeningBacklog(
+            int(reds[i]),
+            int(yellows[i]),
+            bool(unacknowledged[i] > 0),
+            float(latest[i]) if np.isfinite(latest[i]) and reaches[i] else None,
+        )
+        for i in range(last)
+    ]
     return tallies, found

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 from sqlalchemy import Float, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -43,6 +44,7 @@ from triage.domain.programme import (
     ratio,
 )
 from triage.domain.programme_alerts import (
+    AlertTimes,
     ColourTally,
     OpeningBacklog,
     StaffedClock,
@@ -50,7 +52,7 @@ from triage.domain.programme_alerts import (
     yellow_target,
 )
 from triage.domain.service_hours import ServiceCalendar
-from triage.programme.scope import OSLO, patient_clauses, utc_bounds
+from triage.programme.scope import OSLO, columns_by_group, patient_clauses, utc_bounds
 from triage.storage.models import AlertActionRow, AlertRow, CentreRow, PatientRow
 from triage.storage.repositories import centre_calendar
 
@@ -361,15 +363,26 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
             ),
         )
     )
-    alerts: dict[str, list[tuple[str, float, float | None, bool]]] = defaultdict(list)
+    # ~100,000 alerts a quarter: as columns per centre, not as rows
+    columns_of = columns_by_group(session, statement)
+    alerts: dict[str, AlertTimes] = {}
     resolved: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    # Core rows, not the ORM's: ~100,000 a quarter
-    for centre_id, colour, reached, acknowledged, opened_in, resolved_in in (
-        session.connection().execute(statement).all()
-    ):
-        alerts[centre_id].append((colour, reached, acknowledged, bool(opened_in)))
-        if resolved_in:
-            resolved[(centre_id, colour)][0] += 1
+    for centre in centres:
+        colours, reached, acknowledged, opened_in, resolved_in = columns_of.get(
+            centre.id, [[], [], [], [], []]
+        )
+        red = np.array([c == "red" for c in colours], dtype=np.bool_)
+        alerts[centre.id] = AlertTimes(
+            red=red,
+            since=np.array(reached, dtype=np.float64),
+            acknowledged=np.array(acknowledged, dtype=np.float64),  # None: NaN
+            counted=np.array(opened_in, dtype=np.bool_),
+        )
+        resolved_now = np.array(resolved_in, dtype=np.bool_)
+        for colour, of_colour in (("red", red), ("yellow", ~red)):
+            n = int(np.count_nonzero(of_colour & resolved_now))
+            if n:
+                resolved[(centre.id, colour)][0] = n
     for centre_id, colour, n in session.execute(
         select(PatientRow.centre_id, AlertRow.colour, func.count())
         .join(PatientRow, PatientRow.id == AlertRow.patient_id)
@@ -392,7 +405,7 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
         rule = rules[centre.id]
         found, backlog_at[centre.id] = tally(
             clocks[centre.id],
-            alerts.get(centre.id, ()),
+            alerts[centre.id],
             now_s,
             {colour: rule.target(colour) for colour in COLOURS},
         )
