@@ -34,7 +34,8 @@ def test_every_section_has_a_heading_and_every_definition_its_text_and_source() 
     for definition in DEFINITIONS.values():
         assert f"`{definition.id}`" in block
         assert " ".join(definition.definition.nb.split()) in block
-        assert definition.source in block
+        assert " ".join(definition.source.nb.split()) in block
+        assert " ".join(definition.source.en.split()) in block
 
 
 def test_write_replaces_only_the_block(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ SHARE = Definition(
     unit=Unit.SHARE,
     title=Text(nb="Kvittert i tide", en="Acknowledged in time"),
     definition=Text(nb="Røde kvittert innen 15 minutter.", en="Reds acknowledged in 15 min."),
-    source="DHO",
+    source=Text(nb="DHO", en="DHO"),
 )
 PER_FTE = Definition(
     id="t.per_fte",
@@ -35,7 +35,7 @@ PER_FTE = Definition(
     unit=Unit.PER_FTE,
     title=Text(nb="Pasienter per årsverk", en="Patients per FTE"),
     definition=Text(nb="Pasienter delt på årsverk.", en="Patients over FTEs."),
-    source="DHO",
+    source=Text(nb="DHO", en="DHO"),
 )
 BY_TOWN = Definition(
     id="t.by_town",
@@ -43,7 +43,7 @@ BY_TOWN = Definition(
     unit=Unit.COUNT,
     title=Text(nb="Varsler per kommune", en="Alerts per municipality"),
     definition=Text(nb="Antall varsler.", en="Alerts."),
-    source="DHO",
+    source=Text(nb="DHO", en="DHO"),
     columns=(
         Column("month", Text(nb="Måned", en="Month")),
         Column("municipality", Text(nb="Kommune", en="Municipality"), coded=Coded.MUNICIPALITY),

@@ -87,9 +87,29 @@ class Definition:
     unit: Unit
     title: Text
     definition: Text  # numerator, denominator, time window, what counts as on time
-    source: str  # RE-AIM, the Helsedirektoratet DHO evaluation's indicator, or "DHO"
+    source: Text  # RE-AIM, the Helsedirektoratet DHO evaluation's indicator, or "DHO"
     columns: tuple[Column, ...] = ()
     key_coded: Coded | None = None
+
+
+#: The reference of RE-AIM, cited by every part.
+RE_AIM_PAPER = "Glasgow, Vogt, Boles 1999, Am J Public Health 89:1322"
+
+
+def re_aim(nb: str, en: str) -> Text:
+    """RE-AIM's dimension ``nb``/``en`` with the paper: "RE-AIM: rekkevidde (Glasgow, …)"."""
+    return Text(nb=f"RE-AIM: {nb} ({RE_AIM_PAPER})", en=f"RE-AIM: {en} ({RE_AIM_PAPER})")
+
+
+def cite(*sources: Text) -> Text:
+    """Sources one after the other, in each language."""
+    return Text(nb="; ".join(s.nb for s in sources), en="; ".join(s.en for s in sources))
+
+
+NO_HDIR_INDICATOR = Text(
+    nb="Helsedirektoratets evaluering av DHO har ingen slik indikator: DHOs egen",
+    en="Helsedirektoratet's DHO evaluation has no such indicator: DHO's own",
+)
 
 
 #: The label of each code, by family (the programme's tables and exports show these).

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from triage.domain.access import ProgrammeSection
 from triage.domain.colours import Text
 from triage.domain.programme import (
+    NO_HDIR_INDICATOR,
     Cell,
     Coded,
     Column,
@@ -29,7 +30,9 @@ from triage.domain.programme import (
     SectionResult,
     Table,
     Unit,
+    cite,
     ratio,
+    re_aim,
 )
 from triage.programme.scope import patient_clauses
 from triage.storage.models import PatientDayRow, PatientRow
@@ -39,10 +42,14 @@ from triage.storage.repositories import among
 #: ``fidelity.patients_below_adherence`` (TIM-HF reached above 80 % with training).
 ADHERENCE_TARGET = 0.8
 
-_RE_AIM_IMPLEMENTATION = (
-    "RE-AIM: Implementation, fidelity to the protocol (Glasgow, Vogt, Boles 1999, "
-    "Am J Public Health 89:1322). Helsedirektoratet's DHO evaluation has no measurement "
-    "adherence indicator: DHO's own rule, the plan's schedule windows (triage.domain.schedule)"
+_RE_AIM_IMPLEMENTATION = cite(
+    re_aim("gjennomføring, troskap mot planen", "Implementation, fidelity to the protocol"),
+    Text(
+        nb="Helsedirektoratets evaluering av DHO har ingen indikator for målinger etter planen: "
+        "DHOs egen regel, med planens tidsvinduer for målingene",
+        en="Helsedirektoratet's DHO evaluation has no measurement adherence indicator: DHO's "
+        "own rule, the plan's schedule windows (triage.domain.schedule)",
+    ),
 )
 _WHAT_COUNTS_NB = (
     "En planlagt måling er en måling (eller et spørreskjema) som pasientens godkjente plan ber "
@@ -130,8 +137,15 @@ DEFINITIONS: tuple[Definition, ...] = (
             "Denominator: the patients with at least one scheduled measurement in the period. "
             + _WHAT_COUNTS_EN,
         ),
-        source=_RE_AIM_IMPLEMENTATION + "; the 80 % line: TIM-HF's adherence with training "
-        "(Koehler et al., Circulation 2011)",
+        source=cite(
+            _RE_AIM_IMPLEMENTATION,
+            Text(
+                nb="80 %-grensen: etterlevelsen med opplæring i TIM-HF (Koehler mfl., "
+                "Circulation 2011)",
+                en="the 80 % line: TIM-HF's adherence with training (Koehler et al., "
+                "Circulation 2011)",
+            ),
+        ),
     ),
     Definition(
         id="fidelity.adherence_by_group",
@@ -206,9 +220,13 @@ DEFINITIONS: tuple[Definition, ...] = (
             "period or active follow-up (not paused, not from the day of discharge). Also "
             "split by patients with and without home care.",
         ),
-        source="RE-AIM: Effectiveness (Glasgow, Vogt, Boles 1999, Am J Public Health 89:1322). "
-        "Helsedirektoratet's DHO evaluation has no such indicator: DHO's own, from the "
-        "readings' colours (the plan's zones)",
+        source=cite(
+            re_aim("effekt", "Effectiveness"),
+            Text(
+                nb=f"{NO_HDIR_INDICATOR.nb}, fra målingenes farger (planens soner)",
+                en=f"{NO_HDIR_INDICATOR.en}, from the readings' colours (the plan's zones)",
+            ),
+        ),
         key_coded=Coded.HOME_CARE,
     ),
     Definition(
@@ -222,8 +240,10 @@ DEFINITIONS: tuple[Definition, ...] = (
             en="As «Green days», for each week (Monday to Sunday) of the period and for "
             "patients with and without home care; the first and last weeks may be partial.",
         ),
-        source="RE-AIM: Effectiveness (Glasgow, Vogt, Boles 1999, Am J Public Health 89:1322); "
-        "DHO's own, as «Green days»",
+        source=cite(
+            re_aim("effekt", "Effectiveness"),
+            Text(nb="DHOs egen, som «Grønne dager»", en="DHO's own, as «Green days»"),
+        ),
         columns=(
             _WEEK,
             _HOME_CARE,

@@ -28,8 +28,10 @@ from triage.domain.programme import (
     SectionResult,
     Table,
     Unit,
+    cite,
     count,
     ratio,
+    re_aim,
 )
 from triage.programme.scope import patient_clauses
 from triage.storage.models import (
@@ -49,7 +51,7 @@ WINDOW = timedelta(days=30)
 OVERVIEW_READS = (("list", "patients"), ("list", "alerts"), ("mark_seen", "overview"))
 #: the alert events that are a nurse's handling
 HANDLING_EVENTS = ("acknowledged", "resolved")
-SOURCE = "RE-AIM: Adoption (Glasgow, Vogt, Boles 1999, Am J Public Health 89:1322)"
+SOURCE = re_aim("adopsjon", "Adoption")
 
 DEFINITIONS = (
     Definition(
@@ -114,7 +116,10 @@ DEFINITIONS = (
             "deviations, or marked the overview seen (as the audit log shows). Denominator: "
             "GPs with patients in follow-up today. No value without such GPs.",
         ),
-        source=SOURCE + "; DHO: the audit log's reads",
+        source=cite(
+            SOURCE,
+            Text(nb="DHO: oppslagene i tilgangsloggen", en="DHO: the audit log's reads"),
+        ),
     ),
     Definition(
         id="adoption.nurses_active",

@@ -40,8 +40,10 @@ from triage.domain.programme import (
     SectionResult,
     Table,
     Unit,
+    cite,
     percentile,
     ratio,
+    re_aim,
 )
 from triage.domain.programme_alerts import (
     AlertTimes,
@@ -62,12 +64,17 @@ COLOURS = ("red", "yellow")
 #: default, as ``escalate_after_min`` defaults to it).
 DEFAULT_ON_CALL_AFTER = EscalationPolicy().on_call_after
 
-SOURCE_FIDELITY = (
-    "RE-AIM: Implementation, fidelity to the protocol (Glasgow, Vogt, Boles 1999, Am J Public "
-    "Health 89:1322). Targets: the centre's escalation policy (red, docs/clinical/"
-    "service-hours.md) and the plans' yellow action «sykepleier ringer deg i dag» "
-    "(docs/clinical/templates.md). Helsedirektoratet's DHO evaluation has no such indicator "
-    "(DHO)."
+SOURCE_FIDELITY = cite(
+    re_aim("gjennomføring, troskap mot protokollen", "Implementation, fidelity to the protocol"),
+    Text(
+        nb="måltider: tjenestens regler for videresending av røde varsler og planenes gule "
+        "tiltak «sykepleier ringer deg i dag» (docs/clinical/service-hours.md og "
+        "docs/clinical/templates.md); Helsedirektoratets evaluering av DHO har ingen slik "
+        "indikator (DHO)",
+        en="targets: the centre's escalation policy (red, docs/clinical/service-hours.md) and "
+        "the plans' yellow action «sykepleier ringer deg i dag» (docs/clinical/templates.md); "
+        "Helsedirektoratet's DHO evaluation has no such indicator (DHO)",
+    ),
 )
 _STAFFED = Text(
     nb="Ventetid regnes bare i tjenestens åpningstid (tjenestens egen kalender: ukedager, "

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from triage.domain.access import ProgrammeSection
 from triage.domain.colours import Text
 from triage.domain.programme import (
+    NO_HDIR_INDICATOR,
     Cell,
     Coded,
     Column,
@@ -26,8 +27,10 @@ from triage.domain.programme import (
     SectionResult,
     Table,
     Unit,
+    cite,
     count,
     ratio,
+    re_aim,
 )
 from triage.programme.scope import patient_clauses, utc_bounds
 from triage.storage.models import (
@@ -41,10 +44,12 @@ from triage.storage.models import (
 COLOURS = ("red", "yellow")
 HOME_CARE = ("yes", "no")
 
-SOURCE = (
-    "RE-AIM: Effectiveness (Glasgow, Vogt, Boles 1999, Am J Public Health 89:1322). "
-    "Helsedirektoratet's DHO evaluation gives no indicator for it: DHO's own figure, from what "
-    "the nurse records on each alert"
+SOURCE = cite(
+    re_aim("effekt", "Effectiveness"),
+    Text(
+        nb=f"{NO_HDIR_INDICATOR.nb} figur, fra det sykepleieren registrerer på hvert varsel",
+        en=f"{NO_HDIR_INDICATOR.en} figure, from what the nurse records on each alert",
+    ),
 )
 _HOME_CARE = Text(
     nb="Hjemmesykepleie: om pasienten også får hjemmesykepleie, slik det er registrert på "

@@ -84,7 +84,11 @@ def _definition(definition: Definition) -> list[str]:
     if definition.columns:
         lines.append("- **Columns:**")
         lines += [f"  - {_column(column)}" for column in definition.columns]
-    lines += [f"- **Source:** {_sentence(definition.source)}", ""]
+    lines += [
+        f"- **Kilde:** {_sentence(definition.source.nb)}",
+        f"- **Source:** {_sentence(definition.source.en)}",
+        "",
+    ]
     return lines
 
 

@@ -31,8 +31,10 @@ from triage.domain.programme import (
     ProgrammeQuery,
     SectionResult,
     Unit,
+    cite,
     percentile,
     ratio,
+    re_aim,
 )
 from triage.programme.scope import patient_clauses, utc_bounds
 from triage.storage.models import AuditRow, PatientRow, PlanRow, PlanVersionRow
@@ -41,11 +43,12 @@ FOLLOW_UP_STATES = ("trial", "active", "paused")
 #: a plan in use approved longer ago than this is "not reviewed" (DHO's default: no national
 #: guideline or the Helsedirektoratet evaluation gives an interval)
 REVIEW_MONTHS = 6
-HDIR = (
+_HDIR = (
     "Helsedirektoratet, Digital hjemmeoppfølging: sluttrapport fra nasjonal utprøving "
     "2018–2021, 6.5 (bruk av egenbehandlingsplan)"
 )
-RE_AIM = "RE-AIM: Implementation (Glasgow, Vogt, Boles 1999, Am J Public Health 89:1322)"
+HDIR = Text(nb=_HDIR, en=_HDIR)
+RE_AIM = re_aim("gjennomføring", "Implementation")
 
 DEFINITIONS = (
     Definition(
@@ -70,7 +73,7 @@ DEFINITIONS = (
             "changed from the template and approved. A new version made from the template "
             "again without changes also counts. No value without patients.",
         ),
-        source=f"{HDIR}; {RE_AIM}",
+        source=cite(HDIR, RE_AIM),
     ),
     Definition(
         id="plan_fidelity.days_to_plan_median",
@@ -90,7 +93,7 @@ DEFINITIONS = (
             "(hours divided by 24). The median; the number of patients is the denominator. "
             "No value without such patients.",
         ),
-        source=f"{HDIR}; {RE_AIM}",
+        source=cite(HDIR, RE_AIM),
     ),
     Definition(
         id="plan_fidelity.days_to_plan_p90",
@@ -106,7 +109,7 @@ DEFINITIONS = (
             en="As the median above, but the 90th percentile (linear interpolation): nine in "
             "ten patients had an approved plan within this many days.",
         ),
-        source=f"{HDIR}; {RE_AIM}",
+        source=cite(HDIR, RE_AIM),
     ),
     Definition(
         id="plan_fidelity.not_reviewed",
@@ -130,7 +133,13 @@ DEFINITIONS = (
             "Helsedirektoratet evaluation gives an interval. Today's count, not limited to "
             "the period.",
         ),
-        source=f"DHO (default {REVIEW_MONTHS} months); {RE_AIM}",
+        source=cite(
+            Text(
+                nb=f"DHO (standard {REVIEW_MONTHS} måneder)",
+                en=f"DHO (default {REVIEW_MONTHS} months)",
+            ),
+            RE_AIM,
+        ),
     ),
 )
 

@@ -31,8 +31,10 @@ from triage.domain.programme import (
     SectionResult,
     Table,
     Unit,
+    cite,
     count,
     ratio,
+    re_aim,
 )
 from triage.programme.scope import OSLO, patient_clauses, utc_bounds
 from triage.storage.models import (
@@ -44,7 +46,7 @@ from triage.storage.models import (
 STATES = ("trial", "active", "paused", "discharged")
 #: the states of a patient in follow-up (enrolled and not discharged)
 FOLLOW_UP_STATES = ("trial", "active", "paused")
-SOURCE = "RE-AIM: Reach (Glasgow, Vogt, Boles 1999, Am J Public Health 89:1322)"
+SOURCE = re_aim("rekkevidde", "Reach")
 
 _PATIENTS = Column("patients", Text(nb="Pasienter", en="Patients"), Unit.COUNT)
 
@@ -143,7 +145,13 @@ DEFINITIONS = (
             "inhabitants in the band, times 1,000. Municipalities without entered figures "
             "add no inhabitants, but their patients are counted.",
         ),
-        source=SOURCE + "; the population from SSB table 07459 as entered by the admin",
+        source=cite(
+            SOURCE,
+            Text(
+                nb="befolkningen: SSB-tabell 07459, slik administrator har lagt den inn",
+                en="the population: SSB table 07459, as entered by the admin",
+            ),
+        ),
         columns=(
             Column("sex", Text(nb="Kjønn", en="Sex"), None, Coded.SEX),
             Column("age_band", Text(nb="Aldersgruppe", en="Age band")),

@@ -336,7 +336,7 @@ def _figure_view(
         id=figure_id,
         title=_title(definition, figure_id, language),
         definition=_definition(definition, language),
-        source=definition.source if definition is not None else "",
+        source=definition.source.in_language(language) if definition is not None else "",
         unit=unit,
         values=tuple(values),
     )
@@ -362,7 +362,7 @@ def _table_view(
         id=table.id,
         title=_title(definition, table.id, language),
         definition=_definition(definition, language),
-        source=definition.source if definition is not None else "",
+        source=definition.source.in_language(language) if definition is not None else "",
         columns=columns,
         rows=table.rows,
         labels=labels,

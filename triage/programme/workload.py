@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from triage.domain.access import ProgrammeSection
 from triage.domain.colours import Text
 from triage.domain.programme import (
+    NO_HDIR_INDICATOR,
     Cell,
     Coded,
     Column,
@@ -21,8 +22,10 @@ from triage.domain.programme import (
     SectionResult,
     Table,
     Unit,
+    cite,
     percentile,
     ratio,
+    re_aim,
 )
 from triage.programme.alert_handling import epoch_seconds, scope_centres
 from triage.programme.scope import columns_by_group, patient_clauses, utc_bounds
@@ -31,14 +34,19 @@ from triage.storage.models import AlertRow, PatientRow
 COLOURS = ("red", "yellow")
 IN_FOLLOW_UP = ("trial", "active", "paused")
 
-SOURCE_FTE = (
-    "RE-AIM: Implementation, the resources used (Glasgow, Vogt, Boles 1999, Am J Public Health "
-    "89:1322); Helsedirektoratet, Erfaringsrapport: spredning av digital hjemmeoppfølging "
-    "2022–2024, ch. 4.3: about 80 patients per full-time nurse (Ullensaker's estimate)"
+_RESOURCES = re_aim("gjennomføring, ressursene som brukes", "Implementation, the resources used")
+SOURCE_FTE = cite(
+    _RESOURCES,
+    Text(
+        nb="Helsedirektoratet, Erfaringsrapport: spredning av digital hjemmeoppfølging "
+        "2022–2024, kap. 4.3: om lag 80 pasienter per sykepleierårsverk (Ullensakers anslag)",
+        en="Helsedirektoratet, Erfaringsrapport: spredning av digital hjemmeoppfølging "
+        "2022–2024, ch. 4.3: about 80 patients per full-time nurse (Ullensaker's estimate)",
+    ),
 )
-SOURCE = (
-    "RE-AIM: Implementation, the resources used (Glasgow, Vogt, Boles 1999, Am J Public Health "
-    "89:1322). Helsedirektoratet's DHO evaluation gives no indicator for it: DHO's own figure"
+SOURCE = cite(
+    _RESOURCES,
+    Text(nb=f"{NO_HDIR_INDICATOR.nb} figur", en=f"{NO_HDIR_INDICATOR.en} figure"),
 )
 _FTE = Text(
     nb="Årsverk: sykepleierårsverk i tjenesten slik administrator har registrert dem; "

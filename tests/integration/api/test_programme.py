@@ -252,7 +252,7 @@ EXPORT_TABLE = Definition(
     unit=Unit.COUNT,
     title=Text(nb="Pasienter etter kommune og status", en="Patients by municipality and state"),
     definition=Text(nb="Antall pasienter per kommune og status.", en="Patients per town."),
-    source="DHO (test)",
+    source=Text(nb="DHO (test)", en="DHO (test)"),
     columns=(
         Column("municipality", Text(nb="Kommune", en="Municipality"), coded=Coded.MUNICIPALITY),
         Column("state", Text(nb="Status", en="State"), coded=Coded.STATE),

@@ -201,6 +201,7 @@ def test_every_definition_says_what_it_counts() -> None:
     for definition in DEFINITIONS:
         assert definition.title.nb
         assert definition.title.en
-        assert "Glasgow" in definition.source
+        assert "Glasgow" in definition.source.nb
+        assert "Glasgow" in definition.source.en
         text = definition.definition.nb
         assert ("Teller" in text and "Nevner" in text) or text.startswith("Som «"), definition.id
