@@ -741,6 +741,22 @@ WORDS: dict[str, tuple[str, str]] = {
     "programme_source": ("Kilde", "Source"),
     "programme_definition": ("Definisjon", "Definition"),
     "programme_ratio": ("{numerator} av {denominator}", "{numerator} of {denominator}"),
+    "programme_ratio_per_patient_week": (
+        "{numerator} på {denominator} pasientuker",
+        "{numerator} in {denominator} patient-weeks",
+    ),
+    "programme_ratio_per_nurse_day": (
+        "{numerator} på {denominator} sykepleierdager",
+        "{numerator} in {denominator} nurse-days",
+    ),
+    "programme_ratio_alert_handling.backlog_at_opening": (
+        "{numerator} i alt på {denominator} åpningsdager",
+        "{numerator} in all over {denominator} opening days",
+    ),
+    "programme_ratio_per_fte": (
+        "{numerator} på {denominator} årsverk",
+        "{numerator} over {denominator} FTE",
+    ),
     "programme_not_computed": ("ikke beregnet", "not computed"),
     "programme_csv": ("Last ned CSV", "Download CSV"),
     "programme_excel": ("Last ned Excel", "Download Excel"),

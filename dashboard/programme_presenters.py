@@ -18,7 +18,7 @@ import altair as alt
 from babel.dates import format_date
 
 from dashboard.api_client import ProgrammeFigure, ProgrammeTable, ProgrammeValue
-from dashboard.i18n import Language, t
+from dashboard.i18n import WORDS, Language, t
 from dashboard.numbers import LOCALES, UNIT_SPACE, format_number
 
 PeriodChoice = Literal["last_30_days", "last_month", "chosen"]
@@ -87,37 +87,71 @@ def format_value(value: float | None, unit: str | None, language: Language) -> s
     return f"{number}{UNIT_SPACE}{words[1] if language == 'en' else words[0]}"
 
 
-def ratio_text(value: ProgrammeValue, language: Language) -> str | None:
-    """ "12 av 13" when the value has a numerator and a denominator."""
+#: Rates: the value is shown as a number with the unit in the label ("Rød (per pasientuke)",
+#: "0,21"), the numerator and denominator in the rate's words ("5 på 24 pasientuker").
+RATE_UNITS = frozenset({"per_patient_week", "per_nurse_day", "per_fte"})
+
+
+def ratio_text(
+    value: ProgrammeValue,
+    language: Language,
+    unit: str | None = None,
+    figure_id: str | None = None,
+) -> str | None:
+    """ "12 av 13" when the value has a numerator and a denominator; for a rate, its own words
+    ("5 på 24 pasientuker"); a figure with words of its own in the catalogue
+    (``programme_ratio_<figure id>``, e.g. a mean per day) has those."""
     if value.numerator is None or value.denominator is None:
         return None
+    key = "programme_ratio"
+    if f"programme_ratio_{figure_id}" in WORDS:
+        key = f"programme_ratio_{figure_id}"
+    elif unit in RATE_UNITS:
+        key = f"programme_ratio_{unit}"
     return t(
-        "programme_ratio",
+        key,
         language,
         numerator=format_number(value.numerator, language),
         denominator=format_number(value.denominator, language),
     )
 
 
-def value_note(value: ProgrammeValue, language: Language) -> str | None:
+def value_note(
+    value: ProgrammeValue,
+    language: Language,
+    unit: str | None = None,
+    figure_id: str | None = None,
+) -> str | None:
     """What is shown under a value: its reason when it has none, else its ratio."""
     if value.value is None:
         return value.missing or t("programme_not_computed", language)
-    return ratio_text(value, language)
+    return ratio_text(value, language, unit, figure_id)
 
 
 def figure_metrics(figure: ProgrammeFigure, language: Language) -> list[Metric]:
     """A figure's values as metrics: one per key (labelled by the key's label), or a single
     one labelled by the figure's title."""
     single = len(figure.values) == 1 and figure.values[0].key is None
-    return [
-        Metric(
-            label=figure.title if single else (v.key_label or v.key or figure.title),
-            value=format_value(v.value, figure.unit, language),
-            note=value_note(v, language),
+    rate = figure.unit in RATE_UNITS
+    words = _UNIT_WORDS.get(figure.unit or "", ("", ""))
+    metrics = []
+    for v in figure.values:
+        label = figure.title if single else (v.key_label or v.key or figure.title)
+        if rate and not single:
+            # a narrow column: the unit goes with the label, the number stands alone
+            label = f"{label} ({words[1] if language == 'en' else words[0]})"
+        metrics.append(
+            Metric(
+                label=label,
+                value=(
+                    format_value(v.value, None, language)
+                    if rate and not single and v.value is not None
+                    else format_value(v.value, figure.unit, language)
+                ),
+                note=value_note(v, language, figure.unit, figure.id),
+            )
         )
-        for v in figure.values
-    ]
+    return metrics
 
 
 def period_label(column: str, value: str, language: Language) -> str:

@@ -259,3 +259,47 @@ def test_filters_become_query_parameters_and_file_names_say_the_period() -> None
         table_filename("reach", "reach.by month", filters.start, filters.end, "csv")
         == "dho-reach-reach.by_month-2026-10-01_2026-10-31.csv"
     )
+
+
+def test_a_rate_by_colour_puts_its_unit_in_the_label_and_its_counts_in_words() -> None:
+    """Two colours side by side leave no room for "0,21 per pasientuke": the unit moves to the
+    label, and "5 av 24" (a share's words) would misread a rate: "5 på 24 pasientuker"."""
+    figure = ProgrammeFigure(
+        id="benefit.alerts_per_patient_week",
+        title="Varsler per pasientuke",
+        unit="per_patient_week",
+        values=[
+            ProgrammeValue(key="red", key_label="Rød", value=5 / 24, numerator=5, denominator=24),
+            ProgrammeValue(key="yellow", key_label="Gul", value=None, numerator=0, denominator=0),
+        ],
+    )
+    red, yellow = figure_metrics(figure, "nb")
+    assert red == Metric("Rød (per pasientuke)", "0,21", "5 på 24 pasientuker")
+    assert (yellow.label, yellow.value) == ("Gul (per pasientuke)", "–")
+    assert figure_metrics(figure, "en")[0] == Metric(
+        "Rød (per patient-week)",  # the key's label comes from the API, in its language
+        "0.21",
+        "5 in 24 patient-weeks",
+    )
+    one = ProgrammeFigure(
+        id="workload.patients_per_fte",
+        title="Pasienter per årsverk",
+        unit="per_fte",
+        values=[ProgrammeValue(value=40 / 2.5, numerator=40, denominator=2.5)],
+    )
+    assert figure_metrics(one, "nb") == [
+        Metric("Pasienter per årsverk", f"16{NBSP}per årsverk", "40 på 2,5 årsverk")
+    ]
+
+
+def test_a_mean_per_opening_day_says_so_under_it() -> None:
+    """The reds waiting at opening, on average per day: 1 in all over 20 days, not "1 av 20"."""
+    figure = ProgrammeFigure(
+        id="alert_handling.backlog_at_opening",
+        title="Ukvitterte varsler ved åpning (snitt per dag)",
+        unit="count",
+        values=[
+            ProgrammeValue(key="red", key_label="Rød", value=0.05, numerator=1, denominator=20)
+        ],
+    )
+    assert figure_metrics(figure, "nb") == [Metric("Rød", "0,05", "1 i alt på 20 åpningsdager")]
