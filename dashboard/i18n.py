@@ -668,11 +668,20 @@ WORDS: dict[str, tuple[str, str]] = {
     "population_title": ("Innbyggere", "Inhabitants"),
     "population_none": ("Ingen tall lagt inn ennå.", "No figures entered yet."),
     "population_upload": (
-        "Last opp CSV-fil med overskriftene year,sex,age_band,count (sex: female eller male). "
-        "Hvert år i filen erstatter årets tall.",
-        "Upload a CSV file with the header year,sex,age_band,count (sex: female or male). Each "
-        "year in the file replaces that year's figures.",
+        "Last ned malen, fyll inn antall innbyggere for hvert kjønn og hver aldersgruppe (fra "
+        "SSB-tabell 07459), og last den opp. Hvert år i filen erstatter årets tall; en rad "
+        "uten antall blir avvist.",
+        "Download the template, fill in the inhabitants of each sex and age band (from SSB "
+        "table 07459), and upload it. Each year in the file replaces that year's figures; a "
+        "row without a count is refused.",
     ),
+    "population_template": ("Last ned mal (CSV)", "Download the template (CSV)"),
+    "population_year": ("År", "Year"),
+    "population_sex": ("Kjønn", "Sex"),
+    "population_sex_female": ("Kvinner", "Women"),
+    "population_sex_male": ("Menn", "Men"),
+    "population_age_band": ("Aldersgruppe", "Age band"),
+    "population_count": ("Innbyggere", "Inhabitants"),
     "population_send": ("Last opp", "Upload"),
     "population_saved": (
         "Innbyggertallene for {name} er lagret ({rows} rader).",

@@ -9,7 +9,7 @@ over time, drawn by :func:`series_chart`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -356,3 +356,29 @@ def _unique_titles(table: ProgrammeTable) -> list[str]:
         seen.add(title)
         titles.append(title)
     return titles
+
+
+# ----------------------------------------------------------------------------- population
+
+
+def population_template(age_bands: Sequence[str], year: int) -> bytes:
+    """The CSV the admin fills in: the API's header (``year,sex,age_band,count``) and a row per
+    sex and age band of ``year`` with the count left empty (an unfilled row is refused by the
+    API with its line named, never stored as 0)."""
+    lines = ["year,sex,age_band,count"]
+    lines += [f"{year},{sex},{band}," for sex in ("female", "male") for band in age_bands]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def population_table(rows: Sequence[Mapping[str, Any]], language: Language) -> list[dict[str, str]]:
+    """The stored inhabitants as the page shows them: Norwegian headings, "Kvinner"/"Menn",
+    numbers with the reader's grouping."""
+    return [
+        {
+            t("population_year", language): str(row["year"]),
+            t("population_sex", language): t(f"population_sex_{row['sex']}", language),
+            t("population_age_band", language): str(row["age_band"]),
+            t("population_count", language): format_number(row["count"], language),
+        }
+        for row in rows
+    ]

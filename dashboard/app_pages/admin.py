@@ -4,7 +4,9 @@ chain's delays and what a message may say."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
@@ -19,6 +21,7 @@ from dashboard.presenters import (
     role_label,
     target_rows,
 )
+from dashboard.programme_presenters import population_table, population_template
 
 
 def _users(client: ApiClient, lang: Language) -> None:
@@ -205,15 +208,25 @@ _varsling(session.client(), language)
 
 # issue 18: reach — the programme's settings
 
+OSLO = ZoneInfo("Europe/Oslo")
+
 
 def _population(client: ApiClient, municipality: dict[str, Any], lang: Language) -> None:
     municipality_id, name = str(municipality["id"]), str(municipality["name"])
     st.markdown(f"**{t('population_title', lang)}**")
-    rows = client.population(municipality_id).get("rows", [])
+    stored = client.population(municipality_id)
+    rows = stored.get("rows", [])
     if rows:
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.dataframe(population_table(rows, lang), hide_index=True, width="stretch")
     else:
         st.caption(t("population_none", lang))
+    st.download_button(
+        t("population_template", lang),
+        population_template(stored.get("age_bands", []), datetime.now(OSLO).year),
+        file_name=f"innbyggere-{municipality_id}.csv",
+        mime="text/csv",
+        key=f"population-template-{municipality_id}",
+    )
     with st.form(f"population-{municipality_id}", clear_on_submit=True):
         upload = st.file_uploader(
             t("population_upload", lang), type=["csv"], key=f"population-file-{municipality_id}"

@@ -22,6 +22,8 @@ from dashboard.programme_presenters import (
     month_label,
     period_for,
     period_label,
+    population_table,
+    population_template,
     recent_months,
     series_chart,
     table_filename,
@@ -303,3 +305,19 @@ def test_a_mean_per_opening_day_says_so_under_it() -> None:
         ],
     )
     assert figure_metrics(figure, "nb") == [Metric("Rød", "0,05", "1 i alt på 20 åpningsdager")]
+
+
+def test_the_population_template_has_a_row_per_sex_and_band_to_fill_in() -> None:
+    template = population_template(["0-49", "50-66", "67-79", "80-89", "90+"], 2026)
+    lines = template.decode().splitlines()
+    assert lines[0] == "year,sex,age_band,count"
+    assert lines[1:3] == ["2026,female,0-49,", "2026,female,50-66,"]
+    assert len(lines) == 1 + 2 * 5
+    assert lines[-1] == "2026,male,90+,"
+
+
+def test_stored_inhabitants_are_shown_in_norwegian() -> None:
+    rows = [{"year": 2026, "sex": "female", "age_band": "80-89", "count": 1234}]
+    assert population_table(rows, "nb") == [
+        {"År": "2026", "Kjønn": "Kvinner", "Aldersgruppe": "80-89", "Innbyggere": f"1{NBSP}234"}
+    ]
