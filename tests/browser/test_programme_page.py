@@ -36,16 +36,15 @@ def lead(sessions: sessionmaker[Session], api_world: ApiWorld) -> ApiWorld:
             )
         centre = session.get(CentreRow, api_world.centre_a)
         assert centre is not None
-        row = seed.add_user(
+        seed.add_user(
             session,
             username="lead-a",
             display_name="Leder A",
-            role="nurse",  # seed.add_user's roles predate the lead: changed just below
+            role="lead",
             now=NOW,
             password=PASSWORD,
             centres=[centre],
         )
-        row.role = "lead"
     return api_world
 
 
@@ -99,6 +98,15 @@ def test_a_lead_sees_the_programme_with_definitions_and_downloads_the_report(
     # tests/unit/test_programme_presenters.py); the sources are in bokmål too
     page.add_style_tag(content=_UNSEEN)
     assert findings(page.locator("[data-testid='stMain']").inner_text()) == []
+    # every other tab too: labels, definitions, sources, the reasons a value is missing
+    for tab in _tab_names(page)[1:]:
+        page.get_by_role("tab", name=tab).click()
+        _settled(page)
+        found = findings(page.locator("[data-testid='stMain']").inner_text())
+        (shots / f"programme-{tab}-findings.txt").write_text("\n".join(found))
+        assert found == [], f"{tab}: {len(found)} findings\n" + "\n".join(found)
+    page.get_by_role("tab", name="Rekkevidde").click()
+    _settled(page)
 
     # one municipality: Testvik has a-copd (active) and a-diabetes (discharged), not a-hf
     page.get_by_role("combobox", name="Kommuner").click()

@@ -63,6 +63,7 @@ class Coded(StrEnum):
     SEX = "sex"
     MUNICIPALITY = "municipality"
     CENTRE = "centre"
+    PATIENT = "patient"  # a name for the patient's nurses, "Pasient 1" for a lead or the admin
     HOME_CARE = "home_care"  # "yes" | "no"
 
 

@@ -91,9 +91,9 @@ _HOME_CARE = Column("home_care", Text(nb="Hjemmesykepleie", en="Home care"), cod
 def _outcome_definitions() -> tuple[Definition, ...]:
     """``fidelity.on_time``, ``fidelity.late``, ``fidelity.missed``: one share each."""
     words = (
-        ("on_time", "tatt i tide", "done on time", "I tide", "On time"),
-        ("late", "tatt for sent", "done late", "For sent", "Late"),
-        ("missed", "uteblitt", "missed", "Uteblitt", "Missed"),
+        ("on_time", "som ble tatt i tide", "done on time", "I tide", "On time"),
+        ("late", "som ble tatt for sent", "done late", "For sent", "Late"),
+        ("missed", "som ikke ble tatt", "missed", "Uteblitt", "Missed"),
     )
     return tuple(
         Definition(
@@ -105,7 +105,7 @@ def _outcome_definitions() -> tuple[Definition, ...]:
                 en=f"Scheduled measurements: {title_en.lower()}",
             ),
             definition=Text(
-                nb=f"Teller: planlagte målinger i perioden som ble {nb}. Nevner: alle "
+                nb=f"Teller: planlagte målinger i perioden {nb}. Nevner: alle "
                 "planlagte målinger på pasientenes dager i perioden (første til siste dag, "
                 "begge med). " + _WHAT_COUNTS_NB,
                 en=f"Numerator: scheduled measurements in the period {en}. Denominator: every "
@@ -173,15 +173,17 @@ DEFINITIONS: tuple[Definition, ...] = (
         title=Text(nb="Målinger etter planen per pasient", en="Measurements as planned by patient"),
         definition=Text(
             nb=_AS_NB + ", for hver pasient med minst én planlagt "
-            "måling i perioden, lavest andel i tide først. Pasienten vises med pasient-id, ikke "
-            "navn. " + _WHAT_COUNTS_NB,
+            "måling i perioden, lavest andel i tide først. Sykepleierne i tjenesten ser "
+            "pasientens navn; leder og administrator, som ikke ser pasientjournaler, ser "
+            "«Pasient 1», «Pasient 2» og så videre. " + _WHAT_COUNTS_NB,
             en=_AS_EN + ", for each patient with at least one "
-            "scheduled measurement in the period, lowest share on time first. Patients are "
-            "shown by their id, not their name. " + _WHAT_COUNTS_EN,
+            "scheduled measurement in the period, lowest share on time first. The centre's "
+            "nurses see the patient's name; a lead or the admin, who read no patient records, "
+            "see «Patient 1», «Patient 2» and so on. " + _WHAT_COUNTS_EN,
         ),
         source=_RE_AIM_IMPLEMENTATION,
         columns=(
-            Column("patient_id", Text(nb="Pasient-id", en="Patient id")),
+            Column("patient_id", Text(nb="Pasient", en="Patient"), coded=Coded.PATIENT),
             _MUNICIPALITY,
             _CONDITION,
             *_SHARE_COLUMNS,

@@ -68,9 +68,8 @@ SOURCE_FIDELITY = cite(
     re_aim("gjennomføring, troskap mot protokollen", "Implementation, fidelity to the protocol"),
     Text(
         nb="måltider: tjenestens regler for videresending av røde varsler og planenes gule "
-        "tiltak «sykepleier ringer deg i dag» (docs/clinical/service-hours.md og "
-        "docs/clinical/templates.md); Helsedirektoratets evaluering av DHO har ingen slik "
-        "indikator (DHO)",
+        "tiltak «sykepleier ringer deg i dag»; Helsedirektoratets evaluering av DHO har ingen "
+        "slik indikator (DHO)",
         en="targets: the centre's escalation policy (red, docs/clinical/service-hours.md) and "
         "the plans' yellow action «sykepleier ringer deg i dag» (docs/clinical/templates.md); "
         "Helsedirektoratet's DHO evaluation has no such indicator (DHO)",

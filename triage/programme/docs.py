@@ -31,6 +31,7 @@ _CODED_NAMES: dict[Coded, str] = {
     Coded.MUNICIPALITY: "municipality (shown by name)",
     Coded.CENTRE: "follow-up centre (shown by name)",
     Coded.HOME_CARE: "home care or not",
+    Coded.PATIENT: "patient (by name for her nurses; «Pasient 1», «Pasient 2» … for others)",
 }
 
 

@@ -45,7 +45,7 @@ FOLLOW_UP_STATES = ("trial", "active", "paused")
 REVIEW_MONTHS = 6
 _HDIR = (
     "Helsedirektoratet, Digital hjemmeoppfølging: sluttrapport fra nasjonal utprøving "
-    "2018–2021, 6.5 (bruk av egenbehandlingsplan)"
+    "2018–2021, kapittel 6.5 (bruk av egenbehandlingsplan)"
 )
 HDIR = Text(nb=_HDIR, en=_HDIR)
 RE_AIM = re_aim("gjennomføring", "Implementation")

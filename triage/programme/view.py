@@ -121,7 +121,8 @@ _SEE_DEFINITION = Text(
     en="not computed: the definition says when it has no value",
 )
 
-#: Municipality and centre ids → names (the API looks them up); the other codes have labels.
+#: Municipality, centre and patient ids → names (the API looks them up; a patient's name only
+#: for her nurses); the other codes have labels.
 Names = Mapping[Coded, Mapping[str, str]]
 
 
@@ -225,7 +226,7 @@ def section_view(
 def code_label(coded: Coded, code: str | None, language: Language, names: Names) -> str | None:
     """The label of ``code`` in its family: a municipality's or centre's name, a state's or
     colour's word; the code itself when the family has no label for it; None for no code."""
-    if coded in (Coded.MUNICIPALITY, Coded.CENTRE):
+    if coded in (Coded.MUNICIPALITY, Coded.CENTRE, Coded.PATIENT):
         return None if code is None else names.get(coded, {}).get(code, code)
     labels = CODE_LABELS.get(coded, {})
     key = "none" if code is None else code

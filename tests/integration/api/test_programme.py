@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
@@ -35,7 +35,13 @@ from triage.domain.programme import (
 from triage.programme import registry
 from triage.programme.scope import patient_clauses
 from triage.storage import seed
-from triage.storage.models import AuditRow, CentreRow, MunicipalityRow, PatientRow
+from triage.storage.models import (
+    AuditRow,
+    CentreRow,
+    MunicipalityRow,
+    PatientDayRow,
+    PatientRow,
+)
 
 API = "/api/v1"
 OPERATIONAL = ["fidelity", "alert_handling", "workload"]
@@ -469,3 +475,44 @@ def test_the_nurses_report_holds_only_her_sections(
 def test_now_is_monday_morning_in_oslo() -> None:
     """The dates above assume NOW is 2026-11-23 09:30 in Oslo."""
     assert datetime(2026, 11, 23, 8, 30, tzinfo=UTC) == NOW
+
+
+def test_a_patients_adherence_is_named_for_her_nurse_and_numbered_for_the_lead(
+    http: httpx.Client, programme_world: ApiWorld, login: Login, sessions: sessionmaker[Session]
+) -> None:
+    """a-copd did 1 of 2 scheduled measurements on time on 20 November: her nurse (nurse-a)
+    sees her name in the table by patient; the lead (lead-a), who reads no records, sees
+    "Pasient 1"; neither label is the internal id."""
+    with sessions.begin() as session:
+        copd = session.get(PatientRow, programme_world.patients["a-copd"].id)
+        assert copd is not None
+        name = copd.display_name
+        session.add(
+            PatientDayRow(
+                patient_id=copd.id,
+                day=date(2026, 11, 20),
+                centre_id=programme_world.centre_a,
+                municipality_id=copd.municipality_id,
+                condition="copd",
+                state="active",
+                home_care=False,
+                readings=1,
+                red=0,
+                yellow=0,
+                green=1,
+                slots_due=2,
+                on_time=1,
+                late=0,
+                missed=1,
+                computed_at=NOW,
+            )
+        )
+
+    def by_patient(username: str) -> list[str | None]:
+        body = http.get(f"{API}/programme/fidelity", headers=login(http, username)).json()
+        [table] = [t for t in body["tables"] if t["id"] == "fidelity.adherence_by_patient"]
+        column = [c["id"] for c in table["columns"]].index("patient_id")
+        return [labels[column] for labels in table["labels"]]
+
+    assert by_patient("nurse-a") == [name]
+    assert by_patient("lead-a") == ["Pasient 1"]

@@ -33,9 +33,9 @@ from triage.api.schemas_programme import (
     SectionInfo,
     SectionRead,
 )
-from triage.domain.access import ProgrammeScope, ProgrammeSection, programme_scope
+from triage.domain.access import ProgrammeScope, ProgrammeSection, Role, programme_scope
 from triage.domain.plan import Condition
-from triage.domain.programme import CODE_LABELS, Coded, ProgrammeQuery
+from triage.domain.programme import CODE_LABELS, Coded, ProgrammeQuery, SectionResult
 from triage.programme import exports, registry
 from triage.programme.report import ReportContext, render_report
 from triage.programme.scope import OSLO
@@ -47,7 +47,7 @@ from triage.programme.view import (
     TableView,
     section_view,
 )
-from triage.storage.models import CentreMunicipalityRow, CentreRow, MunicipalityRow
+from triage.storage.models import CentreMunicipalityRow, CentreRow, MunicipalityRow, PatientRow
 from triage.texts.catalogue import Language
 
 router = APIRouter(tags=["programme"])
@@ -191,7 +191,7 @@ def programme_report(
         selection = _select(caller, session, scope, "report", start, end, municipalities, condition)
         names = _names(session)
         sections = [
-            _view(session, section, selection, language, names)
+            _view(session, section, selection, language, names, caller)
             for section in ProgrammeSection
             if scope.allows(section)
         ]
@@ -471,7 +471,7 @@ def _section(
             caller, session, scope, section.value, first, last, municipalities, condition
         )
         names = _names(session)
-        view = _view(session, section, selection, language, names)
+        view = _view(session, section, selection, language, names, caller)
         extra: dict[str, Any] = {"format": form}
         if table_id is not None:
             extra["table"] = table_id
@@ -492,9 +492,44 @@ def _view(
     selection: Selection,
     language: Language,
     names: Names,
+    caller: Caller,
 ) -> SectionView:
     result = registry.compute(session, section, selection.query)
-    return section_view(result, registry.DEFINITIONS, language, names)
+    patients = _patient_names(session, result, caller, language)
+    return section_view(result, registry.DEFINITIONS, language, {**names, Coded.PATIENT: patients})
+
+
+def _patient_names(
+    session: Session, result: SectionResult, caller: Caller, language: Language
+) -> dict[str, str]:
+    """The patients in ``result``'s tables by name for a nurse of their centre (she reads their
+    records anyway); "Pasient 1", "Pasient 2" … in the table's order for anyone else (a lead or
+    the admin see figures, not patients)."""
+    ids: list[str] = []
+    for table in result.tables:
+        definition = registry.DEFINITIONS.get(table.id)
+        columns = definition.columns if definition is not None else ()
+        for index, column in enumerate(columns):
+            if column.coded is Coded.PATIENT:
+                ids += [str(row[index]) for row in table.rows if row[index] is not None]
+    ordered = list(dict.fromkeys(ids))
+    if not ordered:
+        return {}
+    named: dict[str, str] = {}
+    if caller.principal.role is Role.NURSE:
+        named = dict(
+            session.execute(
+                select(PatientRow.id, PatientRow.display_name).where(
+                    PatientRow.id.in_(ordered),
+                    PatientRow.centre_id.in_(sorted(caller.principal.centre_ids)),
+                )
+            ).all()
+        )
+    word = "Patient" if language == "en" else "Pasient"
+    return {
+        patient_id: named.get(patient_id, f"{word} {number}")
+        for number, patient_id in enumerate(ordered, start=1)
+    }
 
 
 def _table(view: SectionView, table_id: str) -> TableView:
