@@ -249,8 +249,15 @@ def live_red_at_top(api: Api, since: datetime) -> tuple[dict[str, Any], dict[str
 
 
 def _patients_in_database(data_dir: Path) -> set[str]:
+    """The demo's patients in follow-up (the history's earlier patients are all discharged)."""
     with sqlite3.connect(f"file:{data_dir / 'dho.sqlite3'}?mode=ro", uri=True) as db:
-        return {row[0] for row in db.execute("SELECT id FROM patients")}
+        return {row[0] for row in db.execute("SELECT id FROM patients WHERE state <> 'discharged'")}
+
+
+def _discharged_in_database(data_dir: Path) -> int:
+    with sqlite3.connect(f"file:{data_dir / 'dho.sqlite3'}?mode=ro", uri=True) as db:
+        found = db.execute("SELECT count(*) FROM patients WHERE state = 'discharged'").fetchone()
+        return int(found[0])
 
 
 def _logs_without_tracebacks(data_dir: Path) -> dict[str, str]:
@@ -386,6 +393,8 @@ def test_the_readme_demo_shows_a_live_red_first_reuses_its_data_and_resets(
     assert third.leftovers() == []
     reseeded = _patients_in_database(data_dir)
     assert len(reseeded) == 40
+    # and the programme's history: the earlier patients, discharged (triage/demo/history.py)
+    assert _discharged_in_database(data_dir) == 24
     assert reseeded.isdisjoint(patients)
     assert json.loads((data_dir / "demo.json").read_text())["created_at"] > state["created_at"]
 
