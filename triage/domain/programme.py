@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from triage.domain.access import ProgrammeSection
 from triage.domain.colours import Text
+from triage.domain.escalation import EscalationPolicy
 
 
 class Unit(StrEnum):
@@ -218,7 +219,7 @@ class ProgrammeQuery:
     centre_ids: frozenset[str] | None = None
     municipality_ids: frozenset[str] | None = None
     condition: str | None = None
-    default_on_call_after: timedelta = timedelta(minutes=30)
+    default_on_call_after: timedelta = EscalationPolicy().on_call_after
 
 
 def ratio(id: str, numerator: float, denominator: float, *, key: str | None = None) -> Figure:
@@ -240,3 +241,9 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def minutes_percentile(values: Sequence[float], fraction: float) -> float | None:
+    """:func:`percentile` of minutes, to a tenth of a minute (as the figures show them)."""
+    found = percentile(values, fraction)
+    return None if found is None else round(found, 1)

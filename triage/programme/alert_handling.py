@@ -41,7 +41,7 @@ from triage.domain.programme import (
     Table,
     Unit,
     cite,
-    percentile,
+    minutes_percentile,
     ratio,
     re_aim,
 )
@@ -59,10 +59,6 @@ from triage.storage.models import AlertActionRow, AlertRow, CentreRow, PatientRo
 from triage.storage.repositories import centre_calendar
 
 COLOURS = ("red", "yellow")
-
-#: The escalation delay when neither the centre nor the deployment sets one (EscalationPolicy's
-#: default, as ``escalate_after_min`` defaults to it).
-DEFAULT_ON_CALL_AFTER = EscalationPolicy().on_call_after
 
 SOURCE_FIDELITY = cite(
     re_aim("gjennomføring, troskap mot protokollen", "Implementation, fidelity to the protocol"),
@@ -431,10 +427,18 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
             )
         )
         figures.append(
-            Figure("alert_handling.minutes_to_acknowledge_median", _p(waits, 0.5), key=colour)
+            Figure(
+                "alert_handling.minutes_to_acknowledge_median",
+                minutes_percentile(waits, 0.5),
+                key=colour,
+            )
         )
         figures.append(
-            Figure("alert_handling.minutes_to_acknowledge_p90", _p(waits, 0.9), key=colour)
+            Figure(
+                "alert_handling.minutes_to_acknowledge_p90",
+                minutes_percentile(waits, 0.9),
+                key=colour,
+            )
         )
         done = [v for (_, c), v in resolved.items() if c == colour]
         figures.append(
@@ -462,8 +466,8 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
                     counted.counted,
                     counted.on_time,
                     counted.on_time / counted.counted if counted.counted else None,
-                    _p(counted.waits, 0.5),
-                    _p(counted.waits, 0.9),
+                    minutes_percentile(counted.waits, 0.5),
+                    minutes_percentile(counted.waits, 0.9),
                     total,
                     with_outcome,
                 )
@@ -485,11 +489,6 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
 
 def _columns(definition_id: str) -> tuple[Column, ...]:
     return next(d.columns for d in DEFINITIONS if d.id == definition_id)
-
-
-def _p(values: list[float], fraction: float) -> float | None:
-    found = percentile(values, fraction)
-    return None if found is None else round(found, 1)
 
 
 def _backlog(
@@ -523,5 +522,7 @@ def _backlog(
     rows.sort(key=lambda r: (str(r[0]), str(r[1])))
     figures = [ratio("alert_handling.backlog_at_opening", totals[c], days, key=c) for c in COLOURS]
     figures.append(ratio("alert_handling.backlog_days", with_backlog, days))
-    figures.append(Figure("alert_handling.backlog_cleared_median", _p(cleared, 0.5)))
+    figures.append(
+        Figure("alert_handling.backlog_cleared_median", minutes_percentile(cleared, 0.5))
+    )
     return rows, figures

@@ -23,7 +23,7 @@ from triage.domain.programme import (
     Table,
     Unit,
     cite,
-    percentile,
+    minutes_percentile,
     ratio,
     re_aim,
 )
@@ -220,10 +220,18 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
     for colour in COLOURS:
         minutes = [m for (_, c), found in handled.items() if c == colour for m in found]
         figures.append(
-            Figure("workload.minutes_acknowledge_to_resolve_median", _p(minutes, 0.5), key=colour)
+            Figure(
+                "workload.minutes_acknowledge_to_resolve_median",
+                minutes_percentile(minutes, 0.5),
+                key=colour,
+            )
         )
         figures.append(
-            Figure("workload.minutes_acknowledge_to_resolve_p90", _p(minutes, 0.9), key=colour)
+            Figure(
+                "workload.minutes_acknowledge_to_resolve_p90",
+                minutes_percentile(minutes, 0.9),
+                key=colour,
+            )
         )
 
     rows: list[tuple[Cell, ...]] = []
@@ -241,10 +249,10 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
                 n_patients / centre_fte if centre_fte else None,
                 n_alerts,
                 n_alerts / (days * centre_fte) if centre_fte else None,
-                _p(red, 0.5),
-                _p(red, 0.9),
-                _p(yellow, 0.5),
-                _p(yellow, 0.9),
+                minutes_percentile(red, 0.5),
+                minutes_percentile(red, 0.9),
+                minutes_percentile(yellow, 0.5),
+                minutes_percentile(yellow, 0.9),
             )
         )
     columns = tuple(c.id for c in DEFINITIONS[-1].columns)
@@ -253,8 +261,3 @@ def compute(session: Session, query: ProgrammeQuery) -> SectionResult:
         tuple(figures),
         (Table("workload.by_centre", columns, tuple(rows)),),
     )
-
-
-def _p(values: list[float], fraction: float) -> float | None:
-    found = percentile(values, fraction)
-    return None if found is None else round(found, 1)
