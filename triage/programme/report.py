@@ -42,12 +42,14 @@ _WORDS: dict[str, Text] = {
     ),
     "footer": Text(
         nb="Tallene er regnet ut av DHO fra tjenestens egne data. Dagstallene (målinger per "
-        "pasient og dag) regnes om hver natt, så gårsdagen er med fra i morgen tidlig. En andel "
+        "pasient og dag) regnes ut hver time for dagene som er over: en dag er med fra like "
+        "etter midnatt og regnes om dagen etter for målinger som kom sent. En andel "
         "vises med teller og nevner («12 av 13»); «–» betyr at tallet ikke kan regnes ut, med "
         "grunnen ved siden av.",
         en="The figures are computed by DHO from the service's own data. The daily aggregates "
-        "(measurements per patient and day) are recomputed every night, so yesterday is "
-        "included from tomorrow morning. A share is shown with its numerator and denominator "
+        "(measurements per patient and day) are computed every hour for the days that have "
+        "ended: a day is included from just after midnight and recomputed the day after for "
+        "late measurements. A share is shown with its numerator and denominator "
         '("12 of 13"); "–" means the figure cannot be computed, with the reason beside it.',
     ),
 }
