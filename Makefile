@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 # so the venv does not need to be on PATH.
 LINT_IMPORTS := -c 'import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())'
 
-.PHONY: help setup venv have-py lint test bench check services try
+.PHONY: help setup venv have-py node-deps lint test bench check services try
 
 help:
 	@echo "make setup     create $(VENV) with DHO (no dev tools) if missing; then .venv/bin/dho demo"
@@ -65,8 +65,17 @@ lint: have-py
 	if [ $${#failed[@]} -gt 0 ]; then printf 'make lint: FAILED: %s\n' "$${failed[@]}" >&2; exit 1; fi; \
 	echo "make lint: all checks passed"
 
+# The tests' Node.js parts (tests/fhir_server: the official FHIR R4 JSON Schema and the test FHIR
+# server the journal write-back posts to), installed from the lock file when it changed.
+NODE_DIR := tests/fhir_server
+node-deps:
+	@command -v npm >/dev/null 2>&1 || { echo "npm (Node.js 20) is needed for the FHIR tests" >&2; exit 1; }
+	@if [ ! -f $(NODE_DIR)/node_modules/.package-lock.json ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
+		echo "+ npm ci --prefix $(NODE_DIR)"; npm ci --prefix $(NODE_DIR) --ignore-scripts --no-audit --no-fund; \
+	fi
+
 # pytest exits 5 when it collected no tests: that is a failure here too.
-test: have-py
+test: have-py node-deps
 	@rc=0; echo "+ $(PY) -m pytest $(PYTEST_ARGS)"; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that counts as a failure" >&2; fi; \
 	exit $$rc
