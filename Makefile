@@ -69,7 +69,10 @@ lint: have-py
 # server the journal write-back posts to), installed from the lock file when it changed.
 NODE_DIR := tests/fhir_server
 node-deps:
-	@command -v npm >/dev/null 2>&1 || { echo "npm (Node.js 20) is needed for the FHIR tests" >&2; exit 1; }
+	@if ! command -v npm >/dev/null 2>&1; then \
+		msg="npm (Node.js 20) is missing: the FHIR schema and journal tests need it"; \
+		case "$${CI:-}" in true|1) echo "$$msg" >&2; exit 1;; *) echo "warning: $$msg; they skip" >&2; exit 0;; esac; \
+	fi
 	@if [ ! -f $(NODE_DIR)/node_modules/.package-lock.json ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
 		echo "+ npm ci --prefix $(NODE_DIR)"; npm ci --prefix $(NODE_DIR) --ignore-scripts --no-audit --no-fund; \
 	fi
