@@ -483,3 +483,10 @@ def test_values_units_and_instant_round_trip(case: tuple[SampleReading, str]) ->
         assert found[loinc]["value"] == value
         assert found[loinc]["code"] == ucum
         assert found[loinc]["system"] == "http://unitsofmeasure.org"
+
+
+def test_based_on_the_plan_version_that_triaged_it() -> None:
+    for observation in reading_observations(SampleReading()):
+        assert observation["basedOn"] == [{"reference": "CarePlan/plan-kari.v2"}]
+    unplanned = replace(SampleReading(), plan_id=None, plan_version=None, flags=["no_plan"])
+    assert all("basedOn" not in o for o in reading_observations(unplanned))

@@ -580,3 +580,22 @@ def test_every_example_is_valid() -> None:
         "Goal", "Flag", "DetectedIssue", "Composition", "Bundle", "OperationOutcome",
         "CapabilityStatement",
     }  # fmt: skip
+
+
+def test_the_plan_is_named_the_same_way_everywhere() -> None:
+    """Observations, reports and alerts point at the CarePlan the mapping makes for the plan
+    version; in the journal Bundle (which does not hold it) by an identifier it carries."""
+    plan = care_plan(SamplePlanVersion(), "pat-kari")
+    local = {"reference": f"CarePlan/{plan['id']}"}
+    assert reading_observations(SampleReading())[0]["basedOn"] == [local]
+    assert questionnaire_response(SampleReport())["basedOn"] == [local]
+    score_observation = report_observation(SampleReport())
+    assert score_observation is not None
+    assert score_observation["basedOn"] == [local]
+    assert detected_issue(SampleAlert(), [])["evidence"] == [{"detail": [local]}]
+    bundle = _journal()
+    issue = bundle["entry"][0]["resource"]
+    (by_identifier,) = issue["evidence"][0]["detail"]
+    assert by_identifier["identifier"] in plan["identifier"]
+    no_plan = replace(SampleAlert(), reason={**SampleAlert().reason, "plan_id": None})
+    assert "evidence" not in detected_issue(no_plan, [])

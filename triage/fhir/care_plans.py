@@ -25,7 +25,7 @@ from triage.domain.colours import Colour
 from triage.domain.plan import Limit, ParameterZones, PlanVersion, ScheduledMeasurement
 from triage.domain.readings import Kind, Parameter
 from triage.fhir.codes import UCUM, codeable_concept, kind_code, parameter_code
-from triage.fhir.ids import PLAN_SYSTEM, logical_id
+from triage.fhir.ids import CAREPLAN_SYSTEM, PLAN_SYSTEM, logical_id
 from triage.fhir.observations import fhir_number
 from triage.fhir.questionnaires import questionnaire_canonical
 from triage.fhir.references import LOCAL, References
@@ -327,7 +327,11 @@ def care_plan(
     plan: dict[str, Any] = {
         "resourceType": "CarePlan",
         "id": logical_id(version.plan_id, part),
-        "identifier": [{"system": PLAN_SYSTEM, "value": f"{version.plan_id}:{part}"}],
+        "identifier": [
+            {"system": PLAN_SYSTEM, "value": f"{version.plan_id}:{part}"},
+            # how a resource outside DHO's API (the journal Bundle) names this CarePlan
+            {"system": CAREPLAN_SYSTEM, "value": logical_id(version.plan_id, part)},
+        ],
         "status": _STATUS.get(version.status, "unknown"),
         "intent": "plan",
         "category": [{"text": "Egenbehandlingsplan"}],
