@@ -103,6 +103,10 @@ def test_a_meter_known_by_an_app_id_and_a_typed_value() -> None:
     check_resource(resource)
     assert {"system": "urn:dho:device-address", "value": "app:7f3a"} in resource["identifier"]
     assert meter_device("pat-kari", {"profile": "spo2", "model": "manual", "address": None}) is None
+    simulated = meter_device("pat-kari", {"profile": "spo2", "model": "DHO simulated"})
+    assert simulated is not None
+    check_resource(simulated)
+    assert simulated["modelNumber"] == "DHO simulated"
 
 
 @pytest.mark.parametrize("revoked", [None, AT])
