@@ -603,3 +603,15 @@ def test_the_plan_is_named_the_same_way_everywhere() -> None:
     assert by_identifier["identifier"] in plan["identifier"]
     no_plan = replace(SampleAlert(), reason={**SampleAlert().reason, "plan_id": None})
     assert "evidence" not in detected_issue(no_plan, [])
+
+
+def test_the_samples_are_what_dho_stores() -> None:
+    """The examples' rows hold what DHO would store: a scorable answer set with its score and
+    colour, findings the domain reads back and puts into words."""
+    report = SampleReport()
+    scored = score(BUILTIN_QUESTIONNAIRES[report.questionnaire], report.answers)
+    assert (scored.total, scored.colour.value) == (report.score, report.colour)
+    for stored in [*SampleReading().findings, *report.findings, SampleAlert().reason]:
+        assert reason(Finding.model_validate(stored), "nb")
+    response = questionnaire_response(report)
+    assert all("valueCoding" in item["answer"][0] for item in response["item"])
