@@ -2,7 +2,8 @@
 
 The device parsers (``devices/``), the triage domain (``triage/domain/``), the NEWS2 scorer
 (``triage/news2.py``) and the FHIR mapping (``triage/fhir/``) must be deterministic: the
-current time goes in as an argument (``now``), never read inside. This checker parses each file with :mod:`ast` and reports:
+current time goes in as an argument (``now``), never read inside. This checker parses each
+file with :mod:`ast` and reports:
 
 * any reference to a clock read, called or not (``default_factory=datetime.now`` counts):
   ``datetime.now``/``utcnow``/``today``, ``date.today`` and every function of :mod:`time`,
