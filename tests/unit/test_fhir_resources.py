@@ -615,3 +615,24 @@ def test_the_samples_are_what_dho_stores() -> None:
         assert reason(Finding.model_validate(stored), "nb")
     response = questionnaire_response(report)
     assert all("valueCoding" in item["answer"][0] for item in response["item"])
+
+
+@pytest.mark.parametrize(("name", "finding"), _cases())
+def test_a_journal_transaction_for_every_alert_type(name: str, finding: Finding) -> None:
+    """An alert with no reading or report (a missing measurement, lost contact) is journalled
+    as its DetectedIssue and the note; the others with their data."""
+    alone = name in ("missing", "missing-questionnaire", "lost_contact", "notification")
+    bundle = _journal(
+        alert=_alert(finding),
+        readings=[] if alone else [SampleReading()],
+        reports=[],
+    )
+    check_resource(bundle)
+    types = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert types[0] == "DetectedIssue"
+    assert types[-1] == "Composition"
+    assert len(types) == (2 if alone else 4)
+    issue = bundle["entry"][0]["resource"]
+    assert ("implicated" in issue) is (not alone)
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    assert all(ref in urls for ref in _references(bundle))
