@@ -636,3 +636,26 @@ def test_a_journal_transaction_for_every_alert_type(name: str, finding: Finding)
     assert ("implicated" in issue) is (not alone)
     urls = {e["fullUrl"] for e in bundle["entry"]}
     assert all(ref in urls for ref in _references(bundle))
+
+
+def test_an_alert_type_the_mapping_does_not_know_keeps_its_name() -> None:
+    """A rule type added later (e.g. the journal's own delivery alerts) is not passed off as
+    another; a reason the catalogue cannot put into words falls back to the stored words."""
+    alert = replace(
+        SampleAlert(),
+        rule_id="journal",
+        rule_type="journal",
+        reason={
+            "rule_id": "journal",
+            "rule_type": "journal",
+            "text": {"nb": "Ikke sendt", "en": "x"},
+        },
+    )
+    issue = detected_issue(alert, [])
+    check_resource(issue)
+    assert issue["code"]["coding"][0]["code"] == "journal"
+    assert issue["code"]["text"] == "Varsel"
+    assert issue["detail"] == "Ikke sendt"
+    unknown_key = {**SampleAlert().reason, "message": "no.such.key"}
+    assert alert_reason(replace(SampleAlert(), reason=unknown_key)) == ""
+    check_resource(closing_note(alert, [], None))
