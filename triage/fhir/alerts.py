@@ -46,6 +46,7 @@ ALERT_TYPES: Final = MappingProxyType(
             "Inactive patient: lost contact with the equipment",
         ),
         "notification": ("Varsel nådde ingen", "Notification reached nobody"),
+        "journal": ("Journalføring feilet", "Journal write-back failed"),
     }
 )
 #: severity by colour (a green alert — back in range, not yet closed — is low)
