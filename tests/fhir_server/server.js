@@ -205,8 +205,11 @@ class Store {
   }
 
   static withIdentifier(byType, type, system, value) {
+    // Identifier is 0..* on most resources, 0..1 on a few (Composition, QuestionnaireResponse)
+    const identifiers = (r) =>
+      Array.isArray(r.identifier) ? r.identifier : r.identifier ? [r.identifier] : [];
     return Store.all(byType, type).filter((r) =>
-      (r.identifier || []).some(
+      identifiers(r).some(
         (i) => i.value === value && (system === null || (i.system || '') === system)
       )
     );

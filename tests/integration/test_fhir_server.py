@@ -78,7 +78,9 @@ def test_a_transaction_is_stored_with_its_references_resolved_and_answered(
     assert [e["response"]["status"] for e in result["entry"]] == ["201 Created", "201 Created"]
     [observation] = fhir_server.resources("Observation")
     [issue] = fhir_server.resources("DetectedIssue")
-    assert result["entry"][0]["response"]["location"] == f"Observation/{observation['id']}/_history/1"
+    assert (
+        result["entry"][0]["response"]["location"] == f"Observation/{observation['id']}/_history/1"
+    )
     assert issue["implicated"] == [{"reference": f"Observation/{observation['id']}"}]
     read = httpx.get(f"{fhir_server.base_url}/DetectedIssue/{issue['id']}", timeout=10)
     assert read.status_code == 200
@@ -154,7 +156,9 @@ def test_what_is_not_a_transaction_is_an_operation_outcome(fhir_server: FhirServ
         assert answer.status_code == status, answer.text
         assert answer.json()["resourceType"] == "OperationOutcome"
     [issue] = unknown.json()["issue"]
-    assert issue["diagnostics"] == 'Bundle.entry[0].resource: "Vital" is not a FHIR R4 resource type'
+    assert (
+        issue["diagnostics"] == 'Bundle.entry[0].resource: "Vital" is not a FHIR R4 resource type'
+    )
     assert fhir_server.store()["resources"] == {}
 
 
@@ -175,7 +179,9 @@ def test_a_server_started_with_a_token_wants_it(fhir_server_with_token: FhirServ
     fhir_server_with_token.reset()
     refused = _post(fhir_server_with_token, _bundle())
     wrong = _post(fhir_server_with_token, _bundle(), {**FHIR_JSON, "Authorization": "Bearer x"})
-    taken = _post(fhir_server_with_token, _bundle(), {**FHIR_JSON, "Authorization": f"Bearer {TOKEN}"})
+    taken = _post(
+        fhir_server_with_token, _bundle(), {**FHIR_JSON, "Authorization": f"Bearer {TOKEN}"}
+    )
 
     assert (refused.status_code, wrong.status_code, taken.status_code) == (401, 401, 200)
     assert refused.json()["resourceType"] == "OperationOutcome"

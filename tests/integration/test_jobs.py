@@ -691,6 +691,7 @@ def test_every_run_writes_a_job_run_row(
         "gp_digest",
         "notify",
         "programme_days",  # issue 18: the daily programme aggregates
+        "journal",  # issue 19: the journal sender (off: DHO_FHIR_JOURNAL_URL unset)
     ]
     for run, result in zip(runs, results, strict=True):
         assert (run.id, run.status, run.processed, run.failures) == (
