@@ -881,6 +881,7 @@ def test_scheduler_has_the_three_jobs_guarded(
             "gp_digest": timedelta(minutes=15),
             "notify": timedelta(seconds=settings.notify_interval_s),
             "programme_days": timedelta(hours=1),  # issue 18
+            "journal": timedelta(seconds=settings.fhir_journal_interval_s),  # issue 19
         }
         for job in jobs.values():
             assert (job.coalesce, job.max_instances) == (True, 1)
