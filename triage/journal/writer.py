@@ -52,8 +52,14 @@ def write_journal_entry(
         if alert.resolved_by
         else None
     )
+    authors = {a.by for a in actions}
+    people = (
+        {u.id: u for u in session.scalars(select(UserRow).where(UserRow.id.in_(authors)))}
+        if authors
+        else {}
+    )
     readings, reports = implicated(session, alert)
-    bundle = journal_transaction(alert, actions, closer, patient, readings, reports)
+    bundle = journal_transaction(alert, actions, closer, patient, readings, reports, people=people)
     row = JournalEntryRow(
         id=new_id(),
         alert_id=alert.id,
