@@ -18,10 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage.config import Settings
+from triage.domain.findings import RuleType
 from triage.fhir.bundles import journal_transaction
 from triage.journal.implicated import implicated
 from triage.storage.models import AlertActionRow, AlertRow, JournalEntryRow, PatientRow, UserRow
 from triage.storage.repositories import new_id
+
+#: Alerts about the service itself, not the patient, stay out of the record: a red alert's
+#: message that reached nobody, and a journal Bundle that was never accepted (journalling its
+#: closing would send to the endpoint that is failing, and open another such alert). Lost
+#: contact is journalled: it is VKP's "inactive patient".
+NOT_JOURNALLED = frozenset({RuleType.NOTIFICATION.value, RuleType.JOURNAL.value})
 
 PENDING = "pending"
 SENT = "sent"
@@ -32,8 +39,9 @@ def write_journal_entry(
     session: Session, settings: Settings, alert: AlertRow, now: datetime
 ) -> JournalEntryRow | None:
     """Add the outbox row of the just-resolved ``alert`` (flushed state) to ``session``'s
-    transaction; None when the journal is off."""
-    if settings.fhir_journal_url is None:
+    transaction; None when the journal is off or the alert is about the service itself
+    (:data:`NOT_JOURNALLED`)."""
+    if settings.fhir_journal_url is None or alert.rule_type in NOT_JOURNALLED:
         return None
     if alert.resolved_at is None:
         raise ValueError(f"alert {alert.id} is not resolved: only a closed alert is journalled")

@@ -26,9 +26,14 @@ from tests.integration.api.test_worklist import worklist
 from tests.integration.test_http_ingest import serving
 from triage.api.app import create_app
 from triage.config import Settings
+from triage.domain.alerts import OpenAlert
+from triage.domain.colours import Colour
+from triage.domain.findings import Finding, RuleType
+from triage.domain.undelivered import journal_undelivered_finding
 from triage.jobs import send_journal
 from triage.jobs.journal import retry_delay
 from triage.journal.implicated import implicated
+from triage.storage import repositories
 from triage.storage.models import (
     AlertRow,
     AuditRow,
@@ -175,6 +180,53 @@ def test_with_the_journal_off_resolving_writes_nothing(
     assert _entries(sessions) == []
     result = send_journal(sessions, Settings(demo=True), NOW)
     assert (result.status, result.detail.get("journal_off")) == ("ok", 1)
+
+
+def _open(sessions: Sessions, patient_id: str, finding: Finding) -> str:
+    with sessions.begin() as session:
+        [alert] = repositories.apply_alert_changes(
+            session, [], [OpenAlert(patient_id=patient_id, finding=finding)]
+        )
+        return alert.id
+
+
+def test_a_missing_measurement_is_journalled_without_data_and_a_service_alert_is_not(
+    sessions: Sessions,
+    api_world: ApiWorld,
+    journalling: httpx.Client,
+    login: Login,
+    fhir_server: FhirServer,
+) -> None:
+    """VKP's "missing measurement" alert: the DetectedIssue and the note, nothing implicated,
+    accepted by the server. A technical alert about the journal itself stays out of the record
+    (journalling it would go to the endpoint that failed)."""
+    copd = api_world.patients["a-copd"]
+    nurse = login(journalling, "nurse-a")
+    missing = _open(
+        sessions,
+        copd.id,
+        Finding(
+            rule_id="missing:spo2",
+            rule_type=RuleType.MISSING,
+            colour=Colour.YELLOW,
+            at=NOW - 2 * MINUTE,
+            message="missing",
+            args={"what": {"key": "kind.spo2", "args": {}}, "due": "09:00", "date": "2026-11-23"},
+        ),
+    )
+    service = _open(sessions, copd.id, journal_undelivered_finding(6, NOW - MINUTE))
+
+    assert _resolve(journalling, nurse, missing).status_code == 200
+    assert _resolve(journalling, nurse, service).status_code == 200
+
+    [entry] = _entries(sessions)
+    assert entry.alert_id == missing
+    assert _types(entry.bundle) == ["DetectedIssue", "Composition"]
+    assert_valid(entry.bundle)
+    send_journal(sessions, _settings(fhir_server), NOW)
+    assert _entries(sessions)[0].status == "sent"
+    [issue] = fhir_server.resources("DetectedIssue")
+    assert "implicated" not in issue
 
 
 def test_the_alert_implicates_its_own_breaches_only_the_latest_when_many(
