@@ -7,6 +7,7 @@ Schema and honours ifNoneExist. Every sender run is given an explicit ``now``; n
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 from triage.domain.undelivered import journal_undelivered_finding
 from triage.jobs import send_journal
-from triage.jobs.journal import retry_delay
+from triage.jobs.journal import lease_for, retry_delay
 from triage.journal.implicated import implicated
 from triage.storage import repositories
 from triage.storage.models import (
@@ -202,18 +203,7 @@ def test_a_missing_measurement_is_journalled_without_data_and_a_service_alert_is
     (journalling it would go to the endpoint that failed)."""
     copd = api_world.patients["a-copd"]
     nurse = login(journalling, "nurse-a")
-    missing = _open(
-        sessions,
-        copd.id,
-        Finding(
-            rule_id="missing:spo2",
-            rule_type=RuleType.MISSING,
-            colour=Colour.YELLOW,
-            at=NOW - 2 * MINUTE,
-            message="missing",
-            args={"what": {"key": "kind.spo2", "args": {}}, "due": "09:00", "date": "2026-11-23"},
-        ),
-    )
+    missing = _open(sessions, copd.id, _missing())
     service = _open(sessions, copd.id, journal_undelivered_finding(6, NOW - MINUTE))
 
     assert _resolve(journalling, nurse, missing).status_code == 200
@@ -487,3 +477,83 @@ def test_the_bearer_token_comes_from_the_token_file(
 
     assert _entries(sessions)[0].status == "sent"
     assert len(fhir_server_with_token.resources("DetectedIssue")) == 1
+
+
+# ----------------------------------------------------------------------------- several senders
+
+
+def _missing() -> Finding:
+    """A yellow missing-SpO2 finding (the plan's 09:00 measurement)."""
+    return Finding(
+        rule_id="missing:spo2",
+        rule_type=RuleType.MISSING,
+        colour=Colour.YELLOW,
+        at=NOW - 2 * MINUTE,
+        message="missing",
+        args={"what": {"key": "kind.spo2", "args": {}}, "due": "09:00", "date": "2026-11-23"},
+    )
+
+
+def test_two_senders_racing_deliver_each_bundle_once(
+    sessions: Sessions,
+    api_world: ApiWorld,
+    journalling: httpx.Client,
+    login: Login,
+    fhir_server: FhirServer,
+) -> None:
+    nurse = login(journalling, "nurse-a")
+    for name in ("a-copd", "a-hf", "a-diabetes"):
+        patient_id = api_world.patients[name].id
+        alert_id = _open(sessions, patient_id, _missing())
+        assert _resolve(journalling, nurse, alert_id).status_code == 200
+    entries = _entries(sessions)
+    assert len(entries) == 3
+    settings = _settings(fhir_server)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            start.wait()
+            send_journal(sessions, settings, NOW)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    transactions = fhir_server.store()["transactions"]
+    assert [t["status"] for t in transactions] == [200, 200, 200]  # one POST per Bundle
+    assert len(fhir_server.resources("DetectedIssue")) == 3
+    for entry in _entries(sessions):
+        assert entry.status == "sent"
+        assert len(_attempts(sessions, entry.id)) == 1
+
+
+def test_a_claimed_bundle_waits_for_the_lease_to_run_out(
+    sessions: Sessions,
+    api_world: ApiWorld,
+    journalling: httpx.Client,
+    login: Login,
+    fhir_server: FhirServer,
+) -> None:
+    """A sender that died while delivering leaves its lease: the Bundle goes out once the lease
+    has run out, not before."""
+    entry_id = _closed(sessions, api_world, journalling, login)
+    settings = _settings(fhir_server)
+    lease = lease_for(settings)
+    with sessions.begin() as session:
+        session.execute(
+            update(JournalEntryRow)
+            .where(JournalEntryRow.id == entry_id)
+            .values(claimed_until=NOW + lease)
+        )
+
+    send_journal(sessions, settings, NOW + lease - SECOND)
+    assert _attempts(sessions, entry_id) == []
+    send_journal(sessions, settings, NOW + lease + SECOND)
+    assert _entries(sessions)[0].status == "sent"
