@@ -325,12 +325,21 @@ def test_an_unknown_kind_is_refused() -> None:
         reading_observations(replace(SampleReading(), kind="cholesterol"))
 
 
-def test_no_gateway_no_extension_and_a_meter_without_address_no_device() -> None:
+def test_no_gateway_no_extension_and_a_meter_named_by_nothing_no_device() -> None:
     stored = replace(SampleReading(), gateway_id="", device={"profile": "blood_pressure"})
     for observation in reading_observations(stored):
         check_resource(observation)
         assert "extension" not in observation
         assert "device" not in observation
+
+
+def test_a_meter_without_an_address_is_named_by_its_model() -> None:
+    simulated = {"profile": "blood_pressure", "model": "DHO simulated"}
+    stored = replace(SampleReading(), device=simulated)
+    for observation in reading_observations(stored):
+        assert observation["device"] == {
+            "reference": "Device/pat-kari.meter-BLOODPRESSUREDHOSIMULATED"
+        }
 
 
 @pytest.mark.parametrize(
@@ -483,3 +492,10 @@ def test_values_units_and_instant_round_trip(case: tuple[SampleReading, str]) ->
         assert found[loinc]["value"] == value
         assert found[loinc]["code"] == ucum
         assert found[loinc]["system"] == "http://unitsofmeasure.org"
+
+
+def test_based_on_the_plan_version_that_triaged_it() -> None:
+    for observation in reading_observations(SampleReading()):
+        assert observation["basedOn"] == [{"reference": "CarePlan/plan-kari.v2"}]
+    unplanned = replace(SampleReading(), plan_id=None, plan_version=None, flags=["no_plan"])
+    assert all("basedOn" not in o for o in reading_observations(unplanned))
