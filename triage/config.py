@@ -228,6 +228,48 @@ class Settings(BaseSettings):
         "in one run: its first run, or after the service was stopped for a while.",
     )
 
+    # issue 19: the journal write-back (docs/fhir.md, "Journal write-back")
+    fhir_journal_url: str | None = Field(
+        default=None,
+        description="FHIR R4 base URL the journal write-back POSTs a transaction Bundle to "
+        "(DetectedIssue, the readings' Observations or QuestionnaireResponses, the Composition "
+        "note) when an alert is resolved, e.g. VKP's endpoint for the municipality; unset: no "
+        "journal write-back (nothing is written to the outbox).",
+    )
+    fhir_journal_token_file: Path | None = Field(
+        default=None,
+        description="File holding the bearer token sent as 'Authorization: Bearer …' to the "
+        "journal endpoint (read at every delivery, so a rotated token is picked up); unset: no "
+        "Authorization header. HelseID client credentials with DPoP are not built.",
+    )
+    fhir_journal_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between runs of the journal sender (the outbox of FHIR Bundles).",
+    )
+    fhir_journal_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Delivery attempts of one journal Bundle before it is given up (then a "
+        "technical alert opens on the centre's worklist and dho_journal_dead_total counts it).",
+    )
+    fhir_journal_retry_base_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Wait before the second delivery attempt of a journal Bundle; doubles with "
+        "every further attempt, up to DHO_FHIR_JOURNAL_RETRY_MAX_S.",
+    )
+    fhir_journal_retry_max_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Longest wait between two delivery attempts of a journal Bundle.",
+    )
+    fhir_journal_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds one delivery of a journal Bundle may take before it fails.",
+    )
+
     @model_validator(mode="after")
     def _no_default_secrets_outside_demo(self) -> Self:
         if not self.demo and self.secret_key == DEMO_SECRET:

@@ -691,6 +691,7 @@ def test_every_run_writes_a_job_run_row(
         "gp_digest",
         "notify",
         "programme_days",  # issue 18: the daily programme aggregates
+        "journal",  # issue 19: the journal sender (off: DHO_FHIR_JOURNAL_URL unset)
     ]
     for run, result in zip(runs, results, strict=True):
         assert (run.id, run.status, run.processed, run.failures) == (
@@ -880,6 +881,7 @@ def test_scheduler_has_the_three_jobs_guarded(
             "gp_digest": timedelta(minutes=15),
             "notify": timedelta(seconds=settings.notify_interval_s),
             "programme_days": timedelta(hours=1),  # issue 18
+            "journal": timedelta(seconds=settings.fhir_journal_interval_s),  # issue 19
         }
         for job in jobs.values():
             assert (job.coalesce, job.max_instances) == (True, 1)

@@ -31,7 +31,7 @@ from triage.domain.lost_contact import lost_contact_finding
 from triage.domain.plan import Condition, PlanVersion
 from triage.domain.schedule import missing_findings
 from triage.domain.templates import template
-from triage.domain.undelivered import undelivered_finding
+from triage.domain.undelivered import journal_undelivered_finding, undelivered_finding
 from triage.texts.catalogue import LANGUAGES, keys, po_path, text
 from triage.texts.findings import reason, stored_reason
 
@@ -136,6 +136,7 @@ def every_kind() -> dict[str, Finding]:
     keep([lost_contact_finding(None, since, since + timedelta(hours=30))])
     keep([lost_contact_finding(None, since, since + timedelta(hours=3))])
     keep([undelivered_finding("Legevakten i Testvik", 3, NOW)])
+    keep([journal_undelivered_finding(6, NOW)])
     return found
 
 
@@ -151,7 +152,7 @@ FINDINGS = every_kind()
 
 
 _REASON_FAMILIES = {"threshold", "trend", "baseline", "questionnaire", "news2", "combination"}
-_REASON_FAMILIES |= {"missing", "lost", "notification"}
+_REASON_FAMILIES |= {"missing", "lost", "notification", "journal"}
 _NOT_REASONS = {
     "baseline.from_plan",
     "baseline.note",

@@ -616,6 +616,7 @@ class _Context:
             RuleType.MISSING,
             RuleType.LOST_CONTACT,
             RuleType.NOTIFICATION,
+            RuleType.JOURNAL,
         }
         breaching = {f.rule_id: f for f in current if f.is_breach and f.rule_type not in excluded}
         now_breaching = set(breaching)

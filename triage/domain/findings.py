@@ -35,10 +35,11 @@ class RuleType(StrEnum):
     MISSING = "missing"
     LOST_CONTACT = "lost_contact"
     NOTIFICATION = "notification"  # a red alert's notification reached nobody (technical)
+    JOURNAL = "journal"  # a closed alert's journal Bundle never reached the record (technical)
 
 
 #: Rules about the service itself, not the patient's health: their alerts are TECHNICAL.
-TECHNICAL_RULE_TYPES = frozenset({RuleType.LOST_CONTACT, RuleType.NOTIFICATION})
+TECHNICAL_RULE_TYPES = frozenset({RuleType.LOST_CONTACT, RuleType.NOTIFICATION, RuleType.JOURNAL})
 
 
 class Finding(BaseModel):

@@ -19,9 +19,12 @@ Escalations are **recorded and shown** (worklist, API, dashboard) with the plan'
 instruction for the patient, and each step writes its messages to the outbox in the same
 transaction; the sender (:mod:`triage.jobs.notify`) delivers them to the receivers' e-mail, SMS
 or webhook through Apprise, retrying, and opens a technical alert when one never gets through.
+The journal sender (:mod:`triage.jobs.journal`) delivers each resolved alert's FHIR Bundle to
+the municipal record the same way.
 """
 
 from triage.jobs.escalation import escalate_red_alerts
+from triage.jobs.journal import send_journal
 from triage.jobs.lost_contact import check_lost_contact
 from triage.jobs.missing import check_missing_measurements
 from triage.jobs.notify import send_notifications
@@ -40,6 +43,7 @@ __all__ = [
     "compute_programme_days",
     "escalate_red_alerts",
     "run_guarded",
+    "send_journal",
     "send_notifications",
     "utc_now",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -80,3 +80,11 @@ def apply_findings(
         elif isinstance(change, MarkBackInRange):
             done["back_in_range"] += 1
     return done
+
+
+def doubling_delay(base_s: float, max_s: float, attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt of an outbox delivery:
+    ``base_s · 2^(attempts-1)``, at most ``max_s`` (the notification and journal senders)."""
+    exponent = max(attempts - 1, 0)
+    seconds = base_s * 2 ** min(exponent, 32)
+    return timedelta(seconds=min(seconds, max_s))

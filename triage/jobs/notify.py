@@ -47,7 +47,7 @@ from triage.config import Settings
 from triage.domain.alerts import AlertState
 from triage.domain.notification import NotificationKind, NotificationStatus
 from triage.domain.undelivered import undelivered_finding
-from triage.jobs.common import apply_findings
+from triage.jobs.common import apply_findings, doubling_delay
 from triage.jobs.runs import JobResult, Tally, require_aware, run_job, summarise, work_transaction
 from triage.notify.channel import (
     Delivery,
@@ -79,9 +79,7 @@ def lease_for(settings: Settings) -> timedelta:
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: base · 2^(attempts-1), at most max."""
-    exponent = max(attempts - 1, 0)
-    seconds = settings.notify_retry_base_s * 2 ** min(exponent, 32)
-    return timedelta(seconds=min(seconds, settings.notify_retry_max_s))
+    return doubling_delay(settings.notify_retry_base_s, settings.notify_retry_max_s, attempts)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The APScheduler 3 scheduler that runs the jobs, and the guard around each run.
 
 Intervals: missing measurements every 5 minutes, escalation every minute, lost contact every
-15 minutes, the notification sender every ``DHO_NOTIFY_INTERVAL_S`` (20 s). Each job has
+15 minutes, the notification sender every ``DHO_NOTIFY_INTERVAL_S`` (20 s), the journal sender
+every ``DHO_FHIR_JOURNAL_INTERVAL_S`` (30 s). Each job has
 ``coalesce=True`` (runs missed while the process was busy or asleep collapse into one),
 ``max_instances=1`` (a slow run is never overlapped by the next one in this process) and a
 misfire grace of one interval (a late run still happens rather than being
@@ -26,7 +27,15 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
-from triage.jobs import escalation, gp_digest, lost_contact, missing, notify, programme_days
+from triage.jobs import (
+    escalation,
+    gp_digest,
+    journal,
+    lost_contact,
+    missing,
+    notify,
+    programme_days,
+)
 from triage.jobs.runs import (
     JobFailedError,
     JobResult,
@@ -63,6 +72,10 @@ def notify_every(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.notify_interval_s)
 
 
+def journal_every(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.fhir_journal_interval_s)
+
+
 JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(missing.JOB, missing.check_missing_measurements, timedelta(minutes=5)),
     ScheduledJob(escalation.JOB, escalation.escalate_red_alerts, timedelta(minutes=1)),
@@ -71,6 +84,8 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob(notify.JOB, notify.send_notifications, notify_every),
     # issue 18: the daily programme aggregates (computes nothing until a day has ended)
     ScheduledJob(programme_days.JOB, programme_days.compute_programme_days, timedelta(hours=1)),
+    # issue 19: the journal write-back's sender (sends nothing while DHO_FHIR_JOURNAL_URL is unset)
+    ScheduledJob(journal.JOB, journal.send_journal, journal_every),
 )
 
 

@@ -551,6 +551,50 @@ class NotificationAttemptRow(Base):
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# ----------------------------------------------------------------------------- journal (issue 19)
+
+
+class JournalEntryRow(Base):
+    """The journal outbox: one FHIR transaction Bundle per closed alert (DetectedIssue, the
+    implicated Observations/QuestionnaireResponses, the Composition note), written in the
+    transaction that resolves the alert and delivered at least once by the journal sender
+    (triage.jobs.journal) to the configured FHIR endpoint (DHO_FHIR_JOURNAL_URL)."""
+
+    __tablename__ = "journal_outbox"
+    __table_args__ = (Index("ix_journal_outbox_status_due", "status", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), unique=True)  # once per alert
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), index=True)
+    centre_id: Mapped[str] = mapped_column(ForeignKey("centres.id"))
+    bundle: Mapped[dict[str, Any]]  # the transaction Bundle as sent (fixed when written)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]  # the next attempt, not before
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    claimed_until: Mapped[datetime | None]  # a sender's lease while it delivers
+    sent_at: Mapped[datetime | None]
+    dead_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # the server's answer to the delivery that succeeded: HTTP status, each entry's
+    # response.status and location
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class JournalAttemptRow(Base):
+    """One delivery attempt of a journal Bundle and the server's answer (cut)."""
+
+    __tablename__ = "journal_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("journal_outbox.id"), index=True)
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    http_status: Mapped[int | None] = mapped_column(Integer)  # None: no answer (network, timeout)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # ----------------------------------------------------------------------------- programme
 
 

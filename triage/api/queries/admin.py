@@ -34,6 +34,7 @@ from triage.storage.models import (
     DeadLetterRow,
     GatewayRow,
     JobRunRow,
+    JournalEntryRow,
     MembershipRow,
     MunicipalityRow,
     NotificationRow,
@@ -323,6 +324,24 @@ def oldest_pending_notification(session: Session) -> datetime | None:
     """When the oldest notification still waiting to go out was written (None: none waits)."""
     oldest: datetime | None = session.execute(
         select(func.min(NotificationRow.created_at)).where(NotificationRow.status == "pending")
+    ).scalar_one()
+    return oldest
+
+
+def journal_counts(session: Session) -> list[tuple[str, int]]:
+    """``(status, count)`` of the journal outbox (pending, sent, dead)."""
+    rows = session.execute(
+        select(JournalEntryRow.status, func.count())
+        .group_by(JournalEntryRow.status)
+        .order_by(JournalEntryRow.status)
+    ).all()
+    return [(status, int(count)) for status, count in rows]
+
+
+def oldest_pending_journal(session: Session) -> datetime | None:
+    """When the oldest journal Bundle still waiting to go out was written (None: none waits)."""
+    oldest: datetime | None = session.execute(
+        select(func.min(JournalEntryRow.created_at)).where(JournalEntryRow.status == "pending")
     ).scalar_one()
     return oldest
 

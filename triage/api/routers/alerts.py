@@ -56,6 +56,7 @@ from triage.domain.alerts import (
     resolve,
 )
 from triage.domain.colours import Colour
+from triage.journal.writer import write_journal_entry
 from triage.storage.models import (
     AlertActionRow,
     AlertRow,
@@ -303,7 +304,9 @@ def resolve_alert(
     """The alert moves from `acknowledged` to `resolved`; with `outcome`, the action is recorded
     too (with `home_visit_avoided`, which needs an outcome: 422 without one). An alert that is
     not acknowledged, or already resolved, gives 409 with the reason. A new breach of the rule
-    afterwards opens a new alert. A nurse of the patient's centre."""
+    afterwards opens a new alert. A nurse of the patient's centre. With the journal write-back
+    configured, the closing (DetectedIssue, the readings behind it, the note) is queued for the
+    patient's record in the same transaction."""
     request = body or ResolveRequest()
     with caller.sessions.begin() as session:
         row = _handle(
@@ -329,6 +332,10 @@ def resolve_alert(
             )
         queries.write_alert(row, alert)
         save_alert_event(session, event)
+        session.flush()
+        # issue 19: the closing goes to the municipal record (journal outbox) in this same
+        # transaction; nothing when DHO_FHIR_JOURNAL_URL is unset
+        write_journal_entry(session, caller.settings, row, caller.now)
         session.flush()
         return _detail(session, row)
 

@@ -41,6 +41,8 @@ def database_families(sessions: SessionsDep, now_s: float) -> list[Family]:
             dead_letters = queries.dead_letter_counts(session)
             notifications = queries.notification_counts(session)
             oldest_pending = queries.oldest_pending_notification(session)
+            journal = queries.journal_counts(session)
+            oldest_journal = queries.oldest_pending_journal(session)
     except DBAPIError:
         return [database_up.add(0)]
     open_alerts = Family(
@@ -81,6 +83,7 @@ def database_families(sessions: SessionsDep, now_s: float) -> list[Family]:
         since,
         letters,
         *notification_families(notifications, oldest_pending, now_s),
+        *journal_families(journal, oldest_journal, now_s),
     ]
 
 
@@ -112,6 +115,35 @@ def notification_families(
     return [by_status, oldest, dead]
 
 
+def journal_families(
+    counts: list[tuple[str, int]], oldest_pending: datetime | None, now_s: float
+) -> list[Family]:
+    """The journal outbox (issue 19): Bundles by status, how long the oldest pending one has
+    waited, and how many were given up on (dead) since the start."""
+    by_status = Family(
+        "dho_journal_entries", "gauge", "Journal Bundles (resolved alerts to the record) by status."
+    )
+    seen = dict(counts)
+    for status in ("pending", "sent", "dead"):
+        by_status.add(seen.pop(status, 0), status=status)
+    for other, count in sorted(seen.items()):
+        by_status.add(count, status=other)
+    oldest = Family(
+        "dho_journal_oldest_pending_seconds",
+        "gauge",
+        "Seconds since the oldest journal Bundle still waiting to be sent was written (0: none).",
+    )
+    oldest.add(max(0.0, now_s - oldest_pending.timestamp()) if oldest_pending else 0.0)
+    dead = Family(
+        "dho_journal_dead_total",
+        "counter",
+        "Journal Bundles given up on after DHO_FHIR_JOURNAL_MAX_ATTEMPTS failed attempts "
+        "(all time).",
+    )
+    dead.add(counts_of(counts, "dead"))
+    return [by_status, oldest, dead]
+
+
 def counts_of(counts: list[tuple[str, int]], status: str) -> int:
     return sum(count for name, count in counts if name == status)
 
@@ -130,8 +162,8 @@ def counts_of(counts: list[tuple[str, int]], status: str) -> int:
 def metrics(sessions: SessionsDep, clock: ClockDep) -> PlainTextResponse:
     """Counters and gauges for Prometheus: ingest messages by outcome (this process), open
     alerts by colour, alerts by colour and state, job runs by job and status and the time since
-    each job's last run, dead letters by reason code, and notifications by status (with the
-    oldest pending one's wait and the dead ones). No login is required — operators
+    each job's last run, dead letters by reason code, and notifications and journal Bundles by
+    status (with the oldest pending one's wait and the dead ones). No login is required — operators
     scrape it from the internal network; do not expose it publicly. It holds no patient data."""
     families = ingest_families(stats()) + database_families(sessions, clock().timestamp())
     return PlainTextResponse(exposition(families), media_type=CONTENT_TYPE)
