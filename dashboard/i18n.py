@@ -628,6 +628,12 @@ WORDS: dict[str, tuple[str, str]] = {
         "phone the receiver if there is one, and ask an administrator to check the receivers "
         'under "Notifications".',
     ),
+    "journal_alert_hint": (
+        "Varselet er lukket i DHO, men journalsystemet tok ikke imot det. Be driftsansvarlig "
+        "sjekke forbindelsen, og før det inn i journalen selv hvis det ikke kan vente.",
+        "The alert is closed in DHO, but the record system did not accept it. Ask the operator "
+        "to check the connection, and enter it in the record yourself if it cannot wait.",
+    ),
     "alert_link_not_found": (
         "Varselet i lenken finnes ikke eller er ikke ditt å se.",
         "The alert in the link does not exist or is not yours to see.",

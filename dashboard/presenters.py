@@ -126,8 +126,9 @@ def time_since(at: datetime | None, now: datetime, language: Language) -> str:
 # ----------------------------------------------------------------------------- reasons
 
 
-#: technical alerts about notifications: rule → (title nb, title en, text nb, text en); the
-#: text stands in when the alert's own is empty
+#: technical alerts about what DHO sends (notifications, the journal write-back), not about the
+#: patient's values: rule → (title nb, title en, text nb, text en); the text stands in when the
+#: alert's own is empty
 _TECHNICAL: dict[str, tuple[str, str, str, str]] = {
     "notification_undelivered": (
         "Varsling kom ikke fram",
@@ -141,7 +142,16 @@ _TECHNICAL: dict[str, tuple[str, str, str, str]] = {
         "Ingen mottaker for varsling er satt opp – rødt varsel er ikke sendt til noen",
         "No receiver for notifications is set up – the red alert was not sent to anyone",
     ),
+    "journal_undelivered": (
+        "Journalføring feilet",
+        "Not recorded in the journal",
+        "Lukket varsel ble ikke journalført – kontakt driftsansvarlig",
+        "A closed alert was not recorded in the journal – contact the operator",
+    ),
 }
+
+#: which of them is about the patient's record rather than a message to a person
+JOURNAL_RULES = frozenset({"journal_undelivered"})
 
 
 def reason_text(finding: Finding, language: Language) -> str:
@@ -162,7 +172,8 @@ def reason_text(finding: Finding, language: Language) -> str:
 
 
 def is_notification_alert(rule_id: str) -> bool:
-    """A technical alert about escalation messages (not delivered, nobody to send to)."""
+    """A technical alert about what DHO sends — escalation messages (not delivered, nobody to
+    send to) or a closed alert's journal entry — rather than the patient's values or contact."""
     return rule_id in _TECHNICAL
 
 

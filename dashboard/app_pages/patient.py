@@ -30,6 +30,7 @@ from dashboard.presenters import (
     condition_label,
     escalation_steps,
     format_time,
+    JOURNAL_RULES,
     is_notification_alert,
     message_status,
     outcome_label,
@@ -183,7 +184,10 @@ def _alert_card(
         if colleagues is not None:
             status += f" · 👤 {assigned_text(alert.assigned_to, colleagues, me, lang)}"
         st.caption(status)
-        if is_notification_alert(alert.rule_id):
+        if alert.rule_id in JOURNAL_RULES:
+            # about the record system, not the patient's values: the plan's advice does not apply
+            st.warning(t("journal_alert_hint", lang), icon="🗂️")
+        elif is_notification_alert(alert.rule_id):
             # about a message, not the patient's values: the plan's advice does not apply
             st.warning(t("notification_alert_hint", lang), icon="📞")
         elif plan is not None:

@@ -794,6 +794,24 @@ def test_a_notification_alert_alone_is_not_lost_contact() -> None:
     assert counts([item]).lost_contact == 1
 
 
+def test_a_journal_alert_is_named_and_is_not_lost_contact() -> None:
+    """A closed alert that never reached the record system: its own title in bokmål, and the
+    worklist does not call it lost contact with the home."""
+    finding = Finding(
+        rule_id="journal_undelivered", rule_type="journal", colour="yellow", at=NOW, reason=""
+    )
+    assert reason_text(finding, "nb") == (
+        "📨 Journalføring feilet: Lukket varsel ble ikke journalført – kontakt driftsansvarlig"
+    )
+    assert reason_text(finding, "en").startswith("📨 Not recorded in the journal: ")
+    technical = alert("yellow", NOW).model_copy(
+        update={"category": "technical", "rule_id": "journal_undelivered"}
+    )
+    item = WorklistItem(**{**_item_fields(), "lost_contact": True, "alerts": [technical]})
+    assert "Mistet kontakt" not in " ".join(markers_of(item))
+    assert counts([item]).lost_contact == 0
+
+
 def _item_fields() -> dict[str, Any]:
     return {
         "patient_id": "p-1",

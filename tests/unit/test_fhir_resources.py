@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -55,6 +56,19 @@ HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
 AT = datetime(2026, 12, 7, 7, 15, tzinfo=UTC)
 
 # ----------------------------------------------------------------------------- people, devices
+
+
+@pytest.mark.parametrize(
+    ("national_id", "system"),
+    [
+        ("03834030100", FNR),  # a synthetic fødselsnummer (month + 80)
+        ("43834030100", "urn:oid:2.16.578.1.12.4.1.4.2"),  # the same person's D-number (day + 40)
+    ],
+)
+def test_a_d_number_is_not_sent_as_a_fodselsnummer(national_id: str, system: str) -> None:
+    resource = patient(replace(SamplePatient(), national_id=national_id), None)
+    official = [i for i in resource["identifier"] if i.get("use") == "official"]
+    assert official == [{"use": "official", "system": system, "value": national_id}]
 
 
 @pytest.mark.parametrize("national_id", ["03834030100", None])
@@ -517,6 +531,26 @@ def test_the_journal_transaction() -> None:
     assert sorted(implicated) == sorted(full_url(t, i) for t, i in main_ids)
     conditions = [e["request"]["ifNoneExist"] for e in bundle["entry"]]
     assert len(set(conditions)) == len(conditions)
+
+
+def test_the_conditional_creates_survive_a_servers_query_parsing() -> None:
+    """A reading id may hold ":" and "."; an id with "+" or "&" must not reach the server as a
+    space or as a second parameter: the condition is a URL query, percent-encoded."""
+    odd = replace(SampleReading(), id="gw:1+2&x=y")
+    bundle = _journal(readings=[odd])
+    conditions = {
+        e["resource"]["id"]: parse_qs(e["request"]["ifNoneExist"], strict_parsing=True)
+        for e in bundle["entry"]
+    }
+    identifiers = [
+        e["resource"]["identifier"][0]["value"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert "gw:1+2&x=y" in identifiers
+    decoded = {v for parsed in conditions.values() for v in parsed["identifier"]}
+    assert "urn:dho:reading|gw:1+2&x=y" in decoded
+    assert all(list(parsed) == ["identifier"] for parsed in conditions.values())
 
 
 def test_the_journal_transaction_is_the_same_every_time() -> None:

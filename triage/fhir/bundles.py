@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from triage.fhir.alerts import _closed_at, closing_note, detected_issue
-from triage.fhir.ids import FNR_SYSTEM, PATIENT_SYSTEM, logical_id
+from triage.fhir.ids import PATIENT_SYSTEM, logical_id, national_id_system
 from triage.fhir.observations import reading_observations
 from triage.fhir.questionnaires import questionnaire_response, report_observation
 from triage.fhir.references import LOCAL, References
@@ -82,7 +82,10 @@ class BundleReferences:
 
     def __init__(self, patient: PatientSource, included: Iterable[tuple[str, str]]) -> None:
         if patient.national_id:
-            self._patient = {"system": FNR_SYSTEM, "value": patient.national_id}
+            self._patient = {
+                "system": national_id_system(patient.national_id),
+                "value": patient.national_id,
+            }
         else:
             self._patient = {"system": PATIENT_SYSTEM, "value": patient.id}
         self._patient_id = patient.id
@@ -101,6 +104,18 @@ class BundleReferences:
             "type": resource_type,
             "identifier": {"system": f"urn:dho:{resource_type.lower()}", "value": resource_id},
         }
+
+
+#: what a search parameter's value may hold as it is (RFC 3986 unreserved, and ":" "/" in systems)
+_QUERY_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/")
+
+
+def _query(text: str) -> str:
+    """``text`` percent-encoded for a URL query (``ifNoneExist``): a "+" or "&" in an id must not
+    reach the server as a space or a second parameter."""
+    return "".join(
+        c if c in _QUERY_SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in text
+    )
 
 
 def _identifier(resource: Mapping[str, Any]) -> tuple[str, str]:
@@ -178,7 +193,7 @@ def journal_transaction(
                 "request": {
                     "method": "POST",
                     "url": resource["resourceType"],
-                    "ifNoneExist": f"identifier={system}|{value}",
+                    "ifNoneExist": f"identifier={_query(system)}|{_query(value)}",
                 },
             }
         )

@@ -18,6 +18,7 @@ _NOT_ID_CHARS = re.compile(r"[^A-Za-z0-9]")
 
 #: identifier systems (DHO's own ids are URNs under urn:dho:; the OIDs are Norway's)
 FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"  # fødselsnummer
+DNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.2"  # D-nummer (the day of birth + 40)
 HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"  # HPR-nummer (Helsepersonellregisteret)
 READING_SYSTEM = "urn:dho:reading"
 REPORT_SYSTEM = "urn:dho:report"
@@ -82,3 +83,10 @@ def meter_device_id(patient_id: str, device: Mapping[str, Any]) -> str | None:
 def gateway_device_id(gateway_id: str) -> str:
     """The Device id of a gateway (hub or app)."""
     return logical_id(gateway_id, "gateway")
+
+
+def national_id_system(national_id: str) -> str:
+    """The identifier system of a Norwegian identity number: a D-number (its day of birth plus
+    40: first digit 4–7) is not a fødselsnummer, and a receiver checks the number against its
+    system."""
+    return DNR_SYSTEM if national_id[:1] in {"4", "5", "6", "7"} else FNR_SYSTEM

@@ -16,10 +16,10 @@ from typing import Any, Final
 
 from triage.fhir.codes import MDC
 from triage.fhir.ids import (
+    national_id_system,
     BLUETOOTH_MAC_SYSTEM,
     DEVICE_SYSTEM,
     EUI64_SYSTEM,
-    FNR_SYSTEM,
     GATEWAY_SYSTEM,
     HPR_SYSTEM,
     PATIENT_SYSTEM,
@@ -78,10 +78,16 @@ def person_reference(person: PersonSource) -> dict[str, Any]:
 
 
 def patient(patient: PatientSource, gp: PersonSource | None) -> dict[str, Any]:
-    """The Patient: fødselsnummer and DHO id, name, active unless discharged, the GP."""
+    """The Patient: fødselsnummer (or D-number) and DHO id, name, active unless discharged, the GP."""
     identifiers: list[dict[str, Any]] = []
     if patient.national_id:
-        identifiers.append({"use": "official", "system": FNR_SYSTEM, "value": patient.national_id})
+        identifiers.append(
+            {
+                "use": "official",
+                "system": national_id_system(patient.national_id),
+                "value": patient.national_id,
+            }
+        )
     identifiers.append({"use": "secondary", "system": PATIENT_SYSTEM, "value": patient.id})
     resource: dict[str, Any] = {
         "resourceType": "Patient",
