@@ -22,6 +22,7 @@ from dashboard.api_client import (
 from dashboard.charts import parameter_chart, reports_chart
 from dashboard.i18n import Language, t
 from dashboard.presenters import (
+    JOURNAL_RULES,
     OUTCOME_CODES,
     assigned_text,
     assignee_options,
@@ -30,7 +31,6 @@ from dashboard.presenters import (
     condition_label,
     escalation_steps,
     format_time,
-    JOURNAL_RULES,
     is_notification_alert,
     message_status,
     outcome_label,

@@ -16,7 +16,6 @@ from typing import Any, Final
 
 from triage.fhir.codes import MDC
 from triage.fhir.ids import (
-    national_id_system,
     BLUETOOTH_MAC_SYSTEM,
     DEVICE_SYSTEM,
     EUI64_SYSTEM,
@@ -27,6 +26,7 @@ from triage.fhir.ids import (
     gateway_device_id,
     logical_id,
     meter_device_id,
+    national_id_system,
 )
 from triage.fhir.references import LOCAL, References
 from triage.fhir.sources import GatewaySource, PatientSource, PersonSource
@@ -78,7 +78,7 @@ def person_reference(person: PersonSource) -> dict[str, Any]:
 
 
 def patient(patient: PatientSource, gp: PersonSource | None) -> dict[str, Any]:
-    """The Patient: fødselsnummer (or D-number) and DHO id, name, active unless discharged, the GP."""
+    """The Patient: fødselsnummer (or D-number) and DHO id, name, active unless discharged, GP."""
     identifiers: list[dict[str, Any]] = []
     if patient.national_id:
         identifiers.append(
