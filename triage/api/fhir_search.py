@@ -215,16 +215,18 @@ def date_window(value: str, zone: tzinfo) -> Window:
 
 
 def _range(match: re.Match[str], zone: tzinfo) -> tuple[datetime, datetime]:
+    """The value's range as wall times (built in UTC, then put in the value's own offset or
+    the patient's zone)."""
     year = int(match["year"])
     if match["month"] is None:
-        start = datetime(year, 1, 1)
-        end = datetime(year + 1, 1, 1)
+        start = datetime(year, 1, 1, tzinfo=UTC)
+        end = datetime(year + 1, 1, 1, tzinfo=UTC)
     elif match["day"] is None:
         month = int(match["month"])
-        start = datetime(year, month, 1)
-        end = datetime(year + (month == 12), month % 12 + 1, 1)
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
     elif match["hour"] is None:
-        start = datetime(year, int(match["month"]), int(match["day"]))
+        start = datetime(year, int(match["month"]), int(match["day"]), tzinfo=UTC)
         end = start + timedelta(days=1)
     else:
         fraction = match["fraction"] or ""
@@ -236,6 +238,7 @@ def _range(match: re.Match[str], zone: tzinfo) -> tuple[datetime, datetime]:
             int(match["minute"]),
             int(match["second"] or 0),
             int((fraction + "000000")[:6]),
+            tzinfo=UTC,
         )
         if match["second"] is None:
             step = timedelta(minutes=1)
@@ -407,7 +410,9 @@ def merged(*streams: Iterator[Item]) -> Iterator[Item]:
     return heapq.merge(*streams, key=lambda item: (item.at, item.source, item.id), reverse=True)
 
 
-def take(items: Iterable[Item], mark: Mark | None, count: int) -> tuple[list[dict[str, Any]], Mark | None]:
+def take(
+    items: Iterable[Item], mark: Mark | None, count: int
+) -> tuple[list[dict[str, Any]], Mark | None]:
     """Up to ``count`` resources from ``items`` starting at ``mark`` (whose first ``given``
     resources were on an earlier page), and the mark of the next resource if there is one."""
     page: list[dict[str, Any]] = []

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour
 from triage.domain.plan import PlanStatus
+from triage.fhir.ids import meter_device_id
 from triage.storage.models import (
     AlertRow,
     GatewayRow,
@@ -159,8 +160,9 @@ def gateways(session: Session, patient_id: str) -> list[GatewayRow]:
 
 
 def meters(session: Session, patient_id: str) -> list[dict[str, Any]]:
-    """Each distinct meter (a reading's ``device`` description) the patient's readings came
-    from, in the order first seen. Reads only the ``device`` column of the patient's readings."""
+    """Each distinct meter the patient's readings came from (a reading's ``device``, one per
+    Device id: the newest description of it), in the order first seen; readings typed by the
+    patient name no meter. Reads only the ``device`` column of the patient's readings."""
     seen: dict[str, dict[str, Any]] = {}
     rows = session.execute(
         select(ReadingRow.device)
@@ -170,8 +172,9 @@ def meters(session: Session, patient_id: str) -> list[dict[str, Any]]:
     for device in rows:
         if not isinstance(device, dict) or not device:
             continue
-        key = repr(sorted(device.items()))
-        seen.setdefault(key, device)
+        device_id = meter_device_id(patient_id, device)
+        if device_id is not None:
+            seen[device_id] = device
     return list(seen.values())
 
 
@@ -230,7 +233,10 @@ def implicated(session: Session, alert: AlertRow) -> tuple[list[ReadingRow], lis
     colour. The newest :data:`MAX_IMPLICATED` of each."""
     end = alert.last_breach_at or alert.opened_at
     found: list[Any] = []
-    for model, time_column in ((ReadingRow, ReadingRow.measured_at), (ReportRow, ReportRow.answered_at)):
+    for model, time_column in (
+        (ReadingRow, ReadingRow.measured_at),
+        (ReportRow, ReportRow.answered_at),
+    ):
         rows = session.scalars(
             select(model)
             .where(

@@ -54,10 +54,10 @@ from triage.fhir.bundles import searchset
 from triage.fhir.capability import capability_statement
 from triage.fhir.care_plans import care_plan, goals
 from triage.fhir.flags import colour_flag
-from triage.fhir.observations import reading_observations, report_observation
+from triage.fhir.observations import reading_observations
 from triage.fhir.outcomes import operation_outcome
 from triage.fhir.patients import gateway_device, meter_device, patient
-from triage.fhir.questionnaires import questionnaire_response
+from triage.fhir.questionnaires import questionnaire_response, report_observation
 from triage.storage.models import AlertRow, PatientRow
 
 FHIR_PREFIX = "/fhir/r4"
@@ -123,7 +123,9 @@ def acceptable(request: Request) -> None:
         if kind in ("*/*", "application/*", "application/json", FHIR_JSON, "text/plain"):
             # text/plain: Starlette's default when a client sends none of its own
             return
-    raise FhirError(406, "not-supported", f"this server answers {FHIR_JSON} only (Accept: {accept})")
+    raise FhirError(
+        406, "not-supported", f"this server answers {FHIR_JSON} only (Accept: {accept})"
+    )
 
 
 router = APIRouter(
@@ -298,6 +300,7 @@ OBSERVATION_PARAMS = ("patient", "category", "code", "date")
 def _observation_items(
     session: Session,
     patient_id: str,
+    timezone: str,
     windows: Sequence[Window],
     mark: Mark | None,
     batch: int,
@@ -310,7 +313,7 @@ def _observation_items(
         for row in rows.stream(session, "r", patient_id, windows, mark, batch)
     )
     reports = (
-        Item("q", row.answered_at, row.id, _kept(_score, row, accept))
+        Item("q", row.answered_at, row.id, _kept(_score(timezone), row, accept))
         for row in rows.stream(session, "q", patient_id, windows, mark, batch)
     )
     return merged(readings, reports)
@@ -322,9 +325,12 @@ def _kept(
     return lambda: [resource for resource in make(row) if accept(resource)]
 
 
-def _score(report: Any) -> list[Resource]:
-    found = report_observation(report)
-    return [found] if found is not None else []
+def _score(timezone: str) -> Callable[[Any], list[Resource]]:
+    def make(report: Any) -> list[Resource]:
+        found = report_observation(report, timezone=timezone)
+        return [found] if found is not None else []
+
+    return make
 
 
 def _observation_filter(search: Search) -> Callable[[Resource], bool]:
@@ -371,9 +377,13 @@ def search_observations(
     with caller.sessions.begin() as session:
         row = _checked_patient(session, caller, patient_id, "Observation", search, "search-type")
         windows = date_windows(search, zone_of(row.timezone))
-        items = _observation_items(session, row.id, windows, mark, search.count + 1, accept)
+        items = _observation_items(
+            session, row.id, row.timezone, windows, mark, search.count + 1, accept
+        )
         page, following = take(items, mark, search.count)
-    return _bundle(request, "Observation", search, page, _at("obs", following, search, "Observation"))
+    return _bundle(
+        request, "Observation", search, page, _at("obs", following, search, "Observation")
+    )
 
 
 def _at(section: str, mark: Mark | None, search: Search, resource: str) -> Position | None:
@@ -382,20 +392,24 @@ def _at(section: str, mark: Mark | None, search: Search, resource: str) -> Posit
     return Position(section, mark, search=search.fingerprint(resource))
 
 
-# ----------------------------------------------------------------------------- QuestionnaireResponse
+# ----------------------------------------------------------------------------- answers
 
 
 def _report_items(
-    session: Session, patient_id: str, windows: Sequence[Window], mark: Mark | None, batch: int
+    session: Session,
+    patient_id: str,
+    timezone: str,
+    windows: Sequence[Window],
+    mark: Mark | None,
+    batch: int,
 ) -> Iterator[Item]:
+    def make(report: Any) -> list[Resource]:
+        return [questionnaire_response(report, timezone=timezone)]
+
     return (
-        Item("q", row.answered_at, row.id, _kept(_one(questionnaire_response), row, _all))
+        Item("q", row.answered_at, row.id, _kept(make, row, _all))
         for row in rows.stream(session, "q", patient_id, windows, mark, batch)
     )
-
-
-def _one(make: Callable[[Any], Resource]) -> Callable[[Any], list[Resource]]:
-    return lambda row: [make(row)]
 
 
 def _all(_resource: Resource) -> bool:
@@ -427,7 +441,7 @@ def search_questionnaire_responses(
             session, caller, patient_id, "QuestionnaireResponse", search, "search-type"
         )
         windows = date_windows(search, zone_of(row.timezone))
-        items = _report_items(session, row.id, windows, mark, search.count + 1)
+        items = _report_items(session, row.id, row.timezone, windows, mark, search.count + 1)
         page, following = take(items, mark, search.count)
     return _bundle(
         request,
@@ -543,7 +557,7 @@ def search_flags(
     with caller.sessions.begin() as session:
         row = _checked_patient(session, caller, patient_id, "Flag", search, "search-type")
         colour = rows.patient_colour(session, row.id)
-    flag = colour_flag(row.id, colour.colour, colour.since)
+    flag = colour_flag(row.id, colour.colour, colour.since, timezone=row.timezone)
     return _bundle(request, "Flag", search, [flag], None, total=1)
 
 
@@ -559,15 +573,17 @@ def _head(session: Session, row: PatientRow) -> list[Resource]:
     meters the readings came from), CarePlans and their Goals, the Flag."""
     found: list[Resource] = [patient(row, rows.user_row(session, row.gp_user_id))]
     found.extend(gateway_device(g) for g in rows.gateways(session, row.id))
-    found.extend(meter_device(row.id, device) for device in rows.meters(session, row.id))
+    for device in rows.meters(session, row.id):
+        meter = meter_device(row.id, device)
+        if meter is not None:
+            found.append(meter)
     versions = rows.plan_versions(session, row.id)
-    for version in versions:
-        found.append(care_plan(version, row.id))
+    found.extend(care_plan(v, row.id) for v in versions)
     in_use = rows.in_use_version(versions)
     if in_use is not None:
         found.extend(goals(in_use, row.id))
     colour = rows.patient_colour(session, row.id)
-    found.append(colour_flag(row.id, colour.colour, colour.since))
+    found.append(colour_flag(row.id, colour.colour, colour.since, timezone=row.timezone))
     unique: dict[tuple[str, str], Resource] = {}
     for resource in found:
         unique.setdefault((resource["resourceType"], str(resource.get("id"))), resource)
@@ -596,9 +612,15 @@ def _sections(session: Session, row: PatientRow, fingerprint: str) -> dict[str, 
     return {
         "head": heads,
         "obs": keyset(
-            "obs", lambda mark, batch: _observation_items(session, row.id, [], mark, batch, _all)
+            "obs",
+            lambda mark, batch: _observation_items(
+                session, row.id, row.timezone, [], mark, batch, _all
+            ),
         ),
-        "qr": keyset("qr", lambda mark, batch: _report_items(session, row.id, [], mark, batch)),
+        "qr": keyset(
+            "qr",
+            lambda mark, batch: _report_items(session, row.id, row.timezone, [], mark, batch),
+        ),
         "di": keyset("di", lambda mark, batch: _alert_items(session, row.id, [], mark, batch)),
     }
 
