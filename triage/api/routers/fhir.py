@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from triage.api.errors import ForbiddenError, NotFoundError
 from triage.api.fhir_search import (
     FhirError,
     Item,
@@ -48,7 +49,7 @@ from triage.api.input_checks import checked_request
 from triage.api.people import Caller, CallerDep
 from triage.api.queries import fhir as rows
 from triage.api.queries.fhir import Mark, Window
-from triage.domain.access import Permission
+from triage.domain.access import PatientRef, Permission, decide
 from triage.fhir.alerts import detected_issue
 from triage.fhir.bundles import searchset
 from triage.fhir.capability import capability_statement
@@ -220,16 +221,47 @@ def _checked_patient(
     search: Search,
     interaction: str,
 ) -> PatientRow:
-    """The patient if the caller may read their record — audited either way (a refusal in its
-    own transaction, as :meth:`Caller.patient` does)."""
-    return caller.patient(
-        session,
-        patient_id,
+    """The patient if the caller may read their record (:func:`decide`, as everywhere in the
+    API), audited in ``session``'s transaction; a refusal (404, 403) is audited in its own
+    transaction — it must outlive the failed request — with the parameters too."""
+    action = "read" if interaction == "read" else "search"
+    details = _details(resource, search, interaction)
+    row = session.get(PatientRow, patient_id)
+    if row is None:
+        _refuse(caller, action, patient_id, None, details, "no such patient")
+        raise NotFoundError(f"no patient {patient_id}")
+    decision = decide(
+        caller.principal,
+        PatientRef(row.id, row.centre_id, row.gp_user_id),
         Permission.READ,
-        "read" if interaction == "read" else "search",
-        object_type="fhir",
-        details=_details(resource, search, interaction),
+        reason=caller.reason,
+        plan_approvers=caller.settings.plan_approvers,
     )
+    if not decision:
+        _refuse(caller, action, patient_id, row.id, details, decision.why)
+        raise ForbiddenError(f"not allowed: {decision.why}")
+    caller.audit(session, action, "fhir", patient_id, row.id, details=details)
+    return row
+
+
+def _refuse(
+    caller: Caller,
+    action: str,
+    object_id: str,
+    patient_id: str | None,
+    details: dict[str, Any],
+    why: str,
+) -> None:
+    with caller.sessions.begin() as session:
+        caller.audit(
+            session,
+            action,
+            "fhir",
+            object_id[:64],
+            patient_id,
+            details={**details, "refused": why},
+            outcome="refused",
+        )
 
 
 def _position(search: Search, resource: str, sections: Sequence[str]) -> Position | None:
@@ -470,11 +502,30 @@ def _issue(session: Session, alert: AlertRow) -> Callable[[], list[Resource]]:
         references = [
             f"Observation/{observation['id']}"
             for reading in readings
-            for observation in reading_observations(reading)
+            for observation in _breaching(reading_observations(reading))
         ] + [f"QuestionnaireResponse/{questionnaire_response(report)['id']}" for report in reports]
         return [detected_issue(alert, references)]
 
     return make
+
+
+#: Observation.interpretation codes of a value outside its range
+ABNORMAL = frozenset({"L", "H", "LL", "HH", "A", "AA", "LU", "HU"})
+
+
+def _breaching(observations: list[Resource]) -> list[Resource]:
+    """The Observations whose interpretation is abnormal (the SpO2, not the normal pulse split
+    off the same reading); all of them when none says (an old reading without findings)."""
+    abnormal = [
+        o
+        for o in observations
+        if any(
+            coding.get("code") in ABNORMAL
+            for concept in o.get("interpretation", [])
+            for coding in concept.get("coding", [])
+        )
+    ]
+    return abnormal or observations
 
 
 @router.get(
