@@ -167,7 +167,10 @@ _SEARCH_ERRORS = _errors(400, 401, 403, 404, 406)
 
 PatientQuery = Annotated[
     str | None,
-    Query(description="The patient's id or `Patient/<id>` (required: searches are per patient)."),
+    Query(
+        alias="patient",
+        description="The patient's id or `Patient/<id>` (required: searches are per patient).",
+    ),
 ]
 DateQuery = Annotated[
     list[str] | None,
@@ -385,7 +388,7 @@ def _observation_filter(search: Search) -> Callable[[Resource], bool]:
 def search_observations(
     request: Request,
     caller: CallerDep,
-    patient_: Annotated[str | None, Query(alias="patient")] = None,
+    patient_: PatientQuery = None,
     category: Annotated[
         list[str] | None, Query(description="e.g. `vital-signs`, `laboratory`, `survey`.")
     ] = None,
@@ -456,7 +459,7 @@ def _all(_resource: Resource) -> bool:
 def search_questionnaire_responses(
     request: Request,
     caller: CallerDep,
-    patient_: Annotated[str | None, Query(alias="patient")] = None,
+    patient_: PatientQuery = None,
     date: DateQuery = None,
     _count: CountQuery = None,
     _cursor: CursorQuery = None,
@@ -536,7 +539,7 @@ def _breaching(observations: list[Resource]) -> list[Resource]:
 def search_detected_issues(
     request: Request,
     caller: CallerDep,
-    patient_: Annotated[str | None, Query(alias="patient")] = None,
+    patient_: PatientQuery = None,
     date: DateQuery = None,
     _count: CountQuery = None,
     _cursor: CursorQuery = None,
@@ -570,7 +573,7 @@ def search_detected_issues(
 def search_care_plans(
     request: Request,
     caller: CallerDep,
-    patient_: Annotated[str | None, Query(alias="patient")] = None,
+    patient_: PatientQuery = None,
     status: Annotated[
         list[str] | None,
         Query(description="`active` (the approved version in use), `revoked` (retired) …"),
@@ -598,7 +601,7 @@ def search_care_plans(
 def search_flags(
     request: Request,
     caller: CallerDep,
-    patient_: Annotated[str | None, Query(alias="patient")] = None,
+    patient_: PatientQuery = None,
     _format: FormatQuery = None,
 ) -> FhirResponse:
     """The patient's current colour (red, yellow, green: the worst unresolved clinical alert)
