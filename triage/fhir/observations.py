@@ -114,7 +114,7 @@ def _parts(kind: Kind) -> tuple[_Part, ...]:
 PARTS: Final = MappingProxyType({kind.value: _parts(kind) for kind in Kind})
 
 
-def _number(value: Any) -> Any:
+def fhir_number(value: Any) -> Any:
     """A whole float as an int (128 rather than 128.0); anything else as it is."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -196,8 +196,8 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
     values = reading.values
     findings = reading.findings
     codes = interpretations(findings) if findings else {}
-    if not codes and reading.colour == "green":
-        codes = {None: "N"}
+    # green with no finding to say why (nothing judged it against a bound): normal throughout
+    all_normal = not codes and reading.colour == "green"
     flags = reading.flags
     effective = fhir_datetime(reading.measured_at, reading.timezone)
     patient_id = reading.patient_id
@@ -237,13 +237,13 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
         obs["effectiveDateTime"] = effective
         if typed:
             obs["performer"] = [refs.patient(patient_id)]
-        worst = _worst(codes, part.parameters, main) if codes else None
+        worst = _worst(codes, part.parameters, main) if codes else ("N" if all_normal else None)
         if worst is not None:
             obs["interpretation"] = [INTERPRETATION_CONCEPT[worst]]
         if part.values[0][2] is None:  # a single value
             key, _, _, unit, ucum = present[0]
             obs["valueQuantity"] = {
-                "value": _number(values[key]),
+                "value": fhir_number(values[key]),
                 "unit": unit,
                 "system": UCUM,
                 "code": ucum,
@@ -254,7 +254,7 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
                 component: dict[str, Any] = {
                     "code": code,
                     "valueQuantity": {
-                        "value": _number(values[key]),
+                        "value": fhir_number(values[key]),
                         "unit": unit,
                         "system": UCUM,
                         "code": ucum,
