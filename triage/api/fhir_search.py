@@ -268,9 +268,10 @@ def _local(moment: datetime, zone: tzinfo) -> datetime:
     return moment.replace(tzinfo=zone).astimezone(UTC)
 
 
-def date_windows(search: Search, zone: tzinfo) -> list[Window]:
+def date_windows(search: Search, zone: tzinfo, names: Sequence[str] = ("date",)) -> list[Window]:
+    """The time conditions of the date parameters ``names`` (all must hold)."""
     windows: list[Window] = []
-    for value in search.values.get("date", []):
+    for value in (v for name in names for v in search.values.get(name, [])):
         if len(_split(value, ",")) > 1:
             raise invalid("date takes one value per parameter: repeat date= for a range")
         windows.append(date_window(value, zone))

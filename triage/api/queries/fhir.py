@@ -10,7 +10,7 @@ stopped), so a page never repeats or skips an item when new data arrives while a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from triage.domain.colours import Colour
 from triage.domain.plan import PlanStatus
 from triage.fhir.ids import meter_device_id
 from triage.storage.models import (
+    AlertActionRow,
     AlertRow,
     GatewayRow,
     PatientRow,
@@ -142,6 +143,24 @@ def time_of(source: str, row: Any) -> datetime:
 # ----------------------------------------------------------------------------- single rows
 
 
+def alert_actions(session: Session, alert_id: str) -> list[AlertActionRow]:
+    """What the nurses recorded for the alert, in order."""
+    return list(
+        session.scalars(
+            select(AlertActionRow)
+            .where(AlertActionRow.alert_id == alert_id)
+            .order_by(AlertActionRow.at, AlertActionRow.id)
+        )
+    )
+
+
+def users(session: Session, user_ids: Iterable[str]) -> dict[str, UserRow]:
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    return {row.id: row for row in session.scalars(select(UserRow).where(UserRow.id.in_(wanted)))}
+
+
 def patient_row(session: Session, patient_id: str) -> PatientRow | None:
     return session.get(PatientRow, patient_id)
 
@@ -232,25 +251,33 @@ def implicated(session: Session, alert: AlertRow) -> tuple[list[ReadingRow], lis
     opening and its last breach): their findings name the alert's rule with a yellow or red
     colour. The newest :data:`MAX_IMPLICATED` of each."""
     end = alert.last_breach_at or alert.opened_at
-    found: list[Any] = []
-    for model, time_column in (
-        (ReadingRow, ReadingRow.measured_at),
-        (ReportRow, ReportRow.answered_at),
-    ):
-        rows = session.scalars(
-            select(model)
-            .where(
-                model.patient_id == alert.patient_id,
-                time_column >= alert.opened_at,
-                time_column <= end,
-                model.colour.in_([Colour.YELLOW.value, Colour.RED.value]),
-            )
-            .order_by(time_column.desc(), model.id.desc())
-            .limit(MAX_BATCH)
+    breaching = [Colour.YELLOW.value, Colour.RED.value]
+    readings = session.scalars(
+        select(ReadingRow)
+        .where(
+            ReadingRow.patient_id == alert.patient_id,
+            ReadingRow.measured_at >= alert.opened_at,
+            ReadingRow.measured_at <= end,
+            ReadingRow.colour.in_(breaching),
         )
-        breached = [row for row in rows if _breaches(row.findings, alert.rule_id)]
-        found.append(breached[:MAX_IMPLICATED])
-    return found[0], found[1]
+        .order_by(ReadingRow.measured_at.desc(), ReadingRow.id.desc())
+        .limit(MAX_BATCH)
+    )
+    reports = session.scalars(
+        select(ReportRow)
+        .where(
+            ReportRow.patient_id == alert.patient_id,
+            ReportRow.answered_at >= alert.opened_at,
+            ReportRow.answered_at <= end,
+            ReportRow.colour.in_(breaching),
+        )
+        .order_by(ReportRow.answered_at.desc(), ReportRow.id.desc())
+        .limit(MAX_BATCH)
+    )
+    return (
+        [row for row in readings if _breaches(row.findings, alert.rule_id)][:MAX_IMPLICATED],
+        [row for row in reports if _breaches(row.findings, alert.rule_id)][:MAX_IMPLICATED],
+    )
 
 
 def _breaches(findings: list[Any], rule_id: str) -> bool:

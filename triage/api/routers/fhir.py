@@ -179,6 +179,12 @@ DateQuery = Annotated[
         "`ge2026-12-01`; repeat for a range. Without an offset, in the patient's time zone."
     ),
 ]
+AuthoredQuery = Annotated[
+    list[str] | None, Query(description="FHIR's name for `date` here (when answered).")
+]
+IdentifiedQuery = Annotated[
+    list[str] | None, Query(description="FHIR's name for `date` here (when the alert opened).")
+]
 CountQuery = Annotated[
     str | None,
     Query(alias="_count", description="Resources per page: 1–500 (default 50; more → 500)."),
@@ -283,11 +289,57 @@ def _bundle(
 ) -> FhirResponse:
     base = f"{_base(request)}/{path}"
     next_url = search.link(base, encode_cursor(following)) if following is not None else None
-    bundle = searchset(resources, total=total, self_url=search.link(base), next_url=next_url)
+    bundle = searchset(
+        resources,
+        total=total,
+        self_url=search.link(base),
+        next_url=next_url,
+        base_url=_base(request),
+    )
     return FhirResponse(bundle)
 
 
 # ----------------------------------------------------------------------------- metadata
+
+
+_PATIENT = ("patient", "reference", "http://hl7.org/fhir/SearchParameter/clinical-patient")
+_AUTHORED = "http://hl7.org/fhir/SearchParameter/QuestionnaireResponse-authored"
+_IDENTIFIED = "http://hl7.org/fhir/SearchParameter/DetectedIssue-identified"
+#: the searches this router answers, for the CapabilityStatement (name, type, definition)
+SEARCHES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "Observation": (
+        _PATIENT,
+        ("category", "token", "http://hl7.org/fhir/SearchParameter/Observation-category"),
+        ("code", "token", "http://hl7.org/fhir/SearchParameter/clinical-code"),
+        ("date", "date", "http://hl7.org/fhir/SearchParameter/clinical-date"),
+    ),
+    "DetectedIssue": (
+        _PATIENT,
+        ("identified", "date", _IDENTIFIED),
+        ("date", "date", _IDENTIFIED),
+    ),
+    "CarePlan": (
+        _PATIENT,
+        ("status", "token", "http://hl7.org/fhir/SearchParameter/CarePlan-status"),
+    ),
+    "Flag": (_PATIENT,),
+    "QuestionnaireResponse": (
+        (
+            "patient",
+            "reference",
+            "http://hl7.org/fhir/SearchParameter/QuestionnaireResponse-patient",
+        ),
+        ("authored", "date", _AUTHORED),
+        ("date", "date", _AUTHORED),
+    ),
+}
+SEARCH_RULES = (
+    "Every search is for one patient: without patient=<id> it is a 400 OperationOutcome. "
+    "Dates take the prefixes eq, ne, gt, lt, ge, le, sa and eb (not ap); a date without an "
+    "offset is in the patient's time zone. Unknown parameters are ignored and left out of the "
+    "self link, or a 400 with 'Prefer: handling=strict'. _count: 1-500 (default 50); follow "
+    "link next (an opaque _cursor) for the next page."
+)
 
 
 def _software_version() -> str:
@@ -305,7 +357,10 @@ def _software_version() -> str:
 def metadata(request: Request) -> FhirResponse:
     """What this FHIR server offers (FHIR R4 `CapabilityStatement`). Open without a login, as
     FHIR clients read it before they authenticate; it holds no patient data."""
-    return FhirResponse(capability_statement(_base(request), _software_version()))
+    statement = capability_statement(_base(request), _software_version(), searches=SEARCHES)
+    for rest in statement.get("rest", []):
+        rest["documentation"] = f"{rest.get('documentation', '')} {SEARCH_RULES}".strip()
+    return FhirResponse(statement)
 
 
 # ----------------------------------------------------------------------------- Patient
@@ -461,13 +516,14 @@ def search_questionnaire_responses(
     caller: CallerDep,
     patient_: PatientQuery = None,
     date: DateQuery = None,
+    authored: AuthoredQuery = None,
     _count: CountQuery = None,
     _cursor: CursorQuery = None,
     _format: FormatQuery = None,
 ) -> FhirResponse:
     """The patient's questionnaire answers (`authored` = when answered), newest first, by
     `date`. Paged. Audited."""
-    search = _search(request, ("patient", "date"))
+    search = _search(request, ("patient", "date", "authored"))
     patient_id = patient_parameter(search, "QuestionnaireResponse")
     position = _position(search, "QuestionnaireResponse", ("qr",))
     mark = position.mark if position is not None else None
@@ -475,7 +531,7 @@ def search_questionnaire_responses(
         row = _checked_patient(
             session, caller, patient_id, "QuestionnaireResponse", search, "search-type"
         )
-        windows = date_windows(search, zone_of(row.timezone))
+        windows = date_windows(search, zone_of(row.timezone), ("date", "authored"))
         items = _report_items(session, row.id, row.timezone, windows, mark, search.count + 1)
         page, following = take(items, mark, search.count)
     return _bundle(
@@ -491,15 +547,23 @@ def search_questionnaire_responses(
 
 
 def _alert_items(
-    session: Session, patient_id: str, windows: Sequence[Window], mark: Mark | None, batch: int
+    session: Session,
+    patient_id: str,
+    timezone: str,
+    windows: Sequence[Window],
+    mark: Mark | None,
+    batch: int,
 ) -> Iterator[Item]:
     return (
-        Item("a", row.opened_at, row.id, _issue(session, row))
+        Item("a", row.opened_at, row.id, _issue(session, row, timezone))
         for row in rows.stream(session, "a", patient_id, windows, mark, batch)
     )
 
 
-def _issue(session: Session, alert: AlertRow) -> Callable[[], list[Resource]]:
+def _issue(session: Session, alert: AlertRow, timezone: str) -> Callable[[], list[Resource]]:
+    """The alert's DetectedIssue: the Observations and answers that breached its rule, what
+    the nurses did (``mitigation``, by name)."""
+
     def make() -> list[Resource]:
         readings, reports = rows.implicated(session, alert)
         references = [
@@ -507,7 +571,10 @@ def _issue(session: Session, alert: AlertRow) -> Callable[[], list[Resource]]:
             for reading in readings
             for observation in _breaching(reading_observations(reading))
         ] + [f"QuestionnaireResponse/{questionnaire_response(report)['id']}" for report in reports]
-        return [detected_issue(alert, references)]
+        actions = rows.alert_actions(session, alert.id)
+        people = rows.users(session, {action.by for action in actions})
+        issue = detected_issue(alert, references, actions=actions, people=people, timezone=timezone)
+        return [issue]
 
     return make
 
@@ -541,6 +608,7 @@ def search_detected_issues(
     caller: CallerDep,
     patient_: PatientQuery = None,
     date: DateQuery = None,
+    identified: IdentifiedQuery = None,
     _count: CountQuery = None,
     _cursor: CursorQuery = None,
     _format: FormatQuery = None,
@@ -548,14 +616,14 @@ def search_detected_issues(
     """The patient's alerts as `DetectedIssue`s (severity from the colour, the explained
     reason, the readings or answers that breached), newest first, by `date` (when the alert
     opened: `identified`). Paged. Audited."""
-    search = _search(request, ("patient", "date"))
+    search = _search(request, ("patient", "date", "identified"))
     patient_id = patient_parameter(search, "DetectedIssue")
     position = _position(search, "DetectedIssue", ("di",))
     mark = position.mark if position is not None else None
     with caller.sessions.begin() as session:
         row = _checked_patient(session, caller, patient_id, "DetectedIssue", search, "search-type")
-        windows = date_windows(search, zone_of(row.timezone))
-        items = _alert_items(session, row.id, windows, mark, search.count + 1)
+        windows = date_windows(search, zone_of(row.timezone), ("date", "identified"))
+        items = _alert_items(session, row.id, row.timezone, windows, mark, search.count + 1)
         page, following = take(items, mark, search.count)
     return _bundle(
         request, "DetectedIssue", search, page, _at("di", following, search, "DetectedIssue")
@@ -675,7 +743,10 @@ def _sections(session: Session, row: PatientRow, fingerprint: str) -> dict[str, 
             "qr",
             lambda mark, batch: _report_items(session, row.id, row.timezone, [], mark, batch),
         ),
-        "di": keyset("di", lambda mark, batch: _alert_items(session, row.id, [], mark, batch)),
+        "di": keyset(
+            "di",
+            lambda mark, batch: _alert_items(session, row.id, row.timezone, [], mark, batch),
+        ),
     }
 
 
