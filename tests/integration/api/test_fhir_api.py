@@ -435,8 +435,10 @@ def test_alerts_plans_colour_and_answers_as_resources(
     assert len(resources(today)) == len(issues)
 
     [flag] = resources(fhir_get(http, "/Flag", headers, patient=copd))
-    assert flag != green_flag[0]
+    assert [c["code"] for c in green_flag[0]["code"]["coding"]] == ["green"]
+    assert [c["code"] for c in flag["code"]["coding"]] == ["red"]
     assert flag["status"] == "active"
+    assert flag["period"]["start"].startswith("2026-11-23T09:25:00")  # the alert, Oslo time
 
     active = fhir_get(http, "/CarePlan", headers, patient=copd, status="active")
     [plan] = resources(active)
@@ -444,8 +446,14 @@ def test_alerts_plans_colour_and_answers_as_resources(
     assert active["total"] == 1
     assert resources(fhir_get(http, "/CarePlan", headers, patient=copd, status="revoked")) == []
 
-    [answers] = resources(fhir_get(http, "/QuestionnaireResponse", headers, patient=copd))
+    bundle = fhir_get(http, "/QuestionnaireResponse", headers, patient=copd)
+    [answers] = resources(bundle)
     assert answers["resourceType"] == "QuestionnaireResponse"
+    assert bundle["entry"][0]["fullUrl"].endswith(f"/fhir/r4/QuestionnaireResponse/{answers['id']}")
+    authored = fhir_get(
+        http, "/QuestionnaireResponse", headers, patient=copd, authored="2026-11-23"
+    )
+    assert resources(authored) == [answers]
     assert (
         resources(
             fhir_get(http, "/QuestionnaireResponse", headers, patient=copd, date="lt2026-11-23")
@@ -458,3 +466,11 @@ def test_the_capability_statement_is_open_and_valid(http: httpx.Client) -> None:
     statement = fhir_get(http, "/metadata", {})
     assert statement["resourceType"] == "CapabilityStatement"
     assert statement["fhirVersion"].startswith("4.0")
+    [rest] = statement["rest"]
+    assert "patient=<id>" in rest["documentation"]
+    searches = {
+        r["type"]: sorted(p["name"] for p in r.get("searchParam", [])) for r in rest["resource"]
+    }
+    assert searches["Observation"] == ["category", "code", "date", "patient"]
+    assert searches["QuestionnaireResponse"] == ["authored", "date", "patient"]
+    assert searches["Patient"] == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -33,8 +33,6 @@ from triage.storage.models import (
     ReportRow,
     UserRow,
 )
-
-_Row = TypeVar("_Row", ReadingRow, ReportRow, AlertRow)
 
 #: How many rows a stream reads from the database at a time (at least a page and one).
 MIN_BATCH = 50
