@@ -83,6 +83,7 @@ def create_app(
         max_bytes=settings.api_max_body_bytes,
         ingest_max_bytes=settings.api_max_ingest_body_bytes,
         ingest_paths=[f"{API_PREFIX}{path}" for path in ingest.PATHS],
+        formats=error_formats,
     )
     app.add_middleware(RequestLanguage)  # the language findings are put into words in
     app.add_middleware(UnexpectedErrors, formats=error_formats)  # added last: outermost, so it

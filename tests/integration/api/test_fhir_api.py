@@ -247,6 +247,12 @@ def test_every_error_on_fhir_paths_is_an_operation_outcome(
     assert response.status_code == 405
     assert response.headers["content-type"] == FHIR_JSON
     assert response.json()["resourceType"] == "OperationOutcome"
+    too_large = http.request(
+        "GET", f"{FHIR}/Patient/{copd}", headers=headers, content=b"x" * 2_000_000
+    )
+    assert too_large.status_code == 413
+    assert too_large.headers["content-type"] == FHIR_JSON
+    assert too_large.json()["issue"][0]["code"] == "too-long"
     xml = {**headers, "Accept": "application/fhir+xml"}
     assert issue_code(fhir_get(http, f"/Patient/{copd}", xml, 406)) == "not-supported"
     assert (

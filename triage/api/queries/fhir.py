@@ -99,15 +99,22 @@ def stream(
     windows: Sequence[Window],
     mark: Mark | None,
     batch: int,
+    *,
+    kinds: Sequence[str] | None = None,
 ) -> Iterator[Any]:
     """The patient's rows of ``source`` (``"r"``, ``"q"`` or ``"a"``) inside every window,
-    newest first, from ``mark`` on, read ``batch`` rows at a time as the caller iterates."""
+    newest first, from ``mark`` on, read ``batch`` rows at a time as the caller iterates;
+    readings only of ``kinds`` when given."""
     model, time_column = _SOURCES[source]
     size = max(MIN_BATCH, min(batch, MAX_BATCH))
     conditions = [
         model.patient_id == patient_id,
         *(window.clause(time_column) for window in windows),
     ]
+    if kinds is not None and source == "r":
+        if not kinds:
+            return
+        conditions.append(ReadingRow.kind.in_(sorted(kinds)))
     keyset = _after_mark(source, time_column, model.id, mark)
     while True:
         rows = list(

@@ -55,7 +55,7 @@ from triage.fhir.bundles import searchset
 from triage.fhir.capability import capability_statement
 from triage.fhir.care_plans import care_plan, goals
 from triage.fhir.flags import colour_flag
-from triage.fhir.observations import reading_observations
+from triage.fhir.observations import PARTS, reading_observations
 from triage.fhir.outcomes import operation_outcome
 from triage.fhir.patients import gateway_device, meter_device, patient
 from triage.fhir.questionnaires import questionnaire_response, report_observation
@@ -395,12 +395,14 @@ def _observation_items(
     mark: Mark | None,
     batch: int,
     accept: Callable[[Resource], bool],
+    kinds: Sequence[str] | None = None,
 ) -> Iterator[Item]:
     """The patient's Observations, newest first: each reading's (a blood-pressure reading
-    gives the panel and the heart rate) and each report's score, those ``accept`` keeps."""
+    gives the panel and the heart rate) and each report's score, those ``accept`` keeps;
+    only readings of ``kinds`` are read when given (:func:`_kinds`)."""
     readings = (
         Item("r", row.measured_at, row.id, _kept(reading_observations, row, accept))
-        for row in rows.stream(session, "r", patient_id, windows, mark, batch)
+        for row in rows.stream(session, "r", patient_id, windows, mark, batch, kinds=kinds)
     )
     reports = (
         Item("q", row.answered_at, row.id, _kept(_score(timezone), row, accept))
@@ -423,7 +425,12 @@ def _score(timezone: str) -> Callable[[Any], list[Resource]]:
     return make
 
 
-def _observation_filter(search: Search) -> Callable[[Resource], bool]:
+def _observation_filter(search: Search) -> tuple[Callable[[Resource], bool], list[str] | None]:
+    """Whether an Observation matches the search's ``code`` and ``category``, and the reading
+    kinds that can give such an Observation (None: every kind) — so a search for a rare code
+    reads only the readings of the kinds that carry it (the mapping's table of codes per
+    kind, :data:`triage.fhir.observations.PARTS`); the Observations are still checked one by
+    one."""
     codes = token_filter(search, "code")
     categories = token_filter(search, "category")
 
@@ -432,7 +439,17 @@ def _observation_filter(search: Search) -> Callable[[Resource], bool]:
             resource.get("category", []), categories
         )
 
-    return accept
+    if not codes and not categories:
+        return accept, None
+    kinds = [
+        kind
+        for kind, parts in PARTS.items()
+        if any(
+            codeable_matches([part.code], codes) and codeable_matches(part.category, categories)
+            for part in parts
+        )
+    ]
+    return accept, kinds
 
 
 @router.get(
@@ -461,14 +478,14 @@ def search_observations(
     `link.next`. Audited."""
     search = _search(request, OBSERVATION_PARAMS)
     patient_id = patient_parameter(search, "Observation")
-    accept = _observation_filter(search)
+    accept, kinds = _observation_filter(search)
     position = _position(search, "Observation", ("obs",))
     mark = position.mark if position is not None else None
     with caller.sessions.begin() as session:
         row = _checked_patient(session, caller, patient_id, "Observation", search, "search-type")
         windows = date_windows(search, zone_of(row.timezone))
         items = _observation_items(
-            session, row.id, row.timezone, windows, mark, search.count + 1, accept
+            session, row.id, row.timezone, windows, mark, search.count + 1, accept, kinds
         )
         page, following = take(items, mark, search.count)
     return _bundle(
