@@ -450,12 +450,17 @@ def test_alerts_plans_colour_and_answers_as_resources(
     [plan] = resources(active)
     assert plan["status"] == "active"
     assert active["total"] == 1
-    assert resources(fhir_get(http, "/CarePlan", headers, patient=copd, status="revoked")) == []
+    assert resources(fhir_get(http, "/CarePlan", headers, patient=copd, status="completed")) == []
 
     bundle = fhir_get(http, "/QuestionnaireResponse", headers, patient=copd)
     [answers] = resources(bundle)
     assert answers["resourceType"] == "QuestionnaireResponse"
     assert bundle["entry"][0]["fullUrl"].endswith(f"/fhir/r4/QuestionnaireResponse/{answers['id']}")
+    # the report's score is an Observation too (category survey), merged with the readings
+    survey = fhir_get(http, "/Observation", headers, patient=copd, category="survey")
+    assert identifiers(survey) == ["rep-1:score"]
+    everything = identifiers(fhir_get(http, "/Observation", headers, patient=copd, _count=3))
+    assert everything == ["red-1", "red-1:pulse", "rep-1:score"]
     authored = fhir_get(
         http, "/QuestionnaireResponse", headers, patient=copd, authored="2026-11-23"
     )
