@@ -4,7 +4,9 @@ and cursors bound to their search."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -169,10 +171,11 @@ def test_a_cursor_is_bound_to_its_search_and_cannot_be_forged() -> None:
 
 def test_take_splits_an_items_resources_across_pages_without_loss() -> None:
     at = utc("2026-11-18T08:00:00+00:00")
-    items = [
-        Item("r", at, id_, lambda n=n, id_=id_: [{"id": f"{id_}.{i}"} for i in range(n)])
-        for id_, n in (("c", 2), ("b", 0), ("a", 3))
-    ]
+
+    def made(id_: str, n: int) -> Callable[[], list[dict[str, Any]]]:
+        return lambda: [{"id": f"{id_}.{i}"} for i in range(n)]
+
+    items = [Item("r", at, id_, made(id_, n)) for id_, n in (("c", 2), ("b", 0), ("a", 3))]
     seen: list[str] = []
     mark = None
     for _ in range(10):
