@@ -325,12 +325,21 @@ def test_an_unknown_kind_is_refused() -> None:
         reading_observations(replace(SampleReading(), kind="cholesterol"))
 
 
-def test_no_gateway_no_extension_and_a_meter_without_address_no_device() -> None:
+def test_no_gateway_no_extension_and_a_meter_named_by_nothing_no_device() -> None:
     stored = replace(SampleReading(), gateway_id="", device={"profile": "blood_pressure"})
     for observation in reading_observations(stored):
         check_resource(observation)
         assert "extension" not in observation
         assert "device" not in observation
+
+
+def test_a_meter_without_an_address_is_named_by_its_model() -> None:
+    simulated = {"profile": "blood_pressure", "model": "DHO simulated"}
+    stored = replace(SampleReading(), device=simulated)
+    for observation in reading_observations(stored):
+        assert observation["device"] == {
+            "reference": "Device/pat-kari.meter-BLOODPRESSUREDHOSIMULATED"
+        }
 
 
 @pytest.mark.parametrize(
@@ -483,3 +492,37 @@ def test_values_units_and_instant_round_trip(case: tuple[SampleReading, str]) ->
         assert found[loinc]["value"] == value
         assert found[loinc]["code"] == ucum
         assert found[loinc]["system"] == "http://unitsofmeasure.org"
+
+
+def test_based_on_the_plan_version_that_triaged_it() -> None:
+    for observation in reading_observations(SampleReading()):
+        assert observation["basedOn"] == [{"reference": "CarePlan/plan-kari.v2"}]
+    unplanned = replace(SampleReading(), plan_id=None, plan_version=None, flags=["no_plan"])
+    assert all("basedOn" not in o for o in reading_observations(unplanned))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([("spo2", "spo2"), ("glucose", "glucose"), ("blood_pressure", "systolic")]),
+    st.floats(0.0, 1.0),
+)
+def test_the_interpretation_agrees_with_the_plans_zones(
+    kind_key: tuple[str, str], fraction: float
+) -> None:
+    """Whatever the value, the code says the zone the classifier put it in, and its side."""
+    kind, key = kind_key
+    parameter = VALUE_KEYS[Kind(kind)][key]
+    low, high = PLAUSIBLE[parameter]
+    value = round(low + (high - low) * fraction, 1)
+    # systolic is at least 50 (plausible), so a diastolic of 40 is always below it
+    values = {key: value} | ({"diastolic": 40.0} if kind == "blood_pressure" else {})
+    colour, side, _ = PLAN.zones[parameter].zone(value)
+    expected = {
+        (Colour.GREEN, None): "N",
+        (Colour.YELLOW, "low"): "L",
+        (Colour.RED, "low"): "LL",
+        (Colour.YELLOW, "high"): "H",
+        (Colour.RED, "high"): "HH",
+    }[(colour, side.value if side is not None else None)]
+    observation = reading_observations(_stored(kind, values))[0]
+    assert _interpretation(observation) == expected

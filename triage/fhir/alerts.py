@@ -143,6 +143,10 @@ def detected_issue(
     }
     if implicated:
         issue["implicated"] = [{"reference": r} for r in implicated]
+    plan_id, plan_version = alert.reason.get("plan_id"), alert.reason.get("plan_version")
+    if isinstance(plan_id, str) and isinstance(plan_version, int):
+        # the plan version whose rule raised it: a deviation from that CarePlan
+        issue["evidence"] = [{"detail": [refs.to("CarePlan", plan_id, f"v{plan_version}")]}]
     detail = alert_reason(alert)
     if detail:
         issue["detail"] = detail
