@@ -4,6 +4,7 @@ OperationOutcome of every error, and every resource against the official FHIR R4
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -117,6 +118,19 @@ def resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 def identifiers(bundle: dict[str, Any]) -> list[str]:
     return [r["identifier"][0]["value"] for r in resources(bundle)]
+
+
+def references(value: Any) -> Iterator[str]:
+    """Every literal reference (``{"reference": "Type/id"}``) anywhere in ``value``."""
+    if isinstance(value, dict):
+        reference = value.get("reference")
+        if isinstance(reference, str):
+            yield reference
+        for child in value.values():
+            yield from references(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from references(child)
 
 
 def walk(
@@ -344,6 +358,14 @@ def test_everything_pages_through_the_whole_record_once(
     assert {"Patient", "Device", "Observation", "QuestionnaireResponse", "CarePlan", "Goal",
             "Flag", "DetectedIssue"} <= types  # fmt: skip
     assert keys[0] == ("Patient", copd)
+    assert keys[1] == ("Practitioner", api_world.users["gp-1"])
+    # the record is whole: every literal reference in it resolves to an entry of it
+    present = {f"{t}/{i}" for t, i in keys}
+    dangling = {ref for r in everything for ref in references(r)} - present
+    assert not dangling
+    assert {"CarePlan", "Device", "Observation", "Patient"} <= {
+        ref.split("/")[0] for r in everything for ref in references(r)
+    }
     pages = walk(http, headers, f"/Patient/{copd}/$everything", _count=2)
     paged = [(r["resourceType"], r["id"]) for page in pages for r in resources(page)]
     assert paged == keys

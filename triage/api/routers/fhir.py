@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from email.message import Message
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as package_metadata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -57,7 +57,7 @@ from triage.fhir.care_plans import care_plan, goals
 from triage.fhir.flags import colour_flag
 from triage.fhir.observations import PARTS, reading_observations
 from triage.fhir.outcomes import operation_outcome
-from triage.fhir.patients import gateway_device, meter_device, patient
+from triage.fhir.patients import gateway_device, meter_device, patient, practitioner
 from triage.fhir.questionnaires import questionnaire_response, report_observation
 from triage.storage.models import AlertRow, PatientRow
 
@@ -344,8 +344,8 @@ SEARCH_RULES = (
 
 def _software_version() -> str:
     try:
-        return version("dho")
-    except PackageNotFoundError:
+        return package_metadata.version("dho")
+    except package_metadata.PackageNotFoundError:
         return "unknown"
 
 
@@ -708,19 +708,23 @@ Section = Callable[[Position, int], tuple[list[Resource], Position | None]]
 
 
 def _head(session: Session, row: PatientRow) -> list[Resource]:
-    """The patient's record apart from the time series: Patient, Devices (gateways and the
-    meters the readings came from), CarePlans and their Goals, the Flag."""
-    found: list[Resource] = [patient(row, rows.user_row(session, row.gp_user_id))]
+    """The patient's record apart from the time series: Patient, the GP (Practitioner),
+    Devices (gateways and the
+    meters the readings came from), each approved or retired plan version's CarePlan and
+    Goals, the Flag."""
+    gp = rows.user_row(session, row.gp_user_id)
+    found: list[Resource] = [patient(row, gp)]
+    if gp is not None:  # named by HPR number in Patient.generalPractitioner
+        found.append(practitioner(gp))
     found.extend(gateway_device(g) for g in rows.gateways(session, row.id))
     for device in rows.meters(session, row.id):
         meter = meter_device(row.id, device)
         if meter is not None:
             found.append(meter)
     versions = rows.plan_versions(session, row.id)
-    found.extend(care_plan(v, row.id) for v in versions)
-    in_use = rows.in_use_version(versions)
-    if in_use is not None:
-        found.extend(goals(in_use, row.id))
+    for version in versions:  # each plan version's CarePlan points at its own Goals
+        found.append(care_plan(version, row.id))
+        found.extend(goals(version, row.id))
     colour = rows.patient_colour(session, row.id)
     found.append(colour_flag(row.id, colour.colour, colour.since, timezone=row.timezone))
     unique: dict[tuple[str, str], Resource] = {}
