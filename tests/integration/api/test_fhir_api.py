@@ -4,6 +4,7 @@ OperationOutcome of every error, and every resource against the official FHIR R4
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -348,6 +349,13 @@ def test_everything_pages_through_the_whole_record_once(
         "a-copd",
         reading("red-1", "spo2", {"spo2": 86, "pulse": 88}, NOW - timedelta(minutes=5)),
     )
+    metered = json.loads(reading("m-1", "spo2", {"spo2": 95}, NOW - timedelta(hours=3)))
+    for n, address in enumerate(("A4:C1:38:00:00:01", "A4:C1:38:00:00:01", "A4:C1:38:00:00:02")):
+        metered |= {
+            "id": f"m-{n}",
+            "device": {"profile": "spo2", "model": f"v{n}", "address": address},
+        }
+        ingest(sessions, api_world, "a-copd", json.dumps(metered).encode())
     headers = login(http, "gp-1")
     whole = fhir_get(http, f"/Patient/{copd}/$everything", headers, _count=500)
     assert link(whole, "next") is None
@@ -366,6 +374,16 @@ def test_everything_pages_through_the_whole_record_once(
     assert {"CarePlan", "Device", "Observation", "Patient"} <= {
         ref.split("/")[0] for r in everything for ref in references(r)
     }
+    devices = [r for r in everything if r["resourceType"] == "Device"]
+    macs = [i["value"] for d in devices for i in d.get("identifier", []) if "eui-48" in i["system"]]
+    assert sorted(macs) == ["A4-C1-38-00-00-01", "A4-C1-38-00-00-02"]  # one Device per meter
+    observations = [
+        r
+        for r in everything
+        if r["resourceType"] == "Observation" and r["identifier"][0]["value"].startswith("m-")
+    ]
+    assert len(observations) == 3
+    assert len({ref for o in observations for ref in references(o.get("device"))}) == 2
     pages = walk(http, headers, f"/Patient/{copd}/$everything", _count=2)
     paged = [(r["resourceType"], r["id"]) for page in pages for r in resources(page)]
     assert paged == keys

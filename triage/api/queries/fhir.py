@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from triage.domain.alerts import AlertCategory, AlertState
@@ -186,20 +186,28 @@ def gateways(session: Session, patient_id: str) -> list[GatewayRow]:
 def meters(session: Session, patient_id: str) -> list[dict[str, Any]]:
     """Each distinct meter the patient's readings came from (a reading's ``device``, one per
     Device id: the newest description of it), in the order first seen; readings typed by the
-    patient name no meter. Reads only the ``device`` column of the patient's readings."""
-    seen: dict[str, dict[str, Any]] = {}
+    patient name no meter. The distinct descriptions are found by the database (grouped), so
+    a long history is not sent over row by row."""
+    first_seen = func.min(ReadingRow.measured_at)
     rows = session.execute(
-        select(ReadingRow.device)
+        select(ReadingRow.device, first_seen, func.max(ReadingRow.measured_at))
         .where(ReadingRow.patient_id == patient_id)
-        .order_by(ReadingRow.measured_at, ReadingRow.id)
-    ).scalars()
-    for device in rows:
+        .group_by(ReadingRow.device)
+    ).all()
+    seen: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
+    for device, first, last in rows:
         if not isinstance(device, dict) or not device:
             continue
         device_id = meter_device_id(patient_id, device)
-        if device_id is not None:
-            seen[device_id] = device
-    return list(seen.values())
+        if device_id is None:
+            continue
+        known = seen.get(device_id)
+        if known is None:
+            seen[device_id] = (first, last, device)
+        else:
+            newest = device if last > known[1] else known[2]
+            seen[device_id] = (min(first, known[0]), max(last, known[1]), newest)
+    return [device for _, _, device in sorted(seen.values(), key=lambda item: item[0])]
 
 
 def plan_versions(session: Session, patient_id: str) -> list[PlanVersionRow]:
