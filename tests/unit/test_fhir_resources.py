@@ -25,6 +25,7 @@ from triage.domain.questionnaires import BUILTIN_QUESTIONNAIRES, score
 from triage.domain.readings import Kind, Parameter
 from triage.domain.schedule import missing_findings
 from triage.domain.templates import TEMPLATES, template
+from triage.fhir.alerts import ALERT_TYPES as MAPPED_ALERT_TYPES
 from triage.fhir.alerts import alert_reason, closing_note, detected_issue, outcome_words
 from triage.fhir.bundles import full_url, journal_transaction, searchset
 from triage.fhir.capability import capability_statement
@@ -305,6 +306,8 @@ ALERT_TYPES = {
     "missing": "missing-measurement",
     "lost_contact": "lost-contact",
     "notification": "notification",
+    # the journal's own delivery alerts (issue 19, branch i19-journal): no finding here yet
+    "journal": "journal",
 }
 
 
@@ -341,7 +344,12 @@ def _alert(finding: Finding, state: str = "resolved") -> SampleAlert:
 
 
 def test_every_rule_type_is_covered() -> None:
-    assert set(FINDINGS) == {t.value for t in RuleType} == set(ALERT_TYPES)
+    """Every rule type has a finding to test with, an expected code here, and words in the
+    mapping's table."""
+    rule_types = {t.value for t in RuleType}
+    assert set(FINDINGS) == rule_types
+    assert rule_types <= set(ALERT_TYPES)
+    assert {ALERT_TYPES[t] for t in rule_types} - {"missing-measurement"} <= set(MAPPED_ALERT_TYPES)
 
 
 def _cases() -> list[tuple[str, Finding]]:
@@ -615,3 +623,47 @@ def test_the_samples_are_what_dho_stores() -> None:
         assert reason(Finding.model_validate(stored), "nb")
     response = questionnaire_response(report)
     assert all("valueCoding" in item["answer"][0] for item in response["item"])
+
+
+@pytest.mark.parametrize(("name", "finding"), _cases())
+def test_a_journal_transaction_for_every_alert_type(name: str, finding: Finding) -> None:
+    """An alert with no reading or report (a missing measurement, lost contact) is journalled
+    as its DetectedIssue and the note; the others with their data."""
+    alone = name in ("missing", "missing-questionnaire", "lost_contact", "notification")
+    bundle = _journal(
+        alert=_alert(finding),
+        readings=[] if alone else [SampleReading()],
+        reports=[],
+    )
+    check_resource(bundle)
+    types = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert types[0] == "DetectedIssue"
+    assert types[-1] == "Composition"
+    assert len(types) == (2 if alone else 4)
+    issue = bundle["entry"][0]["resource"]
+    assert ("implicated" in issue) is (not alone)
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    assert all(ref in urls for ref in _references(bundle))
+
+
+def test_an_alert_type_the_mapping_does_not_know_keeps_its_name() -> None:
+    """A rule type added later is not passed off as another; a reason the catalogue cannot put
+    into words falls back to the stored words."""
+    alert = replace(
+        SampleAlert(),
+        rule_id="someday",
+        rule_type="someday",
+        reason={
+            "rule_id": "someday",
+            "rule_type": "someday",
+            "text": {"nb": "Ikke sendt", "en": "x"},
+        },
+    )
+    issue = detected_issue(alert, [])
+    check_resource(issue)
+    assert issue["code"]["coding"][0]["code"] == "someday"
+    assert issue["code"]["text"] == "Varsel"
+    assert issue["detail"] == "Ikke sendt"
+    unknown_key = {**SampleAlert().reason, "message": "no.such.key"}
+    assert alert_reason(replace(SampleAlert(), reason=unknown_key)) == ""
+    check_resource(closing_note(alert, [], None))
