@@ -513,6 +513,51 @@ def test_alerts_plans_colour_and_answers_as_resources(
     )
 
 
+def test_every_resource_a_search_gives_can_be_read_by_its_id(
+    http: httpx.Client,
+    sessions: sessionmaker[Session],
+    api_world: ApiWorld,
+    login: Login,
+    copd: str,
+) -> None:
+    """Observation (a reading's, its pulse, a score), QuestionnaireResponse, DetectedIssue,
+    CarePlan and Flag: read by the id the search gave, the same resource; another centre's
+    nurse 403, an unknown id 404 — audited with the resource's id."""
+    ingest(
+        sessions,
+        api_world,
+        "a-copd",
+        reading("red-1", "spo2", {"spo2": 86, "pulse": 88}, NOW - timedelta(minutes=5)),
+    )
+    send_report(sessions, api_world, "a-copd", report("rep-1", COPD_CALM, NOW - timedelta(hours=2)))
+    headers, other = login(http, "nurse-a"), login(http, "nurse-b")
+    searched = [
+        *resources(fhir_get(http, "/Observation", headers, patient=copd, date="ge2026-11-23")),
+        *resources(fhir_get(http, "/QuestionnaireResponse", headers, patient=copd)),
+        *resources(fhir_get(http, "/DetectedIssue", headers, patient=copd)),
+        *resources(fhir_get(http, "/CarePlan", headers, patient=copd)),
+        *resources(fhir_get(http, "/Flag", headers, patient=copd)),
+    ]
+    assert {r["resourceType"] for r in searched} == {
+        "Observation", "QuestionnaireResponse", "DetectedIssue", "CarePlan", "Flag"
+    }  # fmt: skip
+    assert {"red-1", "red-1.pulse", "rep-1.score"} <= {r["id"] for r in searched}
+    for resource in searched:
+        path = f"/{resource['resourceType']}/{resource['id']}"
+        assert fhir_get(http, path, headers) == resource, path
+        assert issue_code(fhir_get(http, path, other, 403)) == "forbidden", path
+    for path in ("/Observation/nothing", "/Observation/red-1.colour", "/Observation/rep-1",
+                 "/CarePlan/nothing.v1", f"/Flag/{copd}", "/DetectedIssue/nothing"):  # fmt: skip
+        assert issue_code(fhir_get(http, path, headers, 404)) == "not-found", path
+    read = audit_rows(sessions, object_type="fhir", object_id="red-1.pulse")
+    assert [(r.actor, r.outcome, r.details["resource"]) for r in read] == [
+        ("nurse-a", "allowed", "Observation"),
+        ("nurse-b", "refused", "Observation"),
+    ]
+    assert read[0].patient_id == copd
+    assert audit_rows(sessions, object_id="nothing.v1")[0].outcome == "refused"
+
+
 def test_the_capability_statement_is_open_and_valid(http: httpx.Client) -> None:
     statement = fhir_get(http, "/metadata", {})
     assert statement["resourceType"] == "CapabilityStatement"

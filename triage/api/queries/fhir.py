@@ -226,10 +226,18 @@ def plan_versions(session: Session, patient_id: str) -> list[PlanVersionRow]:
     )
 
 
-def in_use_version(versions: Sequence[PlanVersionRow]) -> PlanVersionRow | None:
-    """The approved version in use: the newest approved one (as the ingest pipeline uses)."""
-    approved = [v for v in versions if v.status == PlanStatus.APPROVED.value]
-    return max(approved, key=lambda v: (v.version, v.id)) if approved else None
+def plan_version(session: Session, plan_id: str, version: int) -> tuple[str, PlanVersionRow] | None:
+    """The patient and an approved or retired version of a plan (drafts are not care plans)."""
+    found = session.execute(
+        select(PlanRow.patient_id, PlanVersionRow)
+        .join(PlanRow, PlanRow.id == PlanVersionRow.plan_id)
+        .where(
+            PlanVersionRow.plan_id == plan_id,
+            PlanVersionRow.version == version,
+            PlanVersionRow.status.in_([PlanStatus.APPROVED.value, PlanStatus.RETIRED.value]),
+        )
+    ).first()
+    return (found[0], found[1]) if found is not None else None
 
 
 @dataclass(frozen=True, slots=True)

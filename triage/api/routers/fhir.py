@@ -54,12 +54,12 @@ from triage.fhir.alerts import detected_issue
 from triage.fhir.bundles import searchset
 from triage.fhir.capability import capability_statement
 from triage.fhir.care_plans import care_plan, goals
-from triage.fhir.flags import colour_flag
+from triage.fhir.flags import FLAG_PART, colour_flag
 from triage.fhir.observations import PARTS, reading_observations
 from triage.fhir.outcomes import operation_outcome
 from triage.fhir.patients import gateway_device, meter_device, patient, practitioner
-from triage.fhir.questionnaires import questionnaire_response, report_observation
-from triage.storage.models import AlertRow, PatientRow
+from triage.fhir.questionnaires import SCORE_PART, questionnaire_response, report_observation
+from triage.storage.models import AlertRow, PatientRow, ReadingRow, ReportRow
 
 FHIR_PREFIX = "/fhir/r4"
 FHIR_JSON = "application/fhir+json"
@@ -229,15 +229,21 @@ def _checked_patient(
     resource: str,
     search: Search,
     interaction: str,
+    resource_id: str | None = None,
 ) -> PatientRow:
     """The patient if the caller may read their record (:func:`decide`, as everywhere in the
     API), audited in ``session``'s transaction; a refusal (404, 403) is audited in its own
-    transaction — it must outlive the failed request — with the parameters too."""
+    transaction — it must outlive the failed request — with the parameters too. The audit
+    row's object is the patient, or ``resource_id`` when one resource is read."""
     action = "read" if interaction == "read" else "search"
     details = _details(resource, search, interaction)
+    object_id = patient_id
+    if resource_id is not None:
+        details["id"] = resource_id
+        object_id = resource_id
     row = session.get(PatientRow, patient_id)
     if row is None:
-        _refuse(caller, action, patient_id, None, details, "no such patient")
+        _refuse(caller, action, object_id, None, details, "no such patient")
         raise NotFoundError(f"no patient {patient_id}")
     decision = decide(
         caller.principal,
@@ -247,9 +253,9 @@ def _checked_patient(
         plan_approvers=caller.settings.plan_approvers,
     )
     if not decision:
-        _refuse(caller, action, patient_id, row.id, details, decision.why)
+        _refuse(caller, action, object_id, row.id, details, decision.why)
         raise ForbiddenError(f"not allowed: {decision.why}")
-    caller.audit(session, action, "fhir", patient_id, row.id, details=details)
+    caller.audit(session, action, "fhir", object_id[:64], row.id, details=details)
     return row
 
 
@@ -698,6 +704,161 @@ def search_flags(
         colour = rows.patient_colour(session, row.id)
     flag = colour_flag(row.id, colour.colour, colour.since, timezone=row.timezone)
     return _bundle(request, "Flag", search, [flag], None, total=1)
+
+
+# ----------------------------------------------------------------------------- reads by id
+
+#: what a resource read needs: the patient whose record holds it, and how to make it (None:
+#: no such resource after all, e.g. a part a reading does not have)
+Found = tuple[str, Callable[[PatientRow], Resource | None]]
+
+
+def _read_by_id(
+    request: Request, caller: Caller, resource: str, resource_id: str, find: Callable[..., Any]
+) -> FhirResponse:
+    """One resource by its logical id: 404 (audited) when no row makes it, else the patient's
+    access check (audited), then the resource."""
+    search = _search(request, ())
+    with caller.sessions.begin() as session:
+        found: Found | None = find(session, resource_id)
+        if found is None:
+            details = {**_details(resource, search, "read"), "id": resource_id}
+            _refuse(caller, "read", resource_id, None, details, f"no such {resource}")
+            raise NotFoundError(f"no {resource} {resource_id}")
+        patient_id, make = found
+        row = _checked_patient(
+            session, caller, patient_id, resource, search, "read", resource_id=resource_id
+        )
+        made = make(row)
+    if made is None or made.get("id") != resource_id:
+        raise NotFoundError(f"no {resource} {resource_id}")
+    return FhirResponse(made)
+
+
+def _find_observation(session: Session, resource_id: str) -> Found | None:
+    """A reading's Observation (``<reading id>`` or ``<reading id>.<part>``, e.g. ``.pulse``)
+    or a report's score (``<report id>.score``)."""
+    candidates = [resource_id]
+    if "." in resource_id:
+        candidates.append(resource_id.rsplit(".", 1)[0])
+    for reading_id in candidates:
+        reading = session.get(ReadingRow, reading_id)
+        if reading is not None:
+            return reading.patient_id, lambda _row, r=reading: _with_id(
+                reading_observations(r), resource_id
+            )
+    report_id, _, part = resource_id.rpartition(".")
+    report = session.get(ReportRow, report_id) if part == SCORE_PART else None
+    if report is not None:
+        return report.patient_id, lambda row: report_observation(report, timezone=row.timezone)
+    return None
+
+
+def _with_id(resources: list[Resource], resource_id: str) -> Resource | None:
+    return next((r for r in resources if r.get("id") == resource_id), None)
+
+
+def _find_answers(session: Session, resource_id: str) -> Found | None:
+    report = session.get(ReportRow, resource_id)
+    if report is None:
+        return None
+    return report.patient_id, lambda row: questionnaire_response(report, timezone=row.timezone)
+
+
+def _find_issue(session: Session, resource_id: str) -> Found | None:
+    alert = session.get(AlertRow, resource_id)
+    if alert is None:
+        return None
+    return alert.patient_id, lambda row: _issue(session, alert, row.timezone)()[0]
+
+
+def _find_care_plan(session: Session, resource_id: str) -> Found | None:
+    """``<plan id>.v<version>`` of an approved or retired version."""
+    plan_id, _, part = resource_id.rpartition(".v")
+    if not plan_id or not part.isdigit() or len(part) > 9:
+        return None
+    version = rows.plan_version(session, plan_id, int(part))
+    if version is None:
+        return None
+    patient_id, found = version
+    return patient_id, lambda row: care_plan(found, row.id)
+
+
+def _find_flag(session: Session, resource_id: str) -> Found | None:
+    """``<patient id>.colour``."""
+    patient_id, _, part = resource_id.rpartition(".")
+    if part != FLAG_PART or rows.patient_row(session, patient_id) is None:
+        return None
+
+    def make(row: PatientRow) -> Resource:
+        colour = rows.patient_colour(session, row.id)
+        return colour_flag(row.id, colour.colour, colour.since, timezone=row.timezone)
+
+    return patient_id, make
+
+
+_READ_ERRORS = _errors(401, 403, 404, 406)
+
+
+@router.get(
+    "/Observation/{resource_id}",
+    summary="Read an Observation",
+    responses={200: {"description": "The Observation.", **_RESOURCE}, **_READ_ERRORS},
+)
+def read_observation(
+    resource_id: str, request: Request, caller: CallerDep, _format: FormatQuery = None
+) -> FhirResponse:
+    """A reading's Observation (`<reading id>`, `<reading id>.pulse`) or a report's score
+    (`<report id>.score`), as the searches and references name them. Audited."""
+    return _read_by_id(request, caller, "Observation", resource_id, _find_observation)
+
+
+@router.get(
+    "/QuestionnaireResponse/{resource_id}",
+    summary="Read a QuestionnaireResponse",
+    responses={200: {"description": "The QuestionnaireResponse.", **_RESOURCE}, **_READ_ERRORS},
+)
+def read_questionnaire_response(
+    resource_id: str, request: Request, caller: CallerDep, _format: FormatQuery = None
+) -> FhirResponse:
+    """A report's answers (the id is the report's). Audited."""
+    return _read_by_id(request, caller, "QuestionnaireResponse", resource_id, _find_answers)
+
+
+@router.get(
+    "/DetectedIssue/{resource_id}",
+    summary="Read a DetectedIssue",
+    responses={200: {"description": "The DetectedIssue.", **_RESOURCE}, **_READ_ERRORS},
+)
+def read_detected_issue(
+    resource_id: str, request: Request, caller: CallerDep, _format: FormatQuery = None
+) -> FhirResponse:
+    """An alert (the id is the alert's). Audited."""
+    return _read_by_id(request, caller, "DetectedIssue", resource_id, _find_issue)
+
+
+@router.get(
+    "/CarePlan/{resource_id}",
+    summary="Read a CarePlan",
+    responses={200: {"description": "The CarePlan.", **_RESOURCE}, **_READ_ERRORS},
+)
+def read_care_plan(
+    resource_id: str, request: Request, caller: CallerDep, _format: FormatQuery = None
+) -> FhirResponse:
+    """An approved or retired plan version (`<plan id>.v<version>`). Audited."""
+    return _read_by_id(request, caller, "CarePlan", resource_id, _find_care_plan)
+
+
+@router.get(
+    "/Flag/{resource_id}",
+    summary="Read a Flag",
+    responses={200: {"description": "The Flag.", **_RESOURCE}, **_READ_ERRORS},
+)
+def read_flag(
+    resource_id: str, request: Request, caller: CallerDep, _format: FormatQuery = None
+) -> FhirResponse:
+    """The patient's colour (`<patient id>.colour`). Audited."""
+    return _read_by_id(request, caller, "Flag", resource_id, _find_flag)
 
 
 # ----------------------------------------------------------------------------- $everything
