@@ -2,8 +2,10 @@
 
 ``metadata`` (the CapabilityStatement, open as FHIR expects), ``Patient/{id}``, the searches
 ``Observation``, ``DetectedIssue``, ``CarePlan``, ``Flag`` and ``QuestionnaireResponse`` (each
-for one patient: ``patient`` is required) and ``Patient/{id}/$everything``. Resources come from
-the pure mapping in :mod:`triage.fhir`; the rows from :mod:`triage.api.queries.fhir`.
+for one patient: ``patient`` is required), reads of those types by id, and
+``Patient/{id}/$everything``. Resources come from the pure mapping in :mod:`triage.fhir`; the
+rows from :mod:`triage.api.queries.fhir`; parameters and paging from
+:mod:`triage.api.fhir_search`.
 
 The same login, roles, tenants and audit as the rest of the API: a person's bearer token; a GP
 reads their own patients, a nurse her centres', an admin with ``X-DHO-Reason``; a centre lead
@@ -121,8 +123,7 @@ def acceptable(request: Request) -> None:
         quality = message.get_param("q")
         if isinstance(quality, str) and quality.strip() in ("0", "0.0", "0.00", "0.000"):
             continue
-        if kind in ("*/*", "application/*", "application/json", FHIR_JSON, "text/plain"):
-            # text/plain: Starlette's default when a client sends none of its own
+        if kind in ("*/*", "application/*", "application/json", FHIR_JSON):
             return
     raise FhirError(
         406, "not-supported", f"this server answers {FHIR_JSON} only (Accept: {accept})"
@@ -157,7 +158,7 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "A bad or missing search parameter (OperationOutcome).",
         401: "Not logged in (OperationOutcome, issue code `login`).",
         403: "Not the caller's patient, or a role that reads no records (audited).",
-        404: "No such patient (audited).",
+        404: "No such patient or resource (audited).",
         406: "The client does not accept FHIR JSON.",
     }
     return {s: {"description": described[s], "content": _OUTCOME} for s in statuses}
