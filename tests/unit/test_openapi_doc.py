@@ -15,8 +15,9 @@ def test_the_published_openapi_document_is_up_to_date() -> None:
 
 
 def test_every_patient_data_endpoint_requires_a_person_or_a_gateway() -> None:
-    """Only health, readiness, metrics, login, refresh and the receipt link in escalation
-    messages (a token in its path) are open; every other path needs a bearer token (a
+    """Only health, readiness, metrics, login, refresh, the receipt link in escalation
+    messages (a token in its path) and the FHIR CapabilityStatement (no patient data; FHIR
+    clients read it before they log in) are open; every other path needs a bearer token (a
     person's, or a gateway's for ingest)."""
     document = openapi_document()
     open_paths = set()
@@ -32,4 +33,5 @@ def test_every_patient_data_endpoint_requires_a_person_or_a_gateway() -> None:
         "POST /api/v1/auth/refresh",
         "GET /api/v1/notifications/receipt/{token}",
         "POST /api/v1/notifications/receipt/{token}",
+        "GET /fhir/r4/metadata",
     }

@@ -21,7 +21,7 @@ from triage.api.language import RequestLanguage
 from triage.api.limits import BodyLimit
 from triage.api.queries.worklist import AlertSummaryCache
 from triage.api.ratelimit import RateLimiter
-from triage.api.routers import ROUTERS, ingest, programme_settings, receipt
+from triage.api.routers import ROUTERS, fhir, ingest, programme_settings, receipt
 from triage.auth.tokens import LocalTokens
 from triage.config import Settings
 from triage.ingest.pipeline import PlanCache
@@ -76,21 +76,25 @@ def create_app(
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_minute)
     app.state.receipt_limiter = receipt.receipt_limiter(settings)
-    install_error_handlers(app)
+    error_formats = {fhir.FHIR_PREFIX: fhir.outcome_response}  # OperationOutcome on /fhir/r4
+    install_error_handlers(app, error_formats)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.api_max_body_bytes,
         ingest_max_bytes=settings.api_max_ingest_body_bytes,
         ingest_paths=[f"{API_PREFIX}{path}" for path in ingest.PATHS],
+        formats=error_formats,
     )
     app.add_middleware(RequestLanguage)  # the language findings are put into words in
-    app.add_middleware(UnexpectedErrors)  # added last: outermost, so it covers the limit too
+    app.add_middleware(UnexpectedErrors, formats=error_formats)  # added last: outermost, so it
+    # covers the limit too
     v1 = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:
         check = checked_ingest_request if router is ingest.router else checked_request
         v1.include_router(router, dependencies=[Depends(check)])
     v1.include_router(programme_settings.router, dependencies=[Depends(checked_request)])
     app.include_router(v1)
+    app.include_router(fhir.router)  # /fhir/r4: its own checks (input, Accept) on the router
     _document_bodies(app)
     return app
 

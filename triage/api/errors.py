@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.ingest.pipeline import DatabaseUnavailableError
@@ -78,19 +80,48 @@ class TooManyItemsError(ApiError):
         super().__init__(413, f"{count} items in one request; send at most {limit} per request")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map our errors and an unreachable database to HTTP responses."""
+#: An error response in another format than problem details, for the paths under a prefix
+#: (the FHIR API answers an OperationOutcome): ``(status, detail, headers, error)`` → response,
+#: where ``error`` is the exception that was mapped (None for an unexpected one).
+ErrorFormat = Callable[[int, str, Mapping[str, str], Exception | None], Response]
+
+
+def error_format(formats: Mapping[str, ErrorFormat], path: str) -> ErrorFormat | None:
+    """The format for ``path``: the one whose prefix is the path or a parent of it."""
+    for prefix, render in formats.items():
+        if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+            return render
+    return None
+
+
+def install_error_handlers(app: FastAPI, formats: Mapping[str, ErrorFormat] | None = None) -> None:
+    """Map our errors and an unreachable database to HTTP responses: problem details, or
+    ``formats``' answer on the paths under one of its prefixes."""
+    other_formats = dict(formats or {})
+
+    def answer(
+        request: Request,
+        status: int,
+        detail: str,
+        headers: Mapping[str, str] | None,
+        err: Exception,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> Response:
+        render = error_format(other_formats, request.url.path)
+        if render is not None:
+            return render(status, detail, dict(headers or {}), err)
+        return problem(status, detail, headers=dict(headers or {}), errors=errors)
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
-        return problem(err.status_code, err.detail, headers=err.headers)
+    async def _api_error(request: Request, err: ApiError) -> Response:
+        return answer(request, err.status_code, err.detail, err.headers, err)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, err: StarletteHTTPException) -> JSONResponse:
-        return problem(err.status_code, str(err.detail), headers=dict(err.headers or {}))
+    async def _http_error(request: Request, err: StarletteHTTPException) -> Response:
+        return answer(request, err.status_code, str(err.detail), err.headers, err)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, err: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, err: RequestValidationError) -> Response:
         errors = [
             {
                 "field": ".".join(str(part) for part in error["loc"]),
@@ -100,16 +131,18 @@ def install_error_handlers(app: FastAPI) -> None:
             for error in err.errors()
         ]
         where = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem(422, f"the request is not valid — {where}", errors=errors)
+        return answer(request, 422, f"the request is not valid — {where}", None, err, errors)
 
     @app.exception_handler(DatabaseUnavailableError)
     @app.exception_handler(OperationalError)
-    async def _database_down(_request: Request, err: Exception) -> JSONResponse:
+    async def _database_down(request: Request, err: Exception) -> Response:
         log.error("database unavailable", extra={"error": str(err).splitlines()[0][:300]})
-        return problem(
+        return answer(
+            request,
             503,
             "the database is not reachable; nothing was stored — try again shortly",
-            headers={"Retry-After": str(RETRY_AFTER_S)},
+            {"Retry-After": str(RETRY_AFTER_S)},
+            err,
         )
 
 
@@ -146,10 +179,11 @@ class ProblemResponse(JSONResponse):
 class UnexpectedErrors:
     """Pure ASGI middleware: an exception no handler mapped becomes a 500 problem-details
     response with a reference that is also in the log line (with the traceback), instead of
-    Starlette's plain-text "Internal Server Error"."""
+    Starlette's plain-text "Internal Server Error" (in ``formats``' format on its paths)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, formats: Mapping[str, ErrorFormat] | None = None) -> None:
         self.app = app
+        self.formats = dict(formats or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -175,11 +209,12 @@ class UnexpectedErrors:
             )
             if started:  # too late for a problem response; the server closes the connection
                 raise
-            response = problem(
-                500,
+            detail = (
                 f"an unexpected error stopped this request (reference {reference}, in the "
-                "service's log); try again, and tell the operator the reference if it persists",
+                "service's log); try again, and tell the operator the reference if it persists"
             )
+            render = error_format(self.formats, scope["path"])
+            response = render(500, detail, {}, None) if render else problem(500, detail)
             await response(scope, receive, send)
 
 

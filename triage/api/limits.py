@@ -11,12 +11,12 @@ application unchanged. Limits: ``DHO_API_MAX_BODY_BYTES`` for every request,
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from triage.api.errors import problem
+from triage.api.errors import ErrorFormat, error_format, problem
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,10 @@ class BodyLimit:
         max_bytes: int,
         ingest_max_bytes: int,
         ingest_paths: Collection[str],
+        formats: Mapping[str, ErrorFormat] | None = None,
     ) -> None:
         self.app = app
+        self.formats = dict(formats or {})
         self.max_bytes = max_bytes
         self.ingest_max_bytes = ingest_max_bytes
         self.ingest_paths = frozenset(ingest_paths)
@@ -45,7 +47,8 @@ class BodyLimit:
         limit = self.ingest_max_bytes if scope["path"] in self.ingest_paths else self.max_bytes
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            await _too_large(scope, receive, send, limit, f"Content-Length {int(declared)}")
+            seen = f"Content-Length {int(declared)}"
+            await _too_large(scope, receive, send, limit, seen, self.formats)
             return
         chunks: list[bytes] = []
         size = 0
@@ -56,7 +59,8 @@ class BodyLimit:
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await _too_large(scope, receive, send, limit, f"more than {limit} bytes sent")
+                seen = f"more than {limit} bytes sent"
+                await _too_large(scope, receive, send, limit, seen, self.formats)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -79,7 +83,14 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, seen: str) -> None:
+async def _too_large(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    limit: int,
+    seen: str,
+    formats: Mapping[str, ErrorFormat],
+) -> None:
     log.warning(
         "request body refused with 413 on %s %s: %s, the limit is %d bytes",
         scope["method"],
@@ -87,10 +98,13 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, see
         seen,
         limit,
     )
-    response = problem(
-        413,
+    detail = (
         f"the request body is larger than this endpoint accepts ({limit} bytes); nothing was "
-        "read or stored — send less per request",
-        headers={"Connection": "close"},
+        "read or stored — send less per request"
+    )
+    headers = {"Connection": "close"}
+    render = error_format(formats, scope["path"])
+    response = (
+        render(413, detail, headers, None) if render else problem(413, detail, headers=headers)
     )
     await response(scope, receive, send)
