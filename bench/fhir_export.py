@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,8 +67,7 @@ _MAIN: dict[str, tuple[str, str, str]] = {
     "blood_pressure": (
         "systolic",
         "systolic",
-        "CASE c.colour WHEN 'red' THEN 185 WHEN 'yellow' THEN 165 "
-        "ELSE 112 + (x.r * 40)::int END",
+        "CASE c.colour WHEN 'red' THEN 185 WHEN 'yellow' THEN 165 ELSE 112 + (x.r * 40)::int END",
     ),
     "spo2": (
         "spo2",
@@ -189,7 +189,20 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--seed-only", action="store_true", help="seed, then stop")
+    parser.add_argument("--runs", type=int, default=2, help="full exports to measure")
+    parser.add_argument(
+        "--small-days",
+        type=int,
+        default=9,
+        help="also export the last N days (~N/90 of the readings) for the memory comparison; 0: no",
+    )
+    parser.add_argument("--type", action="append", help="only these resource types")
+    parser.add_argument("--export-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-since", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.export_child:
+        child(args.database_url, args.export_child, args.child_since, args.type)
+        return
     print(
         f"FHIR export bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
         f"load {load()}",
@@ -209,6 +222,92 @@ def main() -> None:
     engine.dispose()
     if args.seed_only:
         return
+    types = args.type or None
+    runs: list[Run] = []
+    if args.small_days:
+        since = programme.NOW - timedelta(days=args.small_days)
+        runs.append(export_run(args.database_url, since, types, "small"))
+    for _ in range(args.runs):
+        runs.append(export_run(args.database_url, None, types, "full"))
+    full = [r for r in runs if r.label == "full"] or runs
+    best = max(full, key=lambda r: r.per_s)
+    print(
+        f"RESULT resources_per_s={best.per_s:.0f} cpu_us_per_resource={best.cpu_us:.1f} "
+        f"max_rss_mb={max(r.rss_mb for r in runs):.0f} load={load().replace(' ', '/')}"
+    )
+
+
+@dataclass
+class Run:
+    label: str
+    per_s: float
+    cpu_us: float
+    rss_mb: float
+
+
+def export_run(url: str, since: datetime | None, types: list[str] | None, label: str) -> Run:
+    """One export in a child process of its own (``--export-child``), so that its maximum RSS
+    is its own and the two sizes can be compared."""
+    out = Path(tempfile.mkdtemp(prefix="dho-fhir-bench-"))
+    command = [sys.executable, str(HERE), "--database-url", url, "--export-child", str(out)]
+    if since is not None:
+        command += ["--child-since", since.isoformat()]
+    for kind in types or ():
+        command += ["--type", kind]
+    try:
+        result = subprocess.run(command, check=True, capture_output=True, text=True)
+    finally:
+        size = sum(f.stat().st_size for f in out.iterdir())
+        shutil.rmtree(out, ignore_errors=True)
+    figures = dict(
+        part.split("=", 1) for part in result.stdout.strip().splitlines()[-1].split()[1:]
+    )
+    run = Run(
+        label,
+        float(figures["per_s"]),
+        float(figures["cpu_us"]),
+        float(figures["rss_mb"]),
+    )
+    print(
+        f"{label}{' since ' + since.isoformat() if since else ''}: "
+        f"{int(figures['resources']):,} resources ({figures['counts']}) in "
+        f"{float(figures['wall_s']):.1f} s = {run.per_s:,.0f} resources/s; CPU "
+        f"{float(figures['cpu_own_us']):.1f} µs here + {float(figures['cpu_pg_us']):.1f} µs "
+        f"PostgreSQL = {run.cpu_us:.1f} µs per resource; max RSS {run.rss_mb:.0f} MB; "
+        f"{size / 1e9:.2f} GB written; load {load()}",
+        flush=True,
+    )
+    return run
+
+
+def child(url: str, out: Path, since: str | None, types: list[str] | None) -> None:
+    """The export itself, measured from inside (this process's CPU and its backend's)."""
+    from triage.export.fhir_ndjson import export_fhir
+
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    with engine.connect() as connection:
+        backend_pid = int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    clock = programme.Clock(backend_pid)
+    own, backend, wall = clock.own(), clock.backend(), time.perf_counter()
+    result = export_fhir(
+        engine,
+        out,
+        now=datetime.now(UTC),
+        since=datetime.fromisoformat(since) if since else None,
+        types=types,
+        os_user="bench",
+    )
+    wall = time.perf_counter() - wall
+    own, backend = clock.own() - own, clock.backend() - backend
+    total = sum(result.counts.values())
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    counts = ",".join(f"{k}:{v}" for k, v in result.counts.items())
+    print(
+        f"CHILD resources={total} counts={counts} wall_s={wall:.3f} per_s={total / wall:.1f} "
+        f"cpu_own_us={own / total * 1e6:.2f} cpu_pg_us={backend / total * 1e6:.2f} "
+        f"cpu_us={(own + backend) / total * 1e6:.2f} rss_mb={rss_mb:.1f}"
+    )
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -140,6 +140,7 @@ def seed(
         with engine.begin() as connection:
             connection.execute(
                 text(
+                    # the reading_docs expressions are the benches' own constants
                     f"""INSERT INTO readings (id, patient_id, gateway_id, kind, values, device,
                     measured_at, classified_at, received_at, stored_at, timezone, plan_id,
                     plan_version, colour, findings, flags)
@@ -165,7 +166,7 @@ def seed(
                             WHEN x.r < 0.06 * b.risk THEN 'yellow'
                             WHEN x.r < 0.98 THEN 'green' END AS colour
                     ) c
-                    WHERE n < :whole OR random() < :fraction"""
+                    WHERE n < :whole OR random() < :fraction"""  # noqa: S608
                 ),
                 {
                     "d0": d0,

@@ -40,33 +40,30 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any, cast
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Engine,
     Select,
-    and_,
+    String,
+    Text,
     exists,
-    false,
     func,
     literal,
     or_,
     select,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from triage.api.people import add_audit
-from triage.fhir.alerts import closing_note, detected_issue
-from triage.fhir.care_plans import care_plan, goals
-from triage.fhir.flags import colour_flag
-from triage.fhir.ids import logical_id
-from triage.fhir.observations import reading_observations, report_observation
-from triage.fhir.patients import gateway_device, meter_device, patient
-from triage.fhir.questionnaires import questionnaire_response
+from triage.fhir.ids import logical_id, meter_device_id
+from triage.fhir.observations import reading_observations
 from triage.fhir.references import LOCAL
 from triage.fhir.sources import (
     AlertActionSource,
@@ -220,7 +217,12 @@ class _Rows:
             finally:
                 connection.rollback()
 
-    def stream(self, statement: Select[Any]) -> Iterator[Any]:
+    def ordered(self, column: Any) -> Any:
+        """``column`` ordered as Python compares strings (code points), for merging two
+        ordered streams: PostgreSQL's "C" collation (SQLite's default already is)."""
+        return column.collate("C") if self.postgres else column
+
+    def stream(self, statement: Any) -> Iterator[Any]:
         """The statement's rows, one at a time; each row has its columns as attributes."""
         if not self.postgres:
             yield from self.connection.execute(statement)
@@ -245,7 +247,10 @@ class _Seen:
     """What the streamed data touched: bounded by patients and meters, never by readings."""
 
     patients: set[str] = field(default_factory=set)
-    meters: set[tuple[Any, ...]] = field(default_factory=set)
+    #: each meter's identifying fields → its Device id (None: no meter, a typed value)
+    meters: dict[tuple[Any, ...], str | None] = field(default_factory=dict)
+    #: the Device ids written
+    devices: set[str] = field(default_factory=set)
 
 
 def export_fhir(
@@ -284,6 +289,27 @@ def export_fhir(
         raise
     manifest = _write_manifest(out, now, since, chosen, counts)
     return ExportResult(now, counts, written, manifest)
+
+
+#: The zone of a ``--since`` given as a date or without an offset (DHO's centres' zone).
+SINCE_ZONE = "Europe/Oslo"
+
+
+def parse_since(value: str) -> datetime:
+    """``--since``: ``YYYY-MM-DD`` (midnight in Europe/Oslo) or an ISO 8601 datetime (with its
+    offset, or in Europe/Oslo without one)."""
+    text = value.strip()
+    zone = ZoneInfo(SINCE_ZONE)
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise ExportError(
+            f"--since {value!r}: expected YYYY-MM-DD or an ISO datetime such as "
+            "2026-12-01T08:00:00+01:00"
+        ) from err
+    return at if at.tzinfo is not None else at.replace(tzinfo=zone)
 
 
 def _types(types: Iterable[str] | None) -> list[str]:
@@ -348,6 +374,8 @@ def _readings(
         statement = statement.where(r.stored_at > since)
     observation = files.writer("Observation") if "Observation" in types else None
     device = files.writer("Device")
+    if device is not None:
+        from triage.fhir.patients import meter_device
     patients = seen.patients
     meters = seen.meters
     add_patient = patients.add
@@ -362,16 +390,20 @@ def _readings(
         if device is not None and row.device:
             key = _meter_key(pid, row.device)
             if key not in meters:
-                meters.add(key)
-                device(meter_device(pid, row.device))
+                meters[key] = meter = meter_device_id(pid, row.device)
+                if meter is not None and meter not in seen.devices:
+                    seen.devices.add(meter)
+                    device(meter_device(pid, row.device))
 
 
 def _meter_key(patient_id: str, device: Mapping[str, Any]) -> tuple[Any, ...]:
     """One meter of one patient: what identifies it (not the per-reading clock fields)."""
     key = (
         patient_id,
-        device.get("serial"),
         device.get("address"),
+        device.get("serial_number"),
+        device.get("serial"),
+        device.get("system_id"),
         device.get("model"),
         device.get("profile"),
     )
@@ -383,6 +415,9 @@ def _meter_key(patient_id: str, device: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _reports(rows: _Rows, files: _Files, since: datetime | None, seen: _Seen) -> None:
+    from triage.fhir.observations import report_observation
+    from triage.fhir.questionnaires import questionnaire_response
+
     q = ReportRow
     statement = select(
         q.id,
@@ -438,7 +473,7 @@ def _implicated(source: Any, at: Any, alert_rule: Any) -> Select[Any]:
     """The ids of the patient's yellow/red readings (or reports) between the alert's opening
     and its last breach whose findings name the alert's rule."""
     a = AlertRow
-    rule = func.concat('%"rule_id": "', alert_rule, '"%')
+    rule = literal('%"rule_id": "', String) + alert_rule + literal('"%', String)
     return (
         select(func.aggregate_strings(source.id, _SEP))
         .where(
@@ -446,16 +481,10 @@ def _implicated(source: Any, at: Any, alert_rule: Any) -> Select[Any]:
             at >= a.opened_at,
             at <= a.last_breach_at,
             source.colour.in_(("yellow", "red")),
-            func.cast(source.findings, _text_type()).like(rule),
+            sql_cast(source.findings, Text).like(rule),
         )
         .correlate(a)
     )
-
-
-def _text_type() -> Any:
-    from sqlalchemy import Text
-
-    return Text()
 
 
 def _alerts(
@@ -465,21 +494,24 @@ def _alerts(
     seen: _Seen,
     people: Mapping[str, PersonSource],
 ) -> None:
+    from triage.fhir.alerts import closing_note, detected_issue
+
     issue = files.writer("DetectedIssue")
     note = files.writer("Composition")
     a = AlertRow
-    columns = [c for c in a.__table__.columns]
-    readings = _implicated(ReadingRow, ReadingRow.measured_at, a.rule_id)
-    reports = _implicated(ReportRow, ReportRow.answered_at, a.rule_id)
-    statement = select(
-        *columns,
-        PatientRow.timezone.label("patient_timezone"),
-        readings.scalar_subquery().label("implicated_readings") if issue else literal(None),
-        reports.scalar_subquery().label("implicated_reports") if issue else literal(None),
-    ).join(PatientRow, PatientRow.id == a.patient_id)
-    statement = statement.where(_alert_changed(since) if since is not None else ~false())
-    statement = statement.order_by(a.id)
-    actions = _actions(rows, since, closed_only=issue is None) if note else iter(())
+    extra: list[Any] = [PatientRow.timezone.label("patient_timezone")]
+    if issue is not None:
+        readings = _implicated(ReadingRow, ReadingRow.measured_at, a.rule_id)
+        reports = _implicated(ReportRow, ReportRow.answered_at, a.rule_id)
+        extra += [
+            readings.scalar_subquery().label("implicated_readings"),
+            reports.scalar_subquery().label("implicated_reports"),
+        ]
+    statement = select(*a.__table__.columns, *extra).join(PatientRow, PatientRow.id == a.patient_id)
+    if since is not None:
+        statement = statement.where(_alert_changed(since))
+    statement = statement.order_by(rows.ordered(a.id))
+    actions = _actions(rows, since, closed_only=issue is None) if note is not None else iter(())
     pending: Any = next(actions, None)
     patients = seen.patients
     for row in rows.stream(statement):
@@ -515,7 +547,7 @@ def _actions(rows: _Rows, since: datetime | None, *, closed_only: bool) -> Itera
         statement = statement.where(_alert_changed(since))
     if closed_only:
         statement = statement.where(a.state == "resolved")
-    return rows.stream(statement.order_by(x.alert_id, x.at, x.id))
+    return rows.stream(statement.order_by(rows.ordered(x.alert_id), x.at, x.id))
 
 
 def _split(ids: str | None) -> list[str]:
@@ -537,6 +569,10 @@ def _patients(
     seen: _Seen,
     people: Mapping[str, PersonSource],
 ) -> None:
+    from triage.fhir.care_plans import care_plan, goals
+    from triage.fhir.flags import colour_flag
+    from triage.fhir.patients import gateway_device, patient
+
     p = PatientRow
     statement = select(*p.__table__.columns)
     chosen: set[str] = set()
