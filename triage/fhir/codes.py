@@ -128,6 +128,41 @@ def code_for(kind: Kind, parameter: Parameter | None) -> ParameterCode:
     return CODES[(kind, parameter)]
 
 
+#: the kind whose row names a parameter on its own (a plan's zones, a Goal's measure): the
+#: pulse as a heart rate (8867-4), the BP values as the cuff's
+_OWN_KIND: Final = MappingProxyType(
+    {
+        Parameter.SYSTOLIC: Kind.BLOOD_PRESSURE,
+        Parameter.DIASTOLIC: Kind.BLOOD_PRESSURE,
+        Parameter.MEAN_ARTERIAL: Kind.BLOOD_PRESSURE,
+        Parameter.PULSE: Kind.HEART_RATE,
+        Parameter.SPO2: Kind.SPO2,
+        Parameter.GLUCOSE: Kind.GLUCOSE,
+        Parameter.WEIGHT: Kind.BODY_WEIGHT,
+        Parameter.TEMPERATURE: Kind.BODY_TEMPERATURE,
+        Parameter.RESPIRATORY_RATE: Kind.RESPIRATORY_RATE,
+        Parameter.PEAK_FLOW: Kind.PEAK_FLOW,
+    }
+)
+
+
+def parameter_code(parameter: Parameter) -> ParameterCode:
+    """The row of ``parameter`` on its own (whatever meter measures it)."""
+    return CODES[(_OWN_KIND[parameter], parameter)]
+
+
+def kind_code(kind: Kind) -> ParameterCode:
+    """The row of what a ``kind`` meter measures as a whole (the BP panel; else its value)."""
+    if kind is Kind.BLOOD_PRESSURE:
+        return CODES[(kind, None)]
+    parameter = (
+        Parameter.PULSE
+        if kind is Kind.HEART_RATE
+        else next(p for (k, p) in CODES if k is kind and p is not None and p is not Parameter.PULSE)
+    )
+    return CODES[(kind, parameter)]
+
+
 def codeable_concept(row: ParameterCode) -> dict[str, Any]:
     """Observation.code: LOINC first (the vital-signs "magic" code), then MDC."""
     coding: list[dict[str, Any]] = [

@@ -27,6 +27,8 @@ PATIENT_SYSTEM = "urn:dho:patient"
 PLAN_SYSTEM = "urn:dho:plan"
 GATEWAY_SYSTEM = "urn:dho:gateway"
 USER_SYSTEM = "urn:dho:user"
+#: a Device by its logical id (how a journal Bundle names a Device it does not hold)
+DEVICE_SYSTEM = "urn:dho:device"
 #: PHD IG device identifiers: a Bluetooth MAC (EUI-48) and the IEEE EUI-64 system id
 BLUETOOTH_MAC_SYSTEM = "http://hl7.org/fhir/sid/eui-48/bluetooth"
 EUI64_SYSTEM = "urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2680"

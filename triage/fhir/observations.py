@@ -114,7 +114,7 @@ def _parts(kind: Kind) -> tuple[_Part, ...]:
 PARTS: Final = MappingProxyType({kind.value: _parts(kind) for kind in Kind})
 
 
-def _number(value: Any) -> Any:
+def fhir_number(value: Any) -> Any:
     """A whole float as an int (128 rather than 128.0); anything else as it is."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -243,7 +243,7 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
         if part.values[0][2] is None:  # a single value
             key, _, _, unit, ucum = present[0]
             obs["valueQuantity"] = {
-                "value": _number(values[key]),
+                "value": fhir_number(values[key]),
                 "unit": unit,
                 "system": UCUM,
                 "code": ucum,
@@ -254,7 +254,7 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
                 component: dict[str, Any] = {
                     "code": code,
                     "valueQuantity": {
-                        "value": _number(values[key]),
+                        "value": fhir_number(values[key]),
                         "unit": unit,
                         "system": UCUM,
                         "code": ucum,

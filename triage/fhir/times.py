@@ -31,3 +31,8 @@ def fhir_instant(at: datetime) -> str:
 
 def fhir_date(day: date) -> str:
     return day.isoformat()
+
+
+def nb_datetime(at: datetime, zone_name: str) -> str:
+    """``at`` as bokmål writes a time in narratives: ``07.12.2026 kl. 09:02`` (local)."""
+    return at.astimezone(zone(zone_name)).strftime("%d.%m.%Y kl. %H:%M")
