@@ -62,8 +62,13 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from triage.api.people import add_audit
+from triage.fhir.alerts import closing_note, detected_issue
+from triage.fhir.care_plans import care_plan, goals
+from triage.fhir.flags import colour_flag
 from triage.fhir.ids import logical_id, meter_device_id
 from triage.fhir.observations import reading_observations
+from triage.fhir.patients import gateway_device, meter_device, patient
+from triage.fhir.questionnaires import questionnaire_response, report_observation
 from triage.fhir.references import LOCAL
 from triage.fhir.sources import (
     AlertActionSource,
@@ -374,8 +379,6 @@ def _readings(
         statement = statement.where(r.stored_at > since)
     observation = files.writer("Observation") if "Observation" in types else None
     device = files.writer("Device")
-    if device is not None:
-        from triage.fhir.patients import meter_device
     patients = seen.patients
     meters = seen.meters
     add_patient = patients.add
@@ -393,7 +396,9 @@ def _readings(
                 meters[key] = meter = meter_device_id(pid, row.device)
                 if meter is not None and meter not in seen.devices:
                     seen.devices.add(meter)
-                    device(meter_device(pid, row.device))
+                    made = meter_device(pid, row.device, LOCAL)
+                    if made is not None:
+                        device(made)
 
 
 def _meter_key(patient_id: str, device: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -415,9 +420,6 @@ def _meter_key(patient_id: str, device: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _reports(rows: _Rows, files: _Files, since: datetime | None, seen: _Seen) -> None:
-    from triage.fhir.observations import report_observation
-    from triage.fhir.questionnaires import questionnaire_response
-
     q = ReportRow
     statement = select(
         q.id,
@@ -444,9 +446,9 @@ def _reports(rows: _Rows, files: _Files, since: datetime | None, seen: _Seen) ->
         report = cast(ReportSource, row)
         patients.add(row.patient_id)
         if response is not None:
-            response(questionnaire_response(report, LOCAL))
+            response(questionnaire_response(report, LOCAL, timezone=row.timezone))
         if score is not None:
-            resource = report_observation(report, LOCAL)
+            resource = report_observation(report, LOCAL, timezone=row.timezone)
             if resource is not None:
                 score(resource)
 
@@ -494,8 +496,6 @@ def _alerts(
     seen: _Seen,
     people: Mapping[str, PersonSource],
 ) -> None:
-    from triage.fhir.alerts import closing_note, detected_issue
-
     issue = files.writer("DetectedIssue")
     note = files.writer("Composition")
     a = AlertRow
@@ -511,28 +511,32 @@ def _alerts(
     if since is not None:
         statement = statement.where(_alert_changed(since))
     statement = statement.order_by(rows.ordered(a.id))
-    actions = _actions(rows, since, closed_only=issue is None) if note is not None else iter(())
+    wanted = issue is not None or note is not None
+    actions = _actions(rows, since, closed_only=issue is None) if wanted else iter(())
     pending: Any = next(actions, None)
     patients = seen.patients
     for row in rows.stream(statement):
         alert = cast(AlertSource, row)
         patients.add(row.patient_id)
-        if issue is not None:
-            implicated = [
-                f"Observation/{logical_id(i)}" for i in _split(row.implicated_readings)
-            ] + [f"QuestionnaireResponse/{logical_id(i)}" for i in _split(row.implicated_reports)]
-            issue(detected_issue(alert, sorted(implicated), LOCAL))
-        if note is None:
-            continue
         mine: list[AlertActionSource] = []
         while pending is not None and pending.alert_id < row.id:
             pending = next(actions, None)
         while pending is not None and pending.alert_id == row.id:
             mine.append(cast(AlertActionSource, pending))
             pending = next(actions, None)
-        if row.state == "resolved":
+        zone = row.patient_timezone
+        if issue is not None:
+            implicated = [
+                f"Observation/{logical_id(i)}" for i in _split(row.implicated_readings)
+            ] + [f"QuestionnaireResponse/{logical_id(i)}" for i in _split(row.implicated_reports)]
+            issue(
+                detected_issue(
+                    alert, sorted(implicated), LOCAL, actions=mine, people=people, timezone=zone
+                )
+            )
+        if note is not None and row.state == "resolved":
             closer = people.get(row.resolved_by or "")
-            note(closing_note(alert, mine, closer, LOCAL))
+            note(closing_note(alert, mine, closer, LOCAL, people=people, timezone=zone))
 
 
 def _actions(rows: _Rows, since: datetime | None, *, closed_only: bool) -> Iterator[Any]:
@@ -569,20 +573,16 @@ def _patients(
     seen: _Seen,
     people: Mapping[str, PersonSource],
 ) -> None:
-    from triage.fhir.care_plans import care_plan, goals
-    from triage.fhir.flags import colour_flag
-    from triage.fhir.patients import gateway_device, patient
-
     p = PatientRow
     statement = select(*p.__table__.columns)
-    chosen: set[str] = set()
+    chosen: dict[str, str] = {}  # id → zone
     write = files.writer("Patient")
     for row in rows.stream(statement):
         if since is not None and row.id not in seen.patients:
             changed = row.enrolled_at > since or row.state_changed_at > since
             if not changed:
                 continue
-        chosen.add(row.id)
+        chosen[row.id] = row.timezone
         if write is not None:
             gp = people.get(row.gp_user_id) if row.gp_user_id else None
             write(patient(cast(PatientSource, row), gp))
@@ -604,6 +604,7 @@ def _patients(
                 v.approved_at,
                 v.approved_by,
                 v.retired_at,
+                v.created_at,
                 PlanRow.patient_id,
             )
             .join(PlanRow, PlanRow.id == v.plan_id)
@@ -622,9 +623,9 @@ def _patients(
     flag = files.writer("Flag")
     if flag is not None:
         colours = _open_colours(rows)
-        for pid in sorted(chosen):
+        for pid, zone in sorted(chosen.items()):
             colour, opened = colours.get(pid, (None, None))
-            flag(colour_flag(pid, colour, opened, LOCAL))
+            flag(colour_flag(pid, colour, opened, LOCAL, timezone=zone))
 
 
 _RANK = {"red": 2, "yellow": 1}
