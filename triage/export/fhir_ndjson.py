@@ -59,7 +59,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from triage.api.people import add_audit
 from triage.fhir.alerts import closing_note, detected_issue
@@ -234,7 +234,9 @@ class _Rows:
             return
         from psycopg.rows import namedtuple_row
 
-        compiled = statement.compile(dialect=self.engine.dialect)
+        compiled = statement.compile(
+            dialect=self.engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
         self.cursors += 1
         with self.driver.cursor(
             name=f"fhir_export_{self.cursors}", row_factory=namedtuple_row
@@ -459,6 +461,7 @@ _SEP = "\x1f"
 
 def _alert_changed(since: datetime) -> ColumnElement[bool]:
     a = AlertRow
+    events, actions = aliased(AlertEventRow), aliased(AlertActionRow)  # never correlated away
     return or_(
         a.opened_at > since,
         a.last_breach_at > since,
@@ -466,8 +469,8 @@ def _alert_changed(since: datetime) -> ColumnElement[bool]:
         a.resolved_at > since,
         a.back_in_range_at > since,
         a.escalated_at > since,
-        exists().where(AlertEventRow.alert_id == a.id, AlertEventRow.at > since),
-        exists().where(AlertActionRow.alert_id == a.id, AlertActionRow.at > since),
+        exists().where(events.alert_id == a.id, events.at > since),
+        exists().where(actions.alert_id == a.id, actions.at > since),
     )
 
 
