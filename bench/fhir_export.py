@@ -43,6 +43,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
@@ -53,6 +54,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 import programme  # noqa: E402 - the programme bench's seeding, reused
 import worklist  # noqa: E402 - its database helpers
 
+from triage.domain.questionnaires import BUILTIN_QUESTIONNAIRES  # noqa: E402
 from triage.storage.database import migrate  # noqa: E402
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_fhir"
@@ -162,17 +164,29 @@ def seed(engine: Engine, patients: int, readings: int, days: int) -> int:
                 'bound_op', 'lt'), 'text', NULL)"""
             )
         )
-        connection.execute(
-            text(
-                """UPDATE reports SET answers = jsonb_build_object('breathless',
-                (abs(hashtext(id)) % 3)::text, 'cough', abs(hashtext(id || 'c')) % 2 = 0,
-                'sputum_colour', 'clear')"""
-            )
-        )
+        answer_reports(connection)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE alerts, reports"))
     print(f"alerts' reasons, answers: {time.perf_counter() - started:.0f} s", flush=True)
     return count
+
+
+def answer_reports(connection: Any) -> None:
+    """Each answer set: one option of every item of its questionnaire (chosen by the report's
+    and the item's id), and a score (the programme bench stores them empty)."""
+    for questionnaire in BUILTIN_QUESTIONNAIRES.values():
+        pairs = ", ".join(
+            f"'{item.id}', (ARRAY[{', '.join(repr(o.value) for o in item.options)}])"
+            f"[1 + abs(hashtext(id || '{item.id}')) % {len(item.options)}]"
+            for item in questionnaire.items
+        )
+        connection.execute(
+            text(
+                f"UPDATE reports SET answers = jsonb_build_object({pairs}), "  # noqa: S608
+                "score = abs(hashtext(id)) % 12 WHERE questionnaire = :q"
+            ),
+            {"q": questionnaire.id},
+        )
 
 
 def load() -> str:
@@ -255,7 +269,7 @@ def export_run(url: str, since: datetime | None, types: list[str] | None, label:
     for kind in types or ():
         command += ["--type", kind]
     try:
-        result = subprocess.run(command, check=True, capture_output=True, text=True)
+        result = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
     finally:
         size = sum(f.stat().st_size for f in out.iterdir())
         shutil.rmtree(out, ignore_errors=True)

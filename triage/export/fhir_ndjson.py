@@ -111,6 +111,8 @@ ACTOR = "dho export fhir"
 
 #: Rows fetched per round trip from the server-side cursor.
 ITERSIZE = 5000
+#: ... of plan versions, whose documents (dho.plan/1) are tens of kB each once parsed
+PLAN_ITERSIZE = 100
 
 _NDJSON = orjson.OPT_APPEND_NEWLINE
 _FORMAT = "application/fhir+ndjson"
@@ -227,8 +229,9 @@ class _Rows:
         ordered streams: PostgreSQL's "C" collation (SQLite's default already is)."""
         return column.collate("C") if self.postgres else column
 
-    def stream(self, statement: Any) -> Iterator[Any]:
-        """The statement's rows, one at a time; each row has its columns as attributes."""
+    def stream(self, statement: Any, itersize: int = ITERSIZE) -> Iterator[Any]:
+        """The statement's rows, one at a time; each row has its columns as attributes.
+        ``itersize``: rows a fetch (fewer for large rows: plan documents)."""
         if not self.postgres:
             yield from self.connection.execute(statement)
             return
@@ -241,7 +244,7 @@ class _Rows:
         with self.driver.cursor(
             name=f"fhir_export_{self.cursors}", row_factory=namedtuple_row
         ) as cursor:
-            cursor.itersize = ITERSIZE
+            cursor.itersize = itersize
             cursor.execute(str(compiled), compiled.params)
             yield from cursor
 
@@ -614,7 +617,7 @@ def _patients(
             .where(v.approved_at.is_not(None))
             .order_by(v.plan_id, v.version)
         )
-        for row in rows.stream(statement):
+        for row in rows.stream(statement, itersize=PLAN_ITERSIZE):
             if row.patient_id not in chosen:
                 continue
             version = cast(PlanVersionSource, row)
