@@ -10,7 +10,6 @@ manifest with the lines, ``--since`` with the stored times; every line is checke
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,12 @@ CUFF = {"profile": "bp", "model": "A&D UA-651BLE", "address": "5C:31:3E:01:02:03
 #: per kind: (condition, values, device) — every kind DHO stores
 READINGS: list[tuple[Kind, Condition, dict[str, float], dict[str, Any]]] = [
     (Kind.SPO2, Condition.COPD, {"spo2": 87, "pulse": 104}, METER),
-    (Kind.BLOOD_PRESSURE, Condition.HYPERTENSION, {"systolic": 172, "diastolic": 96, "pulse": 71}, CUFF),
+    (
+        Kind.BLOOD_PRESSURE,
+        Condition.HYPERTENSION,
+        {"systolic": 172, "diastolic": 96, "pulse": 71},
+        CUFF,
+    ),
     (Kind.HEART_RATE, Condition.HEART_FAILURE, {"pulse": 64}, {}),
     (Kind.GLUCOSE, Condition.DIABETES, {"glucose": 13.4}, {"profile": "glucose"}),
     (Kind.BODY_WEIGHT, Condition.HEART_FAILURE, {"weight": 82.4}, {"profile": "weight"}),
@@ -151,9 +155,7 @@ def _alert(
     session.add(row)
     session.flush()
     session.add(
-        AlertEventRow(
-            alert_id=name, event="opened", at=opened, to_state="open", colour=row.colour
-        )
+        AlertEventRow(alert_id=name, event="opened", at=opened, to_state="open", colour=row.colour)
     )
     if closed:
         session.add(
@@ -251,9 +253,7 @@ def test_round_trip(
             assert obs["valueQuantity"]["system"] == "http://unitsofmeasure.org"
         else:
             components = {
-                code: c["valueQuantity"]
-                for c in obs["component"]
-                for code in _coding(c["code"])
+                code: c["valueQuantity"] for c in obs["component"] for code in _coding(c["code"])
             }
             for code, (value_key, unit) in BP_COMPONENTS.items():
                 assert components[code]["value"] == row.values[value_key]
@@ -341,7 +341,8 @@ def test_since_selects_exactly_the_later_data(
     export_fhir(engine, out, now=NOW, since=CUT)
     observations = _by_identifier(_lines(out, "Observation"))
     readings = {
-        key.split(":pulse")[0] for key, o in observations.items()
+        key.split(":pulse")[0]
+        for key, o in observations.items()
         if o["identifier"][0]["system"] == "urn:dho:reading"
     }
     assert readings == {r.id for r in new}
@@ -462,14 +463,14 @@ def test_audit_row(
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> Iterator[str]:
+def sqlite_url(tmp_path: Path) -> str:
     from triage.storage.database import make_engine, migrate
 
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()
-    yield url
+    return url
 
 
 def test_cli_exports_and_audits(sqlite_url: str, tmp_path: Path) -> None:
@@ -530,3 +531,53 @@ def test_parse_since() -> None:
     assert parse_since("2026-07-01T08:00") == datetime(2026, 7, 1, 6, 0, tzinfo=UTC)  # summer
     with pytest.raises(ExportError):
         parse_since("01.12.2026")
+
+
+def test_one_snapshot_on_postgresql(
+    engine: Engine,
+    stored: tuple[list[ReadingRow], list[ReadingRow]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An answer set committed while the readings are being exported is not in the same
+    export's QuestionnaireResponses (one REPEATABLE READ snapshot; READ COMMITTED would show
+    it to the later query)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's export reads without one snapshot (docs/fhir/export.md)")
+    real = fhir_ndjson.reading_observations
+    done: list[bool] = []
+
+    def and_commit_a_report(reading: Any, refs: Any) -> list[dict[str, Any]]:
+        if not done:
+            done.append(True)
+            with Session(engine) as session, session.begin():
+                template = session.get(ReportRow, "new-report")
+                assert template is not None
+                session.add(
+                    ReportRow(
+                        id="during-export",
+                        patient_id=template.patient_id,
+                        gateway_id=template.gateway_id,
+                        questionnaire=template.questionnaire,
+                        answered_at=NOW,
+                        received_at=NOW,
+                        stored_at=NOW,
+                        answers=template.answers,
+                        findings=[],
+                        flags=[],
+                    )
+                )
+        return real(reading, refs)
+
+    monkeypatch.setattr(fhir_ndjson, "reading_observations", and_commit_a_report)
+    out = tmp_path / "snapshot"
+    export_fhir(engine, out, now=NOW)
+    assert done
+    assert set(_by_identifier(_lines(out, "QuestionnaireResponse"))) == {
+        "old-report",
+        "new-report",
+    }
+    later = tmp_path / "later"
+    monkeypatch.setattr(fhir_ndjson, "reading_observations", real)
+    export_fhir(engine, later, now=NOW)
+    assert "during-export" in _by_identifier(_lines(later, "QuestionnaireResponse"))
