@@ -1,8 +1,9 @@
 """Fail when the pure domain reads the clock or hidden randomness.
 
-The device parsers (``devices/``), the triage domain (``triage/domain/``) and the NEWS2 scorer
-(``triage/news2.py``) must be deterministic: the current time goes in as an argument (``now``),
-never read inside. This checker parses each file with :mod:`ast` and reports:
+The device parsers (``devices/``), the triage domain (``triage/domain/``), the NEWS2 scorer
+(``triage/news2.py``) and the FHIR mapping (``triage/fhir/``) must be deterministic: the
+current time goes in as an argument (``now``), never read inside. This checker parses each
+file with :mod:`ast` and reports:
 
 * any reference to a clock read, called or not (``default_factory=datetime.now`` counts):
   ``datetime.now``/``utcnow``/``today``, ``date.today`` and every function of :mod:`time`,
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PATHS: tuple[str, ...] = ("devices", "triage/domain", "triage/news2.py")
+DEFAULT_PATHS: tuple[str, ...] = ("devices", "triage/domain", "triage/news2.py", "triage/fhir")
 #: Below DEFAULT_PATHS but not pure by design: emulated Bluetooth devices run an event loop, and
 #: simulated patients draw from a seeded random generator (both take their start time as input).
 DEFAULT_EXCLUDE: tuple[str, ...] = ("devices/emulated", "devices/simulate")

@@ -13,11 +13,14 @@ from triage.domain.template_docs import github_anchor
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-#: Every Markdown file of the repository (not those in hidden folders such as .venv).
+#: Every Markdown file of the repository (not those in hidden folders such as .venv, nor the
+#: installed npm packages' of tests/fhir_server/node_modules).
 ALL_PAGES = sorted(
     page
     for page in ROOT.rglob("*.md")
-    if not any(part.startswith(".") for part in page.relative_to(ROOT).parts)
+    if not any(
+        part.startswith(".") or part == "node_modules" for part in page.relative_to(ROOT).parts
+    )
 )
 #: Names of Markdown files that are patterns, not files (docs/decisions/README.md's format).
 PATTERNS = {"NNNN-short-title.md"}

@@ -189,7 +189,8 @@ def test_checker_rejects_unparsable_code(tmp_path: Path) -> None:
 
 
 def test_repository_domain_has_no_clock_reads() -> None:
-    """devices/, triage/domain/ and triage/news2.py read no clock and no hidden randomness."""
+    """devices/, triage/domain/, triage/news2.py and triage/fhir/ read no clock and no hidden
+    randomness."""
     paths = [REPO_ROOT / path for path in DEFAULT_PATHS]
     assert all(path.exists() for path in paths), paths
     files = files_to_check(paths, [REPO_ROOT / path for path in DEFAULT_EXCLUDE])

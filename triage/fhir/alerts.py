@@ -46,6 +46,7 @@ ALERT_TYPES: Final = MappingProxyType(
             "Inactive patient: lost contact with the equipment",
         ),
         "notification": ("Varsel nådde ingen", "Notification reached nobody"),
+        "journal": ("Journalføring feilet", "Journal write-back failed"),
     }
 )
 #: severity by colour (a green alert — back in range, not yet closed — is low)
@@ -67,20 +68,25 @@ def alert_type(alert: AlertSource) -> str:
         return "missing-questionnaire" if "questionnaire" in parts[1:2] else "missing-measurement"
     if rule_type == "lost_contact":
         return "lost-contact"
-    return rule_type if rule_type in ALERT_TYPES else "threshold"
+    return rule_type  # a rule type this table does not know yet keeps its own name
+
+
+def alert_type_words(code: str) -> str:
+    """The alert type in bokmål ("Varsel" for a type the table does not know)."""
+    words = ALERT_TYPES.get(code)
+    return words[0] if words is not None else "Varsel"
 
 
 def alert_reason(alert: AlertSource) -> str:
     """The alert's reason in bokmål, rendered from the catalogue as the dashboard shows it
-    (decimal comma); the stored words when the finding cannot be read."""
+    (decimal comma); the stored words when the finding cannot be read or put into words."""
     try:
-        finding = Finding.model_validate(dict(alert.reason))
-    except ValidationError:
+        return fhir_string(reason(Finding.model_validate(dict(alert.reason)), "nb"))
+    except (ValidationError, KeyError):
         stored = alert.reason.get("text")
         if isinstance(stored, Mapping) and isinstance(stored.get("nb"), str):
             return fhir_string(str(stored["nb"]))
         return ""
-    return fhir_string(reason(finding, "nb"))
 
 
 def fhir_string(text: str) -> str:
@@ -130,7 +136,7 @@ def detected_issue(
     Status: ``final`` once resolved, ``preliminary`` while open.
     """
     code = alert_type(alert)
-    nb = ALERT_TYPES[code][0]
+    nb = alert_type_words(code)
     issue: dict[str, Any] = {
         "resourceType": "DetectedIssue",
         "id": logical_id(alert.id),
@@ -143,6 +149,10 @@ def detected_issue(
     }
     if implicated:
         issue["implicated"] = [{"reference": r} for r in implicated]
+    plan_id, plan_version = alert.reason.get("plan_id"), alert.reason.get("plan_version")
+    if isinstance(plan_id, str) and isinstance(plan_version, int):
+        # the plan version whose rule raised it: a deviation from that CarePlan
+        issue["evidence"] = [{"detail": [refs.to("CarePlan", plan_id, f"v{plan_version}")]}]
     detail = alert_reason(alert)
     if detail:
         issue["detail"] = detail
@@ -191,7 +201,7 @@ def closing_note(
     closed_at = _closed_at(alert, actions)
     closed = fhir_datetime(closed_at, timezone)
     code = alert_type(alert)
-    title = f"Varsel avsluttet: {ALERT_TYPES[code][0].lower()}"
+    title = f"Varsel avsluttet: {alert_type_words(code).lower()}"
     why = alert_reason(alert)
     sections: list[dict[str, Any]] = []
     for action in actions:

@@ -25,7 +25,7 @@ from triage.domain.colours import Colour
 from triage.domain.plan import Limit, ParameterZones, PlanVersion, ScheduledMeasurement
 from triage.domain.readings import Kind, Parameter
 from triage.fhir.codes import UCUM, codeable_concept, kind_code, parameter_code
-from triage.fhir.ids import PLAN_SYSTEM, logical_id
+from triage.fhir.ids import CAREPLAN_SYSTEM, PLAN_SYSTEM, logical_id
 from triage.fhir.observations import fhir_number
 from triage.fhir.questionnaires import questionnaire_canonical
 from triage.fhir.references import LOCAL, References
@@ -178,7 +178,7 @@ def _zone_goals(
             document,
             patient_id,
             refs,
-            f"{parameter.value}.green",
+            f"{_slug(parameter)}.green",
             f"{label} i grønn sone: {_words(parameter, green_low, green_high)}",
             "medium-priority",
             _targets(parameter, green_low, green_high),
@@ -194,7 +194,7 @@ def _zone_goals(
                 document,
                 patient_id,
                 refs,
-                f"{parameter.value}.not-red",
+                f"{_slug(parameter)}.not-red",
                 f"{label} utenfor rød sone: {_words(parameter, zones.red_low, zones.red_high)}",
                 "high-priority",
                 _targets(parameter, zones.red_low, zones.red_high),
@@ -230,6 +230,11 @@ def goals(
     return out
 
 
+def _slug(parameter: Parameter) -> str:
+    """The parameter as a piece of a FHIR id ("respiratory-rate": ids have no "_")."""
+    return parameter.value.replace("_", "-")
+
+
 def goal_parts(document: PlanVersion) -> list[str]:
     """The parts of the Goals' ids (``logical_id(plan_id, "v<n>.<part>")``), in order."""
     parts: list[str] = []
@@ -237,11 +242,11 @@ def goal_parts(document: PlanVersion) -> list[str]:
         zones = document.zones.get(parameter)
         if zones is None:
             continue
-        parts.append(f"{parameter.value}.green")
+        parts.append(f"{_slug(parameter)}.green")
         has_yellow = zones.yellow_low is not None or zones.yellow_high is not None
         has_red = zones.red_low is not None or zones.red_high is not None
         if has_yellow and has_red:
-            parts.append(f"{parameter.value}.not-red")
+            parts.append(f"{_slug(parameter)}.not-red")
     if document.goal.strip():
         parts.append("own")
     return parts
@@ -322,7 +327,11 @@ def care_plan(
     plan: dict[str, Any] = {
         "resourceType": "CarePlan",
         "id": logical_id(version.plan_id, part),
-        "identifier": [{"system": PLAN_SYSTEM, "value": f"{version.plan_id}:{part}"}],
+        "identifier": [
+            {"system": PLAN_SYSTEM, "value": f"{version.plan_id}:{part}"},
+            # how a resource outside DHO's API (the journal Bundle) names this CarePlan
+            {"system": CAREPLAN_SYSTEM, "value": logical_id(version.plan_id, part)},
+        ],
         "status": _STATUS.get(version.status, "unknown"),
         "intent": "plan",
         "category": [{"text": "Egenbehandlingsplan"}],

@@ -115,7 +115,7 @@ TABLE: Final[tuple[ParameterCode, ...]] = (
     ),
     ParameterCode(
         Kind.PEAK_FLOW, Parameter.PEAK_FLOW, "19935-6",
-        "Maximum expiratory gas flow Respiratory system airway by Peak flow meter",
+        "Maximum expiratory gas flow Respiratory system airway",
         "152584", "MDC_FLOW_AWAY_EXP_FORCED_PEAK", "L/min", None, "exam",
     ),
 )  # fmt: skip

@@ -90,10 +90,13 @@ class SampleReport:
     answers: Mapping[str, Any] = field(
         default_factory=lambda: {
             "breathlessness": "more",
-            "cough": "same",
-            "sputum_amount": "same",
+            "cough": "more",
+            "sputum_amount": "as_usual",
             "sputum_colour": "usual",
-            "overall": "worse",
+            "reliever_use": "more",
+            "sleep": "as_usual",
+            "overall": "as_usual",
+            "chest_pain": False,
             "new_confusion": False,
         }
     )
@@ -108,8 +111,9 @@ class SampleReport:
                 "at": T0.isoformat(),
                 "plan_id": "plan-kari",
                 "plan_version": 2,
-                "message": "questionnaire.score",
-                "args": {"questionnaire": "copd-daily", "score": 3, "bound": 3},
+                "value": 3.0,
+                "message": "questionnaire.yellow",
+                "args": {"questionnaire": "copd-daily", "total": 3, "from_plan": False, "at": 3},
             }
         ]
     )

@@ -29,6 +29,8 @@ GATEWAY_SYSTEM = "urn:dho:gateway"
 USER_SYSTEM = "urn:dho:user"
 #: a Device by its logical id (how a journal Bundle names a Device it does not hold)
 DEVICE_SYSTEM = "urn:dho:device"
+#: a CarePlan by its logical id (the same, for the plan version a reading was triaged by)
+CAREPLAN_SYSTEM = "urn:dho:careplan"
 #: PHD IG device identifiers: a Bluetooth MAC (EUI-48) and the IEEE EUI-64 system id
 BLUETOOTH_MAC_SYSTEM = "http://hl7.org/fhir/sid/eui-48/bluetooth"
 EUI64_SYSTEM = "urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2680"
@@ -49,13 +51,22 @@ def logical_id(source_id: str, part: str | None = None) -> str:
     return f"h.{digest[:40]}"
 
 
+#: the ``model`` of a value the patient typed on the tablet (dho.reading/1): no meter
+TYPED_MODEL = "manual"
+
+
 def meter_key(device: Mapping[str, Any]) -> str | None:
     """What tells one meter from another in a reading's ``device``: its Bluetooth address,
-    else a serial number; None for a typed value (``"address": null``) or an unknown meter."""
+    else a serial number, else (a meter that names no address, as the simulator's) its
+    profile and model; None for a typed value (``"model": "manual"``) or a meter named by
+    nothing."""
     for key in ("address", "serial_number", "serial", "system_id"):
         value = device.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip().upper()
+    model, profile = device.get("model"), device.get("profile")
+    if isinstance(model, str) and model.strip() and model != TYPED_MODEL:
+        return f"{profile}-{model}".upper() if isinstance(profile, str) else model.upper()
     return None
 
 

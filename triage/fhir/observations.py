@@ -3,7 +3,8 @@ the SpO2 value, and a separate heart-rate Observation, as the Vital Signs profil
 
 Every Observation follows the FHIR R4 Vital Signs profile of its parameter (``meta.profile``,
 category vital-signs, the LOINC code, the UCUM unit), carries the MDC code beside LOINC and
-the gateway as the ``observation-gatewayDevice`` extension (HL7 PHD IG), an identifier
+the gateway as the ``observation-gatewayDevice`` extension (HL7 PHD IG), ``basedOn`` the
+plan version that triaged it (the CarePlan), an identifier
 ``urn:dho:reading|<reading id>`` for conditional create, ``effectiveDateTime`` with the offset
 of the reading's own zone, and ``interpretation`` from the reading's findings.
 
@@ -196,14 +197,20 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
     values = reading.values
     findings = reading.findings
     codes = interpretations(findings) if findings else {}
-    if not codes and reading.colour == "green":
-        codes = {None: "N"}
+    # green with no finding to say why (nothing judged it against a bound): normal throughout
+    all_normal = not codes and reading.colour == "green"
     flags = reading.flags
     effective = fhir_datetime(reading.measured_at, reading.timezone)
     patient_id = reading.patient_id
     typed = TYPED_FLAG in flags
     meter = None if typed else meter_device_id(patient_id, reading.device)
     gateway = reading.gateway_id
+    plan_id, plan_version = reading.plan_id, reading.plan_version
+    based_on = (
+        [refs.to("CarePlan", plan_id, f"v{plan_version}")]
+        if plan_id is not None and plan_version is not None
+        else None
+    )
     out: list[dict[str, Any]] = []
     for index, part in enumerate(parts):
         main = index == 0
@@ -230,6 +237,8 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
                 }
             ]
         obs["identifier"] = [{"system": READING_SYSTEM, "value": ident}]
+        if based_on is not None:
+            obs["basedOn"] = based_on
         obs["status"] = "final"
         obs["category"] = part.category
         obs["code"] = part.code
@@ -237,7 +246,7 @@ def reading_observations(reading: ReadingSource, refs: References = LOCAL) -> li
         obs["effectiveDateTime"] = effective
         if typed:
             obs["performer"] = [refs.patient(patient_id)]
-        worst = _worst(codes, part.parameters, main) if codes else None
+        worst = _worst(codes, part.parameters, main) if codes else ("N" if all_normal else None)
         if worst is not None:
             obs["interpretation"] = [INTERPRETATION_CONCEPT[worst]]
         if part.values[0][2] is None:  # a single value

@@ -85,6 +85,13 @@ def _items(questionnaire: Questionnaire | None, answers: Mapping[str, Any]) -> l
     return items
 
 
+def _based_on(report: ReportSource, refs: References) -> list[dict[str, Any]] | None:
+    """The plan version that scheduled and scored the report (the CarePlan)."""
+    if report.plan_id is None or report.plan_version is None:
+        return None
+    return [refs.to("CarePlan", report.plan_id, f"v{report.plan_version}")]
+
+
 def questionnaire_response(
     report: ReportSource, refs: References = LOCAL, *, timezone: str = "Europe/Oslo"
 ) -> dict[str, Any]:
@@ -95,6 +102,11 @@ def questionnaire_response(
         "resourceType": "QuestionnaireResponse",
         "id": logical_id(report.id),
         "identifier": {"system": REPORT_SYSTEM, "value": report.id},
+    }
+    based_on = _based_on(report, refs)
+    if based_on is not None:
+        resource["basedOn"] = based_on
+    resource |= {
         "questionnaire": questionnaire_canonical(report.questionnaire),
         "status": "completed",
         "subject": refs.patient(report.patient_id),
@@ -120,6 +132,11 @@ def report_observation(
         "resourceType": "Observation",
         "id": logical_id(report.id, SCORE_PART),
         "identifier": [{"system": REPORT_SYSTEM, "value": f"{report.id}:{SCORE_PART}"}],
+    }
+    based_on = _based_on(report, refs)
+    if based_on is not None:
+        observation["basedOn"] = based_on
+    observation |= {
         "status": "final",
         "category": _SURVEY,
         "code": {
