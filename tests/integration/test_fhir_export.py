@@ -581,3 +581,16 @@ def test_one_snapshot_on_postgresql(
     monkeypatch.setattr(fhir_ndjson, "reading_observations", real)
     export_fhir(engine, later, now=NOW)
     assert "during-export" in _by_identifier(_lines(later, "QuestionnaireResponse"))
+
+
+def test_cli_database_that_is_not_dho(tmp_path: Path) -> None:
+    """A database without DHO's tables: a plain message, exit 1, no files."""
+    empty = tmp_path / "empty.sqlite3"
+    result = CliRunner().invoke(
+        app,
+        ["export", "fhir", "--out", str(tmp_path / "o"), "--database-url", f"sqlite:///{empty}"],
+    )
+    assert result.exit_code == 1, result.output
+    assert "cannot read the database" in result.output
+    assert "no such table" in result.output
+    assert list((tmp_path / "o").iterdir()) == []

@@ -46,6 +46,7 @@ from typing import IO, Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
+from psycopg import Error as PsycopgError
 from sqlalchemy import (
     ColumnElement,
     Engine,
@@ -59,6 +60,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
 from triage.api.people import add_audit
@@ -294,6 +296,13 @@ def export_fhir(
     except OSError as err:
         files.abort()
         raise ExportError(f"cannot write to {out}: {err.strerror or err}") from err
+    except (SQLAlchemyError, PsycopgError) as err:
+        files.abort()
+        first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise ExportError(
+            f"cannot read the database ({engine.url.render_as_string(hide_password=True)}): "
+            f"{first} (is it DHO's database, migrated by `dho serve` or `dho api`?)"
+        ) from err
     except BaseException:
         files.abort()
         raise
