@@ -354,19 +354,22 @@ def _export(
 ) -> None:
     seen = _Seen()
     people = _people(rows)
-    if types & {"Observation", "Device", "Patient", "CarePlan", "Goal", "Flag"}:
+    per_patient = types & {"Patient", "Device", "CarePlan", "Goal", "Flag"}
+    # with --since the patients are those of the exported data: every stream is read
+    touched = since is not None and bool(per_patient)
+    if touched or types & {"Observation", "Device"}:
         _readings(rows, files, since, seen, types)
         if on_progress:
             on_progress("readings", files.counts.get("Observation", 0))
-    if types & {"QuestionnaireResponse", "Observation", "Patient", "CarePlan", "Goal", "Flag"}:
+    if touched or types & {"QuestionnaireResponse", "Observation"}:
         _reports(rows, files, since, seen)
         if on_progress:
             on_progress("reports", files.counts.get("QuestionnaireResponse", 0))
-    if types & {"DetectedIssue", "Composition", "Patient", "CarePlan", "Goal", "Flag"}:
+    if touched or types & {"DetectedIssue", "Composition"}:
         _alerts(rows, files, since, seen, people)
         if on_progress:
             on_progress("alerts", files.counts.get("DetectedIssue", 0))
-    if types & {"Patient", "Device", "CarePlan", "Goal", "Flag"}:
+    if per_patient:
         _patients(rows, files, since, seen, people)
 
 
