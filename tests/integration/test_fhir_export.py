@@ -31,6 +31,7 @@ from triage.domain.questionnaires import BUILTIN_QUESTIONNAIRES
 from triage.domain.readings import Kind, Reading
 from triage.export.fhir_ndjson import RESOURCE_TYPES, ExportError, export_fhir, parse_since
 from triage.fhir.ids import logical_id
+from triage.fhir.observations import reading_observations
 from triage.storage.models import (
     AlertActionRow,
     AlertEventRow,
@@ -544,7 +545,7 @@ def test_one_snapshot_on_postgresql(
     it to the later query)."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite's export reads without one snapshot (docs/fhir/export.md)")
-    real = fhir_ndjson.reading_observations
+    real = reading_observations
     done: list[bool] = []
 
     def and_commit_a_report(reading: Any, refs: Any) -> list[dict[str, Any]]:
