@@ -420,6 +420,25 @@ def test_a_failure_midway_leaves_no_final_file(
         assert session.scalars(select(AuditRow).where(AuditRow.action == "export")).all() == []
 
 
+def test_a_failed_export_leaves_the_previous_one_alone(
+    engine: Engine,
+    stored: tuple[list[ReadingRow], list[ReadingRow]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "daily"
+    export_fhir(engine, out, now=NOW, since=CUT)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise RuntimeError("mapping broke")
+
+    monkeypatch.setattr(fhir_ndjson, "closing_note", broken)
+    with pytest.raises(RuntimeError):
+        export_fhir(engine, out, now=NOW + timedelta(hours=1))  # everything, closed alert too
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_the_observations_were_written_before_the_failure(
     engine: Engine,
     stored: tuple[list[ReadingRow], list[ReadingRow]],
@@ -534,17 +553,16 @@ def test_parse_since() -> None:
         parse_since("01.12.2026")
 
 
-def test_one_snapshot_on_postgresql(
+def test_one_snapshot(
     engine: Engine,
     stored: tuple[list[ReadingRow], list[ReadingRow]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An answer set committed while the readings are being exported is not in the same
-    export's QuestionnaireResponses (one REPEATABLE READ snapshot; READ COMMITTED would show
-    it to the later query)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's export reads without one snapshot (docs/fhir/export.md)")
+    export's QuestionnaireResponses (one snapshot: REPEATABLE READ on PostgreSQL, one read
+    transaction in SQLite's WAL; READ COMMITTED, or SQLite without a transaction, would show it
+    to the later query)."""
     real = reading_observations
     done: list[bool] = []
 

@@ -18,8 +18,8 @@ What ``--since`` selects (as Bulk Data's ``_since``: what was stored or changed 
   meters (Device) → those of the exported readings.
 
 Without ``--since`` everything is exported. The rows are read in one read-only
-``REPEATABLE READ`` transaction on PostgreSQL (one snapshot: the files agree with each other);
-``transactionTime`` is the time taken just before it began.
+``REPEATABLE READ`` transaction on PostgreSQL, one read transaction on SQLite (one snapshot:
+the files agree with each other); ``transactionTime`` is the time taken just before it began.
 
 Memory stays constant in the number of readings: rows are streamed from a server-side cursor
 (psycopg's named cursor, ``ITERSIZE`` rows a fetch) and written as they come; what is kept is
@@ -221,6 +221,8 @@ class _Rows:
                 driver.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 set_json_loads(orjson.loads, driver)
                 self.driver = driver
+            else:  # SQLite (WAL): a read transaction from the first SELECT on is one snapshot
+                connection.exec_driver_sql("BEGIN DEFERRED")
             try:
                 yield self
             finally:
