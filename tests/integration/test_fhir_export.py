@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
@@ -353,7 +354,9 @@ def test_since_selects_exactly_the_later_data(
     assert not (out / "Composition.ndjson").exists()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert "Composition" not in {entry["type"] for entry in manifest["output"]}
-    assert "_since=" in manifest["request"]
+    query = parse_qs(urlsplit(manifest["request"]).query)
+    assert query["_outputFormat"] == ["application/fhir+ndjson"]
+    assert [_instant(v) for v in query["_since"]] == [CUT]
 
     # the old alert acknowledged again after CUT: exported again
     with Session(engine) as session, session.begin():

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any, cast
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -706,12 +707,12 @@ def _audit(
 def request_line(since: datetime | None, types: Sequence[str]) -> str:
     """The Bulk Data kick-off request this export answers (there is no HTTP endpoint: the
     manifest's ``request`` names the equivalent ``$export``)."""
-    parts = [f"_outputFormat={_FORMAT}"]
+    query = {"_outputFormat": _FORMAT}
     if since is not None:
-        parts.append(f"_since={_instant(since)}")
+        query["_since"] = _instant(since)
     if list(types) != list(RESOURCE_TYPES):
-        parts.append(f"_type={','.join(types)}")
-    return "$export?" + "&".join(parts)
+        query["_type"] = ",".join(types)
+    return "$export?" + urlencode(query, safe=",:")
 
 
 def _instant(at: datetime) -> str:
