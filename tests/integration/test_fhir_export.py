@@ -10,6 +10,7 @@ manifest with the lines, ``--since`` with the stored times; every line is checke
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -616,3 +617,26 @@ def test_cli_database_that_is_not_dho(tmp_path: Path) -> None:
     assert "cannot read the database" in result.output
     assert "no such table" in result.output
     assert list((tmp_path / "o").iterdir()) == []
+
+
+def _references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        reference = value.get("reference")
+        if isinstance(reference, str):
+            yield reference
+        for item in value.values():
+            yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def test_every_reference_resolves_within_a_full_export(
+    engine: Engine, stored: tuple[list[ReadingRow], list[ReadingRow]], tmp_path: Path
+) -> None:
+    out = tmp_path / "full"
+    export_fhir(engine, out, now=NOW)
+    ids = {f"{kind}/{r['id']}" for kind in RESOURCE_TYPES for r in _lines(out, kind)}
+    references = {ref for kind in RESOURCE_TYPES for ref in _references(_lines(out, kind))}
+    assert any(ref.startswith("CarePlan/") for ref in references)
+    assert references - ids == set()
