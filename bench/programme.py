@@ -76,7 +76,22 @@ def schedules() -> list[tuple[str, list[str], int, str | None]]:
     return rows
 
 
-def seed(engine: Engine, patients: int, readings: int, days: int) -> int:
+#: The readings' ``values``, ``device`` and ``findings`` as seeded here: empty (the programme view
+#: reads only kinds, times and colours). ``bench/fhir_export.py`` passes SQL expressions of its
+#: own (over ``z.kind``, ``c.colour``, ``x.t``, ``x.r`` and ``b.id``) for realistic ones.
+EMPTY_READING_DOCS = ("'{}'::jsonb", "'{}'::jsonb", "'[]'::jsonb")
+
+
+def seed(
+    engine: Engine,
+    patients: int,
+    readings: int,
+    days: int,
+    reading_docs: tuple[str, str, str] = EMPTY_READING_DOCS,
+) -> int:
+    """Seed ``patients`` and about ``readings`` readings over ``days`` (see the module's doc);
+    ``reading_docs``: SQL expressions of the readings' values, device and findings."""
+    values_sql, device_sql, findings_sql = reading_docs
     started = time.perf_counter()
     start = NOW - timedelta(days=days)
     protos = [worklist.Prototype(condition) for condition in Condition]
@@ -125,19 +140,20 @@ def seed(engine: Engine, patients: int, readings: int, days: int) -> int:
         with engine.begin() as connection:
             connection.execute(
                 text(
-                    """INSERT INTO readings (id, patient_id, gateway_id, kind, values, device,
+                    # the reading_docs expressions are the benches' own constants
+                    f"""INSERT INTO readings (id, patient_id, gateway_id, kind, values, device,
                     measured_at, classified_at, received_at, stored_at, timezone, plan_id,
                     plan_version, colour, findings, flags)
                     SELECT b.id || ':' || d || ':' || n, b.id, 'gw-' || b.id,
-                    k.kinds[1 + (n % array_length(k.kinds, 1))], '{}'::jsonb, '{}'::jsonb,
+                    z.kind, {values_sql}, {device_sql},
                     x.t, x.t, x.t, x.t, 'Europe/Oslo', 'plan-' || b.id, 1,
-                    CASE WHEN x.r < 0.01 * b.risk THEN 'red'
-                         WHEN x.r < 0.06 * b.risk THEN 'yellow'
-                         WHEN x.r < 0.98 THEN 'green' END,
-                    '[]'::jsonb, '[]'::jsonb
+                    c.colour, {findings_sql}, '[]'::jsonb
                     FROM bench_people b JOIN bench_kinds k ON k.condition = b.condition
                     CROSS JOIN generate_series(CAST(:d0 AS int), CAST(:d1 AS int)) d
                     CROSS JOIN generate_series(0, CAST(:whole AS int)) n
+                    CROSS JOIN LATERAL (
+                        SELECT k.kinds[1 + (n % array_length(k.kinds, 1))] AS kind
+                    ) z
                     CROSS JOIN LATERAL (
                         SELECT ((CAST(:first AS date) + d)::timestamp AT TIME ZONE 'Europe/Oslo')
                         + make_interval(mins => CASE WHEN random() < b.adherence
@@ -145,7 +161,12 @@ def seed(engine: Engine, patients: int, readings: int, days: int) -> int:
                             ELSE least(1439, k.due + 1 + (random() * 400)::int) END) AS t,
                         random() AS r
                     ) x
-                    WHERE n < :whole OR random() < :fraction"""
+                    CROSS JOIN LATERAL (
+                        SELECT CASE WHEN x.r < 0.01 * b.risk THEN 'red'
+                            WHEN x.r < 0.06 * b.risk THEN 'yellow'
+                            WHEN x.r < 0.98 THEN 'green' END AS colour
+                    ) c
+                    WHERE n < :whole OR random() < :fraction"""  # noqa: S608
                 ),
                 {
                     "d0": d0,

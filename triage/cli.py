@@ -573,6 +573,64 @@ def users_create_admin(
         typer.echo(f"  note: there were already {created.admins_before} administrator(s)", err=True)
 
 
+export_app = typer.Typer(help="Exports of the stored data for analytics and migration.")
+app.add_typer(export_app, name="export", no_args_is_help=True)
+
+
+@export_app.command("fhir")
+def export_fhir_command(
+    out: Annotated[Path, typer.Option("--out", help="The folder for the NDJSON files.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only what was stored or changed after this: YYYY-MM-DD (midnight in "
+            "Europe/Oslo) or an ISO datetime (without an offset: Europe/Oslo). Default: all."
+        ),
+    ] = None,
+    types: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Only this resource type (repeatable). Default: all."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="SQLAlchemy URL of the database. Default: DHO_DATABASE_URL."),
+    ] = None,
+) -> None:
+    """Export FHIR R4 resources as NDJSON files in the FHIR Bulk Data format, with its
+    manifest.json (docs/fhir.md). Writes an audit row; a failed export leaves no file under
+    a final name."""
+    from triage.export.fhir_ndjson import ExportError, export_fhir, parse_since
+    from triage.service import configure_logging
+    from triage.storage.database import make_engine
+
+    try:
+        after = parse_since(since) if since is not None else None
+    except ExportError as err:
+        typer.echo(f"dho: {err}", err=True)
+        raise typer.Exit(2) from err
+    url = database_url or _service_settings().resolved_database_url
+    configure_logging(logging.WARNING)
+    engine = make_engine(url)
+    try:
+        result = export_fhir(
+            engine,
+            out,
+            now=datetime.now(UTC),
+            since=after,
+            types=types,
+            os_user=getpass.getuser(),
+            on_progress=lambda part, n: typer.echo(f"  {part}: done ({n:,} so far)", err=True),
+        )
+    except ExportError as err:
+        typer.echo(f"dho: {err}", err=True)
+        raise typer.Exit(1) from err
+    finally:
+        engine.dispose()
+    for kind, count in result.counts.items():
+        typer.echo(f"{kind}: {count:,}")
+    typer.echo(f"wrote {len(result.files)} files and {result.manifest}")
+
+
 @probe_app.command("http")
 def probe_http(
     url: Annotated[str, typer.Argument(help="e.g. http://127.0.0.1:8000/api/v1/ready")],
