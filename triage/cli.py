@@ -275,7 +275,31 @@ def docs_settings(
     typer.echo(f"updated the configuration reference in {file}")
 
 
-# issue 18: page
+@docs_app.command("fhir")
+def docs_fhir(
+    write: Annotated[
+        bool, typer.Option("--write", help="Rewrite the generated parts of --file.")
+    ] = False,
+    file: Annotated[
+        Path, typer.Option("--file", help="The page holding the parts (with --write).")
+    ] = Path("docs/fhir.md"),
+) -> None:
+    """Print docs/fhir.md with its mapping table and examples made anew from the code (the
+    one FHIR mapping, triage/fhir); --write puts them into the page."""
+    from triage.fhir.docs import fill
+
+    try:
+        page = fill(file.read_text(encoding="utf-8"))
+        if not write:
+            typer.echo(page, nl=False)
+            return
+        file.write_text(page, encoding="utf-8")
+    except OSError as err:
+        typer.echo(f"Cannot update {file}: {err.strerror}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(f"updated the mapping table and the examples in {file}")
+
+
 @docs_app.command("programme")
 def docs_programme(
     write: Annotated[

@@ -1,4 +1,4 @@
-"""docs/fhir/mapping.md shows the mapping as it is: its table and its examples are generated
+"""docs/fhir.md shows the mapping as it is: its table and its examples are generated
 from the code, and each example is exactly what the mapping makes (and valid FHIR)."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from tests.fhir_checks import check_resource
 from triage.fhir.docs import REGENERATE, fill
 from triage.fhir.examples import examples
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "fhir" / "mapping.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "fhir.md"
 _EXAMPLE = re.compile(r"^### Example: (.+?)\n\n```json\n(.*?)\n```$", re.S | re.M)
 
 
 def test_the_generated_parts_are_up_to_date() -> None:
     page = PAGE.read_text(encoding="utf-8")
-    assert page == fill(page), f"docs/fhir/mapping.md is out of date: run {REGENERATE}"
+    assert page == fill(page), f"docs/fhir.md is out of date: run {REGENERATE}"
 
 
 def test_every_example_on_the_page_is_what_the_mapping_makes() -> None:

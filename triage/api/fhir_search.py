@@ -1,4 +1,4 @@
-"""The FHIR API's search parameters and paging (``/fhir/r4``; docs/fhir/api.md).
+"""The FHIR API's search parameters and paging (``/fhir/r4``; docs/fhir.md).
 
 - ``date`` with the FHIR prefixes ``eq ne gt lt ge le sa eb`` (``ap`` is refused: 400), at any
   precision from a year to fractions of a second; a value without an offset is a time in the

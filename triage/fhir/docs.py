@@ -1,4 +1,4 @@
-"""The generated parts of docs/fhir/mapping.md: the mapping table (from :data:`TABLE`) and the
+"""The generated parts of docs/fhir.md: the mapping table (from :data:`TABLE`) and the
 examples (from :func:`triage.fhir.examples.examples`). Pure: text in, text out.
 
 The page keeps its prose by hand; what lies between ``<!-- BEGIN generated: <part> -->`` and
@@ -14,11 +14,8 @@ import re
 from triage.fhir.codes import OBSERVATION_CATEGORY, TABLE
 from triage.fhir.examples import examples
 
-#: the command that rewrites the generated parts of docs/fhir/mapping.md
-REGENERATE = (
-    '.venv/bin/python -c "import pathlib, triage.fhir.docs as d; p = pathlib.Path('
-    "'docs/fhir/mapping.md'); p.write_text(d.fill(p.read_text()))\""
-)
+#: the command that rewrites the generated parts of docs/fhir.md (triage/cli.py)
+REGENERATE = "dho docs fhir --write"
 _PART = re.compile(
     r"(<!-- BEGIN generated: (?P<name>[a-z-]+) -->\n).*?(<!-- END generated: (?P=name) -->)",
     re.S,

@@ -1,7 +1,7 @@
 """One example of every resource the mapping makes, from fixed sample rows (synthetic: the
 fødselsnummer is a test identity with the month + 80, the HPR number made up).
 
-docs/fhir/mapping.md shows these (a test checks the document's examples are exactly what
+docs/fhir.md shows these (a test checks the document's examples are exactly what
 :func:`examples` returns), and the tests start from the same sample rows.
 """
 

@@ -22,6 +22,7 @@ from triage.domain.alerts import AlertCategory, AlertState
 from triage.domain.colours import Colour
 from triage.domain.plan import PlanStatus
 from triage.fhir.ids import meter_device_id
+from triage.journal.implicated import implicated as journal_implicated
 from triage.storage.models import (
     AlertActionRow,
     AlertRow,
@@ -263,48 +264,7 @@ def patient_colour(session: Session, patient_id: str) -> PatientColour:
     return PatientColour(worst.value, since)
 
 
-#: At most this many readings/reports are named as an alert's evidence (the newest).
-MAX_IMPLICATED = 20
-
-
 def implicated(session: Session, alert: AlertRow) -> tuple[list[ReadingRow], list[ReportRow]]:
-    """The readings and reports that breached the alert's rule while it was open (between its
-    opening and its last breach): their findings name the alert's rule with a yellow or red
-    colour. The newest :data:`MAX_IMPLICATED` of each."""
-    end = alert.last_breach_at or alert.opened_at
-    breaching = [Colour.YELLOW.value, Colour.RED.value]
-    readings = session.scalars(
-        select(ReadingRow)
-        .where(
-            ReadingRow.patient_id == alert.patient_id,
-            ReadingRow.measured_at >= alert.opened_at,
-            ReadingRow.measured_at <= end,
-            ReadingRow.colour.in_(breaching),
-        )
-        .order_by(ReadingRow.measured_at.desc(), ReadingRow.id.desc())
-        .limit(MAX_BATCH)
-    )
-    reports = session.scalars(
-        select(ReportRow)
-        .where(
-            ReportRow.patient_id == alert.patient_id,
-            ReportRow.answered_at >= alert.opened_at,
-            ReportRow.answered_at <= end,
-            ReportRow.colour.in_(breaching),
-        )
-        .order_by(ReportRow.answered_at.desc(), ReportRow.id.desc())
-        .limit(MAX_BATCH)
-    )
-    return (
-        [row for row in readings if _breaches(row.findings, alert.rule_id)][:MAX_IMPLICATED],
-        [row for row in reports if _breaches(row.findings, alert.rule_id)][:MAX_IMPLICATED],
-    )
-
-
-def _breaches(findings: list[Any], rule_id: str) -> bool:
-    return any(
-        isinstance(f, dict)
-        and f.get("rule_id") == rule_id
-        and f.get("colour") in (Colour.YELLOW.value, Colour.RED.value)
-        for f in findings
-    )
+    """The readings and reports behind the alert, as its journal entry names them (one rule for
+    the API and the write-back: :func:`triage.journal.implicated.implicated`)."""
+    return journal_implicated(session, alert)

@@ -1,4 +1,4 @@
-"""The FHIR R4 REST API (read) under ``/fhir/r4`` (docs/fhir/api.md).
+"""The FHIR R4 REST API (read) under ``/fhir/r4`` (docs/fhir.md).
 
 ``metadata`` (the CapabilityStatement, open as FHIR expects), ``Patient/{id}``, the searches
 ``Observation``, ``DetectedIssue``, ``CarePlan``, ``Flag`` and ``QuestionnaireResponse`` (each
