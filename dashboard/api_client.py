@@ -70,6 +70,39 @@ class Me(_Model):
     centre_ids: list[str] = Field(default_factory=list)
 
 
+class OidcProvider(_Model):
+    """A sign-in service the API is set up with (``GET /auth/oidc/providers``): the button's
+    label and where the browser starts the sign-in (absolute, or a path on the API)."""
+
+    id: str
+    label: str
+    start_url: str
+
+
+class SignInOptions(_Model):
+    """How a person may log in: the OpenID Connect providers, and whether the password form is
+    offered (the API says ``password_login: false`` when no role may use it)."""
+
+    providers: list[OidcProvider] = Field(default_factory=list)
+    password_login: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        """The API may answer a bare list of providers (then the password form stays)."""
+        return {"providers": data} if isinstance(data, list) else data
+
+
+class Handoff(_Model):
+    """The tokens of a finished OpenID Connect sign-in and where to go next."""
+
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    next: str | None = None
+
+
 class Person(_Model):
     """Someone named in a response (who acknowledged, resolved, did, has): the name to show and
     the role (the API's ``…_person`` fields)."""
@@ -622,6 +655,18 @@ class ApiClient:
         data = self._send("POST", "/auth/login", json={"username": username, "password": password})
         self._tokens = _parse(Tokens, data)
         return self.me()
+
+    def sign_in_options(self) -> SignInOptions:
+        """The sign-in services to offer (no login needed)."""
+        return _parse(SignInOptions, self._send("GET", "/auth/oidc/providers"))
+
+    def exchange_handoff(self, handoff: str) -> tuple[Me, str | None]:
+        """Swap the one-time code the API's sign-in callback sent the browser back with for
+        DHO's tokens (single use, short-lived); the person and where to go next (``next``)."""
+        data = self._send("POST", "/auth/oidc/exchange", json={"handoff": handoff})
+        handed = _parse(Handoff, data)
+        self._tokens = _parse(Tokens, data)
+        return self.me(), handed.next
 
     def logout(self) -> None:
         """End the login on the server too; the client forgets its tokens whatever happens."""

@@ -36,6 +36,78 @@ WORDS: dict[str, tuple[str, str]] = {
         "Innloggingen er utløpt. Logg inn på nytt.",
         "Your login has ended. Please log in again.",
     ),
+    # issue 20: sign-in with HelseID (OpenID Connect)
+    "login_with": ("Logg inn med {provider}", "Sign in with {provider}"),
+    "login_intro_oidc": (
+        "Helsepersonell logger inn med HelseID (BankID eller Buypass).",
+        "Health personnel sign in with HelseID (BankID or Buypass).",
+    ),
+    "login_password_heading": (
+        "Eller med brukernavn og passord",
+        "Or with username and password",
+    ),
+    "login_no_way": (
+        "Ingen innloggingsmåte er satt opp. Kontakt administrator.",
+        "No way to log in has been set up. Contact the administrator.",
+    ),
+    "login_providers_unavailable": (
+        "Fant ikke innloggingstjenestene",
+        "Could not find the sign-in services",
+    ),
+    "login_error_title": ("Innloggingen ble avvist", "Sign-in refused"),
+    "login_error_unknown_person": (
+        "Du er ikke registrert i DHO. Be administrator legge deg til med HPR-nummeret ditt.",
+        "You are not registered in DHO. Ask the administrator to add you with your HPR number.",
+    ),
+    "login_error_level_too_low": (
+        "Innloggingen hadde for lavt sikkerhetsnivå for DHO. Logg inn på nytt med BankID eller "
+        "Buypass (sikkerhetsnivå 4).",
+        "The sign-in's security level is too low for DHO. Sign in again with BankID or Buypass "
+        "(security level 4).",
+    ),
+    "login_error_invalid_token": (
+        "DHO kunne ikke bekrefte svaret fra innloggingstjenesten og avviste innloggingen. "
+        "Prøv igjen; skjer det igjen, kontakt administrator.",
+        "DHO could not verify the sign-in service's answer and refused the sign-in. Try again; "
+        "if it happens again, contact the administrator.",
+    ),
+    "login_error_expired_attempt": (
+        "Innloggingsforsøket er utløpt eller allerede brukt. Start innloggingen på nytt.",
+        "The sign-in attempt has expired or was already used. Start the sign-in again.",
+    ),
+    "login_error_not_own_patient": (
+        "Pasienten du åpnet fra journalen er ikke din pasient i DHO. Du kan bare åpne dine egne "
+        "pasienter; logg inn for å se dem under «Mine pasienter».",
+        "The patient you opened from the record is not your patient in DHO. You can only open "
+        "your own patients; sign in to see them under “My patients”.",
+    ),
+    "login_error_provider_error": (
+        "Innloggingstjenesten svarte med en feil, eller innloggingen ble avbrutt. Prøv igjen "
+        "om litt.",
+        "The sign-in service answered with an error, or the sign-in was cancelled. Try again "
+        "in a little while.",
+    ),
+    "login_error_password_only_role": (
+        "Rollen din logger inn med brukernavn og passord i DHO, ikke med HelseID. Bruk "
+        "skjemaet under.",
+        "Your role logs in to DHO with username and password, not with HelseID. Use the form "
+        "below.",
+    ),
+    "login_error_session_ended": (
+        "Innloggingen din er avsluttet: den er utløpt, du er logget ut hos innloggingstjenesten, "
+        "eller du må logge inn på nytt. Logg inn igjen for å fortsette.",
+        "Your login has ended: it expired, you logged out at the sign-in service, or you need "
+        "to sign in again. Sign in again to continue.",
+    ),
+    "login_error_other": (
+        "Innloggingen ble avvist ({code}). Prøv igjen; skjer det igjen, kontakt administrator.",
+        "The sign-in was refused ({code}). Try again; if it happens again, contact the "
+        "administrator.",
+    ),
+    "login_password_refused_role": (
+        "Rollen din kan ikke logge inn med passord her. Logg inn med HelseID.",
+        "Your role may not log in with a password here. Sign in with HelseID.",
+    ),
     "role": ("Rolle", "Role"),
     "role_nurse": ("Sykepleier", "Nurse"),
     "role_gp": ("Fastlege", "GP"),

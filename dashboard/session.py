@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard.api_client import ApiClient, ApiError, Me, Patient
 from dashboard.i18n import Language, t
 from dashboard.settings import DashboardSettings
+from dashboard.sign_in import Destination
 
 _SETTINGS = "dho_settings"
 _CLIENT = "dho_client"
@@ -22,6 +23,10 @@ _LANGUAGE = "dho_language"
 _PATIENT = "dho_patient_id"
 _FLASH = "dho_flash"
 _FLASH_ERROR = "dho_flash_error"
+_LOGIN_NOTICE = "dho_login_notice"
+#: where to go after the login (a :class:`dashboard.sign_in.Destination`): kept through the
+#: password form, and handed to the sign-in service as ``next``
+_AFTER_LOGIN = "dho_after_login"
 
 
 def start(settings: DashboardSettings) -> None:
@@ -83,6 +88,52 @@ def log_out() -> None:
     st.session_state.pop(_PATIENT, None)
 
 
+def after_login(destination: Destination | None) -> None:
+    """Where to go once logged in (None: the role's start page)."""
+    if destination is None:
+        st.session_state.pop(_AFTER_LOGIN, None)
+    else:
+        st.session_state[_AFTER_LOGIN] = destination
+
+
+def take_after_login() -> Destination | None:
+    """Where to go now that the person is logged in (once)."""
+    found: Destination | None = st.session_state.pop(_AFTER_LOGIN, None)
+    return found
+
+
+def pending_next() -> str | None:
+    """The ``next`` to give a sign-in service: where the person was going."""
+    found: Destination | None = st.session_state.get(_AFTER_LOGIN)
+    return found.next_value if found else None
+
+
+def login_notice(message: str, *, error: bool = True) -> None:
+    """A message for the login page: why a sign-in was refused or a login ended."""
+    st.session_state[_LOGIN_NOTICE] = (message, error)
+
+
+def show_login_notice() -> None:
+    notice: tuple[str, bool] | None = st.session_state.pop(_LOGIN_NOTICE, None)
+    if notice is None:
+        return
+    message, error = notice
+    lang = language()
+    if error:
+        st.error(f"**{t('login_error_title', lang)}**  \n{message}", icon="🔒")
+    else:
+        st.warning(message, icon="🔒")
+
+
+def session_ended() -> None:
+    """The API ended the login (expired, logged out at the sign-in service, re-authentication
+    due): forget the person and go back to the login page with a message."""
+    st.session_state.pop(_ME, None)
+    st.session_state.pop(_PATIENT, None)
+    login_notice(t("login_error_session_ended", language()), error=False)
+    st.rerun()
+
+
 def patient_id() -> str | None:
     found: str | None = st.session_state.get(_PATIENT)
     return found
@@ -128,13 +179,10 @@ def show_flash() -> None:
 
 
 def show_error(err: ApiError) -> None:
-    """The API's reason, in a box a person can read; a login that ended sends them back to log
-    in."""
-    lang = language()
+    """The API's reason, in a box a person can read; a login that ended sends them back to the
+    login page (with a message)."""
     if err.is_unauthorised and me() is not None:
-        st.session_state.pop(_ME, None)
-        st.warning(t("session_ended", lang), icon="🔒")
-        return
+        session_ended()
     text = f"**{err.title}**"
     if err.detail:
         text += f"  \n{err.detail}"

@@ -19,6 +19,11 @@ class DashboardSettings(BaseSettings):
         default=AnyHttpUrl("http://127.0.0.1:8000"),
         description="the DHO service's base URL (the API lives under /api/v1)",
     )
+    api_public_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="the DHO service's base URL as the person's browser reaches it (the "
+        "sign-in with HelseID starts there); unset: api_url",
+    )
     api_timeout_seconds: float = Field(
         default=10.0, gt=0, description="how long to wait for an answer from the API"
     )
@@ -38,6 +43,11 @@ class DashboardSettings(BaseSettings):
     def api_base(self) -> str:
         """The API's root, ``…/api/v1``."""
         return str(self.api_url).rstrip("/") + "/api/v1"
+
+    @property
+    def api_public_base(self) -> str:
+        """The API's root as the browser reaches it, ``…/api/v1``."""
+        return str(self.api_public_url or self.api_url).rstrip("/") + "/api/v1"
 
     def now(self) -> datetime:
         """The dashboard's 'now' (aware, UTC): ``fixed_now`` when set, else the wall clock."""

@@ -17,6 +17,13 @@ from dashboard.api_client import ApiError
 from dashboard.i18n import LANGUAGES, Language, t
 from dashboard.presenters import role_word
 from dashboard.settings import DashboardSettings
+from dashboard.sign_in import (
+    ERROR_PARAM,
+    HANDOFF_PARAM,
+    Destination,
+    destination,
+    login_error_message,
+)
 
 PAGES = Path(__file__).parent / "app_pages"
 
@@ -106,30 +113,68 @@ def _sidebar(language: Language) -> None:
                 st.rerun()
 
 
-#: the alert of a link ``/?alert=<id>`` (from an escalation message), kept through the login
-_LINKED_ALERT = "dho_linked_alert"
-
-
 def _remember_linked_alert() -> None:
+    """A link ``/?alert=<id>`` (from an escalation message): its patient after the login."""
     linked = st.query_params.get("alert")
     if linked:
-        st.session_state[_LINKED_ALERT] = linked
+        session.after_login(Destination("alert", linked))
         del st.query_params["alert"]
 
 
-def _open_linked_alert(pages: list[st.Page], language: Language) -> None:
-    """After login: the linked alert's patient page (when the person may see the patient)."""
-    alert_id = st.session_state.pop(_LINKED_ALERT, None)
-    patient_page = next((p for p in pages if p.url_path == "patient"), None)
-    if not alert_id or patient_page is None:
+def _sign_in_returned(language: Language) -> None:
+    """The browser is back from a sign-in service (issue 20): ``?dho_handoff=<code>`` swaps the
+    one-time code for DHO's tokens (then on to ``next``), ``?dho_login_error=<code>`` says on
+    the login page why the sign-in was refused. Both parameters leave the address at once, so
+    a reload or a bookmark never reuses them."""
+    handoff = st.query_params.get(HANDOFF_PARAM)
+    error = st.query_params.get(ERROR_PARAM)
+    for name in (HANDOFF_PARAM, ERROR_PARAM, "next"):
+        if name in st.query_params:
+            del st.query_params[name]
+    if error:
+        session.login_notice(login_error_message(error, language))
+        return
+    if not handoff:
         return
     try:
-        alert = session.client().alert(alert_id)
-    except ApiError:
-        session.flash_error(ApiError(404, t("alert_link_not_found", language)))
+        user, next_value = session.client().exchange_handoff(handoff)
+    except ApiError as err:
+        if err.status is None or err.status >= 500:
+            session.login_notice(f"{err.title}  \n{err.detail}".strip())
+        else:  # used, expired or unknown: the same advice
+            session.login_notice(login_error_message("expired_attempt", language))
         return
-    session.choose_patient(alert.patient_id)
+    session.logged_in(user)
+    session.after_login(destination(next_value))
+
+
+def _open_destination(pages: list[st.Page], language: Language) -> None:
+    """After the login: the patient the person was going to (a patient's GP view from the EPJ's
+    launch, or a linked alert's patient) when the person's pages include the patient page."""
+    going = session.take_after_login()
+    patient_page = next((p for p in pages if p.url_path == "patient"), None)
+    if going is None or patient_page is None:
+        return
+    patient = going.id
+    if going.kind == "alert":
+        try:
+            patient = session.client().alert(going.id).patient_id
+        except ApiError:
+            session.flash_error(ApiError(404, t("alert_link_not_found", language)))
+            return
+    session.choose_patient(patient)
     st.switch_page(patient_page)
+
+
+def _run(chosen: st.Page) -> None:
+    """The page; a login the API ended on the way goes back to the login page, with a reason
+    (never a stack trace)."""
+    try:
+        chosen.run()
+    except ApiError as err:
+        if err.is_unauthorised and session.me() is not None:
+            session.session_ended()
+        session.show_error(err)
 
 
 def main() -> None:
@@ -137,8 +182,9 @@ def main() -> None:
     st.set_page_config(page_title="DHO", page_icon="🩺", layout="wide")
     st.html(_STYLE)
     session.start(settings)
-    _remember_linked_alert()
     language = session.language()
+    _remember_linked_alert()
+    _sign_in_returned(language)
     _sidebar(language)
     user = session.me()
     if user is None:
@@ -147,8 +193,8 @@ def main() -> None:
         pages = _pages_for(user.role, language)
     chosen = st.navigation(pages)
     if user is not None:
-        _open_linked_alert(pages, language)
-    chosen.run()
+        _open_destination(pages, language)
+    _run(chosen)
 
 
 main()
