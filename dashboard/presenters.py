@@ -508,6 +508,8 @@ def login_refusal(err: ApiError, language: Language) -> str:
         return t("login_wrong", language)
     if err.status == 429:
         return t("login_too_many", language)
+    if err.status == 403:  # issue 20: the right password, but the role signs in with HelseID
+        return t("login_password_refused_role", language)
     return err.detail or err.title
 
 

@@ -14,8 +14,8 @@ from dashboard.i18n import Language, t
 from dashboard.presenters import login_refusal
 from dashboard.sign_in import provider_button_label, start_link
 
-#: the provider buttons are plain links opened in this tab (Streamlit's link button opens a new
-#: one): the sign-in leaves the dashboard and comes back to it
+#: the provider buttons are plain links, followed in this tab (Streamlit's link button opens a
+#: new one): the sign-in leaves the dashboard and comes back to it
 _BUTTON_STYLE = """
 <style>
 a.dho-sign-in {
@@ -42,7 +42,7 @@ def _provider_buttons(options: SignInOptions, lang: Language) -> None:
     api_url = session.settings().api_public_base
     next_value = session.pending_next()
     links = "".join(
-        f'<a class="dho-sign-in" target="_self" data-provider="{escape(p.id)}" '
+        f'<a class="dho-sign-in" data-provider="{escape(p.id)}" '
         f'href="{escape(start_link(p.start_url, api_url, next_value))}">'
         f"{escape(provider_button_label(p.label, lang))}</a>"
         for p in options.providers

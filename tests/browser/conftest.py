@@ -85,18 +85,19 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -
     )
 
 
-@pytest.fixture
-def dashboard_url(http: httpx.Client, tmp_path: Path) -> Iterator[str]:
-    """``streamlit run dashboard/streamlit_app.py`` on a free port, pointed at the test API."""
-    port = free_port()
+@contextmanager
+def running_dashboard(api_url: str, log_dir: Path, port: int | None = None) -> Iterator[str]:
+    """``streamlit run dashboard/streamlit_app.py`` on ``port`` (a free one when None), pointed
+    at the API at ``api_url``; yields the dashboard's URL."""
+    port = port or free_port()
     env = {
         **os.environ,
-        "DHO_DASHBOARD_API_URL": str(http.base_url),
+        "DHO_DASHBOARD_API_URL": api_url,
         "DHO_DASHBOARD_FIXED_NOW": NOW.isoformat(),
         "DHO_DASHBOARD_REFRESH_SECONDS": "3600",  # the test drives every refresh itself
         "DHO_DASHBOARD_LANGUAGE": "nb",
     }
-    log = tmp_path / "streamlit.log"
+    log = log_dir / "streamlit.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own script, no shell
             [
@@ -128,6 +129,13 @@ def dashboard_url(http: httpx.Client, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def dashboard_url(http: httpx.Client, tmp_path: Path) -> Iterator[str]:
+    """``streamlit run dashboard/streamlit_app.py`` on a free port, pointed at the test API."""
+    with running_dashboard(str(http.base_url), tmp_path) as url:
+        yield url
 
 
 @contextmanager

@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dashboard.api_client import SignInOptions
+from dashboard.api_client import ApiError, SignInOptions
 from dashboard.i18n import WORDS
+from dashboard.presenters import login_refusal
 from dashboard.settings import DashboardSettings
 from dashboard.sign_in import (
     LOGIN_ERROR_CODES,
@@ -130,3 +131,13 @@ def test_the_browser_reaches_the_api_at_its_public_address_when_one_is_set() -> 
     )
     assert public.api_public_base == "https://dho.testvik.invalid/api/v1"
     assert public.api_base == "http://api:8000/api/v1"
+
+
+def test_a_role_that_must_use_helseid_is_told_so_after_a_password() -> None:
+    """``DHO_PASSWORD_LOGIN_ROLES`` without the person's role: the API answers 403 after the
+    right password; the form says to sign in with HelseID."""
+    refused = ApiError(403, "Forbidden", "password login is not allowed for the role gp")
+    assert login_refusal(refused, "nb") == (
+        "Rollen din kan ikke logge inn med passord her. Logg inn med HelseID."
+    )
+    assert "Sign in with HelseID" in login_refusal(refused, "en")
