@@ -65,17 +65,20 @@ lint: have-py
 	if [ $${#failed[@]} -gt 0 ]; then printf 'make lint: FAILED: %s\n' "$${failed[@]}" >&2; exit 1; fi; \
 	echo "make lint: all checks passed"
 
-# The tests' Node.js parts (tests/fhir_server: the official FHIR R4 JSON Schema and the test FHIR
-# server the journal write-back posts to), installed from the lock file when it changed.
-NODE_DIR := tests/fhir_server
+# The tests' Node.js parts, each installed from its own lock file when that changed:
+# tests/fhir_server (the official FHIR R4 JSON Schema and the test FHIR server the journal
+# write-back posts to) and tests/oidc_provider (the test OpenID Connect provider of the sign-in).
+NODE_DIRS := tests/fhir_server tests/oidc_provider
 node-deps:
 	@if ! command -v npm >/dev/null 2>&1; then \
-		msg="npm (Node.js 20) is missing: the FHIR schema and journal tests need it"; \
+		msg="npm (Node.js 20) is missing: the FHIR schema, journal and sign-in tests need it"; \
 		case "$${CI:-}" in true|1) echo "$$msg" >&2; exit 1;; *) echo "warning: $$msg; they skip" >&2; exit 0;; esac; \
 	fi
-	@if [ ! -f $(NODE_DIR)/node_modules/.package-lock.json ] || [ $(NODE_DIR)/package-lock.json -nt $(NODE_DIR)/node_modules/.package-lock.json ]; then \
-		echo "+ npm ci --prefix $(NODE_DIR)"; npm ci --prefix $(NODE_DIR) --ignore-scripts --no-audit --no-fund; \
-	fi
+	@for dir in $(NODE_DIRS); do \
+		if [ ! -f $$dir/node_modules/.package-lock.json ] || [ $$dir/package-lock.json -nt $$dir/node_modules/.package-lock.json ]; then \
+			echo "+ npm ci --prefix $$dir"; npm ci --prefix $$dir --ignore-scripts --no-audit --no-fund || exit 1; \
+		fi; \
+	done
 
 # pytest exits 5 when it collected no tests: that is a failure here too.
 test: have-py node-deps

@@ -9,7 +9,7 @@ import pytest
 from tests import services
 
 #: real SMTP and webhook receivers for notification tests (fixtures smtp_sink, webhook)
-pytest_plugins = ["tests.notify_receivers", "tests.fhir_server"]
+pytest_plugins = ["tests.notify_receivers", "tests.fhir_server", "tests.oidc_provider"]
 
 
 @pytest.fixture(scope="session")
