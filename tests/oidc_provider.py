@@ -22,7 +22,8 @@ each with a synthetic fødselsnummer (``helseid://claims/identity/pid``), ``name
 ``helseid://claims/identity/assurance_level`` ("high"/"substantial"), all in the ID token.
 
 The client's redirect URIs and ``backchannel_logout_uri`` come from the test module's
-``OIDC_REDIRECT_URIS`` / ``OIDC_BACKCHANNEL_LOGOUT_URI`` or later from
+``OIDC_REDIRECT_URIS`` / ``OIDC_BACKCHANNEL_LOGOUT_URI`` (and ``OIDC_CLIENT_ALG``, RS256 or
+ES256, for the client's key) or later from
 :meth:`OidcProvider.set_client`; the ID token has a ``sid`` only once the client has a
 ``backchannel_logout_uri`` (``backchannel_logout_session_required``). :func:`login` drives the
 provider's login form with httpx.
@@ -157,6 +158,10 @@ class OidcProvider:
     def reset(self) -> None:
         self._post("reset")
 
+    def login(self, http: httpx.Client, start_url: str, user: str) -> str:
+        """:func:`login` at this provider: the client's redirect location after the form."""
+        return login(http, start_url, user, issuer=self.issuer)
+
 
 def _node() -> str:
     node = shutil.which("node")
@@ -179,9 +184,12 @@ def start_oidc_provider(
     *,
     redirect_uris: Sequence[str] = (DEFAULT_REDIRECT_URI,),
     backchannel_logout_uri: str | None = None,
+    client_alg: Literal["RS256", "ES256"] = "RS256",
 ) -> OidcProvider:
-    """Start a provider on a free port and wait until it listens."""
+    """Start a provider on a free port and wait until it listens. ``client_alg``: the client's
+    key pair (its private JWK carries ``alg``, ``kid``)."""
     command = [_node(), str(PROVIDER_JS), "--port", "0", "--host", "127.0.0.1"]
+    command += ["--client-alg", client_alg]
     for uri in redirect_uris:
         command += ["--redirect-uri", uri]
     if backchannel_logout_uri is not None:
@@ -232,20 +240,34 @@ def stop_oidc_provider(provider: OidcProvider) -> None:
     provider.stderr_file.unlink(missing_ok=True)
 
 
-def login(http: httpx.Client, authorize_url: str, user: str, *, max_hops: int = 10) -> str:
-    """Follow ``authorize_url`` through the provider's login form as ``user`` (httpx keeps the
-    provider's cookies) and return the location the provider finally sends the browser to
-    (the client's redirect URI with ``code`` and ``state``, or with ``error``)."""
-    url = authorize_url
-    issuer = "{0.scheme}://{0.netloc}".format(urlsplit(authorize_url))
+def login(
+    http: httpx.Client,
+    start_url: str,
+    user: str,
+    *,
+    issuer: str | None = None,
+    max_hops: int = 10,
+) -> str:
+    """Follow ``start_url`` through the provider's login form as ``user`` and return the first
+    location outside the provider that the provider sends the browser to (the client's
+    redirect URI with ``code``, ``state`` and ``iss``, or with ``error``).
+
+    ``start_url`` is the provider's authorization URL, or a URL that redirects there (DHO's
+    ``/start``) when ``issuer`` names the provider. ``http`` keeps the provider's cookies: a
+    second sign-in with the same client finds the provider's session and skips the form."""
+    issuer = issuer or "{0.scheme}://{0.netloc}".format(urlsplit(start_url))
+    url = start_url
+    at_provider = False
     for _ in range(max_hops):
+        here = url.startswith(issuer + "/")
+        if at_provider and not here:
+            return url
+        at_provider = at_provider or here
         answer = http.get(url, follow_redirects=False)
         if answer.is_redirect:
             url = urljoin(url, answer.headers["location"])
-            if not url.startswith(issuer):
-                return url
             continue
-        if answer.status_code == 200 and 'name="login"' in answer.text:
+        if here and answer.status_code == 200 and 'name="login"' in answer.text:
             path = urlsplit(url).path.rstrip("/")
             posted = http.post(
                 f"{issuer}{path}/login", data={"login": user}, follow_redirects=False
@@ -255,11 +277,9 @@ def login(http: httpx.Client, authorize_url: str, user: str, *, max_hops: int = 
                     f"login as {user!r} refused: {posted.status_code} {posted.text}"
                 )
             url = urljoin(url, posted.headers["location"])
-            if not url.startswith(issuer):
-                return url
             continue
         raise AssertionError(f"unexpected answer from {url}: {answer.status_code} {answer.text}")
-    raise AssertionError(f"more than {max_hops} redirects from {authorize_url}")
+    raise AssertionError(f"more than {max_hops} redirects from {start_url}")
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +287,7 @@ def oidc_provider_module(request: pytest.FixtureRequest) -> Iterator[OidcProvide
     provider = start_oidc_provider(
         redirect_uris=getattr(request.module, "OIDC_REDIRECT_URIS", (DEFAULT_REDIRECT_URI,)),
         backchannel_logout_uri=getattr(request.module, "OIDC_BACKCHANNEL_LOGOUT_URI", None),
+        client_alg=getattr(request.module, "OIDC_CLIENT_ALG", "RS256"),
     )
     yield provider
     stop_oidc_provider(provider)

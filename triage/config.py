@@ -270,6 +270,22 @@ class Settings(BaseSettings):
         description="Seconds one delivery of a journal Bundle may take before it fails.",
     )
 
+    # issue 20: OpenID Connect sign-in (docs/identity.md)
+    oidc_providers_file: Path | None = Field(
+        default=None,
+        description="JSON file listing the OpenID Connect providers people may sign in with "
+        "(HelseID is the documented profile): a list of {id, label, issuer, client_id, "
+        "private_key_file, scopes, acr_values, min_security_level, hpr_claim, pid_claim, "
+        "security_level_claim, max_session_hours} (docs/identity.md); unset: password login "
+        "only.",
+    )
+    password_login_roles: list[str] = Field(
+        default_factory=lambda: ["nurse", "gp", "admin", "lead"],
+        description="Roles that may log in with username and password (JSON list, e.g. "
+        '["admin"] once GPs and nurses sign in with HelseID); a person of another role is '
+        "refused with 403 after a right password (audited).",
+    )
+
     @model_validator(mode="after")
     def _no_default_secrets_outside_demo(self) -> Self:
         if not self.demo and self.secret_key == DEMO_SECRET:
@@ -281,6 +297,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"DHO_SECRET_KEY is too short: at least {MIN_SECRET_BYTES} bytes "
                 "(e.g. `openssl rand -hex 32`)"
+            )
+        unknown = sorted(set(self.password_login_roles) - {"nurse", "gp", "admin", "lead"})
+        if unknown:
+            raise ValueError(
+                f"DHO_PASSWORD_LOGIN_ROLES names unknown roles {unknown}: use nurse, gp, admin, "
+                "lead"
             )
         return self
 

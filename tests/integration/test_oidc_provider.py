@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -34,6 +35,8 @@ from tests.oidc_provider import (
     SCOPES,
     OidcProvider,
     login,
+    start_oidc_provider,
+    stop_oidc_provider,
 )
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -80,13 +83,17 @@ def _client_assertion(provider: OidcProvider, audience: str, key: Any = None) ->
         "iat": now,
         "exp": now + 60,
     }
+    algorithm = provider.client_jwk["alg"]
     return jwt.encode(
-        claims, key if key is not None else jwk.key, algorithm="RS256", headers={"kid": jwk.key_id}
+        claims,
+        key if key is not None else jwk.key,
+        algorithm=algorithm,
+        headers={"kid": jwk.key_id},
     )
 
 
 def _code(provider: OidcProvider, http: httpx.Client, sign_in: SignIn, user: str) -> str:
-    location = login(http, _authorize_url(provider, sign_in), user)
+    location = provider.login(http, _authorize_url(provider, sign_in), user)
     assert location.startswith(DEFAULT_REDIRECT_URI), location
     query = parse_qs(urlsplit(location).query)
     assert query["state"] == [sign_in.state]
@@ -200,6 +207,31 @@ def test_each_user_has_their_claims(
         level,
         acr,
     )
+
+
+def test_a_second_sign_in_in_the_same_browser_skips_the_form(oidc_provider: OidcProvider) -> None:
+    with httpx.Client(timeout=10) as http:
+        first, second = SignIn(), SignIn()
+        _code(oidc_provider, http, first, "nurse")
+        answer = http.get(_authorize_url(oidc_provider, second), follow_redirects=False)
+        assert answer.is_redirect
+        assert answer.headers["location"].startswith(DEFAULT_REDIRECT_URI)
+        code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+    tokens = _exchange(oidc_provider, second, code).json()
+    first_claims = _verify(oidc_provider, tokens["id_token"], second.nonce)
+    assert first_claims["sub"] == "nurse"
+
+
+def test_an_es256_client_key_signs_in_too() -> None:
+    provider = start_oidc_provider(client_alg="ES256")
+    try:
+        assert provider.client_jwk["kty"] == "EC"
+        assert json.loads(provider.client_key_file.read_text()) == provider.client_jwk
+        sign_in, tokens = _sign_in(provider, "gp")
+        assert _verify(provider, tokens["id_token"], sign_in.nonce)[CLAIM_HPR] == "9144889"
+    finally:
+        stop_oidc_provider(provider)
+    assert not provider.client_key_file.exists()
 
 
 def test_an_unknown_login_stays_on_the_form(oidc_provider: OidcProvider) -> None:

@@ -275,6 +275,8 @@ async function backchannelLogout(sub) {
   const client = await provider.Client.find(clientMetadata.client_id);
   const results = [];
   for (const [sessionId, { sid }] of sessions.get(sub) ?? []) {
+    // a session ended already (RP-initiated logout) had its logout token then
+    if (!(await provider.Session.adapter.find(sessionId))) continue; // eslint-disable-line no-await-in-loop
     let outcome = 'sent';
     if (client.backchannelLogoutUri) {
       try {
@@ -285,8 +287,7 @@ async function backchannelLogout(sub) {
     } else {
       outcome = 'no backchannel_logout_uri';
     }
-    const session = await provider.Session.adapter.find(sessionId);
-    if (session) await provider.Session.adapter.destroy(sessionId);
+    await provider.Session.adapter.destroy(sessionId); // eslint-disable-line no-await-in-loop
     results.push({ sid, outcome });
   }
   sessions.delete(sub);

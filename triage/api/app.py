@@ -16,12 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.api.deps import Clock, GatewayAuthenticator
 from triage.api.errors import UnexpectedErrors, install_error_handlers
-from triage.api.input_checks import checked_ingest_request, checked_request
+from triage.api.input_checks import (
+    checked_form_request,
+    checked_ingest_request,
+    checked_request,
+)
 from triage.api.language import RequestLanguage
 from triage.api.limits import BodyLimit
 from triage.api.queries.worklist import AlertSummaryCache
 from triage.api.ratelimit import RateLimiter
-from triage.api.routers import ROUTERS, fhir, ingest, programme_settings, receipt
+from triage.api.routers import ROUTERS, fhir, ingest, oidc, programme_settings, receipt
+from triage.auth.oidc import OidcProviders, load_providers
 from triage.auth.tokens import LocalTokens
 from triage.config import Settings
 from triage.ingest.pipeline import PlanCache
@@ -76,6 +81,8 @@ def create_app(
     app.state.login_limiter = RateLimiter(settings.login_rate_per_minute)
     app.state.ingest_limiter = RateLimiter(settings.ingest_rate_per_minute)
     app.state.receipt_limiter = receipt.receipt_limiter(settings)
+    # the OpenID Connect providers (issue 20): a bad providers file stops the start here
+    app.state.oidc = OidcProviders(load_providers(settings.oidc_providers_file))
     error_formats = {fhir.FHIR_PREFIX: fhir.outcome_response}  # OperationOutcome on /fhir/r4
     install_error_handlers(app, error_formats)
     app.add_middleware(
@@ -93,6 +100,8 @@ def create_app(
         check = checked_ingest_request if router is ingest.router else checked_request
         v1.include_router(router, dependencies=[Depends(check)])
     v1.include_router(programme_settings.router, dependencies=[Depends(checked_request)])
+    # a provider posts its back-channel logout as a form
+    v1.include_router(oidc.router, dependencies=[Depends(checked_form_request)])
     app.include_router(v1)
     app.include_router(fhir.router)  # /fhir/r4: its own checks (input, Accept) on the router
     _document_bodies(app)

@@ -82,12 +82,21 @@ def unstorable(value: Any, location: Location) -> Iterator[dict[str, Any]]:
 MAX_ERRORS = 20
 
 
-async def _check(request: Request, *, body: bool) -> None:
+async def checked_form_request(request: Request) -> None:
+    """For the endpoints a provider calls with a form body (OpenID Connect back-channel logout):
+    a JSON body is checked as :func:`checked_request` does, a form body is left to the endpoint
+    (its one field is a signed token, validated there)."""
+    content_type = request.headers.get("content-type") or ""
+    await _check(request, body=is_json(content_type), form_ok=True)
+
+
+async def _check(request: Request, *, body: bool, form_ok: bool = False) -> None:
     route = request.scope.get("route")
     has_body_field = isinstance(route, APIRoute) and route.body_field is not None
     raw_body = await request.body() if has_body_field else b""
     content_type = request.headers.get("content-type")
-    if raw_body and not is_json(content_type):
+    form = (content_type or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+    if raw_body and not is_json(content_type) and not (form_ok and form):
         raise UnsupportedMediaTypeError(content_type)
     errors: list[dict[str, Any]] = []
     for name, value in request.path_params.items():

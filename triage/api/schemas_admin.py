@@ -25,6 +25,21 @@ Username = Annotated[
     ),
 ]
 DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
+OidcProvider = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="an identity provider's id (DHO_OIDC_PROVIDERS_FILE), with oidc_subject",
+    ),
+]
+OidcSubject = Annotated[
+    str,
+    Field(
+        max_length=255,
+        description="the person's subject (`sub`) at oidc_provider: how someone without an HPR "
+        "number is matched at sign-in (docs/identity.md); empty removes it",
+    ),
+]
 Password = Annotated[
     str,
     Field(
@@ -58,6 +73,8 @@ class UserCreate(BaseModel):
         default_factory=list, description="the follow-up centres the user works for (nurses)"
     )
     hpr_number: HprNumber | None = None
+    oidc_provider: OidcProvider | None = None
+    oidc_subject: OidcSubject | None = None
     password: Password | None = None
 
 
@@ -72,6 +89,8 @@ class UserUpdate(BaseModel):
     role: Role | None = None
     centre_ids: Ids | None = None
     hpr_number: HprNumber | None = None
+    oidc_provider: OidcProvider | None = None
+    oidc_subject: OidcSubject | None = None
 
 
 class UserRead(BaseModel):
@@ -85,6 +104,10 @@ class UserRead(BaseModel):
     role: Role
     centre_ids: list[str]
     hpr_number: str | None
+    oidc_provider: str | None = None
+    oidc_subject: str | None = Field(
+        default=None, description="the subject at oidc_provider this user signs in as"
+    )
     active: bool
     created_at: AwareDatetime
     last_login_at: AwareDatetime | None

@@ -44,6 +44,12 @@ class LoginRefusedError(Exception):
         self.why = why or message
 
 
+class PasswordLoginOffError(LoginRefusedError):
+    """The password was right, but the person's role must sign in otherwise (OpenID Connect):
+    ``DHO_PASSWORD_LOGIN_ROLES``. Said only after a right password, so it reveals nothing about
+    accounts to someone who does not know the password."""
+
+
 class RefreshReuseError(LoginRefusedError):
     """A used refresh token was presented again: the login session it belongs to has ended."""
 
@@ -98,13 +104,44 @@ def login(
         raise LoginRefusedError(WRONG)
     user.failed_logins = 0
     user.locked_until = None
+    if user.role not in settings.password_login_roles:
+        raise PasswordLoginOffError(
+            f"password login is turned off for the role {user.role}: sign in with the "
+            "identity provider (HelseID)",
+            why=f"password login is off for the role {user.role} (DHO_PASSWORD_LOGIN_ROLES)",
+        )
     user.last_login_at = now
+    auth_session = start_session(session, user, now)
+    return issue(session, settings, auth_session, now)
+
+
+def start_session(
+    session: Session,
+    user: UserRow,
+    now: datetime,
+    *,
+    oidc_provider: str | None = None,
+    oidc_sid: str | None = None,
+    oidc_sub: str | None = None,
+    auth_time: datetime | None = None,
+    reauth_after: datetime | None = None,
+) -> AuthSessionRow:
+    """A new login session (not live until :func:`issue` gives it tokens)."""
     auth_session = AuthSessionRow(
-        id=new_id(), user_id=user.id, created_at=now, expires_at=now, last_used_at=now
+        id=new_id(),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now,
+        last_used_at=now,
+        oidc_provider=oidc_provider,
+        oidc_sid=oidc_sid,
+        oidc_sub=oidc_sub,
+        auth_time=auth_time,
+        reauth_after=reauth_after,
     )
     session.add(auth_session)
     session.flush()  # the session row before its first refresh token (foreign key)
-    return _issue(session, settings, auth_session, now)
+    return auth_session
 
 
 def refresh(session: Session, settings: Settings, token: str, now: datetime) -> IssuedTokens:
@@ -142,7 +179,12 @@ def refresh(session: Session, settings: Settings, token: str, now: datetime) -> 
     if user is None or not user.active:
         row.ended_at, row.end_reason = now, "user_inactive"
         raise LoginRefusedError("this account is deactivated")
-    return _issue(session, settings, row, now)
+    if row.reauth_after is not None and row.reauth_after <= now:
+        # an OpenID Connect login cannot outlive max_session_hours since the provider's
+        # authentication: the person signs in again
+        row.ended_at, row.end_reason = now, "reauth_required"
+        raise LoginRefusedError("sign in again: the identity provider's login is too old")
+    return issue(session, settings, row, now)
 
 
 def end_session(session: Session, session_id: str, now: datetime, reason: str = "logout") -> None:
@@ -158,9 +200,9 @@ def session_is_live(session: Session, session_id: str, user_id: str, now: dateti
     )
 
 
-def _issue(
-    session: Session, settings: Settings, row: AuthSessionRow, now: datetime
-) -> IssuedTokens:
+def issue(session: Session, settings: Settings, row: AuthSessionRow, now: datetime) -> IssuedTokens:
+    """Access and refresh tokens for the login session ``row``; the session now lasts
+    ``refresh_token_hours`` from ``now`` (never past its ``reauth_after``)."""
     tokens = LocalTokens(settings.secret_key, timedelta(minutes=settings.access_token_minutes))
     refresh_token = new_refresh_token()
     session.add(
@@ -168,6 +210,8 @@ def _issue(
     )
     row.last_used_at = now
     row.expires_at = now + timedelta(hours=settings.refresh_token_hours)
+    if row.reauth_after is not None and row.reauth_after < row.expires_at:
+        row.expires_at = row.reauth_after
     access, access_expires = tokens.issue(row.user_id, row.id, now)
     return IssuedTokens(
         user_id=row.user_id,

@@ -143,6 +143,14 @@ class UserRow(Base):
     # to this e-mail address through the operator's DHO_NOTIFY_EMAIL_URL
     digest_frequency: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
     digest_email: Mapped[str | None] = mapped_column(String(254))
+    # issue 20: a person who signs in with OpenID Connect without an HPR number is matched by
+    # the provider's subject, registered by an admin (never created at sign-in)
+    oidc_provider: Mapped[str | None] = mapped_column(String(64))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        UniqueConstraint("oidc_provider", "oidc_subject", name="uq_users_oidc_subject"),
+    )
 
 
 class AuthSessionRow(Base):
@@ -159,6 +167,14 @@ class AuthSessionRow(Base):
     last_used_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))  # logout | refresh_reuse | …
+    # issue 20: a login through an OpenID Connect provider follows the provider's session: its
+    # back-channel logout (by sid or sub) ends it, and it cannot be refreshed past reauth_after
+    # (max_session_hours after the provider's auth_time)
+    oidc_provider: Mapped[str | None] = mapped_column(String(64))
+    oidc_sid: Mapped[str | None] = mapped_column(String(255), index=True)
+    oidc_sub: Mapped[str | None] = mapped_column(String(255), index=True)
+    auth_time: Mapped[datetime | None]
+    reauth_after: Mapped[datetime | None]
 
 
 class RefreshTokenRow(Base):
@@ -171,6 +187,50 @@ class RefreshTokenRow(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("auth_sessions.id"), index=True)
     issued_at: Mapped[datetime]
     used_at: Mapped[datetime | None]  # when it was exchanged for new tokens (single use)
+
+
+class OidcLoginAttemptRow(Base):
+    """One sign-in started at an OpenID Connect provider: state (the key), nonce and PKCE
+    verifier kept on the server, where to go afterwards and the EPJ launch context. Single use
+    (``used_at``) and valid for 10 minutes."""
+
+    __tablename__ = "oidc_login_attempts"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next: Mapped[str | None] = mapped_column(String(200))
+    launch_patient: Mapped[str | None] = mapped_column(String(200))  # system|value
+    launch_iss: Mapped[str | None] = mapped_column(String(500))  # SMART EHR launch
+    launch: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
+class OidcHandoffRow(Base):
+    """A one-time code handing a finished sign-in from the API's callback to the dashboard
+    (SHA-256 only, 60 s, single use): exchanged for the login session's tokens."""
+
+    __tablename__ = "oidc_handoffs"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("auth_sessions.id"))
+    next: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class OidcLogoutTokenRow(Base):
+    """A back-channel logout token's jti, kept so that each is accepted once."""
+
+    __tablename__ = "oidc_logout_tokens"
+
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[datetime]
 
 
 class OverviewLookRow(Base):

@@ -78,6 +78,8 @@ def user_read(row: UserRow, centre_ids: Sequence[str]) -> UserRead:
         role=Role(row.role),
         centre_ids=list(centre_ids),
         hpr_number=row.hpr_number,
+        oidc_provider=row.oidc_provider,
+        oidc_subject=row.oidc_subject,
         active=row.active,
         created_at=row.created_at,
         last_login_at=row.last_login_at,

@@ -75,6 +75,15 @@ def _flush_unique(session: Session, what: str) -> None:
         raise ConflictError(f"{what} already exists") from err
 
 
+def _oidc_subject(provider: str | None, subject: str | None) -> tuple[str, str] | None:
+    """(provider, subject) to store, None to store none; 422 for one without the other."""
+    if not subject:
+        return None
+    if not provider:
+        raise ApiError(422, "oidc_subject needs oidc_provider (the identity provider's id)")
+    return provider, subject
+
+
 # ----------------------------------------------------------------------------- users
 
 
@@ -125,6 +134,7 @@ def create_user(body: UserCreate, caller: CallerDep, response: Response) -> User
     generated = queries.generate_password() if body.password is None else None
     password = body.password or generated
     assert password is not None  # noqa: S101 - one of the two is set
+    subject = _oidc_subject(body.oidc_provider, body.oidc_subject)
     with caller.sessions.begin() as session:
         if queries.username_taken(session, body.username):
             raise ConflictError(f"the username {body.username!r} is taken: choose another")
@@ -137,6 +147,8 @@ def create_user(body: UserCreate, caller: CallerDep, response: Response) -> User
             display_name=body.display_name,
             role=body.role.value,
             hpr_number=body.hpr_number,
+            oidc_provider=subject[0] if subject else None,
+            oidc_subject=subject[1] if subject else None,
             active=True,
             created_at=caller.now,
             failed_logins=0,
@@ -156,6 +168,8 @@ def create_user(body: UserCreate, caller: CallerDep, response: Response) -> User
                 "role": row.role,
                 "centre_ids": sorted(set(body.centre_ids)),
                 "hpr_number": row.hpr_number,
+                "oidc_provider": row.oidc_provider,
+                "oidc_subject": row.oidc_subject,
                 "password": "generated" if generated else "set by the administrator",
             },
         )
@@ -180,7 +194,8 @@ def create_user(body: UserCreate, caller: CallerDep, response: Response) -> User
     },
 )
 def update_user(user_id: str, body: UserUpdate, caller: CallerDep) -> UserRead:
-    """Change a user's name, role, HPR number or centres (`centre_ids` replaces them), or
+    """Change a user's name, role, HPR number, sign-in subject (`oidc_provider` and
+    `oidc_subject`; an empty subject removes it) or centres (`centre_ids` replaces them), or
     deactivate (`active: false`, which ends their logins at once) or reactivate them."""
     _admin(caller, "update", "user")
     with caller.sessions.begin() as session:
@@ -199,6 +214,17 @@ def update_user(user_id: str, body: UserUpdate, caller: CallerDep) -> UserRead:
             if value is not None and value != getattr(row, field):
                 changes[field] = {"from": getattr(row, field), "to": value}
                 setattr(row, field, value)
+        if body.oidc_provider is not None or body.oidc_subject is not None:
+            subject = _oidc_subject(
+                body.oidc_provider or row.oidc_provider,
+                body.oidc_subject if body.oidc_subject is not None else row.oidc_subject,
+            )
+            old_subject = (row.oidc_provider, row.oidc_subject)
+            new_subject = subject or (None, None)
+            if old_subject != new_subject:
+                changes["oidc_subject"] = {"from": list(old_subject), "to": list(new_subject)}
+                row.oidc_provider, row.oidc_subject = new_subject
+                _flush_unique(session, "a user with this provider and subject")
         if body.role is not None and body.role.value != row.role:
             changes["role"] = {"from": row.role, "to": body.role.value}
             row.role = body.role.value

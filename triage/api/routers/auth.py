@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from triage.api.deps import ClockDep, SessionsDep, SettingsDep
-from triage.api.errors import ApiError, TooManyRequestsError, UnauthorizedError
+from triage.api.errors import ApiError, ForbiddenError, TooManyRequestsError, UnauthorizedError
 from triage.api.people import REALM, CurrentUser, add_audit
 from triage.api.ratelimit import RateLimiter
 from triage.auth import logins
@@ -69,7 +69,11 @@ def _limit(request: Request, limiter_name: str) -> None:
     "/auth/login",
     response_model=Tokens,
     summary="Log in with username and password",
-    responses={401: {"description": "wrong username or password, or locked"}, 429: {}},
+    responses={
+        401: {"description": "wrong username or password, or locked"},
+        403: {"description": "right password, but password login is off for the role"},
+        429: {},
+    },
 )
 def login(
     body: LoginRequest,
@@ -80,7 +84,9 @@ def login(
 ) -> Tokens:
     """Short-lived access token and a single-use refresh token. After
     `DHO_LOGIN_MAX_FAILURES` wrong passwords in a row the account backs off (15 min, doubling);
-    a locked account gets the same answer as a wrong password (the audit log says which)."""
+    a locked account gets the same answer as a wrong password (the audit log says which). A
+    role not in `DHO_PASSWORD_LOGIN_ROLES` is refused (403) after a right password: it signs in
+    with the identity provider (`/auth/oidc/providers`)."""
     _limit(request, "login_limiter")
     now = clock()
     refused: logins.LoginRefusedError | None = None
@@ -99,6 +105,8 @@ def login(
             details={"refused": refused.why} if refused else {},
             outcome="refused" if refused else "allowed",
         )
+    if isinstance(refused, logins.PasswordLoginOffError):
+        raise ForbiddenError(str(refused))
     if refused is not None:
         raise UnauthorizedError(str(refused), REALM)
     return _tokens(issued)
