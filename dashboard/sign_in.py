@@ -35,13 +35,14 @@ LOGIN_ERROR_CODES: tuple[str, ...] = (
     "session_ended",
 )
 
-DestinationKind = Literal["gp_patient", "alert"]
+DestinationKind = Literal["gp_patient", "patient", "alert"]
 
 
 @dataclass(frozen=True)
 class Destination:
-    """Where to go after the sign-in: a patient's GP view (``gp_patient:<id>``, from the EPJ's
-    launch) or an alert's patient (``alert:<id>``, from an escalation message's link)."""
+    """Where to go after the sign-in: a patient's page — a GP's (``gp_patient:<id>``) or a
+    nurse's (``patient:<id>``), from the EPJ's launch — or an alert's patient (``alert:<id>``,
+    from an escalation message's link)."""
 
     kind: DestinationKind
     id: str
@@ -53,7 +54,8 @@ class Destination:
 
 
 def destination(next_value: str | None) -> Destination | None:
-    """The API's ``next`` (``gp_patient:<id>``, ``alert:<id>``) as a :class:`Destination`; None for
+    """The API's ``next`` (``gp_patient:<id>``, ``patient:<id>``, ``alert:<id>``) as a
+    :class:`Destination`; None for
     nothing, or for a location the dashboard does not know (the person lands on their start
     page)."""
     if not next_value:
@@ -64,6 +66,8 @@ def destination(next_value: str | None) -> Destination | None:
         return None
     if kind == "gp_patient":
         return Destination("gp_patient", ident)
+    if kind == "patient":
+        return Destination("patient", ident)
     if kind == "alert":
         return Destination("alert", ident)
     return None

@@ -1,6 +1,7 @@
 """Sign-in with HelseID in a real browser (issue 20): the real dashboard (Streamlit) and the real
-API (uvicorn, clock fixed at NOW) with the test OpenID Connect provider (node, npm's
-``oidc-provider``: tests/oidc_provider.py) as HelseID, driven by Playwright on Debian's Chromium.
+API (uvicorn, on the wall clock: see ``_wall_clock``) with the test OpenID Connect provider
+(node, npm's ``oidc-provider``: tests/oidc_provider.py) as HelseID, driven by Playwright on
+Debian's Chromium.
 
 Nothing is faked: the API validates every ID token against the provider's JWKS. The GP
 ``gp-1`` (Fastlege En) has the test GP's HPR number 9144889; her own patients are a-copd, a-hf
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,18 +22,25 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.browser.conftest import running_dashboard
-from tests.integration.api.conftest import NOW, ApiWorld
-from tests.integration.test_http_ingest import serving
+from tests.integration.api.conftest import ApiWorld
 from tests.oidc_provider import ACR_LEVEL3, ACR_LEVEL4, CLAIM_HPR, SCOPES, OidcProvider
 from triage.api.app import create_app
 from triage.broker.embedded import free_port
 from triage.config import Settings
+from triage.service import ApiServer
 from triage.storage.models import PatientRow, UserRow
 
 PROVIDER = "helseid"
 GP_HPR = "9144889"
 #: the Norwegian national identity number's OID (the simple EPJ launch's patient identifier)
 FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
+
+
+def _wall_clock() -> datetime:
+    """The API's clock here is the wall clock, not NOW: the provider signs its tokens at the
+    real time, and the API checks their iat and exp against its clock (the world's data stays
+    at NOW; nothing these tests look at depends on the two agreeing)."""
+    return datetime.now(UTC)
 
 
 @pytest.fixture
@@ -77,18 +86,24 @@ def oidc_api(
             ]
         )
     )
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
     settings = Settings(
         demo=True,
         oidc_providers_file=providers,
+        api_public_url=api,
         dashboard_public_url=f"http://127.0.0.1:{dashboard_port}",
     )
-    with serving(create_app(settings, sessions, clock=lambda: NOW)) as client:
-        api = str(client.base_url).rstrip("/")
-        oidc_provider.set_client(
-            redirect_uris=[f"{api}/api/v1/auth/oidc/{PROVIDER}/callback"],
-            backchannel_logout_uri=f"{api}/api/v1/auth/oidc/{PROVIDER}/backchannel-logout",
-        )
+    oidc_provider.set_client(
+        redirect_uris=[f"{api}/api/v1/auth/oidc/{PROVIDER}/callback"],
+        backchannel_logout_uri=f"{api}/api/v1/auth/oidc/{PROVIDER}/backchannel-logout",
+    )
+    server = ApiServer(create_app(settings, sessions, clock=_wall_clock), "127.0.0.1", port)
+    server.start()
+    try:
         yield api
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -145,7 +160,7 @@ def test_a_gp_signs_in_with_helseid_and_lands_on_her_overview(
     _sign_in(page, dashboard, "gp", shots)
     expect(page.get_by_text("Fastlege En").first).to_be_visible()
     expect(page.get_by_role("heading", name="Mine pasienter")).to_be_visible()
-    expect(page.locator("[class*='st-key-gp-']").first).to_be_visible()
+    expect(page.get_by_text("3 pasienter uten avvik")).to_be_visible()  # her own three
     assert "dho_handoff" not in page.url  # the one-time code left the address
     page.screenshot(path=shots / "oidc-03-gp-overview.png", full_page=True)
     sent = [e for e in oidc_provider.sent() if e["kind"] == "token_response"]

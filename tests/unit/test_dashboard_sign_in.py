@@ -91,6 +91,7 @@ def test_a_next_already_in_the_start_url_is_replaced_not_doubled() -> None:
     [
         ("gp_patient:p-1", Destination("gp_patient", "p-1")),
         ("alert:a-9", Destination("alert", "a-9")),
+        ("patient:p-3", Destination("patient", "p-3")),
         (" gp_patient: p-2 ", Destination("gp_patient", "p-2")),
         (None, None),
         ("", None),
