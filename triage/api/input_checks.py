@@ -84,19 +84,20 @@ MAX_ERRORS = 20
 
 async def checked_form_request(request: Request) -> None:
     """For the endpoints a provider calls with a form body (OpenID Connect back-channel logout):
-    a JSON body is checked as :func:`checked_request` does, a form body is left to the endpoint
-    (its one field is a signed token, validated there)."""
+    path and query as :func:`checked_request`; a form body is left to the endpoint (its one
+    field is a signed token, validated there; FastAPI has read the form already), any other body
+    is checked as :func:`checked_request` does."""
     content_type = request.headers.get("content-type") or ""
-    await _check(request, body=is_json(content_type), form_ok=True)
+    form = content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+    await _check(request, body=not form, read_body=not form)
 
 
-async def _check(request: Request, *, body: bool, form_ok: bool = False) -> None:
+async def _check(request: Request, *, body: bool, read_body: bool = True) -> None:
     route = request.scope.get("route")
     has_body_field = isinstance(route, APIRoute) and route.body_field is not None
-    raw_body = await request.body() if has_body_field else b""
+    raw_body = await request.body() if has_body_field and read_body else b""
     content_type = request.headers.get("content-type")
-    form = (content_type or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
-    if raw_body and not is_json(content_type) and not (form_ok and form):
+    if raw_body and not is_json(content_type):
         raise UnsupportedMediaTypeError(content_type)
     errors: list[dict[str, Any]] = []
     for name, value in request.path_params.items():

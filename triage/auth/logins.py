@@ -156,6 +156,11 @@ def refresh(session: Session, settings: Settings, token: str, now: datetime) -> 
         raise LoginRefusedError("unknown refresh token: log in again")
     if row.ended_at is not None:
         raise LoginRefusedError("this login has ended: log in again")
+    if row.reauth_after is not None and row.reauth_after <= now:
+        # an OpenID Connect login cannot outlive max_session_hours since the provider's
+        # authentication (auth_time): the person signs in again
+        row.ended_at, row.end_reason = now, "reauth_required"
+        raise LoginRefusedError("sign in again: the identity provider's login is too old")
     if row.expires_at <= now:
         row.ended_at, row.end_reason = now, "expired"
         raise LoginRefusedError("this login has expired: log in again")
@@ -179,11 +184,6 @@ def refresh(session: Session, settings: Settings, token: str, now: datetime) -> 
     if user is None or not user.active:
         row.ended_at, row.end_reason = now, "user_inactive"
         raise LoginRefusedError("this account is deactivated")
-    if row.reauth_after is not None and row.reauth_after <= now:
-        # an OpenID Connect login cannot outlive max_session_hours since the provider's
-        # authentication: the person signs in again
-        row.ended_at, row.end_reason = now, "reauth_required"
-        raise LoginRefusedError("sign in again: the identity provider's login is too old")
     return issue(session, settings, row, now)
 
 
