@@ -112,6 +112,13 @@ def dashboard(oidc_api: str, dashboard_port: int, tmp_path: Path) -> Iterator[st
         yield url
 
 
+def _settled(page: Page) -> None:
+    """Streamlit has finished the script run (and nothing on the page is from the run before)."""
+    app = page.locator("[data-testid='stApp']")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=30_000)
+    expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=30_000)
+
+
 def _provider_login(page: Page, user: str, shots: Path | None = None) -> None:
     """The provider's login form (HelseID's stand-in): the test user's id, then "Logg inn"."""
     expect(page.get_by_role("heading", name="Testpålogging")).to_be_visible()
@@ -127,6 +134,7 @@ def _sign_in(page: Page, dashboard: str, user: str, shots: Path | None = None) -
     button = page.get_by_role("link", name="Logg inn med HelseID")
     expect(button).to_be_visible()
     if shots is not None:
+        _settled(page)
         page.screenshot(path=shots / "oidc-01-login-page.png", full_page=True)
     button.click()
     _provider_login(page, user, shots)
@@ -162,6 +170,7 @@ def test_a_gp_signs_in_with_helseid_and_lands_on_her_overview(
     expect(page.get_by_role("heading", name="Mine pasienter")).to_be_visible()
     expect(page.get_by_text("3 pasienter uten avvik")).to_be_visible()  # her own three
     assert "dho_handoff" not in page.url  # the one-time code left the address
+    _settled(page)
     page.screenshot(path=shots / "oidc-03-gp-overview.png", full_page=True)
     sent = [e for e in oidc_provider.sent() if e["kind"] == "token_response"]
     assert sent, "the API fetched the tokens from the provider"
@@ -173,6 +182,7 @@ def test_a_sign_in_at_level_3_is_refused_with_the_bokmal_reason(
     _sign_in(page, dashboard, "gp-level3")
     _refusal(page, "Innloggingen hadde for lavt sikkerhetsnivå for DHO")
     expect(page.get_by_text("Fastlege En")).to_have_count(0)
+    _settled(page)
     page.screenshot(path=shots / "oidc-04-level-too-low.png", full_page=True)
 
 
@@ -184,6 +194,7 @@ def test_a_person_dho_does_not_know_is_refused_and_told_whom_to_ask(
         page,
         "Du er ikke registrert i DHO. Be administrator legge deg til med HPR-nummeret ditt.",
     )
+    _settled(page)
     page.screenshot(path=shots / "oidc-05-unknown-person.png", full_page=True)
 
 
@@ -194,6 +205,7 @@ def test_an_id_token_signed_by_a_key_outside_the_providers_jwks_is_refused(
     _sign_in(page, dashboard, "gp")
     _refusal(page, "DHO kunne ikke bekrefte svaret fra innloggingstjenesten")
     expect(page.get_by_text("Fastlege En")).to_have_count(0)
+    _settled(page)
     page.screenshot(path=shots / "oidc-06-forged-token.png", full_page=True)
 
 
@@ -210,6 +222,7 @@ def test_a_logout_at_the_provider_ends_the_dashboard_login_at_the_next_click(
     expect(page.get_by_text("Innloggingen din er avsluttet")).to_be_visible()
     expect(page.get_by_role("link", name="Logg inn med HelseID")).to_be_visible()
     expect(page.get_by_text("Fastlege En")).to_have_count(0)
+    _settled(page)
     page.screenshot(path=shots / "oidc-07-provider-logout.png", full_page=True)
 
 
@@ -227,6 +240,7 @@ def test_the_epj_launch_for_her_own_patient_lands_on_that_patients_page(
     page.wait_for_url(f"{dashboard}/**")
     expect(page.get_by_role("heading", name="Testpasient a-hf")).to_be_visible()
     expect(page.get_by_text("Fastlege En").first).to_be_visible()
+    _settled(page)
     page.screenshot(path=shots / "oidc-08-launch-own-patient.png", full_page=True)
 
 
@@ -244,4 +258,5 @@ def test_the_epj_launch_for_another_gps_patient_is_refused(
     page.wait_for_url(f"{dashboard}/**")
     _refusal(page, "Pasienten du åpnet fra journalen er ikke din pasient i DHO")
     expect(page.get_by_text("Testpasient a-diabetes")).to_have_count(0)
+    _settled(page)
     page.screenshot(path=shots / "oidc-09-launch-not-own.png", full_page=True)
