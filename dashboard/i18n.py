@@ -259,6 +259,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "an outage, ⌨ typed in by the patient: point at the reading to read more.",
     ),
     "back_to_worklist": ("← Arbeidsliste", "← Worklist"),
+    "back_to_gp_overview": ("← Mine pasienter", "← My patients"),
     # alert handling
     "acknowledge": ("Kvitter ut", "Acknowledge"),
     "resolve": ("Avslutt varsel", "Resolve alert"),

@@ -326,7 +326,11 @@ def _messages(client: ApiClient, patient_id: str, lang: Language) -> None:
 
 def _page(lang: Language) -> None:
     client = session.client()
-    if st.button(t("back_to_worklist", lang), key="back"):
+    user = session.me()
+    if user is not None and user.role == "gp":  # a GP has no worklist: back to her overview
+        if st.button(t("back_to_gp_overview", lang), key="back"):
+            st.switch_page("app_pages/gp_overview.py")
+    elif st.button(t("back_to_worklist", lang), key="back"):
         st.switch_page("app_pages/worklist.py")
     session.show_flash()
     patient_id = _choose(client, lang)

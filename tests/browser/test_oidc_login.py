@@ -242,6 +242,8 @@ def test_the_epj_launch_for_her_own_patient_lands_on_that_patients_page(
     expect(page.get_by_text("Fastlege En").first).to_be_visible()
     _settled(page)
     page.screenshot(path=shots / "oidc-08-launch-own-patient.png", full_page=True)
+    page.get_by_role("button", name="← Mine pasienter").click()  # back to her overview
+    expect(page.get_by_text("3 pasienter uten avvik")).to_be_visible()
 
 
 def test_the_epj_launch_for_another_gps_patient_is_refused(
