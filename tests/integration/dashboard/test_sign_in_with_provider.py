@@ -2,24 +2,37 @@
 provider (tests/oidc_provider: npm's oidc-provider), the API on the wall clock as in
 tests/integration/api/test_oidc_login.py (whose ``_serve`` runs it): the API client lists the
 providers and swaps a handoff code for tokens, once; the entry script logs the person in from
-``?dho_handoff=``, opens the launched patient, and sends a person whose re-authentication is
+``?dho_handoff=``, opens the launched patient (and an escalation link's patient through the
+sign-in), and sends a person whose re-authentication is
 due back to the login page with a message."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from dashboard.api_client import ApiClient, ApiError
 from tests.integration.api.conftest import ApiWorld
-from tests.integration.api.test_oidc_login import FNR, PROVIDER, Rp, _national_id, _serve
-from tests.integration.dashboard.conftest import APP, CLIENT_KEY, RUN_TIMEOUT
+from tests.integration.api.test_oidc_login import (
+    FNR,
+    NURSE_HPR,
+    PROVIDER,
+    Rp,
+    _national_id,
+    _serve,
+)
+from tests.integration.dashboard.conftest import APP, CLIENT_KEY, RUN_TIMEOUT, Ward
 from tests.oidc_provider import OidcProvider
+from triage.storage.models import AlertRow, UserRow
 
 
 @pytest.fixture
@@ -129,3 +142,41 @@ def test_a_due_re_authentication_sends_the_gp_to_the_login_page_with_a_message(
         w.value for w in at.warning
     ]
     assert at.text_input(key="login_username")
+
+
+def _sign_in_link(at: AppTest) -> str:
+    """The href of the login page's "Logg inn med HelseID"."""
+    [html] = [h.proto.body for h in at.get("html") if "dho-sign-in" in h.proto.body]
+    found = re.search(r'href="([^"]+)"[^>]*>Logg inn med HelseID<', html)
+    assert found is not None, html
+    return unescape(found.group(1))
+
+
+def test_an_alert_link_survives_the_sign_in_with_helseid(
+    rp: Rp, dashboard: list[AppTest], ward: Ward, sessions: sessionmaker[Session]
+) -> None:
+    """An escalation message's link (``/?alert=<id>``) opened before signing in: the HelseID
+    button carries ``next=alert:<id>`` through the provider, and the nurse lands on the red
+    patient."""
+    with sessions.begin() as session:
+        nurse = session.get(UserRow, ward.world.users["nurse-a"])
+        assert nurse is not None
+        nurse.hpr_number = NURSE_HPR
+        alert_id = session.scalars(
+            select(AlertRow.id).where(AlertRow.patient_id == ward.red)
+        ).first()
+    assert alert_id is not None
+    at = _app(dashboard)
+    at.query_params["alert"] = alert_id
+    at.run()
+    link = urlsplit(_sign_in_link(at))
+    assert parse_qs(link.query) == {"next": [f"alert:{alert_id}"]}
+    assert f"{link.scheme}://{link.netloc}" == rp.api
+    code = _handoff(rp, "nurse", f"{link.path}?{link.query}")
+    back = _app(dashboard)  # the browser comes back: a new dashboard session
+    back.query_params["dho_handoff"] = code
+    back.run()
+    assert not back.exception, back.exception
+    assert back.session_state["dho_me"].username == "nurse-a"
+    assert back.session_state["dho_patient_id"] == ward.red
+    assert [t.value for t in back.title] == ["Testpasient a-copd"]
