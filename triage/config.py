@@ -284,6 +284,7 @@ class Settings(BaseSettings):
         description="Roles that may log in with username and password (JSON list, e.g. "
         '["admin"] once GPs and nurses sign in with HelseID); a person of another role is '
         "refused with 403 after a right password (audited).",
+        json_schema_extra={"secret": False},  # roles, not a password
     )
 
     @model_validator(mode="after")

@@ -125,10 +125,11 @@ def env_name(settings_class: type[BaseSettings], name: str, field: FieldInfo) ->
 
 
 def is_secret(name: str, field: FieldInfo) -> bool:
-    """A ``SecretStr``, a field named like a secret, or one marked ``{"secret": True}``."""
+    """A ``SecretStr``, a field named like a secret, or one marked ``{"secret": True}``; a field
+    marked ``{"secret": False}`` is not, whatever its name (``password_login_roles``)."""
     extra = field.json_schema_extra
-    if isinstance(extra, dict) and extra.get("secret") is True:
-        return True
+    if isinstance(extra, dict) and isinstance(extra.get("secret"), bool):
+        return extra["secret"] is True
     return SecretStr in _plain_types(field.annotation) or bool(_SECRET_NAME.search(name))
 
 

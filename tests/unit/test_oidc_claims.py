@@ -230,3 +230,24 @@ def test_a_refusal_code_must_be_one_the_dashboard_knows() -> None:
     assert OidcRefusedError("unknown_person", "x").code == "unknown_person"
     with pytest.raises(ValueError, match="unknown sign-in refusal code"):
         OidcRefusedError("oops", "x")
+
+
+def test_the_client_key_is_read_as_a_jwk_or_pem(tmp_path: Path) -> None:
+    from joserfc.jwk import ECKey, RSAKey
+
+    from triage.auth.oidc import load_client_key
+
+    rsa = RSAKey.generate_key(2048, {"alg": "PS256"}, private=True)
+    jwk_file = tmp_path / "client.jwk"
+    jwk_file.write_text(json.dumps(rsa.as_dict(private=True)))
+    loaded = load_client_key(jwk_file)
+    assert loaded.key_type == "RSA"
+    assert loaded.get("alg") == "PS256"
+    ec = ECKey.generate_key("P-256", private=True)
+    pem_file = tmp_path / "client.pem"
+    pem_file.write_bytes(ec.as_pem(private=True))
+    assert load_client_key(pem_file).key_type == "EC"
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key")
+    with pytest.raises(ProvidersFileError, match="neither a JWK nor"):
+        load_client_key(junk)

@@ -17,8 +17,10 @@ def test_the_published_openapi_document_is_up_to_date() -> None:
 def test_every_patient_data_endpoint_requires_a_person_or_a_gateway() -> None:
     """Only health, readiness, metrics, login, refresh, the receipt link in escalation
     messages (a token in its path) and the FHIR CapabilityStatement (no patient data; FHIR
-    clients read it before they log in) are open; every other path needs a bearer token (a
-    person's, or a gateway's for ingest)."""
+    clients read it before they log in) are open, and the OpenID Connect sign-in (the list of
+    providers, start, the provider's callback, the handoff exchange, the provider's back-channel
+    logout with its signed token, the EPJ launch: none gives patient data); every other path
+    needs a bearer token (a person's, or a gateway's for ingest)."""
     document = openapi_document()
     open_paths = set()
     for path, operations in document["paths"].items():
@@ -34,4 +36,10 @@ def test_every_patient_data_endpoint_requires_a_person_or_a_gateway() -> None:
         "GET /api/v1/notifications/receipt/{token}",
         "POST /api/v1/notifications/receipt/{token}",
         "GET /fhir/r4/metadata",
+        "GET /api/v1/auth/oidc/providers",
+        "GET /api/v1/auth/oidc/{provider}/start",
+        "GET /api/v1/auth/oidc/{provider}/callback",
+        "POST /api/v1/auth/oidc/exchange",
+        "POST /api/v1/auth/oidc/{provider}/backchannel-logout",
+        "GET /api/v1/launch",
     }

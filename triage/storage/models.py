@@ -148,9 +148,7 @@ class UserRow(Base):
     oidc_provider: Mapped[str | None] = mapped_column(String(64))
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
 
-    __table_args__ = (
-        UniqueConstraint("oidc_provider", "oidc_subject", name="uq_users_oidc_subject"),
-    )
+    __table_args__ = (Index("uq_users_oidc_subject", "oidc_provider", "oidc_subject", unique=True),)
 
 
 class AuthSessionRow(Base):

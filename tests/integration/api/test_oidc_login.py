@@ -463,3 +463,26 @@ def test_a_launch_needs_a_patient_or_a_smart_launch(rp: Rp) -> None:
     query = {k: v[0] for k, v in parse_qs(urlsplit(smart.headers["location"]).query).items()}
     assert query["launch"] == "xyz123"
     assert "launch" in query["scope"].split()
+
+
+def test_a_subject_belongs_to_one_user_and_needs_its_provider(rp: Rp) -> None:
+    admin = httpx.post(
+        f"{rp.api}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {admin}"}
+    users = f"{rp.api}/api/v1/admin/users"
+    body = {"oidc_provider": PROVIDER, "oidc_subject": "nurse"}
+    first = httpx.patch(f"{users}/{rp.world.users['nurse-a']}", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    taken = httpx.patch(f"{users}/{rp.world.users['nurse-b']}", json=body, headers=headers)
+    assert taken.status_code == 409
+    alone = httpx.patch(
+        f"{users}/{rp.world.users['nurse-b']}", json={"oidc_subject": "x"}, headers=headers
+    )
+    assert alone.status_code == 422
+    removed = httpx.patch(
+        f"{users}/{rp.world.users['nurse-a']}", json={"oidc_subject": ""}, headers=headers
+    )
+    assert removed.status_code == 200
+    assert removed.json()["oidc_subject"] is None
+    assert rp.sign_in("nurse") == {"dho_login_error": "unknown_person"}

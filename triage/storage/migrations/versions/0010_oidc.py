@@ -27,16 +27,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("oidc_provider", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("oidc_subject", sa.String(255), nullable=True))
-        batch.create_unique_constraint("uq_users_oidc_subject", ["oidc_provider", "oidc_subject"])
-    with op.batch_alter_table("auth_sessions") as batch:
-        batch.add_column(sa.Column("oidc_provider", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("oidc_sid", sa.String(255), nullable=True))
-        batch.add_column(sa.Column("oidc_sub", sa.String(255), nullable=True))
-        batch.add_column(sa.Column("auth_time", UTCDateTime(), nullable=True))
-        batch.add_column(sa.Column("reauth_after", UTCDateTime(), nullable=True))
+    # plain ADD COLUMN and a unique index (no batch: SQLite would copy users, which other
+    # tables reference)
+    op.add_column("users", sa.Column("oidc_provider", sa.String(64), nullable=True))
+    op.add_column("users", sa.Column("oidc_subject", sa.String(255), nullable=True))
+    op.create_index(
+        "uq_users_oidc_subject", "users", ["oidc_provider", "oidc_subject"], unique=True
+    )
+    op.add_column("auth_sessions", sa.Column("oidc_provider", sa.String(64), nullable=True))
+    op.add_column("auth_sessions", sa.Column("oidc_sid", sa.String(255), nullable=True))
+    op.add_column("auth_sessions", sa.Column("oidc_sub", sa.String(255), nullable=True))
+    op.add_column("auth_sessions", sa.Column("auth_time", UTCDateTime(), nullable=True))
+    op.add_column("auth_sessions", sa.Column("reauth_after", UTCDateTime(), nullable=True))
     op.create_index("ix_auth_sessions_oidc_sid", "auth_sessions", ["oidc_sid"])
     op.create_index("ix_auth_sessions_oidc_sub", "auth_sessions", ["oidc_sub"])
     op.create_table(
@@ -78,10 +80,8 @@ def downgrade() -> None:
     op.drop_table("oidc_login_attempts")
     op.drop_index("ix_auth_sessions_oidc_sub", "auth_sessions")
     op.drop_index("ix_auth_sessions_oidc_sid", "auth_sessions")
-    with op.batch_alter_table("auth_sessions") as batch:
-        for column in ("reauth_after", "auth_time", "oidc_sub", "oidc_sid", "oidc_provider"):
-            batch.drop_column(column)
-    with op.batch_alter_table("users") as batch:
-        batch.drop_constraint("uq_users_oidc_subject", type_="unique")
-        batch.drop_column("oidc_subject")
-        batch.drop_column("oidc_provider")
+    for column in ("reauth_after", "auth_time", "oidc_sub", "oidc_sid", "oidc_provider"):
+        op.drop_column("auth_sessions", column)
+    op.drop_index("uq_users_oidc_subject", "users")
+    op.drop_column("users", "oidc_subject")
+    op.drop_column("users", "oidc_provider")
