@@ -28,7 +28,14 @@ from tests.oidc_provider import SCOPES, OidcProvider
 from triage.api.app import create_app
 from triage.config import Settings
 from triage.service import ApiServer
-from triage.storage.models import AuditRow, AuthSessionRow, PatientRow, UserRow
+from triage.storage.models import (
+    AuditRow,
+    AuthSessionRow,
+    OidcHandoffRow,
+    OidcLoginAttemptRow,
+    PatientRow,
+    UserRow,
+)
 
 PROVIDER = "helseid"
 DASHBOARD = "http://dashboard.test"
@@ -486,3 +493,16 @@ def test_a_subject_belongs_to_one_user_and_needs_its_provider(rp: Rp) -> None:
     assert removed.status_code == 200
     assert removed.json()["oidc_subject"] is None
     assert rp.sign_in("nurse") == {"dho_login_error": "unknown_person"}
+
+
+def test_old_sign_in_rows_are_deleted_at_a_later_start(rp: Rp) -> None:
+    rp.sign_in("gp")  # an attempt (used) and a handoff code (never exchanged)
+    with rp.sessions() as session:
+        assert len(session.scalars(select(OidcLoginAttemptRow)).all()) == 1
+        assert len(session.scalars(select(OidcHandoffRow)).all()) == 1
+    rp.offset[0] = timedelta(days=2)
+    assert httpx.get(f"{rp.api}{START}").status_code == 302
+    with rp.sessions() as session:
+        [fresh] = session.scalars(select(OidcLoginAttemptRow)).all()
+        assert fresh.used_at is None
+        assert session.scalars(select(OidcHandoffRow)).all() == []

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -193,6 +193,7 @@ def _begin(
     except OidcRefusedError as err:
         return _refused(sessions, settings, now, err, provider=provider)
     with sessions.begin() as session:
+        _forget_old(session, now)
         session.add(
             OidcLoginAttemptRow(
                 state=state,
@@ -209,6 +210,20 @@ def _begin(
     response = RedirectResponse(url, status_code=302)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+#: Used or expired sign-in rows are deleted this long after they were made (a day's rows stay
+#: for looking into a problem; the audit log keeps what happened).
+KEEP_ROWS = timedelta(days=1)
+
+
+def _forget_old(session: Session, now: datetime) -> None:
+    """Delete login attempts, handoff codes and logout-token jtis older than ``KEEP_ROWS``
+    (every one of them is long expired by then); indexed or small, run at each start."""
+    cutoff = now - KEEP_ROWS
+    session.execute(delete(OidcLoginAttemptRow).where(OidcLoginAttemptRow.created_at < cutoff))
+    session.execute(delete(OidcHandoffRow).where(OidcHandoffRow.expires_at < cutoff))
+    session.execute(delete(OidcLogoutTokenRow).where(OidcLogoutTokenRow.received_at < cutoff))
 
 
 _REDIRECT: dict[int | str, dict[str, Any]] = {
