@@ -135,6 +135,18 @@ def test_the_providers_file_defaults_to_helseid_claim_names(tmp_path: Path) -> N
             ],
             "no key file",
         ),
+        (
+            [
+                {
+                    "id": "a",
+                    "label": "x",
+                    "issuer": "http://helseid-sts.test.nhn.no",
+                    "client_id": "c",
+                    "private_key_file": "KEY",
+                }
+            ],
+            "must be an https URL",
+        ),
     ],
 )
 def test_a_bad_providers_file_is_refused_with_the_reason(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
@@ -35,7 +35,7 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jws, jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import Key, KeySet, import_key
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 #: HelseID's claim names (https://utviklerportal.nhn.no: HelseID claims), the defaults.
 HELSEID_HPR_CLAIM = "helseid://claims/hpr/hpr_number"
@@ -73,6 +73,9 @@ LOGIN_ERROR_CODES = (
 )
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class ProviderConfig(BaseModel):
     """One OpenID Connect provider people may sign in with (an entry of the providers file)."""
 
@@ -95,6 +98,17 @@ class ProviderConfig(BaseModel):
     pid_claim: str = HELSEID_PID_CLAIM
     security_level_claim: str = HELSEID_LEVEL_CLAIM
     max_session_hours: Annotated[int, Field(ge=1, le=24 * 31)] = 12
+
+    @field_validator("issuer")
+    @classmethod
+    def _https_issuer(cls, issuer: str) -> str:
+        """OpenID Connect issuers are https URLs; plain http only on this machine (a test
+        provider), never across a network where the discovery document and the keys could be
+        replaced on the way."""
+        host = urlsplit(issuer).hostname or ""
+        if issuer.startswith("http://") and host not in _LOOPBACK:
+            raise ValueError(f"issuer {issuer!r} must be an https URL (http only on loopback)")
+        return issuer
 
     @property
     def issuer_url(self) -> str:
