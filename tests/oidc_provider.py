@@ -2,9 +2,10 @@
 
 ``oidc_provider`` (a pytest fixture) is a real OpenID Connect provider with HelseID's claim
 names, started once per test module with ``node tests/oidc_provider/provider.js --port 0`` and
-reset (log, planned misbehaviour, registered launches) before each test. It has one client, ``dho-dashboard``, that
-authenticates with ``private_key_jwt``: the private JWK is in :attr:`OidcProvider.client_key_file`
-(and :attr:`OidcProvider.client_jwk`). PKCE (S256) is required. Consent is automatic.
+reset (log, planned misbehaviour, registered launches) before each test. It has one client,
+``dho-dashboard``, that authenticates with ``private_key_jwt``: the private JWK is in
+:attr:`OidcProvider.client_key_file` (and :attr:`OidcProvider.client_jwk`). PKCE (S256) is
+required. Consent is automatic.
 
 Users (``login`` in the provider's form; the ``sub`` is the same id):
 
