@@ -2,9 +2,10 @@
 
 ``oidc_provider`` (a pytest fixture) is a real OpenID Connect provider with HelseID's claim
 names, started once per test module with ``node tests/oidc_provider/provider.js --port 0`` and
-reset (log, planned misbehaviour) before each test. It has one client, ``dho-dashboard``, that
-authenticates with ``private_key_jwt``: the private JWK is in :attr:`OidcProvider.client_key_file`
-(and :attr:`OidcProvider.client_jwk`). PKCE (S256) is required. Consent is automatic.
+reset (log, planned misbehaviour, registered launches) before each test. It has one client,
+``dho-dashboard``, that authenticates with ``private_key_jwt``: the private JWK is in
+:attr:`OidcProvider.client_key_file` (and :attr:`OidcProvider.client_jwk`). PKCE (S256) is
+required. Consent is automatic.
 
 Users (``login`` in the provider's form; the ``sub`` is the same id):
 
@@ -26,7 +27,9 @@ The client's redirect URIs and ``backchannel_logout_uri`` come from the test mod
 ES256, for the client's key) or later from
 :meth:`OidcProvider.set_client`; the ID token has a ``sid`` only once the client has a
 ``backchannel_logout_uri`` (``backchannel_logout_session_required``). :func:`login` drives the
-provider's login form with httpx.
+provider's login form with httpx. :meth:`OidcProvider.register_launch` makes the provider issue
+a SMART launch context: ``"patient"`` in the token response of an authorization request that
+carried that ``launch``.
 
 Node or the provider's packages (``make node-deps``) missing: the test is skipped on a
 developer's machine and fails under CI (tests/services.py).
@@ -129,6 +132,12 @@ class OidcProvider:
             answer.raise_for_status()
             sessions: list[dict[str, Any]] = answer.json()["sessions"]
             return sessions
+
+    def register_launch(self, launch: str, patient: str) -> None:
+        """What an EPJ's SMART launch ``launch`` stands for: an authorization request with
+        ``launch=<launch>`` gets ``"patient": <patient>`` in its token response (an
+        unregistered launch gets no patient)."""
+        self._post("launch", {"launch": launch, "patient": patient})
 
     def sent(self) -> list[dict[str, Any]]:
         """What the provider sent: ``{"kind": "token_response" | "logout_token" | …, …}``."""

@@ -188,6 +188,32 @@ def test_a_full_sign_in_gives_an_id_token_with_helseid_claims(oidc_provider: Oid
     assert [entry["claims"]["sub"] for entry in sent] == ["gp"]
 
 
+def _launch_sign_in(provider: OidcProvider, launch: str) -> dict[str, Any]:
+    sign_in = SignIn()
+    url = _authorize_url(provider, sign_in, launch=launch, scope=" ".join((*SCOPES, "launch")))
+    with httpx.Client(timeout=10) as http:
+        location = provider.login(http, url, "gp")
+        assert location.startswith(DEFAULT_REDIRECT_URI), location
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        answer = _exchange(provider, sign_in, code)
+    assert answer.status_code == 200, answer.text
+    tokens: dict[str, Any] = answer.json()
+    return tokens
+
+
+def test_a_registered_smart_launch_puts_its_patient_in_the_token_response(
+    oidc_provider: OidcProvider,
+) -> None:
+    patient = "urn:oid:2.16.578.1.12.4.1.4.1|01817012345"
+    oidc_provider.register_launch("epj-42", patient)
+    assert _launch_sign_in(oidc_provider, "epj-42")["patient"] == patient
+    # another launch, or none, carries no patient
+    assert "patient" not in _launch_sign_in(oidc_provider, "epj-43")
+    assert "patient" not in _sign_in(oidc_provider)[1]
+    launches = [e.get("launch") for e in oidc_provider.sent() if e["kind"] == "token_response"]
+    assert launches == ["epj-42", "epj-43", None]
+
+
 @pytest.mark.parametrize(
     ("user", "hpr", "level", "acr"),
     [

@@ -24,7 +24,11 @@
 //                                          the provider POSTs a logout_token to the client's
 //                                          backchannel_logout_uri (oidc-provider's own code)
 //   GET  /__control/sent                   what it sent: token responses and logout tokens
-//   POST /__control/reset                  forget the log and planned misbehaviour
+//   POST /__control/launch {launch, patient}  what an EPJ's SMART launch stands for: an
+//                                          authorization request with `launch=<launch>` (scope
+//                                          `launch`) gets `"patient": <patient>` in its token
+//                                          response; an unregistered launch gets no patient
+//   POST /__control/reset                  forget the log, planned misbehaviour and launches
 
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -118,6 +122,8 @@ const cookieKeys = [randomUUID(), randomUUID()];
 const sent = []; // the log
 let misbehaviour = []; // planned, one entry per coming token response
 const sessions = new Map(); // sub → Map(session id → sid)
+const launches = new Map(); // SMART launch → patient (registered by the test, as an EPJ would)
+const launchByCode = new Map(); // authorization code → the launch its request carried
 
 const clientMetadata = {
   client_id: args['client-id'],
@@ -145,7 +151,8 @@ function buildProvider() {
     jwks: { keys: signingKeys },
     cookies: { keys: cookieKeys },
     pkce: { required: () => true },
-    scopes: ['openid', 'profile', ...HELSEID_SCOPES],
+    scopes: ['openid', 'profile', 'launch', ...HELSEID_SCOPES],
+    extraParams: ['launch'], // SMART App Launch, EHR launch: the EPJ's opaque launch context
     claims: {
       openid: ['sub'],
       acr: null,
@@ -180,7 +187,7 @@ function buildProvider() {
         clientId: ctx.oidc.client.clientId,
         accountId: ctx.oidc.session.accountId,
       });
-      grant.addOIDCScope(['openid', 'profile', ...HELSEID_SCOPES].join(' '));
+      grant.addOIDCScope(['openid', 'profile', 'launch', ...HELSEID_SCOPES].join(' '));
       grant.addOIDCClaims(['sub', 'name', 'acr', CLAIM_PID, CLAIM_LEVEL, CLAIM_ASSURANCE, CLAIM_HPR]);
       await grant.save();
       return grant;
@@ -225,16 +232,35 @@ function buildProvider() {
     process.stderr.write(`server_error: ${error.stack}\n`);
   });
 
-  // Misbehave: re-sign the ID token of the next token response(s).
+  // SMART launch: remember the launch of each code the authorization endpoint (or its resume
+  // after the login form) hands out.
   built.use(async (ctx, next) => {
     await next();
+    if (!ctx.path.startsWith('/auth') || ![302, 303].includes(ctx.status)) return;
+    const launch = ctx.oidc?.params?.launch;
+    const location = ctx.response.get('location');
+    if (!launch || !location) return;
+    const code = new URL(location, issuer).searchParams.get('code');
+    if (code) launchByCode.set(code, launch);
+  });
+
+  // Misbehave: re-sign the ID token of the next token response(s). SMART: add the patient.
+  built.use(async (ctx, next) => {
+    const code = ctx.path === '/token' ? ctx.oidc?.params?.code : undefined;
+    await next();
     if (ctx.path !== '/token' || ctx.status !== 200 || !ctx.body?.id_token) return;
+    const launch = launchByCode.get(code ?? ctx.oidc?.params?.code);
+    if (launch !== undefined && launches.has(launch)) {
+      ctx.body = { ...ctx.body, patient: launches.get(launch) };
+    }
     const plan = misbehaviour.shift();
     const entry = { kind: 'token_response', mode: plan?.mode ?? null };
     if (plan) ctx.body = { ...ctx.body, id_token: await misbehave(ctx.body.id_token, plan) };
     entry.id_token = ctx.body.id_token;
     entry.claims = decodeJwt(entry.id_token);
     entry.header = decodeProtectedHeader(entry.id_token);
+    if (launch !== undefined) entry.launch = launch;
+    if (ctx.body.patient !== undefined) entry.patient = ctx.body.patient;
     sent.push(entry);
   });
   return built;
@@ -385,12 +411,21 @@ async function control(req, res, url) {
     if (!sub) return send(res, 400, { error: 'sub' });
     return send(res, 200, { sub, sessions: await backchannelLogout(sub) });
   }
+  if (name === 'launch' && req.method === 'POST') {
+    if (typeof body.launch !== 'string' || !body.launch || typeof body.patient !== 'string') {
+      return send(res, 400, { error: 'launch and patient (strings)' });
+    }
+    launches.set(body.launch, body.patient);
+    return send(res, 200, { launch: body.launch, patient: body.patient });
+  }
   if (name === 'sent' && req.method === 'GET') {
     return send(res, 200, sent);
   }
   if (name === 'reset' && req.method === 'POST') {
     sent.length = 0;
     misbehaviour = [];
+    launches.clear();
+    launchByCode.clear();
     return send(res, 200, {});
   }
   return send(res, 404, { error: 'not_found' });

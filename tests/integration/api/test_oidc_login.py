@@ -472,6 +472,67 @@ def test_a_launch_needs_a_patient_or_a_smart_launch(rp: Rp) -> None:
     assert "launch" in query["scope"].split()
 
 
+EPJ_FHIR = "https://epj.test/fhir"
+
+
+def _smart(launch: str) -> str:
+    return f"/api/v1/launch?iss={EPJ_FHIR}&launch={launch}"
+
+
+def _token_responses(rp: Rp) -> list[dict[str, Any]]:
+    return [entry for entry in rp.provider.sent() if entry["kind"] == "token_response"]
+
+
+def test_a_smart_launch_for_the_gps_own_patient_lands_on_the_gp_view(rp: Rp) -> None:
+    own = rp.world.patients["a-copd"]  # gp-1's
+    rp.provider.register_launch("epj-launch-1", f"{FNR}|{_national_id(rp, 'a-copd')}")
+    tokens = rp.tokens("gp", _smart("epj-launch-1"))
+    assert tokens["next"] == f"gp_patient:{own.id}"
+    assert rp.me(tokens["access_token"]).status_code == 200
+    [row] = [r for r in rp.audit() if r.outcome == "allowed"]
+    assert row.patient_id == own.id
+    # the patient came from the provider's token response, for that launch
+    [sent] = _token_responses(rp)
+    assert sent["launch"] == "epj-launch-1"
+    assert sent["patient"] == f"{FNR}|{_national_id(rp, 'a-copd')}"
+
+
+def test_a_smart_launch_with_a_bare_fodselsnummer_is_accepted(rp: Rp) -> None:
+    own = rp.world.patients["a-copd"]
+    rp.provider.register_launch("epj-launch-2", _national_id(rp, "a-copd"))
+    assert rp.tokens("gp", _smart("epj-launch-2"))["next"] == f"gp_patient:{own.id}"
+
+
+def test_a_smart_launch_for_another_gps_patient_is_refused(rp: Rp) -> None:
+    other = rp.world.patients["b-hypertension"]  # gp-2's
+    rp.provider.register_launch("epj-launch-3", f"{FNR}|{_national_id(rp, 'b-hypertension')}")
+    assert rp.sign_in("gp", _smart("epj-launch-3")) == {"dho_login_error": "not_own_patient"}
+    row = _refusal(rp)
+    assert row.details["code"] == "not_own_patient"
+    assert row.patient_id == other.id
+    with rp.sessions() as session:
+        assert session.scalars(select(AuthSessionRow)).first() is None
+
+
+def test_a_smart_launch_whose_token_response_has_no_patient_is_refused(rp: Rp) -> None:
+    # the provider does not know this launch: its token response carries no patient
+    assert rp.sign_in("gp", _smart("unknown-launch")) == {"dho_login_error": "provider_error"}
+    [sent] = _token_responses(rp)
+    assert sent["launch"] == "unknown-launch"
+    assert "patient" not in sent
+    row = _refusal(rp)
+    assert row.details["code"] == "provider_error"
+    assert "no patient" in row.details["refused"]
+    with rp.sessions() as session:
+        assert session.scalars(select(AuthSessionRow)).first() is None
+
+
+def test_a_smart_launch_with_an_epj_fhir_id_is_refused(rp: Rp) -> None:
+    rp.provider.register_launch("epj-launch-4", "Patient/abc-123")
+    assert rp.sign_in("gp", _smart("epj-launch-4")) == {"dho_login_error": "provider_error"}
+    assert "FHIR server" in _refusal(rp).details["refused"]
+
+
 def test_a_subject_belongs_to_one_user_and_needs_its_provider(rp: Rp) -> None:
     admin = httpx.post(
         f"{rp.api}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}

@@ -419,6 +419,10 @@ def callback(
             raise OidcRefusedError("level_too_low", problem)
         if smart_launch:
             launch_patient = _smart_patient(tokens) or launch_patient
+            if launch_patient is None:  # else the launch would sign in without its patient
+                raise OidcRefusedError(
+                    "provider_error", "the SMART launch's token response carries no patient"
+                )
     except OidcRefusedError as err:
         return _refused(
             sessions,
