@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from triage.domain.alerts import Alert, AttachBreach, MarkBackInRange, OpenAlert, decide
 from triage.domain.findings import Finding
 from triage.storage import repositories
-from triage.storage.models import PatientRow
+from triage.storage.models import JournalEntryRow, NotificationRow, PatientRow
 
 #: Patient states the scheduled checks look at. ``paused`` patients are followed up again from
 #: local midnight at the start of ``paused_until``; ``discharged`` ones never.
@@ -88,3 +89,55 @@ def doubling_delay(base_s: float, max_s: float, attempts: int) -> timedelta:
     exponent = max(attempts - 1, 0)
     seconds = base_s * 2 ** min(exponent, 32)
     return timedelta(seconds=min(seconds, max_s))
+
+
+#: The outboxes delivered by a sender job with a lease: notifications and journal Bundles.
+OutboxRow = type[NotificationRow] | type[JournalEntryRow]
+
+
+def due_outbox_ids(
+    session: Session, table: OutboxRow, pending: str, now: datetime, limit: int
+) -> list[str]:
+    """An outbox's rows with status ``pending`` due at ``now`` and not claimed by another
+    sender (or whose lease ran out), oldest first."""
+    return list(
+        session.scalars(
+            select(table.id)
+            .where(
+                table.status == pending,
+                table.due_at <= now,
+                or_(table.claimed_until.is_(None), table.claimed_until < now),
+            )
+            .order_by(table.due_at, table.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim_outbox_row(
+    session: Session,
+    table: OutboxRow,
+    row_id: str,
+    pending: str,
+    now: datetime,
+    claimed_at: datetime,
+    lease_until: datetime,
+) -> bool:
+    """Take the lease on one due outbox row until ``lease_until`` (one ``UPDATE … WHERE``, so
+    two senders on SQLite or PostgreSQL never both win); False when another sender has it or
+    it is no longer pending and due."""
+    claim = cast(
+        CursorResult[Any],
+        session.execute(
+            update(table)
+            .where(
+                table.id == row_id,
+                table.status == pending,
+                table.due_at <= now,
+                or_(table.claimed_until.is_(None), table.claimed_until < claimed_at),
+            )
+            .values(claimed_until=lease_until)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return claim.rowcount == 1

@@ -35,15 +35,19 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.config import Settings
 from triage.domain.undelivered import journal_undelivered_finding
-from triage.jobs.common import apply_findings, doubling_delay
+from triage.jobs.common import (
+    apply_findings,
+    claim_outbox_row,
+    doubling_delay,
+    due_outbox_ids,
+)
 from triage.jobs.runs import JobResult, Tally, require_aware, run_job, summarise, work_transaction
 from triage.journal.sender import Delivery, TokenUnreadableError, deliver, read_token
 from triage.journal.writer import DEAD, PENDING, SENT
@@ -119,18 +123,7 @@ def send_journal(sessions: sessionmaker[Session], settings: Settings, now: datet
 
 def due_ids(session: Session, now: datetime, limit: int = MAX_PER_RUN) -> list[str]:
     """Pending Bundles due at ``now`` and not claimed by another sender, oldest first."""
-    return list(
-        session.scalars(
-            select(JournalEntryRow.id)
-            .where(
-                JournalEntryRow.status == PENDING,
-                JournalEntryRow.due_at <= now,
-                or_(JournalEntryRow.claimed_until.is_(None), JournalEntryRow.claimed_until < now),
-            )
-            .order_by(JournalEntryRow.due_at, JournalEntryRow.id)
-            .limit(limit)
-        )
-    )
+    return due_outbox_ids(session, JournalEntryRow, PENDING, now, limit)
 
 
 def send_one(
@@ -145,24 +138,9 @@ def send_one(
     claimed_at = clock()
     lease_until = claimed_at + lease_for(settings)
     with sessions.begin() as session:
-        claim = cast(
-            CursorResult[Any],
-            session.execute(
-                update(JournalEntryRow)
-                .where(
-                    JournalEntryRow.id == entry_id,
-                    JournalEntryRow.status == PENDING,
-                    JournalEntryRow.due_at <= now,
-                    or_(
-                        JournalEntryRow.claimed_until.is_(None),
-                        JournalEntryRow.claimed_until < claimed_at,
-                    ),
-                )
-                .values(claimed_until=lease_until)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if claim.rowcount != 1:
+        if not claim_outbox_row(
+            session, JournalEntryRow, entry_id, PENDING, now, claimed_at, lease_until
+        ):
             return Counter(claimed_elsewhere=1)
         row = session.get(JournalEntryRow, entry_id)
         if row is None:  # pragma: no cover - claimed a moment ago in this transaction

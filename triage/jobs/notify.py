@@ -37,9 +37,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +46,12 @@ from triage.config import Settings
 from triage.domain.alerts import AlertState
 from triage.domain.notification import NotificationKind, NotificationStatus
 from triage.domain.undelivered import undelivered_finding
-from triage.jobs.common import apply_findings, doubling_delay
+from triage.jobs.common import (
+    apply_findings,
+    claim_outbox_row,
+    doubling_delay,
+    due_outbox_ids,
+)
 from triage.jobs.runs import JobResult, Tally, require_aware, run_job, summarise, work_transaction
 from triage.notify.channel import (
     Delivery,
@@ -134,18 +138,7 @@ def send_notifications(
 
 def due_ids(session: Session, now: datetime, limit: int = MAX_PER_RUN) -> list[str]:
     """Pending notifications due at ``now`` and not claimed by another sender, oldest first."""
-    return list(
-        session.scalars(
-            select(NotificationRow.id)
-            .where(
-                NotificationRow.status == NotificationStatus.PENDING.value,
-                NotificationRow.due_at <= now,
-                or_(NotificationRow.claimed_until.is_(None), NotificationRow.claimed_until < now),
-            )
-            .order_by(NotificationRow.due_at, NotificationRow.id)
-            .limit(limit)
-        )
-    )
+    return due_outbox_ids(session, NotificationRow, NotificationStatus.PENDING.value, now, limit)
 
 
 def send_one(
@@ -159,24 +152,15 @@ def send_one(
     claimed_at = clock()
     lease_until = claimed_at + lease_for(settings)
     with sessions.begin() as session:
-        claim = cast(
-            CursorResult[Any],
-            session.execute(
-                update(NotificationRow)
-                .where(
-                    NotificationRow.id == notification_id,
-                    NotificationRow.status == NotificationStatus.PENDING.value,
-                    NotificationRow.due_at <= now,
-                    or_(
-                        NotificationRow.claimed_until.is_(None),
-                        NotificationRow.claimed_until < claimed_at,
-                    ),
-                )
-                .values(claimed_until=lease_until)
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        if claim.rowcount != 1:
+        if not claim_outbox_row(
+            session,
+            NotificationRow,
+            notification_id,
+            NotificationStatus.PENDING.value,
+            now,
+            claimed_at,
+            lease_until,
+        ):
             return Counter(claimed_elsewhere=1)
         row = session.get(NotificationRow, notification_id)
         if row is None:  # pragma: no cover - claimed a moment ago in this transaction
