@@ -11,7 +11,7 @@ from triage.domain.classify import History as ReExported
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 from triage.domain.history import History, PatientHistory
-from triage.domain.readings import Parameter, Report
+from triage.domain.readings import Parameter, Reading, Report
 
 
 def _finding(rule_id: str, at_h: float, colour: Colour = Colour.YELLOW) -> Finding:
@@ -37,7 +37,9 @@ def _series(history: PatientHistory, parameter: Parameter) -> list[tuple[object,
     return list(zip(s.times, s.ids, s.values, strict=True))
 
 
-def _expected_series(readings: list, parameter: Parameter) -> list[tuple[object, str, float]]:
+def _expected_series(
+    readings: list[Reading], parameter: Parameter
+) -> list[tuple[object, str, float]]:
     ordered = sorted(readings, key=lambda r: (r.measured_at, r.id))
     return [
         (r.measured_at, r.id, r.parameters[parameter]) for r in ordered if parameter in r.parameters
