@@ -28,9 +28,12 @@ import random
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devices.simulate import Condition as SimCondition
 from devices.simulate import SimulatedReading, SimulatedReport, make_patient, simulate
@@ -44,7 +47,9 @@ from triage.domain.classify import (
     classify,
     classify_report,
 )
-from triage.domain.findings import Finding
+from triage.domain.colours import Colour
+from triage.domain.findings import Finding, RuleType
+from triage.domain.history import History
 from triage.domain.plan import Condition, PlanVersion
 from triage.domain.questionnaires import QuestionnaireError
 from triage.domain.readings import Kind, Reading, Report
@@ -59,7 +64,7 @@ STARTS = (
     datetime(2026, 10, 13, tzinfo=OSLO),
     datetime(2026, 6, 1, tzinfo=OSLO),
 )
-DST_DAYS = {datetime(2026, 3, 29).date(), datetime(2026, 10, 25).date()}
+DST_DAYS = {date(2026, 3, 29), date(2026, 10, 25)}
 DAYS = 24
 
 #: Every rule option the templates leave out, on parameters the simulated patients measure.
@@ -263,8 +268,8 @@ def _patient(number: int, plan_name: str, rng: random.Random) -> Patient:
         else:
             add_report(event.questionnaire, event.answered_at, dict(event.answers))
     # readings in the skipped (March) and repeated (October) hours
-    for day in (datetime(2026, 3, 29), datetime(2026, 10, 25)):
-        if start.date() <= day.date() < start.date() + timedelta(days=DAYS):
+    for day in sorted(DST_DAYS):
+        if start.date() <= day < start.date() + timedelta(days=DAYS):
             kind, values = _any_reading(items)
             for minute, fold in ((10, 0), (40, 0), (20, 1), (50, 1)):
                 local = datetime(day.year, day.month, day.day, 2, minute, tzinfo=OSLO, fold=fold)
@@ -346,7 +351,8 @@ def _population() -> Iterator[Patient]:
 # ----------------------------------------------------------------------------- the two paths
 
 
-def _old(item: Item, plan: PlanVersion, history: reference.GrowingHistory) -> Any:
+def _old(item: Item, plan: PlanVersion, history: Any) -> Any:
+    """``history``: the reference's GrowingHistory (or anything with its ``value()``)."""
     try:
         if isinstance(item.item, Reading):
             return reference.classify(item.item, plan, history.value(), item.now)
@@ -486,18 +492,133 @@ def test_new_classifier_equals_the_reference_on_100k_simulated_readings() -> Non
                 _cut(old, grown, item.now - timedelta(days=15), 250)
                 grown = grown.copy()
         alert_changes += book.changes
-    print(
+    seen = (
         f"readings={readings} reports={reports} reclassified={reclassified} "
         f"backfilled={backfilled} long_windows={long_windows} dst={dst} "
         f"alert_changes={alert_changes} colours={colours}"
     )
-    assert readings == READINGS
+    assert readings == READINGS, seen
     assert templates_seen >= {plan.plan_id for plan in PLANS.values()}
     assert colours.keys() == {"green", "yellow", "red"}
     # the stream covers what it claims to
-    assert reports > 5_000, reports
-    assert reclassified > 2_000, reclassified
-    assert backfilled > 2_000, backfilled
-    assert long_windows > 10_000, long_windows
-    assert dst > 1_000, dst
-    assert alert_changes > 5_000, alert_changes
+    assert reports > 5_000, seen
+    assert reclassified > 2_000, seen
+    assert backfilled > 2_000, seen
+    assert long_windows > 10_000, seen
+    assert dst > 1_000, seen
+    assert alert_changes > 5_000, seen
+
+
+# ----------------------------------------------------------------------------- a property
+
+_NOW = datetime(2026, 10, 25, 12, 0, tzinfo=UTC)
+_KINDS: dict[str, Any] = {
+    "spo2": st.fixed_dictionaries(
+        {
+            "spo2": st.sampled_from([86.0, 90.0, 92.0, 94.0, 97.0]),
+            "pulse": st.sampled_from([48.0, 70.0, 104.0, 135.0]),
+        }
+    ),
+    "body_weight": st.fixed_dictionaries({"weight": st.sampled_from([80.0, 81.2, 82.5, 84.0])}),
+    "blood_pressure": st.fixed_dictionaries(
+        {"systolic": st.sampled_from([95.0, 130.0, 160.0, 185.0]), "diastolic": st.just(70.0)}
+    ),
+    "respiratory_rate": st.fixed_dictionaries({"rate": st.sampled_from([8.0, 14.0, 23.0])}),
+    "body_temperature": st.fixed_dictionaries({"temperature": st.sampled_from([35.0, 37.0, 38.5])}),
+}
+#: Few distinct times and ids: equal times and repeated ids are what orders and exclusions
+#: get wrong.
+_times = st.integers(0, 96).map(lambda q: _NOW - timedelta(minutes=45 * q))
+_CONFUSION: list[str | int | bool] = ["no", "yes", 0, 1, True]
+_ids = st.sampled_from([f"i{n}" for n in range(12)])
+
+
+@st.composite
+def _readings(draw: st.DrawFn) -> Reading:
+    kind = draw(st.sampled_from(sorted(_KINDS)))
+    return Reading(
+        id=draw(_ids), kind=Kind(kind), measured_at=draw(_times), values=draw(_KINDS[kind])
+    )
+
+
+@st.composite
+def _reports(draw: st.DrawFn) -> Report:
+    return Report(
+        id=draw(_ids),
+        questionnaire="covid-check",
+        answered_at=draw(_times),
+        answers={"new_confusion": draw(st.sampled_from(_CONFUSION))},
+    )
+
+
+@st.composite
+def _findings(draw: st.DrawFn) -> Finding:
+    rule_type = draw(st.sampled_from(list(RuleType)))
+    return Finding.model_construct(
+        rule_id=draw(st.sampled_from(["threshold:spo2", "weight-rise-2d", "news2", "hf-q", "x"])),
+        rule_type=rule_type,
+        colour=draw(st.sampled_from(list(Colour))),
+        at=draw(_times),
+        plan_id="plan-sink",
+        plan_version=draw(st.sampled_from([6, 7])),
+        parameter=draw(st.sampled_from([None, "spo2", "weight"])),
+        value=None,
+        bound=None,
+        message="m",
+        args={"questionnaire": draw(st.sampled_from(["hf-daily", "copd-daily"]))},
+        text=None,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    readings=st.lists(_readings(), max_size=40),
+    reports=st.lists(_reports(), max_size=8),
+    findings=st.lists(_findings(), max_size=20),
+    item=st.one_of(_readings(), _reports()),
+    ahead=st.sampled_from([timedelta(0), timedelta(minutes=50), timedelta(hours=-2)]),
+)
+def test_any_history_classifies_alike(
+    readings: list[Reading],
+    reports: list[Report],
+    findings: list[Finding],
+    item: Reading | Report,
+    ahead: timedelta,
+) -> None:
+    """Any history (equal times, repeated ids, the item itself in it, findings of one rule id
+    named differently, in any order) gives the reference's classification."""
+    now = _time(item) - ahead  # negative: classified later; positive: device clock ahead
+    old = reference.History(
+        readings=tuple(readings), reports=tuple(reports), findings=tuple(findings)
+    )
+    new = PatientHistory.from_history(
+        History(readings=tuple(readings), reports=tuple(reports), findings=tuple(findings))
+    )
+    grown = PatientHistory()
+    for r in readings:
+        grown.add_reading(r, [])
+    for q in reports:
+        grown.add_report(q, [])
+    if readings:
+        grown.add_reading(readings[0], findings)
+    for plan in (SINK, PLANS["covid19"]):
+        expected = _dump(_old(Item(item, now), plan, _Fixed(old)))
+        assert _dump(_new(Item(item, now), plan, new)) == expected
+        if readings:
+            # grown item by item: the same, except that it holds readings[0] twice
+            twice = reference.History(
+                readings=(*readings, readings[0]), reports=tuple(reports), findings=tuple(findings)
+            )
+            assert _dump(_new(Item(item, now), plan, grown)) == _dump(
+                _old(Item(item, now), plan, _Fixed(twice))
+            )
+
+
+class _Fixed:
+    """A reference history that does not grow (what ``_old`` asks of one)."""
+
+    def __init__(self, history: Any) -> None:
+        self._history = history
+
+    def value(self) -> Any:
+        return self._history
