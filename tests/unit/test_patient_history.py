@@ -152,3 +152,33 @@ def test_round_trip() -> None:
     assert back.readings == (readings[1], readings[0])
     assert back.reports == reports
     assert back.findings == (findings[0], findings[2])  # greens are not kept
+
+
+def test_sorted_window_slides_like_a_stable_sort() -> None:
+    """The kept window equals sorted(values[lo:hi]) — the very objects, equal values (1 and
+    1.0) in index order — however the window moves, and after values are inserted."""
+    rng = random.Random(3)
+    history = PatientHistory()
+    for step in range(600):
+        at = NOW - timedelta(hours=rng.randrange(0, 400))
+        value: float = rng.choice([90, 90.0, 91, 91.0, 92.5, 93, 94.0])
+        history.add_reading(reading("spo2", at, f"r{step:04d}", spo2=value, pulse=70), [])
+        s = history.series(Parameter.SPO2)
+        assert s is not None
+        n = len(s.values)
+        for slot in ("a", "b"):
+            lo = rng.randrange(0, n)
+            hi = min(n, lo + rng.randrange(0, 60))
+            window = s.sorted_window(lo, hi, slot)
+            expected = sorted(s.values[lo:hi])
+            assert [id(v) for v in window] == [id(v) for v in expected]
+        # a sliding window, as consecutive readings ask it
+        lo = max(0, n - 50 - step % 7)
+        window = s.sorted_window(lo, n, "slide")
+        assert [id(v) for v in window] == [id(v) for v in sorted(s.values[lo:n])]
+        if step % 50 == 49:
+            copy = history.copy()
+            history.drop_before(NOW - timedelta(hours=300))
+            c = copy.series(Parameter.SPO2)
+            assert c is not None
+            assert c.sorted_window(0, len(c.values), "x") == sorted(c.values)

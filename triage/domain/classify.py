@@ -511,11 +511,25 @@ class _Context:
                 return rule.baseline_value, message("baseline.note", note=rule.baseline_note)
             return rule.baseline_value, message("baseline.from_plan")
         assert rule.baseline_days is not None  # noqa: S101 - guaranteed by the model
-        values = self.series(rule.parameter, since=self.at - timedelta(days=rule.baseline_days))
-        if len(values) < rule.min_readings:
-            return None
-        median = statistics.median(values)
-        return median, message("baseline.median", readings=len(values), days=rule.baseline_days)
+        days = rule.baseline_days
+        since = self.at - timedelta(days=days)
+        found = self._before(rule.parameter)
+        if found is not None and not self._self_reading:
+            # the median of the window kept sorted as it slides: no sort per reading
+            s, hi = found
+            lo = bisect_left(s.times, since, 0, hi)
+            count = hi - lo
+            if count < rule.min_readings:
+                return None
+            ordered = s.sorted_window(lo, hi, days)
+            half = count // 2
+            median = ordered[half] if count % 2 else (ordered[half - 1] + ordered[half]) / 2
+        else:
+            values = self.series(rule.parameter, since=since)
+            if len(values) < rule.min_readings:
+                return None
+            count, median = len(values), statistics.median(values)
+        return median, message("baseline.median", readings=count, days=days)
 
     def baseline(self, rule: BaselineRule, value: float) -> list[Finding]:
         found = self._baseline_value(rule)
