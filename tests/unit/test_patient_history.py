@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from tests.unit.plans import NOW, reading
 from triage.domain.classify import History as ReExported
@@ -182,3 +183,34 @@ def test_sorted_window_slides_like_a_stable_sort() -> None:
             c = copy.series(Parameter.SPO2)
             assert c is not None
             assert c.sorted_window(0, len(c.values), "x") == sorted(c.values)
+
+
+def test_findings_are_built_as_model_construct_builds_them() -> None:
+    """classify's shortcut gives the object Finding.model_construct gives."""
+    from triage.domain.classify import _FINDING_FIELDS, _construct_finding
+
+    values: dict[str, Any] = {
+        "rule_id": "threshold:spo2",
+        "rule_type": RuleType.THRESHOLD,
+        "colour": Colour.YELLOW,
+        "at": NOW,
+        "plan_id": "p",
+        "plan_version": 3,
+        "parameter": "spo2",
+        "value": 93.0,
+        "bound": "≤ 94 %",
+        "message": "threshold",
+        "args": {"bound": 94.0, "bound_op": "le"},
+        "text": None,
+    }
+    assert list(values) == list(_FINDING_FIELDS)
+    fast = _construct_finding(dict(values))
+    slow = Finding.model_construct(**values)
+    assert fast == slow
+    assert fast.__dict__ == slow.__dict__
+    assert list(fast.__dict__) == list(slow.__dict__)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.is_breach
+    assert repr(fast) == repr(slow)
