@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict
 from triage import news2
 from triage.domain.colours import Colour, worst
 from triage.domain.findings import Finding, RuleType, message
+from triage.domain.history import History as History  # re-exported: moved to history.py
+from triage.domain.history import PatientHistory as PatientHistory
 from triage.domain.plan import (
     BaselineRule,
     CombinationRule,
@@ -58,16 +60,6 @@ class ImplausibleReadingError(ValueError):
         self.reading_id = reading_id
         self.problems = tuple(problems)
         super().__init__(f"reading {reading_id}: " + "; ".join(p.message for p in problems))
-
-
-class History(BaseModel):
-    """What the rules may look back at: the patient's earlier data and earlier findings."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    readings: tuple[Reading, ...] = ()
-    reports: tuple[Report, ...] = ()
-    findings: tuple[Finding, ...] = ()
 
 
 class GrowingHistory:

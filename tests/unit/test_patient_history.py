@@ -1,0 +1,152 @@
+"""PatientHistory: the sorted, incrementally kept history equals the plain History it came from,
+however it was grown (order of arrival, duplicates, drops)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from tests.unit.plans import NOW, reading
+from triage.domain.classify import History as ReExported
+from triage.domain.colours import Colour
+from triage.domain.findings import Finding, RuleType
+from triage.domain.history import History, PatientHistory
+from triage.domain.readings import Parameter, Report
+
+
+def _finding(rule_id: str, at_h: float, colour: Colour = Colour.YELLOW) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        rule_type=RuleType.THRESHOLD,
+        colour=colour,
+        at=NOW - timedelta(hours=at_h),
+        parameter="spo2",
+    )
+
+
+def _report(rid: str, at_h: float) -> Report:
+    return Report(
+        id=rid, questionnaire="cat", answered_at=NOW - timedelta(hours=at_h), answers={"q1": 1}
+    )
+
+
+def _series(history: PatientHistory, parameter: Parameter) -> list[tuple[object, str, float]]:
+    s = history.series(parameter)
+    if s is None:
+        return []
+    return list(zip(s.times, s.ids, s.values, strict=True))
+
+
+def _expected_series(readings: list, parameter: Parameter) -> list[tuple[object, str, float]]:
+    ordered = sorted(readings, key=lambda r: (r.measured_at, r.id))
+    return [
+        (r.measured_at, r.id, r.parameters[parameter]) for r in ordered if parameter in r.parameters
+    ]
+
+
+def test_history_is_re_exported_from_classify() -> None:
+    assert ReExported is History
+
+
+def test_grown_in_any_order_equals_sorted() -> None:
+    rng = random.Random(7)
+    items = []
+    for i in range(300):
+        at = NOW - timedelta(minutes=rng.randrange(0, 600, 15))  # many equal times
+        if rng.random() < 0.5:
+            items.append(reading("spo2", at, f"r{rng.randrange(1000):04d}", spo2=90 + i % 10))
+        else:
+            items.append(reading("blood_pressure", at, f"b{i:04d}", systolic=120, diastolic=80))
+    grown = PatientHistory()
+    for r in items:
+        grown.add_reading(r, [])
+    built = PatientHistory.from_history(History(readings=tuple(items)))
+    expected = sorted(items, key=lambda r: (r.measured_at, r.id))  # stable: arrival order kept
+    assert grown.readings == expected
+    assert built.readings == expected
+    for parameter in (Parameter.SPO2, Parameter.SYSTOLIC, Parameter.DIASTOLIC):
+        assert _series(grown, parameter) == _expected_series(items, parameter)
+        assert _series(built, parameter) == _expected_series(items, parameter)
+    assert grown.counts() == (300, 0)
+    assert grown.has_reading(items[0].id)
+    assert not grown.has_reading("nope")
+
+
+def test_findings_keep_breaches_only_in_arrival_order() -> None:
+    history = PatientHistory()
+    a, b, c = _finding("x", 1), _finding("y", 5), _finding("x", 3, Colour.RED)
+    history.add_reading(reading("spo2", NOW, spo2=93), [a, _finding("z", 1, Colour.GREEN), b])
+    history.add_report(_report("q", 2), [c])
+    assert history.findings == [a, b, c]
+    assert history.counts() == (1, 1)
+    assert history.has_report("q")
+    rule = history.rule_findings()["x"]
+    assert rule.times == [c.at, a.at]  # by time
+    assert rule.first_within(NOW - timedelta(hours=4), NOW) is c  # same words: earliest in time
+    assert rule.first_within(NOW - timedelta(minutes=30), NOW) is None
+
+
+def test_copy_is_independent() -> None:
+    history = PatientHistory()
+    history.add_reading(reading("spo2", NOW, "r1", spo2=93), [_finding("x", 0)])
+    other = history.copy()
+    other.add_reading(reading("spo2", NOW - timedelta(hours=1), "r0", spo2=91), [_finding("x", 1)])
+    other.add_report(_report("q", 1), [])
+    assert history.counts() == (1, 0)
+    assert _series(history, Parameter.SPO2) == [(NOW, "r1", 93)]
+    assert len(history.findings) == 1
+    assert other.counts() == (2, 1)
+    assert [v for _, _, v in _series(other, Parameter.SPO2)] == [91, 93]
+    assert len(other.findings) == 2
+
+
+def test_drop_before_and_keep_newest() -> None:
+    history = PatientHistory()
+    readings = [
+        reading("spo2", NOW - timedelta(hours=h), f"r{h:02d}", spo2=90 + h % 10) for h in range(20)
+    ]
+    readings += [
+        reading(
+            "blood_pressure", NOW - timedelta(hours=h), f"b{h:02d}", systolic=100 + h, diastolic=70
+        )
+        for h in range(0, 20, 3)
+    ]
+    random.Random(1).shuffle(readings)
+    for r in readings:
+        history.add_reading(r, [_finding("x", int(r.id[1:]))])
+    for h in range(10):
+        history.add_report(_report(f"q{h}", h * 2), [])
+    cutoff = NOW - timedelta(hours=10)
+    history.drop_before(cutoff)
+    kept = [r for r in readings if r.measured_at >= cutoff]
+    assert history.readings == sorted(kept, key=lambda r: (r.measured_at, r.id))
+    for parameter in (Parameter.SPO2, Parameter.SYSTOLIC):
+        assert _series(history, parameter) == _expected_series(kept, parameter)
+    assert all(f.at >= cutoff for f in history.findings)
+    assert history.counts() == (len(kept), 6)
+    assert not history.has_reading("r15")
+    history.keep_newest(5)
+    newest = sorted(kept, key=lambda r: (r.measured_at, r.id))[-5:]
+    assert history.readings == newest
+    for parameter in (Parameter.SPO2, Parameter.SYSTOLIC):
+        assert _series(history, parameter) == _expected_series(newest, parameter)
+    assert history.counts() == (5, 5)
+    assert [r.id for r in history.reports] == ["q4", "q3", "q2", "q1", "q0"]
+    history.keep_newest(0)
+    assert history.counts() == (0, 0)
+    assert history.series(Parameter.SPO2) is None
+
+
+def test_round_trip() -> None:
+    readings = (
+        reading("spo2", NOW, "r2", spo2=93),
+        reading("spo2", NOW - timedelta(hours=1), "r1", spo2=95),
+    )
+    reports = (_report("q1", 1),)
+    findings = (_finding("x", 1), _finding("y", 0, Colour.GREEN), _finding("z", 3))
+    back = PatientHistory.from_history(
+        History(readings=readings, reports=reports, findings=findings)
+    ).to_history()
+    assert back.readings == (readings[1], readings[0])
+    assert back.reports == reports
+    assert back.findings == (findings[0], findings[2])  # greens are not kept

@@ -1,0 +1,408 @@
+"""A patient's history as classification looks back at it.
+
+:class:`History` is the plain value (tuples of readings, reports and findings, in no particular
+order) that storage and the API build. :class:`PatientHistory` holds the same data kept sorted
+and maintained incrementally, so that what a rule asks of it — "the values of this parameter
+within ``[since, at)``", "the latest value measured at or before ``at``", "the yellow and red
+findings of this rule within the window" — is a bisection and a slice, never a sort or a scan
+of the whole history: classifying one reading costs the same whether the patient has ten
+readings in the window or two hundred.
+
+Orders (the old ``History``-based classifier sorted stably by these keys, so the results are
+identical):
+
+* readings by ``(measured_at, id)``; among equal keys in the order they were added;
+* per parameter, the values of those readings in the same order (parallel lists of times, ids
+  and values);
+* reports by ``(answered_at, id)``;
+* yellow and red findings by ``at``, per rule id, each with the sequence number of its arrival
+  (a combination names a rule after the finding of it that came first).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from triage.domain.findings import Finding, RuleType
+from triage.domain.readings import Parameter, Reading, Report
+
+
+class History(BaseModel):
+    """What the rules may look back at: the patient's earlier data and earlier findings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    readings: tuple[Reading, ...] = ()
+    reports: tuple[Report, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+class Series:
+    """One parameter's values, oldest first by ``(measured_at, id)``: parallel lists."""
+
+    __slots__ = ("ids", "times", "values")
+
+    def __init__(self) -> None:
+        self.times: list[datetime] = []
+        self.ids: list[str] = []
+        self.values: list[float] = []
+
+    def copy(self) -> Series:
+        other = Series.__new__(Series)
+        other.times = self.times.copy()
+        other.ids = self.ids.copy()
+        other.values = self.values.copy()
+        return other
+
+    def insert(self, index: int, at: datetime, item_id: str, value: float) -> None:
+        if index == len(self.times):
+            self.times.append(at)
+            self.ids.append(item_id)
+            self.values.append(value)
+        else:
+            self.times.insert(index, at)
+            self.ids.insert(index, item_id)
+            self.values.insert(index, value)
+
+    def drop_first(self, count: int) -> None:
+        if count:
+            del self.times[:count]
+            del self.ids[:count]
+            del self.values[:count]
+
+
+class RuleFindings:
+    """The yellow and red findings of one rule id, by ``at`` (then arrival)."""
+
+    __slots__ = ("findings", "labels", "seqs", "times")
+
+    def __init__(self) -> None:
+        self.times: list[datetime] = []
+        self.seqs: list[int] = []
+        self.findings: list[Finding] = []
+        #: the distinct ways the findings of this rule id are named (almost always one)
+        self.labels: set[tuple[Any, ...]] = set()
+
+    def copy(self) -> RuleFindings:
+        other = RuleFindings.__new__(RuleFindings)
+        other.times = self.times.copy()
+        other.seqs = self.seqs.copy()
+        other.findings = self.findings.copy()
+        other.labels = set(self.labels)
+        return other
+
+    def add(self, finding: Finding, seq: int) -> None:
+        index = bisect_right(self.times, finding.at)
+        self.times.insert(index, finding.at)
+        self.seqs.insert(index, seq)
+        self.findings.insert(index, finding)
+        self.labels.add(label_key(finding))
+
+    def first_within(self, since: datetime, at: datetime) -> Finding | None:
+        """The finding that arrived first among those with ``since <= at' <= at``."""
+        lo = bisect_left(self.times, since)
+        hi = bisect_right(self.times, at)
+        if lo >= hi:
+            return None
+        if len(self.labels) == 1 or hi - lo == 1:
+            return self.findings[lo]  # all named alike: any of them will do
+        seqs = self.seqs
+        best = min(range(lo, hi), key=seqs.__getitem__)
+        return self.findings[best]
+
+    def drop_before(self, cutoff: datetime) -> None:
+        count = bisect_left(self.times, cutoff)
+        if count:
+            del self.times[:count]
+            del self.seqs[:count]
+            del self.findings[:count]
+            self.labels = {label_key(f) for f in self.findings}
+
+
+def label_key(finding: Finding) -> tuple[Any, ...]:
+    """What a combination's words for a rule depend on besides its id (see
+    :func:`triage.domain.classify._rule_label`)."""
+    questionnaire = (
+        (finding.args or {}).get("questionnaire")
+        if finding.rule_type is RuleType.QUESTIONNAIRE
+        else None
+    )
+    return (finding.rule_type, finding.parameter, questionnaire)
+
+
+class PatientHistory:
+    """A patient's history kept sorted and incrementally: readings by (measured_at, id),
+    per-parameter value series, reports by (answered_at, id), breach findings by at.
+
+    Not thread-safe; a shared history is copied (:meth:`copy`) before it is grown."""
+
+    __slots__ = (
+        "_finding_count",
+        "_findings",
+        "_reading_ids",
+        "_reading_keys",
+        "_readings",
+        "_report_ids",
+        "_report_keys",
+        "_reports",
+        "_seq",
+        "_series",
+    )
+
+    def __init__(self) -> None:
+        self._readings: list[Reading] = []
+        self._reading_keys: list[tuple[datetime, str]] = []
+        self._reading_ids: Counter[str] = Counter()
+        self._series: dict[Parameter, Series] = {}
+        self._reports: list[Report] = []
+        self._report_keys: list[tuple[datetime, str]] = []
+        self._report_ids: Counter[str] = Counter()
+        self._findings: dict[str, RuleFindings] = {}
+        self._finding_count = 0
+        self._seq = 0
+
+    @classmethod
+    def from_history(cls, history: History) -> PatientHistory:
+        """The same history kept sorted (only the yellow and red findings are kept: the rules
+        look back at no others)."""
+        self = cls()
+        readings = sorted(history.readings, key=_reading_key)  # stable, as classify sorted
+        self._readings = readings
+        self._reading_keys = [(r.measured_at, r.id) for r in readings]
+        self._reading_ids = Counter(r.id for r in readings)
+        series = self._series
+        for r in readings:
+            for parameter, value in r.parameters.items():
+                s = series.get(parameter)
+                if s is None:
+                    s = series[parameter] = Series()
+                s.times.append(r.measured_at)
+                s.ids.append(r.id)
+                s.values.append(value)
+        reports = sorted(history.reports, key=_report_key)
+        self._reports = reports
+        self._report_keys = [(r.answered_at, r.id) for r in reports]
+        self._report_ids = Counter(r.id for r in reports)
+        self._add_findings(history.findings)
+        return self
+
+    # --- growing
+
+    def add_reading(self, reading: Reading, findings: Iterable[Finding]) -> None:
+        """Add ``reading`` and its yellow and red findings (green ones are not kept)."""
+        key = (reading.measured_at, reading.id)
+        keys = self._reading_keys
+        if not keys or keys[-1] <= key:
+            index = len(keys)
+            keys.append(key)
+            self._readings.append(reading)
+        else:
+            index = bisect_right(keys, key)
+            keys.insert(index, key)
+            self._readings.insert(index, reading)
+        self._reading_ids[reading.id] += 1
+        series = self._series
+        for parameter, value in reading.parameters.items():
+            s = series.get(parameter)
+            if s is None:
+                s = series[parameter] = Series()
+            times = s.times
+            if not times or (times[-1], s.ids[-1]) <= key:
+                at = len(times)
+            else:
+                # the position of this key among the series' keys: after every equal key, as
+                # among the readings (the readings before ``index`` that have this parameter)
+                at = _bisect_right_keyed(s, key)
+            s.insert(at, reading.measured_at, reading.id, value)
+        self._add_findings(findings)
+
+    def add_report(self, report: Report, findings: Iterable[Finding]) -> None:
+        """Add ``report`` and its yellow and red findings (green ones are not kept)."""
+        key = (report.answered_at, report.id)
+        keys = self._report_keys
+        if not keys or keys[-1] <= key:
+            keys.append(key)
+            self._reports.append(report)
+        else:
+            index = bisect_right(keys, key)
+            keys.insert(index, key)
+            self._reports.insert(index, report)
+        self._report_ids[report.id] += 1
+        self._add_findings(findings)
+
+    def _add_findings(self, findings: Iterable[Finding]) -> None:
+        by_rule = self._findings
+        for finding in findings:
+            if not finding.is_breach:
+                continue
+            rule = by_rule.get(finding.rule_id)
+            if rule is None:
+                rule = by_rule[finding.rule_id] = RuleFindings()
+            rule.add(finding, self._seq)
+            self._seq += 1
+            self._finding_count += 1
+
+    # --- asking
+
+    def has_reading(self, reading_id: str) -> bool:
+        return reading_id in self._reading_ids
+
+    def has_report(self, report_id: str) -> bool:
+        return report_id in self._report_ids
+
+    def counts(self) -> tuple[int, int]:
+        """(readings, reports)."""
+        return len(self._readings), len(self._reports)
+
+    @property
+    def readings(self) -> list[Reading]:
+        """The readings, oldest first by ``(measured_at, id)`` (do not change the list)."""
+        return self._readings
+
+    @property
+    def reports(self) -> list[Report]:
+        """The reports, oldest first by ``(answered_at, id)`` (do not change the list)."""
+        return self._reports
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The yellow and red findings, in the order they were added."""
+        pairs = [
+            (seq, finding)
+            for rule in self._findings.values()
+            for seq, finding in zip(rule.seqs, rule.findings, strict=True)
+        ]
+        pairs.sort(key=lambda pair: pair[0])
+        return [finding for _, finding in pairs]
+
+    def series(self, parameter: Parameter) -> Series | None:
+        """The values of ``parameter``, oldest first (do not change them)."""
+        return self._series.get(parameter)
+
+    def rule_findings(self) -> dict[str, RuleFindings]:
+        """The yellow and red findings by rule id (do not change them)."""
+        return self._findings
+
+    def reading_count(self, reading_id: str) -> int:
+        return self._reading_ids.get(reading_id, 0)
+
+    def report_count(self, report_id: str) -> int:
+        return self._report_ids.get(report_id, 0)
+
+    def report_keys(self) -> list[tuple[datetime, str]]:
+        return self._report_keys
+
+    # --- keeping it bounded
+
+    def copy(self) -> PatientHistory:
+        """An independent copy (list copies; the readings, reports and findings are shared,
+        they are immutable)."""
+        other = PatientHistory.__new__(PatientHistory)
+        other._readings = self._readings.copy()
+        other._reading_keys = self._reading_keys.copy()
+        other._reading_ids = self._reading_ids.copy()
+        other._series = {p: s.copy() for p, s in self._series.items()}
+        other._reports = self._reports.copy()
+        other._report_keys = self._report_keys.copy()
+        other._report_ids = self._report_ids.copy()
+        other._findings = {rule_id: f.copy() for rule_id, f in self._findings.items()}
+        other._finding_count = self._finding_count
+        other._seq = self._seq
+        return other
+
+    def drop_before(self, cutoff: datetime) -> None:
+        """Forget readings measured, reports answered and findings made before ``cutoff``."""
+        self._drop_readings(bisect_left(self._reading_keys, (cutoff,)))
+        self._drop_reports(bisect_left(self._report_keys, (cutoff,)))
+        emptied = []
+        for rule_id, rule in self._findings.items():
+            before = len(rule.times)
+            rule.drop_before(cutoff)
+            self._finding_count -= before - len(rule.times)
+            if not rule.times:
+                emptied.append(rule_id)
+        for rule_id in emptied:
+            del self._findings[rule_id]
+
+    def keep_newest(self, per_kind: int) -> None:
+        """Keep at most the newest ``per_kind`` readings and ``per_kind`` reports (findings are
+        kept; :meth:`drop_before` drops them by time)."""
+        per_kind = max(per_kind, 0)
+        self._drop_readings(max(len(self._readings) - per_kind, 0))
+        self._drop_reports(max(len(self._reports) - per_kind, 0))
+
+    def _drop_readings(self, count: int) -> None:
+        if count <= 0:
+            return
+        dropped = self._readings[:count]
+        del self._readings[:count]
+        del self._reading_keys[:count]
+        per_parameter: Counter[Parameter] = Counter()
+        ids = self._reading_ids
+        for r in dropped:
+            per_parameter.update(r.parameters.keys())
+            ids[r.id] -= 1
+            if ids[r.id] <= 0:
+                del ids[r.id]
+        # each series holds its parameter's readings in the readings' order, so the dropped
+        # (oldest) readings are the first entries of each series
+        for parameter, n in per_parameter.items():
+            s = self._series[parameter]
+            s.drop_first(n)
+            if not s.times:
+                del self._series[parameter]
+
+    def _drop_reports(self, count: int) -> None:
+        if count <= 0:
+            return
+        ids = self._report_ids
+        for r in self._reports[:count]:
+            ids[r.id] -= 1
+            if ids[r.id] <= 0:
+                del ids[r.id]
+        del self._reports[:count]
+        del self._report_keys[:count]
+
+    def to_history(self) -> History:
+        """The same history as a plain :class:`History` (readings and reports oldest first,
+        findings in the order they were added)."""
+        return History.model_construct(
+            readings=tuple(self._readings),
+            reports=tuple(self._reports),
+            findings=tuple(self.findings),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"PatientHistory(readings={len(self._readings)}, reports={len(self._reports)}, "
+            f"findings={self._finding_count})"
+        )
+
+
+def _reading_key(reading: Reading) -> tuple[datetime, str]:
+    return (reading.measured_at, reading.id)
+
+
+def _report_key(report: Report) -> tuple[datetime, str]:
+    return (report.answered_at, report.id)
+
+
+def _bisect_right_keyed(series: Series, key: tuple[datetime, str]) -> int:
+    """The index after every entry of ``series`` whose ``(time, id)`` is ``<= key``."""
+    times, ids = series.times, series.ids
+    at, item_id = key
+    lo = bisect_left(times, at)
+    hi = bisect_right(times, at)
+    # among entries at the same time (few), by id
+    while lo < hi and ids[lo] <= item_id:
+        lo += 1
+    return lo
+
+
+__all__ = ["History", "PatientHistory", "RuleFindings", "Series"]
