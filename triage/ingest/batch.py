@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -34,7 +34,6 @@ from triage.config import Settings
 from triage.domain.alerts import Alert, AlertChange, decide
 from triage.domain.classify import (
     Classification,
-    GrowingHistory,
     ImplausibleReadingError,
     classify,
     classify_report,
@@ -42,11 +41,13 @@ from triage.domain.classify import (
 )
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding
+from triage.domain.history import History, PatientHistory
 from triage.domain.plan import PlanVersion
 from triage.domain.questionnaires import QuestionnaireError, get_questionnaire, score
 from triage.domain.readings import Reading, Report, check_plausibility, gateway_clock_is_behind
 from triage.ingest import sql, wire
-from triage.ingest.history_cache import Entry, HistoryCache, make_entry
+from triage.ingest.cache_capacity import Capacity, fit_to_population
+from triage.ingest.history_cache import Entry, HistoryCache, Loaded, cut
 from triage.ingest.outcomes import (
     MAX_PAYLOAD_BYTES,
     REQUEST_CHANNELS,
@@ -144,6 +145,12 @@ class Batch:
         self.now = now
         self.plans_cache = plans
         self.histories = histories if histories is not None else HistoryCache()
+        #: The worker's own caches (a throwaway history cache is neither sized nor counted).
+        self.caches: list[tuple[int, Capacity]] = []
+        if plans is not None:
+            self.caches.append((settings.ingest_plan_cache_size, plans.capacity))
+        if histories is not None:
+            self.caches.append((settings.ingest_history_cache_patients, histories.capacity))
         #: Each classified patient's history including this batch's rows: for the cache, once
         #: the batch has committed.
         self.history_after: dict[str, Entry] = {}
@@ -155,6 +162,10 @@ class Batch:
     # --- the steps, in order
 
     def run(self, messages: Sequence[Incoming]) -> list[Outcome]:
+        if self.caches:
+            fit_to_population(self.session, self.caches, self.settings.ingest_cache_ceiling)
+            for _, capacity in self.caches:
+                capacity.next_batch()
         works = [self._parse(Work(i, m)) for i, m in enumerate(messages)]
         self._resolve_gateways(works)
         statuses = [w for w in works if w.outcome is None and w.channel is Channel.STATUS]
@@ -369,12 +380,13 @@ class Batch:
                 window = windows[id(plan)] = history_window(plan)
             earliest = min(cast(datetime, w.classified_at) for w in works)
             needs[patient_id] = earliest - window
-        entries = self.histories.load(self.session, needs) if needs else {}
+        loaded = self.histories.load_for_batch(self.session, needs) if needs else _NOTHING
         alerting: dict[str, list[Finding]] = {}
         for patient_id, works in by_patient.items():
             plan = plans.get(patient_id)
-            entry = entries.get(patient_id)
-            history = GrowingHistory(entry.history() if entry else None)
+            entry = loaded.entries.get(patient_id)
+            owned = patient_id in loaded.owned
+            history = _Growing(entry.history if entry else PatientHistory(), owned=owned)
             works.sort(key=lambda w: (w.classified_at, w.index))
             found: list[Finding] = []
             for work in works:
@@ -386,14 +398,16 @@ class Batch:
                     found.extend(result.findings)
             if found:
                 alerting[patient_id] = found
-            if entry is not None:
-                self.history_after[patient_id] = _entry_after(
-                    history, entry, self.histories.per_patient
+            if entry is not None and (history.grown or owned):
+                self.history_after[patient_id] = (
+                    cut(entry.since, history.history, self.histories.per_patient)
+                    if history.grown
+                    else entry
                 )
         return alerting
 
     def _classify_one(
-        self, work: Work, plan: PlanVersion, history: GrowingHistory
+        self, work: Work, plan: PlanVersion, history: _Growing
     ) -> Classification | None:
         payload = work.payload
         at = work.classified_at
@@ -707,13 +721,41 @@ class Batch:
         return work
 
 
-def _entry_after(history: GrowingHistory, loaded: Entry, per_patient: int) -> Entry:
-    """The cache entry after this batch: ``loaded`` plus what the batch classified."""
-    if not history.grown:
-        return loaded
-    return make_entry(
-        loaded.since, history.readings, history.reports, history.findings, per_patient
-    )
+class _Growing:
+    """A patient's history as this batch grows it, item by item: copied from the cache's entry
+    on the first item added (copy-on-write; an entry the batch owns is grown in place)."""
+
+    __slots__ = ("_value", "grown", "history", "owned")
+
+    def __init__(self, history: PatientHistory, *, owned: bool) -> None:
+        self.history = history
+        self.owned = owned
+        self.grown = False
+        self._value: History | None = None
+
+    def value(self) -> History:
+        """What classification looks back at now."""
+        if self._value is None:
+            self._value = self.history.to_history()
+        return self._value
+
+    def add_reading(self, reading: Reading, findings: Iterable[Finding]) -> None:
+        self._writable().add_reading(reading, findings)
+
+    def add_report(self, report: Report, findings: Iterable[Finding]) -> None:
+        self._writable().add_report(report, findings)
+
+    def _writable(self) -> PatientHistory:
+        if not self.owned:
+            self.history = self.history.copy()
+            self.owned = True
+        self.grown = True
+        self._value = None
+        return self.history
+
+
+#: No history needed (no patient of the batch has a plan).
+_NOTHING = Loaded({}, frozenset())
 
 
 def _device_time(device: Mapping[str, Any]) -> datetime | None:

@@ -118,3 +118,16 @@ def active_patients(session: Session) -> int:
 def due(capacity: Capacity) -> bool:
     """Whether ``capacity`` should count the population (first batch, then every few minutes)."""
     return capacity.resized_at is None or capacity.clock() - capacity.resized_at >= RESIZE_EVERY_S
+
+
+def fit_to_population(
+    session: Session, floors_and_capacities: list[tuple[int, Capacity]], ceiling: int
+) -> None:
+    """Size each capacity (with its floor, the setting) for the patients not discharged, when
+    it is due (a worker's first batch, then every :data:`RESIZE_EVERY_S` seconds)."""
+    due_now = [(floor, capacity) for floor, capacity in floors_and_capacities if due(capacity)]
+    if not due_now:
+        return
+    active = active_patients(session)
+    for floor, capacity in due_now:
+        capacity.fit(floor, active, ceiling)

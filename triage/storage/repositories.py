@@ -401,6 +401,147 @@ _HISTORY_COUNTS_POSTGRESQL = (
 )
 
 
+class HistoryDelta:
+    """A patient's newest rows in a window (by ``stored_at``) and how many rows the window
+    holds, read in one statement (so in one snapshot): :func:`load_history_delta`."""
+
+    __slots__ = ("findings", "reading_total", "readings", "report_total", "reports")
+
+    def __init__(self) -> None:
+        self.readings: list[Reading] = []
+        self.reports: list[Report] = []
+        #: the yellow and red findings of each row, by row id
+        self.findings: dict[str, list[Finding]] = {}
+        self.reading_total = 0
+        self.report_total = 0
+
+
+def load_history_delta(
+    session: Session, since: Mapping[str, datetime], newest: int
+) -> dict[str, HistoryDelta]:
+    """For each patient, the ``newest`` readings and reports stored last (by ``stored_at``)
+    among those :func:`load_history` would find from ``since[patient]`` on, with their yellow
+    and red findings, and the number of rows in that window (``reading_total``,
+    ``report_total``: what :func:`history_counts` says), each table read in one statement. A
+    cache that lacks a few rows another worker stored adds these instead of loading the
+    whole window again (:mod:`triage.ingest.history_cache`)."""
+    found: dict[str, HistoryDelta] = {p: HistoryDelta() for p in since}
+    if not since:
+        return found
+    if session.get_bind().dialect.name == "postgresql":
+        ids, times = list(since), [since[p] for p in since]
+        params = {"ids": ids, "times": times, "newest": newest}
+        reading_rows: Iterable[Any] = session.execute(text(_DELTA_READINGS_POSTGRESQL), params)
+        report_rows: Iterable[Any] = session.execute(text(_DELTA_REPORTS_POSTGRESQL), params)
+    else:
+        reading_rows, report_rows = _history_delta_generic(session, since, newest)
+    for row in reading_rows:
+        delta = found[row.patient_id]
+        delta.reading_total = row.total
+        delta.readings.append(
+            Reading.model_construct(
+                id=row.id, kind=Kind(row.kind), measured_at=row.classified_at, values=row.values
+            )
+        )
+        delta.findings[row.id] = _findings(row.findings)
+    for row in report_rows:
+        delta = found[row.patient_id]
+        delta.report_total = row.total
+        delta.reports.append(
+            Report.model_construct(
+                id=row.id,
+                questionnaire=row.questionnaire,
+                answered_at=row.answered_at,
+                answers=row.answers,
+            )
+        )
+        delta.findings[row.id] = _findings(row.findings)
+    return found
+
+
+def _history_delta_generic(
+    session: Session, since: Mapping[str, datetime], newest: int
+) -> tuple[Iterable[Any], Iterable[Any]]:
+    reading_window = or_(
+        *(
+            and_(
+                ReadingRow.patient_id == p,
+                ReadingRow.measured_at >= t,
+                ReadingRow.classified_at >= t,
+            )
+            for p, t in since.items()
+        )
+    )
+    report_window = or_(
+        *(and_(ReportRow.patient_id == p, ReportRow.answered_at >= t) for p, t in since.items())
+    )
+    readings = (
+        select(
+            ReadingRow.id,
+            ReadingRow.patient_id,
+            ReadingRow.kind,
+            ReadingRow.classified_at,
+            ReadingRow.values,
+            _breach_findings(ReadingRow),
+            func.row_number()
+            .over(
+                partition_by=ReadingRow.patient_id,
+                order_by=(ReadingRow.stored_at.desc(), ReadingRow.id.desc()),
+            )
+            .label("rank"),
+            func.count().over(partition_by=ReadingRow.patient_id).label("total"),
+        )
+        .where(reading_window)
+        .subquery()
+    )
+    reports = (
+        select(
+            ReportRow.id,
+            ReportRow.patient_id,
+            ReportRow.questionnaire,
+            ReportRow.answered_at,
+            ReportRow.answers,
+            _breach_findings(ReportRow),
+            func.row_number()
+            .over(
+                partition_by=ReportRow.patient_id,
+                order_by=(ReportRow.stored_at.desc(), ReportRow.id.desc()),
+            )
+            .label("rank"),
+            func.count().over(partition_by=ReportRow.patient_id).label("total"),
+        )
+        .where(report_window)
+        .subquery()
+    )
+    return (
+        session.execute(select(readings).where(readings.c.rank <= newest)).all(),
+        session.execute(select(reports).where(reports.c.rank <= newest)).all(),
+    )
+
+
+#: :func:`load_history_delta` on PostgreSQL: each patient with its own lower bound (``unnest``
+#: of two arrays) on the (patient_id, measured_at) index; the window's row count in the same
+#: statement, so it and the rows come from one snapshot.
+_DELTA_READINGS_POSTGRESQL = """SELECT * FROM (
+  SELECT r.id, r.patient_id, r.kind, r.classified_at, r."values",
+    CASE WHEN r.colour = 'green' THEN NULL ELSE r.findings END AS findings,
+    row_number() OVER (PARTITION BY r.patient_id ORDER BY r.stored_at DESC, r.id DESC) AS rank,
+    count(*) OVER (PARTITION BY r.patient_id) AS total
+  FROM readings r
+  JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS w(patient_id, since)
+    ON r.patient_id = w.patient_id AND r.measured_at >= w.since AND r.classified_at >= w.since
+) ranked WHERE rank <= :newest"""
+_DELTA_REPORTS_POSTGRESQL = """SELECT * FROM (
+  SELECT r.id, r.patient_id, r.questionnaire, r.answered_at, r.answers,
+    CASE WHEN r.colour = 'green' THEN NULL ELSE r.findings END AS findings,
+    row_number() OVER (PARTITION BY r.patient_id ORDER BY r.stored_at DESC, r.id DESC) AS rank,
+    count(*) OVER (PARTITION BY r.patient_id) AS total
+  FROM reports r
+  JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS w(patient_id, since)
+    ON r.patient_id = w.patient_id AND r.answered_at >= w.since
+) ranked WHERE rank <= :newest"""
+
+
 def _breach_findings(table: type[ReadingRow] | type[ReportRow]) -> Label[Any]:
     """The row's findings, or NULL when it is green (then none of them is a breach): most rows
     are green, and their findings need not be fetched or parsed for history."""
