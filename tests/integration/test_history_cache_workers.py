@@ -119,7 +119,7 @@ def test_a_stale_entry_is_completed_with_only_the_missing_rows(
     [outcome] = store(
         sessions, [glucose("g-2", 1, 15.0)], SETTINGS, NOW, plans=PlanCache(), histories=a
     )
-    assert outcome.colour is not None and outcome.colour.value == "yellow"  # B's highs count
+    assert outcome.colour == "yellow"  # B's highs count
     assert (a.full_loads, a.delta_loads, a.hits) == (1, 1, 0)
     entry = a.get(world.patients[Condition.DIABETES].id)
     assert entry is not None
