@@ -17,9 +17,10 @@ An implausible reading is a data error, never a colour: :func:`classify` raises
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +30,7 @@ from triage.domain.colours import Colour, worst
 from triage.domain.findings import Finding, RuleType, message
 from triage.domain.history import History as History  # re-exported: moved to history.py
 from triage.domain.history import PatientHistory as PatientHistory
+from triage.domain.history import Series
 from triage.domain.plan import (
     BaselineRule,
     CombinationRule,
@@ -66,37 +68,43 @@ class GrowingHistory:
     """A patient's history as classification grows it, item by item: ``stored`` plus each
     reading and report classified since, with its yellow and red findings — what the rules of
     the next item look back at. Ingest grows one per patient and batch; the replay of a draft
-    plan grows one over the replayed window."""
+    plan grows one over the replayed window. Kept as a :class:`PatientHistory` (``stored``, if
+    one, is copied, not changed)."""
 
-    def __init__(self, stored: History | None = None) -> None:
-        stored = stored or History()
-        self.readings = list(stored.readings)
-        self.reports = list(stored.reports)
-        self.findings = list(stored.findings)
+    def __init__(self, stored: History | PatientHistory | None = None) -> None:
+        if stored is None:
+            self._history = PatientHistory()
+        elif isinstance(stored, PatientHistory):
+            self._history = stored.copy()
+        else:
+            self._history = PatientHistory.from_history(stored)
         self.grown = False
-        self._value: History | None = stored
 
-    def value(self) -> History:
-        """The history now (built once per change)."""
-        if self._value is None:
-            self._value = History.model_construct(
-                readings=tuple(self.readings),
-                reports=tuple(self.reports),
-                findings=tuple(self.findings),
-            )
-        return self._value
+    def value(self) -> PatientHistory:
+        """The history now (the live object: classify with it before growing it further)."""
+        return self._history
+
+    @property
+    def readings(self) -> list[Reading]:
+        """The readings, oldest first."""
+        return self._history.readings
+
+    @property
+    def reports(self) -> list[Report]:
+        """The reports, oldest first."""
+        return self._history.reports
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The yellow and red findings, in the order they were added."""
+        return self._history.findings
 
     def add_reading(self, reading: Reading, findings: Iterable[Finding]) -> None:
-        self.readings.append(reading)
-        self._add_findings(findings)
+        self._history.add_reading(reading, findings)
+        self.grown = True
 
     def add_report(self, report: Report, findings: Iterable[Finding]) -> None:
-        self.reports.append(report)
-        self._add_findings(findings)
-
-    def _add_findings(self, findings: Iterable[Finding]) -> None:
-        self.findings.extend(f for f in findings if f.is_breach)
-        self._value = None
+        self._history.add_report(report, findings)
         self.grown = True
 
 
@@ -144,14 +152,17 @@ def history_window(plan: PlanVersion) -> timedelta:
 
 
 def classify(
-    reading: Reading, plan: PlanVersion, history: History, now: datetime
+    reading: Reading, plan: PlanVersion, history: History | PatientHistory, now: datetime
 ) -> Classification:
-    """Classify ``reading`` with ``plan``, looking back at ``history``, at time ``now``."""
+    """Classify ``reading`` with ``plan``, looking back at ``history``, at time ``now``.
+
+    ``history`` is best a :class:`PatientHistory` (a :class:`History` is turned into one; the
+    last one turned is reused while the same object is passed again)."""
     problems = check_plausibility(reading.kind, reading.values)
     if problems:
         raise ImplausibleReadingError(reading.id, problems)
     at = min(reading.measured_at, now)
-    context = _Context(plan, history, at, exclude_id=reading.id)
+    context = _Context(plan, _sorted(history), at, exclude_id=reading.id)
     values = reading.parameters
     findings: list[Finding] = []
     for parameter, value in values.items():
@@ -170,14 +181,14 @@ def classify(
 
 
 def classify_report(
-    report: Report, plan: PlanVersion, history: History, now: datetime
+    report: Report, plan: PlanVersion, history: History | PatientHistory, now: datetime
 ) -> Classification:
     """Classify a questionnaire report with the plan's questionnaire rules.
 
     Raises ``QuestionnaireError`` for answers that do not fit the questionnaire.
     """
     at = min(report.answered_at, now)
-    context = _Context(plan, history, at, exclude_id=report.id)
+    context = _Context(plan, _sorted(history), at, exclude_id=report.id)
     findings: list[Finding] = []
     for rule in plan.rules:
         if isinstance(rule, QuestionnaireRule) and rule.questionnaire == report.questionnaire:
@@ -186,6 +197,23 @@ def classify_report(
             findings.extend(context.news2(rule, extra_report=report))
     findings.extend(context.combinations(findings))
     return _classification(report.id, plan, findings)
+
+
+#: The last plain History turned into a PatientHistory, and what it was turned into (callers
+#: that classify many items against one History object pay for the sorting once).
+_last_sorted: tuple[History, PatientHistory] | None = None
+
+
+def _sorted(history: History | PatientHistory) -> PatientHistory:
+    global _last_sorted
+    if isinstance(history, PatientHistory):
+        return history
+    last = _last_sorted
+    if last is not None and last[0] is history:
+        return last[1]
+    sorted_ = PatientHistory.from_history(history)
+    _last_sorted = (history, sorted_)
+    return sorted_
 
 
 def _classification(item_id: str, plan: PlanVersion, findings: list[Finding]) -> Classification:
@@ -209,6 +237,20 @@ _NEWS2_PARAMETERS = frozenset(
         Parameter.TEMPERATURE,
     }
 )
+
+
+#: Findings a combination does not count.
+_NOT_COMBINED = frozenset(
+    {
+        RuleType.COMBINATION,
+        RuleType.MISSING,
+        RuleType.LOST_CONTACT,
+        RuleType.NOTIFICATION,
+        RuleType.JOURNAL,
+    }
+)
+
+_first = itemgetter(0)
 
 
 def _fmt(value: float) -> str:
@@ -245,49 +287,80 @@ def _rule_label(finding: Finding) -> dict[str, Any]:
 
 
 class _Context:
-    """The plan, the history before ``at``, and the helpers every rule needs."""
+    """The plan, the history before ``at``, and the helpers every rule needs.
 
-    def __init__(self, plan: PlanVersion, history: History, at: datetime, exclude_id: str) -> None:
+    What a rule sees of the history: readings measured at or before ``at`` (values of a
+    parameter: measured strictly before ``at``), reports answered at or before ``at``, findings
+    made at or before ``at`` — never the item being classified (``exclude_id``: a re-classified
+    item does not see itself). Every look is a bisection into the sorted history and a slice."""
+
+    def __init__(
+        self, plan: PlanVersion, history: PatientHistory, at: datetime, exclude_id: str
+    ) -> None:
         self.plan = plan
         self.at = at
         self._history = history
         self._exclude_id = exclude_id
+        #: whether the item itself is in the history (re-classification: skip it)
+        self._self_reading = history.has_reading(exclude_id)
+        self._self_report = history.has_report(exclude_id)
 
-    @cached_property
-    def readings(self) -> list[Reading]:
-        """Earlier readings measured at or before ``at``, oldest first."""
-        return sorted(
-            (
-                r
-                for r in self._history.readings
-                if r.id != self._exclude_id and r.measured_at <= self.at
-            ),
-            key=lambda r: (r.measured_at, r.id),
-        )
+    def _before(self, parameter: Parameter) -> tuple[Series, int] | None:
+        """The series of ``parameter`` and the index just past its values measured before
+        ``at``."""
+        s = self._history.series(parameter)
+        if s is None:
+            return None
+        return s, bisect_left(s.times, self.at)
 
-    @cached_property
-    def reports(self) -> list[Report]:
-        return sorted(
-            (
-                r
-                for r in self._history.reports
-                if r.id != self._exclude_id and r.answered_at <= self.at
-            ),
-            key=lambda r: (r.answered_at, r.id),
-        )
+    def series(self, parameter: Parameter, since: datetime | None = None) -> list[float]:
+        """Earlier values of ``parameter``, oldest first (within ``[since, at)`` if given)."""
+        found = self._before(parameter)
+        if found is None:
+            return []
+        s, hi = found
+        lo = 0 if since is None else bisect_left(s.times, since, 0, hi)
+        if not self._self_reading:
+            return s.values[lo:hi]
+        exclude = self._exclude_id
+        return [v for i, v in zip(s.ids[lo:hi], s.values[lo:hi], strict=True) if i != exclude]
 
-    @cached_property
-    def past_findings(self) -> list[Finding]:
-        return [f for f in self._history.findings if f.at <= self.at]
+    def last_values(self, parameter: Parameter, count: int) -> list[float]:
+        """The last ``count`` earlier values of ``parameter`` (fewer if there are not as many),
+        oldest first."""
+        if count <= 0:
+            return []
+        found = self._before(parameter)
+        if found is None:
+            return []
+        s, hi = found
+        if not self._self_reading:
+            return s.values[max(hi - count, 0) : hi]
+        exclude, ids, values = self._exclude_id, s.ids, s.values
+        out: list[float] = []
+        i = hi - 1
+        while i >= 0 and len(out) < count:
+            if ids[i] != exclude:
+                out.append(values[i])
+            i -= 1
+        out.reverse()
+        return out
 
-    @cached_property
-    def _series(self) -> dict[Parameter, list[tuple[datetime, float]]]:
-        series: dict[Parameter, list[tuple[datetime, float]]] = {}
-        for r in self.readings:
-            if r.measured_at < self.at:
-                for parameter, value in r.parameters.items():
-                    series.setdefault(parameter, []).append((r.measured_at, value))
-        return series
+    def latest(self, parameter: Parameter, since: datetime) -> float | None:
+        """The value of ``parameter`` measured last within ``[since, at]`` (the newest reading
+        by ``(measured_at, id)``)."""
+        s = self._history.series(parameter)
+        if s is None:
+            return None
+        times = s.times
+        i = bisect_right(times, self.at) - 1
+        if self._self_reading:
+            exclude, ids = self._exclude_id, s.ids
+            while i >= 0 and ids[i] == exclude:
+                i -= 1
+        if i < 0 or times[i] < since:
+            return None
+        return s.values[i]
 
     # --- shared pieces
 
@@ -321,16 +394,9 @@ class _Context:
             text=None,
         )
 
-    def series(self, parameter: Parameter, since: datetime | None = None) -> list[float]:
-        """Earlier values of ``parameter``, oldest first (within ``[since, at)`` if given)."""
-        return [
-            value
-            for measured_at, value in self._series.get(parameter, ())
-            if since is None or measured_at >= since
-        ]
-
     def _sustained(self, hold: NofM | None, earlier: list[bool], now_out: bool) -> tuple[bool, int]:
-        """Whether a yellow is confirmed by n of the last m readings (current included)."""
+        """Whether a yellow is confirmed by n of the last m readings (current included);
+        ``earlier``: at least the last m - 1 earlier ones."""
         if hold is None:
             return now_out, int(now_out)
         recent = ([*earlier, now_out])[-hold.m :]
@@ -363,9 +429,9 @@ class _Context:
             and zones.yellow_after is not None
             and zones.yellow_after.side in ("both", side.value)
         ):
-            earlier = [zones.zone(v)[1] is side for v in self.series(parameter)]
-            confirmed, count = self._sustained(zones.yellow_after, earlier, True)
             hold = zones.yellow_after
+            earlier = [zones.zone(v)[1] is side for v in self.last_values(parameter, hold.m - 1)]
+            confirmed, count = self._sustained(hold, earlier, True)
             args.update(count=count, m=hold.m, n=hold.n)
             return self._finding(
                 rule_id,
@@ -478,9 +544,9 @@ class _Context:
                 note=note,
             )
         if out and rule.colour is Colour.YELLOW and rule.yellow_after is not None:
-            earlier = [departs(v) for v in self.series(parameter)]
-            confirmed, count = self._sustained(rule.yellow_after, earlier, True)
             hold = rule.yellow_after
+            earlier = [departs(v) for v in self.last_values(parameter, hold.m - 1)]
+            confirmed, count = self._sustained(hold, earlier, True)
             args["count_note"] = message("count.needs", count=count, m=hold.m, n=hold.n)
             if not confirmed:
                 colour = Colour.GREEN
@@ -540,23 +606,20 @@ class _Context:
     ) -> list[Finding]:
         since = self.at - rule.window
         latest: dict[Parameter, float] = {}
-        for r in self.readings:
-            if r.measured_at >= since:
-                for p, v in r.parameters.items():
-                    if p in _NEWS2_PARAMETERS:
-                        latest[p] = v
+        for p in _NEWS2_PARAMETERS:
+            value = self.latest(p, since)
+            if value is not None:
+                latest[p] = value
         if extra_reading is not None:
             for p, v in extra_reading[1].items():
                 if p in _NEWS2_PARAMETERS:
                     latest[p] = v
         consciousness: str | None = None
-        reports: Iterable[Report] = [r for r in self.reports if r.answered_at >= since]
-        if extra_report is not None:
-            reports = [*reports, extra_report]
-        for report in reports:
-            answer = report.answers.get(rule.consciousness_item)
-            if answer is not None:
-                consciousness = "C" if answer in (True, "yes", 1, "1") else "A"
+        answer = extra_report.answers.get(rule.consciousness_item) if extra_report else None
+        if answer is None:
+            answer = self._last_answer(rule.consciousness_item, since)
+        if answer is not None:
+            consciousness = "C" if answer in (True, "yes", 1, "1") else "A"
         if len(latest) < len(_NEWS2_PARAMETERS) or consciousness is None:
             return []
         result = news2.score(
@@ -592,6 +655,23 @@ class _Context:
             )
         ]
 
+    def _last_answer(self, item: str, since: datetime) -> str | int | bool | None:
+        """The answer to ``item`` in the last report answered within ``[since, at]`` that
+        answers it."""
+        history = self._history
+        keys, reports = history.report_keys(), history.reports
+        i = bisect_right(keys, self.at, key=_first) - 1
+        lo = bisect_left(keys, since, 0, i + 1, key=_first)
+        exclude = self._exclude_id if self._self_report else None
+        while i >= lo:
+            report = reports[i]
+            if report.id != exclude:
+                answer = report.answers.get(item)
+                if answer is not None:
+                    return answer
+            i -= 1
+        return None
+
     # --- combinations of yellows from different rules
 
     def combinations(self, current: list[Finding]) -> list[Finding]:
@@ -603,20 +683,15 @@ class _Context:
 
     def _combination(self, rule: CombinationRule, current: list[Finding]) -> Finding:
         since = self.at - rule.within
-        excluded = {
-            RuleType.COMBINATION,
-            RuleType.MISSING,
-            RuleType.LOST_CONTACT,
-            RuleType.NOTIFICATION,
-            RuleType.JOURNAL,
-        }
+        excluded = _NOT_COMBINED
         breaching = {f.rule_id: f for f in current if f.is_breach and f.rule_type not in excluded}
         now_breaching = set(breaching)
         earlier: set[str] = set()
-        for f in self.past_findings:
-            if f.is_breach and f.rule_type not in excluded and f.at >= since:
-                earlier.add(f.rule_id)
-                breaching.setdefault(f.rule_id, f)
+        for rule_id, past in self._history.rule_findings().items():
+            f = past.first_within(since, self.at, excluded)
+            if f is not None:
+                earlier.add(rule_id)
+                breaching.setdefault(rule_id, f)
         groups = rule.groups_of(now_breaching | earlier)
         now_groups = rule.groups_of(now_breaching)
         hours = _window_hours(rule.within)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -104,17 +104,25 @@ class RuleFindings:
         self.findings.insert(index, finding)
         self.labels.add(label_key(finding))
 
-    def first_within(self, since: datetime, at: datetime) -> Finding | None:
-        """The finding that arrived first among those with ``since <= at' <= at``."""
+    def first_within(
+        self, since: datetime, at: datetime, skip: Collection[RuleType] = ()
+    ) -> Finding | None:
+        """Of the findings made within ``[since, at]`` whose rule type is not in ``skip``, the
+        one that was added first."""
         lo = bisect_left(self.times, since)
         hi = bisect_right(self.times, at)
         if lo >= hi:
             return None
-        if len(self.labels) == 1 or hi - lo == 1:
-            return self.findings[lo]  # all named alike: any of them will do
+        findings = self.findings
+        if len(self.labels) == 1:  # all of one rule type and named alike: any will do
+            first = findings[lo]
+            return None if first.rule_type in skip else first
         seqs = self.seqs
-        best = min(range(lo, hi), key=seqs.__getitem__)
-        return self.findings[best]
+        best: int | None = None
+        for i in range(lo, hi):
+            if findings[i].rule_type not in skip and (best is None or seqs[i] < seqs[best]):
+                best = i
+        return None if best is None else findings[best]
 
     def drop_before(self, cutoff: datetime) -> None:
         count = bisect_left(self.times, cutoff)

@@ -33,6 +33,7 @@ from triage.domain.classify import (
     GrowingHistory,
     History,
     ImplausibleReadingError,
+    PatientHistory,
     classify,
     classify_report,
 )
@@ -121,9 +122,7 @@ def replay(
     reading's new colour with its stored one."""
     before = before or History()
     # Rules look back at the yellow and red findings (ingest keeps only those, too).
-    history = GrowingHistory(
-        before.model_copy(update={"findings": tuple(f for f in before.findings if f.is_breach)})
-    )
+    history = GrowingHistory(before)  # keeps the yellow and red findings only
     items: list[tuple[datetime, str, StoredReading | Report]] = [
         (s.reading.measured_at, s.reading.id, s) for s in readings
     ]
@@ -166,7 +165,7 @@ def reasons(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 
 def _classify_reading(
-    reading: Reading, plan: PlanVersion, history: History, now: datetime
+    reading: Reading, plan: PlanVersion, history: PatientHistory, now: datetime
 ) -> Classification | None:
     try:
         return classify(reading, plan, history, now)
@@ -175,7 +174,7 @@ def _classify_reading(
 
 
 def _classify_report(
-    report: Report, plan: PlanVersion, history: History, now: datetime
+    report: Report, plan: PlanVersion, history: PatientHistory, now: datetime
 ) -> Classification | None:
     try:
         return classify_report(report, plan, history, now)
