@@ -41,12 +41,13 @@ from triage.domain.classify import (
 )
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding
-from triage.domain.history import History, PatientHistory
+from triage.domain.history import PatientHistory
 from triage.domain.plan import PlanVersion
 from triage.domain.questionnaires import QuestionnaireError, get_questionnaire, score
 from triage.domain.readings import Reading, Report, check_plausibility, gateway_clock_is_behind
 from triage.ingest import sql, wire
 from triage.ingest.cache_capacity import Capacity, fit_to_population
+from triage.ingest.finding_json import finding_json
 from triage.ingest.history_cache import Entry, HistoryCache, Loaded, cut
 from triage.ingest.outcomes import (
     MAX_PAYLOAD_BYTES,
@@ -448,7 +449,7 @@ class Batch:
         colour = result.colour if result is not None and result.findings else None
         backfill = Flag.BACKFILL in work.flags
         advice = plan.actions[colour].patient if plan and colour and not backfill else None
-        findings = [f.model_dump(mode="json") for f in result.findings] if result else []
+        findings = [finding_json(f) for f in result.findings] if result else []
         common: dict[str, Any] = {
             "id": work.message_id,
             "patient_id": work.patient_id,
@@ -725,19 +726,16 @@ class _Growing:
     """A patient's history as this batch grows it, item by item: copied from the cache's entry
     on the first item added (copy-on-write; an entry the batch owns is grown in place)."""
 
-    __slots__ = ("_value", "grown", "history", "owned")
+    __slots__ = ("grown", "history", "owned")
 
     def __init__(self, history: PatientHistory, *, owned: bool) -> None:
         self.history = history
         self.owned = owned
         self.grown = False
-        self._value: History | None = None
 
-    def value(self) -> History:
-        """What classification looks back at now."""
-        if self._value is None:
-            self._value = self.history.to_history()
-        return self._value
+    def value(self) -> PatientHistory:
+        """What classification looks back at now (not to be changed by the caller)."""
+        return self.history
 
     def add_reading(self, reading: Reading, findings: Iterable[Finding]) -> None:
         self._writable().add_reading(reading, findings)
@@ -750,7 +748,6 @@ class _Growing:
             self.history = self.history.copy()
             self.owned = True
         self.grown = True
-        self._value = None
         return self.history
 
 
