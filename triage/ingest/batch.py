@@ -507,12 +507,14 @@ class Batch:
         if reports:
             sql.insert_rows(session, sql.REPORTS, reports)
         if findings:
-            open_alerts = repositories.open_alerts(session, findings)
+            open_rules = repositories.open_alert_rules(session, findings)
+            deciding = patients_to_decide(findings, open_rules)
+            open_alerts = repositories.open_alerts(session, deciding) if deciding else {}
             touched: list[Alert] = []
             changes: list[AlertChange] = []
-            for patient_id, patient_findings in findings.items():
+            for patient_id in (p for p in findings if p in deciding):  # in the batch's order
                 alerts = open_alerts.get(patient_id, [])
-                patient_changes = decide(patient_id, alerts, patient_findings)
+                patient_changes = decide(patient_id, alerts, findings[patient_id])
                 if patient_changes:
                     touched += alerts
                     changes += patient_changes
@@ -720,6 +722,23 @@ class Batch:
             },
         )
         return work
+
+
+def patients_to_decide(
+    findings: Mapping[str, Sequence[Finding]], open_rules: Mapping[str, Mapping[str, bool]]
+) -> set[str]:
+    """The patients whose findings can change an alert: a yellow or red finding (it opens an
+    alert or attaches to one), or a green finding of a rule whose open alert is not yet back in
+    range (it marks it so). For every other patient :func:`~triage.domain.alerts.decide`
+    returns no change, so their alerts are neither loaded nor decided on."""
+    deciding: set[str] = set()
+    for patient_id, patient_findings in findings.items():
+        rules = open_rules.get(patient_id)
+        for finding in patient_findings:
+            if finding.is_breach or (rules is not None and rules.get(finding.rule_id) is False):
+                deciding.add(patient_id)
+                break
+    return deciding
 
 
 class _Growing:

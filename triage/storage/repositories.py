@@ -621,6 +621,24 @@ def open_alerts(session: Session, patient_ids: Iterable[str]) -> dict[str, list[
     return found
 
 
+def open_alert_rules(session: Session, patient_ids: Iterable[str]) -> dict[str, dict[str, bool]]:
+    """Each patient's unresolved alerts as ``{rule_id: back in range}``, patients without any
+    left out: three narrow columns, no :class:`Alert` built — enough to tell which patients'
+    findings can change an alert (ingest loads those patients' alerts in full)."""
+    wanted = set(patient_ids)
+    found: dict[str, dict[str, bool]] = defaultdict(dict)
+    if not wanted:
+        return found
+    rows = session.execute(
+        select(ALERTS.c.patient_id, ALERTS.c.rule_id, ALERTS.c.back_in_range_at).where(
+            among(session, ALERTS.c.patient_id, wanted), ALERTS.c.state != "resolved"
+        )
+    )
+    for patient_id, rule_id, back_in_range_at in rows:
+        found[patient_id][rule_id] = back_in_range_at is not None
+    return found
+
+
 def save_alert_event(session: Session, event: AlertEvent) -> None:
     session.add(AlertEventRow(**event_values(event)))
 
