@@ -18,11 +18,13 @@ the same database, so both see the same growing history. The last line::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
 import resource
 import subprocess
+import tempfile
 import sys
 import time
 import uuid
@@ -97,6 +99,9 @@ def role_worker(args: argparse.Namespace) -> None:
         }
         print(json.dumps({"cpu_s": used, "readings": len(batches) * args.batch_size, **stats}))
         sys.stdout.flush()
+        if args.freeze:  # what a consumer with a GC policy does between batches (part C)
+            gc.collect()
+            gc.freeze()
 
 
 def main() -> None:
@@ -111,12 +116,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="rounds measured")
     parser.add_argument("--workers", type=int, default=1, help="workers' caches (1 or 2)")
     parser.add_argument("--ab", help="another checkout to compare with, alternately")
+    parser.add_argument(
+        "--freeze", action="store_true", help="gc.collect() + gc.freeze() after each round"
+    )
     parser.add_argument("--no-prepare", action="store_true", help="reuse the database")
     args = parser.parse_args()
     if args.role == "worker":
         role_worker(args)
         return
-    gateways_file = Path(f"/tmp/dho_bench_pipeline_gateways_{args.patients}.json")
+    gateways_file = (
+        Path(tempfile.gettempdir()) / f"dho_bench_pipeline_gateways_{args.patients}.json"
+    )
     if not args.no_prepare or not gateways_file.exists():
         sys.path.insert(0, str(ROOT))
         from bench.ingest import prepare_database
@@ -138,6 +148,7 @@ def main() -> None:
             f"--batch-size={args.batch_size}",
             f"--batches={args.batches}",
             f"--workers={args.workers}",
+            *(["--freeze"] if args.freeze else []),
         ]
         process = subprocess.Popen(  # noqa: S603 - our own script
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=root
@@ -150,7 +161,8 @@ def main() -> None:
         order = list(workers) if round_ % 2 == 0 else list(reversed(workers))
         for name in order:
             process = workers[name]
-            assert process.stdin is not None and process.stdout is not None  # noqa: S101
+            assert process.stdin is not None  # noqa: S101
+            assert process.stdout is not None  # noqa: S101
             process.stdin.write(f"round {round_ * 7919 + len(name)}\n")
             process.stdin.flush()
             result = json.loads(process.stdout.readline())

@@ -61,7 +61,7 @@ HISTORY_PER_PATIENT = 200
 CACHE_PATIENTS = 10_000
 #: A delta load reads this many rows more than the count says are missing (rows committed in
 #: another order than their ``stored_at``).
-DELTA_SLACK = 4
+DELTA_SLACK = 2
 #: A patient missing more rows than this is loaded in full (a delta would read as much).
 MAX_DELTA = 32
 
@@ -207,7 +207,7 @@ class HistoryCache:
         found: dict[str, Entry] = {}
         owned: set[str] = set()
         stale: dict[str, Entry] = {}
-        newest = 0
+        newest: dict[str, int] = {}
         if candidates:
             counts = repositories.history_counts(
                 session, {patient_id: entry.since for patient_id, entry in candidates.items()}
@@ -221,7 +221,7 @@ class HistoryCache:
                     missing = max(now_r - had_r, now_p - had_p)
                     if missing <= MAX_DELTA:
                         stale[patient_id] = entry
-                        newest = max(newest, missing + DELTA_SLACK)
+                        newest[patient_id] = missing + DELTA_SLACK
         hits = len(found)
         if stale:
             deltas = repositories.load_history_delta(

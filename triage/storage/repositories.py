@@ -417,9 +417,9 @@ class HistoryDelta:
 
 
 def load_history_delta(
-    session: Session, since: Mapping[str, datetime], newest: int
+    session: Session, since: Mapping[str, datetime], newest: Mapping[str, int]
 ) -> dict[str, HistoryDelta]:
-    """For each patient, the ``newest`` readings and reports stored last (by ``stored_at``)
+    """For each patient, the ``newest[patient]`` readings and reports stored last (by ``stored_at``)
     among those :func:`load_history` would find from ``since[patient]`` on, with their yellow
     and red findings, and the number of rows in that window (``reading_total``,
     ``report_total``: what :func:`history_counts` says), each table read in one statement. A
@@ -430,7 +430,7 @@ def load_history_delta(
         return found
     if session.get_bind().dialect.name == "postgresql":
         ids, times = list(since), [since[p] for p in since]
-        params = {"ids": ids, "times": times, "newest": newest}
+        params = {"ids": ids, "times": times, "newest": [newest[p] for p in ids]}
         reading_rows: Iterable[Any] = session.execute(text(_DELTA_READINGS_POSTGRESQL), params)
         report_rows: Iterable[Any] = session.execute(text(_DELTA_REPORTS_POSTGRESQL), params)
     else:
@@ -460,7 +460,7 @@ def load_history_delta(
 
 
 def _history_delta_generic(
-    session: Session, since: Mapping[str, datetime], newest: int
+    session: Session, since: Mapping[str, datetime], newest: Mapping[str, int]
 ) -> tuple[Iterable[Any], Iterable[Any]]:
     reading_window = or_(
         *(
@@ -514,8 +514,8 @@ def _history_delta_generic(
         .subquery()
     )
     return (
-        session.execute(select(readings).where(readings.c.rank <= newest)).all(),
-        session.execute(select(reports).where(reports.c.rank <= newest)).all(),
+        [r for r in session.execute(select(readings)) if r.rank <= newest[r.patient_id]],
+        [r for r in session.execute(select(reports)) if r.rank <= newest[r.patient_id]],
     )
 
 
@@ -526,20 +526,22 @@ _DELTA_READINGS_POSTGRESQL = """SELECT * FROM (
   SELECT r.id, r.patient_id, r.kind, r.classified_at, r."values",
     CASE WHEN r.colour = 'green' THEN NULL ELSE r.findings END AS findings,
     row_number() OVER (PARTITION BY r.patient_id ORDER BY r.stored_at DESC, r.id DESC) AS rank,
-    count(*) OVER (PARTITION BY r.patient_id) AS total
+    count(*) OVER (PARTITION BY r.patient_id) AS total, w.newest
   FROM readings r
-  JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS w(patient_id, since)
+  JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[]), CAST(:newest AS int[]))
+    AS w(patient_id, since, newest)
     ON r.patient_id = w.patient_id AND r.measured_at >= w.since AND r.classified_at >= w.since
-) ranked WHERE rank <= :newest"""
+) ranked WHERE rank <= newest"""
 _DELTA_REPORTS_POSTGRESQL = """SELECT * FROM (
   SELECT r.id, r.patient_id, r.questionnaire, r.answered_at, r.answers,
     CASE WHEN r.colour = 'green' THEN NULL ELSE r.findings END AS findings,
     row_number() OVER (PARTITION BY r.patient_id ORDER BY r.stored_at DESC, r.id DESC) AS rank,
-    count(*) OVER (PARTITION BY r.patient_id) AS total
+    count(*) OVER (PARTITION BY r.patient_id) AS total, w.newest
   FROM reports r
-  JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS w(patient_id, since)
+  JOIN unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[]), CAST(:newest AS int[]))
+    AS w(patient_id, since, newest)
     ON r.patient_id = w.patient_id AND r.answered_at >= w.since
-) ranked WHERE rank <= :newest"""
+) ranked WHERE rank <= newest"""
 
 
 def _breach_findings(table: type[ReadingRow] | type[ReportRow]) -> Label[Any]:
