@@ -24,8 +24,8 @@ import os
 import random
 import resource
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
