@@ -92,6 +92,25 @@ class Settings(BaseSettings):
         "progress (docs/operator.md); 0: none. Processes with the API serve /api/v1/metrics "
         "instead.",
     )
+    ingest_plan_cache_size: int = Field(
+        default=5000,
+        ge=1,
+        description="Parsed plan versions each ingest worker keeps at least; it keeps 1.25 × "
+        "the patients not discharged when there are more (counted every 5 minutes), and grows "
+        "when it evicts a plan it used recently (docs/operator.md).",
+    )
+    ingest_history_cache_patients: int = Field(
+        default=10_000,
+        ge=1,
+        description="Patients whose recent history each ingest worker keeps at least; sized "
+        "and grown like the plan cache.",
+    )
+    ingest_cache_ceiling: int = Field(
+        default=200_000,
+        ge=1,
+        description="The most entries either ingest cache grows to (memory: ~20 KiB per plan, "
+        "20–60 KiB per patient's history).",
+    )
     tablet_publish_interval_s: float = Field(
         default=2.0,
         gt=0,
