@@ -5,11 +5,16 @@ pause timed."""
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
+from triage.config import Settings
 from triage.ingest.gc_policy import GEN2_THRESHOLD, GcPolicy
+from triage.ingest.mqtt_consumer import RUNNING, BrokerAddress, IngestConsumer
+from triage.metrics_text import exposition, queue_families
 
 
 class Clock:
@@ -99,3 +104,27 @@ def test_a_long_pause_is_counted(policy: GcPolicy) -> None:
         pytest.skip(f"this machine walked them in {stats['gc.max_pause_us']} µs")
     assert stats["gc.pauses_over_50ms"] >= 1
     del junk
+
+
+def test_the_pauses_reach_the_consumers_stats_and_the_metrics() -> None:
+    """``IngestConsumer.stats()`` has ``gc.pauses_over_50ms`` and ``gc.max_pause_us``; the
+    metrics show them per running consumer."""
+    consumer = IngestConsumer(
+        Settings(demo=True), sessionmaker(), BrokerAddress("127.0.0.1"), client_id="dho-test-gc"
+    )
+    consumer.gc.install()
+    RUNNING.add(consumer)
+    try:
+        gc.collect(0)
+        stats = consumer.stats()
+        text = exposition(queue_families())
+    finally:
+        RUNNING.discard(consumer)
+        consumer.gc.uninstall()
+    assert stats["gc.max_pause_us"] > 0
+    assert stats["gc.pauses_over_50ms"] >= 0
+    long_pauses = stats["gc.pauses_over_50ms"]
+    assert f'dho_ingest_gc_pauses_over_50ms_total{{client_id="dho-test-gc"}} {long_pauses}' in text
+    shown = re.search(r'dho_ingest_gc_max_pause_seconds\{client_id="dho-test-gc"\} (\S+)', text)
+    assert shown is not None
+    assert float(shown.group(1)) > 0

@@ -33,8 +33,8 @@ advice = st.one_of(
 )
 flags = st.lists(st.one_of(st.sampled_from([f.value for f in Flag]), texts), max_size=4).map(tuple)
 times = st.datetimes(
-    min_value=datetime(1970, 1, 1),
-    max_value=datetime(2999, 12, 31),
+    min_value=datetime(1970, 1, 1),  # noqa: DTZ001  # hypothesis wants naive bounds
+    max_value=datetime(2999, 12, 31),  # noqa: DTZ001
     timezones=st.sampled_from(
         [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))]
     ),
@@ -112,4 +112,4 @@ def test_what_the_model_refuses_is_refused() -> None:
     with pytest.raises(ValueError, match="no receipt"):
         receipt_json("gw-1", [outcome(status=OutcomeStatus.APPLIED)], at)
     with pytest.raises(ValueError, match="aware"):
-        receipt_json("gw-1", [outcome()], datetime(2026, 11, 23))
+        receipt_json("gw-1", [outcome()], datetime(2026, 11, 23))  # noqa: DTZ001
