@@ -20,8 +20,9 @@ import argparse
 import json
 import os
 import resource
+import socket
 import statistics
-import sys
+import subprocess
 import tempfile
 import threading
 import time
@@ -35,12 +36,31 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import start_mosquitto  # noqa: E402  # bench/ingest.py's broker
-
-from triage.ingest.mqtt_client import FastClient  # noqa: E402
+from triage.ingest.mqtt_client import FastClient
 
 BATCH = 500
+
+
+def start_mosquitto(folder: Path, executable: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Our own broker on a free port, configured as bench/ingest.py's."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    config = folder / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_inflight_messages 0\nmax_queued_messages 0\nlog_type error\nlog_dest stderr\n"
+    )
+    broker = subprocess.Popen([executable, "-c", str(config)])  # noqa: S603 - our own config
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return broker, port
+        except OSError:
+            time.sleep(0.05)
+    broker.kill()
+    raise SystemExit(f"mosquitto did not start on port {port}")
 
 
 def cpu_s() -> float:
@@ -89,7 +109,8 @@ def preload(port: int, topic_root: str, client_id: str, count: int) -> None:
     sub.on_subscribe = lambda *_: subscribed.set()
     sub.connect("127.0.0.1", port, clean_start=False, properties=connect_properties())
     sub.loop_start()
-    assert subscribed.wait(10)
+    if not subscribed.wait(10):
+        raise SystemExit("the preload subscription was not acknowledged")
     sub.disconnect()
     sub.loop_stop()
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
@@ -97,8 +118,7 @@ def preload(port: int, topic_root: str, client_id: str, count: int) -> None:
     pub.connect("127.0.0.1", port)
     pub.loop_start()
     infos = [
-        pub.publish(f"{topic_root}/gw-{i % 2000}/readings", payload(i), qos=1)
-        for i in range(count)
+        pub.publish(f"{topic_root}/gw-{i % 2000}/readings", payload(i), qos=1) for i in range(count)
     ]
     for info in infos:
         info.wait_for_publish(60)

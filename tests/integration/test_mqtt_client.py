@@ -238,7 +238,7 @@ def test_packets_split_into_1_to_7_byte_pieces_arrive_intact(
         assert [m.payload for m in got] == sent
         assert [m.properties is not None for m in got] == [i % 5 == 0 for i in range(len(sent))]
         assert got[5].properties is not None
-        assert got[5].properties.UserProperty == [("n", "5")]
+        assert got[5].properties.UserProperty == [("n", "5")]  # type: ignore[attr-defined]
         assert receiver.client.reads > receiver.client.packets  # packets did come in pieces
     finally:
         receiver.close()
@@ -316,7 +316,7 @@ def test_acknowledgements_of_a_batch_are_one_write_in_order(
         queued.append(bytes(packet))
         return original(command, packet, *args, **kwargs)
 
-    receiver.client._packet_queue = spy  # type: ignore[method-assign]
+    receiver.client._packet_queue = spy  # type: ignore[method-assign,assignment]
     receiver.client.ack_many((m.mid, m.qos) for m in got)
     assert queued == [b"".join(struct.pack("!BBH", 0x40, 2, m.mid) for m in got)]
     receiver.client._packet_queue = original  # type: ignore[method-assign]

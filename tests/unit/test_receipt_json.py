@@ -24,7 +24,7 @@ RECEIPTED = [Channel.READINGS, Channel.REPORTS, Channel.CALLS, Channel.MESSAGE_R
 STATUSES = [OutcomeStatus.STORED, OutcomeStatus.DUPLICATE, OutcomeStatus.REJECTED]
 
 #: Any text a plan, a reason or an id could hold (no lone surrogates: not valid UTF-8 at all).
-texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 ids = st.one_of(st.none(), texts, st.uuids().map(str))
 advice = st.one_of(
     st.none(),

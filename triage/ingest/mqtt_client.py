@@ -103,6 +103,9 @@ class FastClient(mqtt.Client):
         while True:
             if self._sock is None:  # a handler closed the connection
                 return MQTTErrorCode.MQTT_ERR_NO_CONN
+            if self._sock is not self._rsock:  # a handler reconnected: the rest was the old one's
+                self._rbuf, self._rpos, self._rneed, self._rsock = b"", 0, 0, self._sock
+                return _SUCCESS
             rc = self._next_packet()
             if rc == _AGAIN:
                 break
