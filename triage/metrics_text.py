@@ -123,10 +123,24 @@ def queue_families() -> list[Family]:
         "1 when the ingest worker has committed nothing for DHO_INGEST_STALL_AFTER_S while "
         "messages wait.",
     )
+    long_pauses = Family(
+        "dho_ingest_gc_pauses_over_50ms_total",
+        "counter",
+        "Garbage collections longer than 50 ms in the ingest worker's process since it started "
+        "(triage/ingest/gc_policy.py).",
+    )
+    max_pause = Family(
+        "dho_ingest_gc_max_pause_seconds",
+        "gauge",
+        "The longest garbage collection in the ingest worker's process since it started.",
+    )
     for consumer in sorted(RUNNING, key=lambda c: c.client_id):
         waiting, age = consumer.backlog()
         depth.add(waiting, client_id=consumer.client_id)
         oldest.add(age, client_id=consumer.client_id)
         since.add(round(consumer.seconds_since_progress(), 3), client_id=consumer.client_id)
         stalled.add(1 if consumer.stalled()[0] else 0, client_id=consumer.client_id)
-    return [depth, oldest, since, stalled] if depth.samples else []
+        gc = consumer.gc.stats()
+        long_pauses.add(gc["gc.pauses_over_50ms"], client_id=consumer.client_id)
+        max_pause.add(gc["gc.max_pause_us"] / 1e6, client_id=consumer.client_id)
+    return [depth, oldest, since, stalled, long_pauses, max_pause] if depth.samples else []

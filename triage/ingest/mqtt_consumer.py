@@ -46,7 +46,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.broker.endpoint import MqttProtocol
 from triage.config import Settings
+from triage.ingest.gc_policy import GcPolicy
 from triage.ingest.history_cache import HistoryCache
+from triage.ingest.mqtt_client import FastClient
 from triage.ingest.pipeline import (
     COUNTERS,
     Channel,
@@ -57,7 +59,7 @@ from triage.ingest.pipeline import (
     PlanCache,
     store,
 )
-from triage.ingest.receipts import build_receipts, receipt_topic
+from triage.ingest.receipts import receipt_json, receipt_topic
 from triage.ingest.tablet_publisher import TabletPublisher
 
 log = logging.getLogger(__name__)
@@ -174,6 +176,7 @@ class IngestConsumer:
         #: message of the batch in hand. Together: :meth:`seconds_since_progress`.
         self._last_progress = time.monotonic()
         self._in_hand_since: float | None = None
+        self.gc = GcPolicy()
         self.client = self._make_client()
         self.tablet = TabletPublisher(sessions, self._publish_retained, topic_prefix)
         self._tablet_thread: threading.Thread | None = None
@@ -209,6 +212,7 @@ class IngestConsumer:
         else:  # the session is kept by clean_session=False (see _make_client)
             self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         self.client.loop_start()
+        self.gc.install()
         RUNNING.add(self)
         log.info(
             "ingest consumer started",
@@ -282,6 +286,7 @@ class IngestConsumer:
             info.wait_for_publish(remaining)
         self.client.disconnect()
         self.client.loop_stop()
+        self.gc.uninstall()
         RUNNING.discard(self)
         log.info("ingest consumer stopped", extra={"client_id": self.client_id})
 
@@ -295,21 +300,28 @@ class IngestConsumer:
             self._stop_deadline = time.monotonic()
             self._cond.notify_all()
         self.client.loop_stop()
+        self.gc.uninstall()
         sock = self.client.socket()
         if sock is not None:
             sock.close()
 
     def stats(self) -> dict[str, int]:
-        """The ingest counters of this process plus this consumer's own (``mqtt.*``)."""
+        """The ingest counters of this process plus this consumer's own (``mqtt.*``) and the
+        garbage collector's pauses since it started (``gc.*``, triage/ingest/gc_policy.py)."""
         with self._cond:
             queued = len(self._queue)
-        return {**self.counters.snapshot(), **self._local.snapshot(), "mqtt.queued": queued}
+        return {
+            **self.counters.snapshot(),
+            **self._local.snapshot(),
+            "mqtt.queued": queued,
+            **self.gc.stats(),
+        }
 
     # ------------------------------------------------------------------ paho
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> FastClient:
         v5 = self.protocol is MqttProtocol.V5
-        client = mqtt.Client(
+        client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
@@ -320,7 +332,9 @@ class IngestConsumer:
             client.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:
             client.tls_set_context(ssl.create_default_context())
-        client.max_inflight_messages_set(self.receive_maximum)  # our receipts
+        # our receipts: FastClient takes the broker's Receive Maximum (at most 64) as the
+        # in-flight window at each CONNACK; this is the window until the first one
+        client.max_inflight_messages_set(20)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_socket_open = _no_delay
@@ -396,6 +410,8 @@ class IngestConsumer:
         reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
+        with self._cond:  # what was received on this connection is acknowledged on none other
+            self._generation += 1
         self._connected.clear()
         if self._stopping:
             return
@@ -460,7 +476,13 @@ class IngestConsumer:
                 elif self._stopping:
                     return None
                 else:
-                    self._cond.wait()
+                    self._cond.release()  # the queue is empty: collect young garbage now
+                    try:
+                        self.gc.idle()
+                    finally:
+                        self._cond.acquire()
+                    if not self._queue and not self._stopping and not self._aborted:
+                        self._cond.wait()
 
     def _publish_retained(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
         return self.client.publish(topic, payload, qos=1, retain=True)
@@ -524,13 +546,18 @@ class IngestConsumer:
             self._last_progress = time.monotonic()
         if self._aborted:
             return
-        generation = self._generation
-        for received in batch:  # in the order received (MQTT 5, 4.6)
-            if received.generation == generation:
-                self.client.ack(received.mid, received.qos)
+        # in the order received (MQTT 5, 4.6), as one write; none received on an earlier
+        # connection (their ids mean nothing to this one: the broker redelivers those). Under
+        # the lock, so a disconnect (which moves the generation on) cannot come in between.
+        with self._cond:
+            generation = self._generation
+            self.client.ack_many((r.mid, r.qos) for r in batch if r.generation == generation)
         self._local.add("mqtt.batches")
         self._local.add("mqtt.acked", len(batch))
         self._send_receipts(outcomes, now)
+        with self._cond:
+            queue_empty = not self._queue
+        self.gc.after_batch(queue_empty)
 
     def _send_receipts(self, outcomes: list[Outcome], now: datetime) -> None:
         """Publish each gateway's receipt. One that cannot be built or sent is logged and
@@ -539,9 +566,9 @@ class IngestConsumer:
         infos = []
         for gateway_id, outcomes_of_one in _by_gateway(outcomes).items():
             try:
-                receipt = build_receipts(outcomes_of_one, now)[gateway_id]
+                payload = receipt_json(gateway_id, outcomes_of_one, now)
                 topic = f"{self.topic_prefix}{receipt_topic(gateway_id)}"
-                infos.append(self.client.publish(topic, receipt.to_json(), qos=1))
+                infos.append(self.client.publish(topic, payload, qos=1))
             except Exception:
                 self._local.add("mqtt.receipt_errors")
                 log.exception("receipt not sent", extra={"gateway_id": gateway_id})

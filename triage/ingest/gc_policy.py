@@ -1,0 +1,160 @@
+"""When the ingest worker's process collects garbage, so that no collection pauses it long.
+
+CPython's automatic collector took 22–25 % of an ingest worker's CPU (issue 21), and its full
+(generation 2) passes walked every object of the plan and history caches: 170–350 ms pauses,
+during which nothing was received, committed or acknowledged. The long-lived objects are not
+garbage; walking them again and again is the waste. So, after a warm-up (the first batches fill
+the caches):
+
+- a young collection, then ``gc.freeze()``: what is alive then moves to the permanent
+  generation, which the collector never walks again (reference counting still frees it);
+- the generation-0 threshold goes up (``gen0_threshold``: fewer, still short, young passes),
+  and the generation-2 threshold so high that the collector never starts a full pass itself;
+- between batches: when the queue is empty, a young (generation 0–1) collection; at most every
+  ``full_every_s`` — and only when the queue is empty, unless it is ``OVERDUE`` times late — a
+  full collection followed by ``gc.freeze()`` again, so each full pass walks only what became
+  long-lived since the previous one.
+
+Every collection is timed through ``gc.callbacks`` (:meth:`GcPolicy.stats`: ``gc.collections``,
+``gc.pauses_over_50ms``, ``gc.max_pause_us``, ``gc.pause_us_total``).
+
+The price: a reference cycle among frozen objects that later becomes garbage is not reclaimed
+(frozen objects are not walked). The caches hold no cycles of their own; cycles are made and
+dropped within a batch, and the young collections between batches reclaim them before a freeze.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: A collection longer than this counts in ``gc.pauses_over_50ms``.
+LONG_PAUSE_NS = 50_000_000
+#: Batches before the first freeze (the caches fill during the first batches).
+WARMUP_BATCHES = 20
+#: The generation-0 threshold after warm-up (CPython's default: 700).
+GEN0_THRESHOLD = 20_000
+#: Generation 2 never starts by itself after warm-up (full passes are :class:`GcPolicy`'s).
+GEN2_THRESHOLD = 1_000_000
+#: Seconds between full collections (each only when the queue is empty).
+FULL_EVERY_S = 300.0
+#: A full collection this many times ``full_every_s`` late runs even with messages waiting.
+OVERDUE = 3
+
+
+class GcPolicy:
+    """Garbage collection for one ingest worker (see the module docstring). Call
+    :meth:`install` once, :meth:`after_batch` after each committed batch and :meth:`idle` when
+    the worker finds the queue empty; :meth:`uninstall` restores the collector's settings."""
+
+    def __init__(
+        self,
+        *,
+        warmup_batches: int = WARMUP_BATCHES,
+        gen0_threshold: int = GEN0_THRESHOLD,
+        full_every_s: float = FULL_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.warmup_batches = warmup_batches
+        self.gen0_threshold = gen0_threshold
+        self.full_every_s = full_every_s
+        self.clock = clock
+        self.batches = 0
+        self.frozen = False
+        self._last_full = clock()
+        self._young_since_batch = True
+        self._lock = threading.Lock()
+        self._started_ns = 0
+        self._collections = 0
+        self._long = 0
+        self._max_ns = 0
+        self._total_ns = 0
+        self._saved_threshold: tuple[int, int, int] | None = None
+        self._installed = False
+
+    # ------------------------------------------------------------------ timing
+
+    def _callback(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started_ns = time.perf_counter_ns()
+            return
+        took = time.perf_counter_ns() - self._started_ns
+        with self._lock:
+            self._collections += 1
+            self._total_ns += took
+            if took > self._max_ns:
+                self._max_ns = took
+            if took > LONG_PAUSE_NS:
+                self._long += 1
+
+    def stats(self) -> dict[str, int]:
+        """Collections timed since :meth:`install` (any thread's: the collector stops them
+        all), those over 50 ms, the longest and the total in µs."""
+        with self._lock:
+            return {
+                "gc.collections": self._collections,
+                "gc.pauses_over_50ms": self._long,
+                "gc.max_pause_us": self._max_ns // 1000,
+                "gc.pause_us_total": self._total_ns // 1000,
+            }
+
+    # ------------------------------------------------------------------ policy
+
+    def install(self) -> None:
+        if not self._installed:
+            gc.callbacks.append(self._callback)
+            self._installed = True
+
+    def uninstall(self) -> None:
+        """Stop timing and give the collector its settings back (frozen objects are let go
+        into the oldest generation)."""
+        if self._installed:
+            gc.callbacks.remove(self._callback)
+            self._installed = False
+        if self._saved_threshold is not None:
+            gc.set_threshold(*self._saved_threshold)
+            self._saved_threshold = None
+            gc.unfreeze()
+            self.frozen = False
+
+    def after_batch(self, queue_empty: bool) -> None:
+        """After a committed batch: freeze once warm; a full collection when due."""
+        self.batches += 1
+        self._young_since_batch = False
+        if not self.frozen:
+            if self.batches >= self.warmup_batches:
+                self._freeze_warm()
+            return
+        since = self.clock() - self._last_full
+        if since >= self.full_every_s and (queue_empty or since >= OVERDUE * self.full_every_s):
+            self._full()
+        elif queue_empty:
+            self.idle()
+
+    def idle(self) -> None:
+        """The queue is empty: a young collection, once per batch, so what became garbage in
+        the batch does not age into the older generations."""
+        if self.frozen and not self._young_since_batch:
+            gc.collect(1)
+            self._young_since_batch = True
+
+    def _freeze_warm(self) -> None:
+        # a young collection only: a full one here would walk the caches just filled (the long
+        # pause this avoids); garbage already in the old generation is frozen with them, once
+        self._saved_threshold = gc.get_threshold()
+        gc.collect(1)
+        gc.freeze()
+        self._last_full = self.clock()
+        self._young_since_batch = True
+        _, gen1, _ = self._saved_threshold
+        gc.set_threshold(self.gen0_threshold, gen1, GEN2_THRESHOLD)
+        self.frozen = True
+
+    def _full(self) -> None:
+        gc.collect()
+        gc.freeze()
+        self._last_full = self.clock()
+        self._young_since_batch = True
