@@ -403,15 +403,19 @@ def role_consumer(args: argparse.Namespace) -> None:
             self.commits.append((time.monotonic(), [o.message_id for o in outcomes]))
             super().record(outcomes)
 
-    pauses: list[tuple[float, float, int]] = []  # (monotonic at the end, seconds, generation)
-    gc_started = [0.0]
+    # (monotonic at the end, wall seconds, CPU seconds of the collecting thread, generation):
+    # the wall time is the pause the readings wait; the CPU time excludes the waits for a core
+    pauses: list[tuple[float, float, float, int]] = []
+    gc_started = [0.0, 0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             gc_started[0] = time.perf_counter()
+            gc_started[1] = time.thread_time()
         else:
             took = time.perf_counter() - gc_started[0]
-            pauses.append((time.monotonic(), took, info["generation"]))
+            cpu = time.thread_time() - gc_started[1]
+            pauses.append((time.monotonic(), took, cpu, info["generation"]))
 
     gc.callbacks.append(on_gc)
     settings = Settings(
@@ -431,8 +435,11 @@ def role_consumer(args: argparse.Namespace) -> None:
         counters=counters,
     )
     profile = cProfile.Profile() if args.profile else None
-    if profile is not None:
-        handle = consumer._handle
+    handle = getattr(consumer, "_handle", None)
+    if profile is not None and handle is None:
+        print("--profile: this IngestConsumer has no _handle(batch); not profiled", file=sys.stderr)
+        profile = None
+    if profile is not None and handle is not None:
 
         def profiled(batch: Any) -> None:
             profile.enable()
@@ -915,7 +922,7 @@ def publisher_text(phase: Phase) -> str:
     sent = phase.sent
     took = sent["published_all"] - sent["first_publish"]
     return (
-        f"publisher {sent['cpu_s'] / len(phase.messages) * 1e6:.0f} µs CPU/msg, "
+        f"publisher {sent['cpu_s'] / len(phase.messages) * 1e6:.1f} µs CPU/msg, "
         f"{len(phase.messages) / took:,.0f} msg/s offered"
     )
 
@@ -950,7 +957,7 @@ def main() -> None:
     parser.add_argument(
         "--rate", "--latency-rate", type=int, default=1000, help="latency: offered readings/s"
     )
-    parser.add_argument("--latency-seconds", type=int, default=60)
+    parser.add_argument("--latency-seconds", type=int, default=60, help="0: no latency run")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-ms", type=int, default=50)
     parser.add_argument(
@@ -1026,7 +1033,7 @@ def run(args: argparse.Namespace) -> int:
             "baseline", "--port", str(port), "--expect", str(args.readings), "--out", str(out)
         )
         read_line(subscriber, "ready")
-        publisher = Publisher(folder, "baseline", port, baseline_messages, receipts=False)
+        publisher = Publisher(folder, "baseline-pub", port, baseline_messages, receipts=False)
         publisher.go()
         publisher.published()
         baseline_sent = publisher.finish()
@@ -1046,7 +1053,7 @@ def run(args: argparse.Namespace) -> int:
         if creator.wait(30) != 0:
             raise SystemExit("the drain session was not created")
         drain_bare_messages = make_messages(gateways, args.drain, 5, now)
-        publisher = Publisher(folder, "drain-bare", port, drain_bare_messages, receipts=False)
+        publisher = Publisher(folder, "drain-bare-pub", port, drain_bare_messages, receipts=False)
         publisher.go()
         publisher.published()
         publisher.finish()
@@ -1109,14 +1116,17 @@ def run(args: argparse.Namespace) -> int:
             phases["warm-up 2"] = service_phase("warm-up 2", folder, port, group, warm)
             flat = make_messages(gateways, args.readings, 3, datetime.now(UTC))
             phases["flat 2"] = service_phase("flat 2", folder, port, group, flat, url=url)
-        else:
+        elif args.latency_seconds:
             group = start_workers(args, folder, port, ["w1b"], share=None)
-        latency_messages = make_messages(
-            gateways, args.rate * args.latency_seconds, 9, datetime.now(UTC)
-        )
-        phases["latency"] = service_phase(
-            "latency", folder, port, group, latency_messages, pace=args.rate
-        )
+        else:
+            group = []
+        if args.latency_seconds:
+            latency_messages = make_messages(
+                gateways, args.rate * args.latency_seconds, 9, datetime.now(UTC)
+            )
+            phases["latency"] = service_phase(
+                "latency", folder, port, group, latency_messages, pace=args.rate
+            )
         many = stop_workers(group)
         results += many
         report_service(phases, many, ["warm-up 2", "flat 2", "latency"])
@@ -1142,44 +1152,16 @@ def run(args: argparse.Namespace) -> int:
         f"{drain_ratio:.2f}"
     )
 
-    # latency and GC pauses
-    latency = phases["latency"]
-    times = latency.sent["publish_times"]
-    receipts = latency.sent["receipts"]
-    to_commit = [
-        (commit_at[m[0]] - t) * 1000
-        for m, t in zip(latency.messages, times, strict=True)
-        if m[0] in commit_at
-    ]
-    to_receipt = [
-        (receipts[m[0]][0] - t) * 1000
-        for m, t in zip(latency.messages, times, strict=True)
-        if m[0] in receipts
-    ]
-    p50, p99 = statistics.median(to_commit), percentile(to_commit, 0.99)
-    end = max(commit_at.get(i, 0.0) for i in latency.ids)
-    pauses = [
-        took * 1000
-        for result in many
-        for at, took, _generation in result["gc"]
-        if latency.start <= at <= end
-    ]
-    gc_max = max(pauses, default=0.0)
-    over = sum(1 for p in pauses if p > 50)
-    print(
-        f"latency at {args.rate}/s for {args.latency_seconds} s, {args.workers} worker(s) "
-        f"({load_text(latency.load)}): publish → committed p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-        f"max {max(to_commit):.1f} ms; publish → receipt p50 {statistics.median(to_receipt):.1f} "
-        f"ms, p99 {percentile(to_receipt, 0.99):.1f} ms; GC in the consumers: {len(pauses)} "
-        f"collections, {sum(pauses):,.0f} ms in all, {over} over 50 ms, max {gc_max:.1f} ms"
-    )
+    p50 = p99 = gc_max = float("nan")
+    if "latency" in phases:
+        p50, p99, gc_max = latency_report(args, phases["latency"], commit_at, many)
     for result in results:
-        big = sorted((took * 1000 for _at, took, gen in result["gc"] if gen == 2), reverse=True)
+        big = sorted((p[1] * 1000 for p in result["gc"] if p[-1] == 2), reverse=True)
         if big:
             print(
                 f"  gen-2 collections in a consumer over the run: {len(big)}, longest "
                 + ", ".join(f"{p:.0f}" for p in big[:5])
-                + " ms"
+                + " ms (wall)"
             )
 
     # loss and duplicates, per phase
@@ -1200,6 +1182,61 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def gc_pauses(
+    results: Iterable[dict[str, Any]], start: float, end: float
+) -> list[tuple[float, float]]:
+    """(wall ms, CPU ms) of the consumers' collections that ended between start and end."""
+    return [
+        (took * 1000, cpu * 1000)
+        for result in results
+        for at, took, cpu, _generation in result["gc"]
+        if start <= at <= end
+    ]
+
+
+def gc_text(pauses: Sequence[tuple[float, float]], cpu_s: float | None) -> str:
+    wall = [p[0] for p in pauses]
+    cpu = sum(p[1] for p in pauses)
+    share = f" = {cpu / 1000 / cpu_s:.0%} of the consumers' CPU" if cpu_s else ""
+    return (
+        f"GC {len(pauses)} collections, {cpu:,.0f} ms CPU{share}, "
+        f"{sum(1 for w in wall if w > 50)} pauses over 50 ms, longest {max(wall, default=0):.1f} "
+        f"ms wall"
+    )
+
+
+def latency_report(
+    args: argparse.Namespace,
+    latency: Phase,
+    commit_at: dict[str, float],
+    results: list[dict[str, Any]],
+) -> tuple[float, float, float]:
+    """Print publish → committed and → receipt, and the GC pauses; (p50, p99, longest GC)."""
+    times = latency.sent["publish_times"]
+    receipts = latency.sent["receipts"]
+    to_commit = [
+        (commit_at[m[0]] - t) * 1000
+        for m, t in zip(latency.messages, times, strict=True)
+        if m[0] in commit_at
+    ]
+    to_receipt = [
+        (receipts[m[0]][0] - t) * 1000
+        for m, t in zip(latency.messages, times, strict=True)
+        if m[0] in receipts
+    ]
+    p50, p99 = statistics.median(to_commit), percentile(to_commit, 0.99)
+    end = max(commit_at.get(i, 0.0) for i in latency.ids)
+    pauses = gc_pauses(results, latency.start, end)
+    print(
+        f"latency at {args.rate}/s for {args.latency_seconds} s, {latency.workers} worker(s) "
+        f"({load_text(latency.load)}): publish → committed p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"max {max(to_commit):.1f} ms; publish → receipt p50 {statistics.median(to_receipt):.1f} "
+        f"ms, p99 {percentile(to_receipt, 0.99):.1f} ms; in the consumers: "
+        f"{gc_text(pauses, latency.cpu.total if latency.cpu else None)}"
+    )
+    return p50, p99, max((p[0] for p in pauses), default=0.0)
+
+
 def report_service(
     phases: dict[str, Phase], results: list[dict[str, Any]], names: Sequence[str]
 ) -> None:
@@ -1214,9 +1251,11 @@ def report_service(
             if phase.history_window is not None
             else ""
         )
+        pauses = gc_pauses(results, phase.start, got.done)
         print(
             f"{name} ({phase.workers} worker(s), {load_text(phase.load)}{window}): "
             f"{got.committed} readings at {got.per_s:,.0f}/s; {cpu_text(phase, got.committed)}; "
+            f"{gc_text(pauses, phase.cpu.total if phase.cpu else None)}; "
             f"{publisher_text(phase)}"
         )
     for result in results:
