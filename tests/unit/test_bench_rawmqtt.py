@@ -44,6 +44,7 @@ def test_publish_packet_is_qos1_with_topic_id_and_payload() -> None:
 def test_connect_packet_is_311_with_clean_session_and_no_keepalive() -> None:
     packet = _rawmqtt.connect_packet("bench-pub", clean=True)
     assert packet[0] == 0x10
+    assert packet[1] == len(packet) - 2  # the remaining length
     body = packet[2:]
     assert body[:6] == b"\x00\x04MQTT"
     assert body[6] == 4  # protocol level 3.1.1
@@ -78,8 +79,7 @@ def test_reader_counts_pubacks_and_answers_publishes_split_anywhere() -> None:
     try:
         for cut in range(0, len(stream), 5):  # 5-byte reads: every packet split somewhere
             broker.sendall(stream[cut : cut + 5])
-            while client.poll(0.2):
-                pass
+            assert client.poll(1.0)
         assert client.acked == 3
         assert client.suback
         assert [(topic, payload) for _at, topic, payload in client.incoming] == [
