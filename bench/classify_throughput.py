@@ -1,11 +1,26 @@
-"""Benchmark: how fast the pure triage core classifies readings against real templates.
+"""Benchmark: how fast the pure triage core classifies readings against real templates, and
+whether that cost grows with the patient's history.
 
-Prints readings per second, CPU per reading (``time.process_time``) and latency percentiles
-for each condition template, with a realistic history (14 days of readings, 3 a day, and the
-patient's earlier findings). The ingest path classifies every reading, so this is the core's
-share of the per-reading budget.
+For each condition template and each history size N (``--history N``; by default 0, 20, 100
+and 200), the patient has N earlier readings within the rules' 14-day window (grown as ingest
+grows them: each classified in turn, with its yellow and red findings kept; the COVID-19
+patient measures the whole NEWS2 round and answers the consciousness question), and
+``--readings`` new readings are classified after it. Two paths, in the same run:
 
-Run: ``make bench`` or ``python bench/classify_throughput.py [--readings N]``.
+* ``old``: the classifier of bab1d7b (``tests/reference/classify_v1.py``), given the plain
+  ``History`` it sorted and scanned for every reading;
+* ``new``: :func:`triage.domain.classify.classify` given the ``PatientHistory`` that ingest's
+  cache holds (sorted once, grown incrementally).
+
+Each new reading is measured after the last (spaced so that the window keeps N readings), is
+classified and then added to the history, as ingest does; the oldest readings leave the window.
+Prints CPU µs per reading (``time.process_time``, this process: classifying and growing the
+history) for both, their ratio, the new path's p50/p99 latency, how the new path's cost
+compares with the first history size, and the share of non-green verdicts (rules that find
+nothing cost less: at N = 0 the trend and baseline rules have no data), with the load average
+(the machine is shared; compare within a run).
+
+Run: ``make bench`` or ``python bench/classify_throughput.py [--readings N] [--history N]``.
 """
 
 from __future__ import annotations
@@ -14,76 +29,171 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from triage.domain.classify import History, classify
+from triage.domain.classify import PatientHistory, classify, classify_report
 from triage.domain.plan import Condition
-from triage.domain.readings import Kind, Reading
+from triage.domain.readings import Kind, Reading, Report
 from triage.domain.templates import template
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the reference lives in tests/
+from tests.reference import classify_v1 as reference
 
-VALUES: dict[Condition, tuple[Kind, Callable[[random.Random], dict[str, float]]]] = {
-    Condition.COPD: (Kind.SPO2, lambda r: {"spo2": r.randint(86, 99), "pulse": r.randint(55, 120)}),
-    Condition.HEART_FAILURE: (Kind.BODY_WEIGHT, lambda r: {"weight": round(r.gauss(82, 1.2), 2)}),
-    Condition.DIABETES: (Kind.GLUCOSE, lambda r: {"glucose": round(r.uniform(2.5, 22), 1)}),
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+WINDOW = timedelta(days=14)
+SIZES = (0, 20, 100, 200)
+
+Values = Callable[[random.Random], dict[str, float]]
+
+#: What each template's patient measures: (kind, values) in turn.
+VALUES: dict[Condition, tuple[tuple[Kind, Values], ...]] = {
+    Condition.COPD: (
+        (Kind.SPO2, lambda r: {"spo2": r.randint(86, 99), "pulse": r.randint(55, 120)}),
+    ),
+    Condition.HEART_FAILURE: (
+        (Kind.BODY_WEIGHT, lambda r: {"weight": round(r.gauss(82, 1.2), 2)}),
+    ),
+    Condition.DIABETES: ((Kind.GLUCOSE, lambda r: {"glucose": round(r.uniform(2.5, 22), 1)}),),
     Condition.HYPERTENSION: (
-        Kind.BLOOD_PRESSURE,
-        lambda r: {"systolic": (s := r.randint(110, 190)), "diastolic": r.randint(60, s - 30)},
+        (
+            Kind.BLOOD_PRESSURE,
+            lambda r: {"systolic": (s := r.randint(110, 190)), "diastolic": r.randint(60, s - 30)},
+        ),
     ),
     Condition.COVID19: (
-        Kind.SPO2,
-        lambda r: {"spo2": r.randint(88, 99), "pulse": r.randint(60, 120)},
+        (Kind.SPO2, lambda r: {"spo2": r.randint(88, 99), "pulse": r.randint(60, 120)}),
+        (Kind.BODY_TEMPERATURE, lambda r: {"temperature": round(r.gauss(37.4, 0.7), 1)}),
+        (Kind.RESPIRATORY_RATE, lambda r: {"rate": r.randint(10, 25)}),
+        (
+            Kind.BLOOD_PRESSURE,
+            lambda r: {"systolic": (s := r.randint(95, 170)), "diastolic": r.randint(55, s - 30)},
+        ),
     ),
 }
 
 
-def run(
-    condition: Condition, readings: int, rng: random.Random
-) -> tuple[float, float, list[float]]:
+def _history(condition: Condition, size: int, rng: random.Random) -> PatientHistory:
+    """``size`` earlier readings spread over the window, classified and grown in turn."""
     plan = template(condition)
-    kind, values = VALUES[condition]
-    history = History(
-        readings=tuple(
-            Reading(
-                id=f"h{i}",
-                kind=kind,
-                measured_at=NOW - timedelta(hours=8 * (i + 1)),
-                values=values(rng),
+    kinds = VALUES[condition]
+    history = PatientHistory()
+    step = (WINDOW - timedelta(hours=1)) / max(size, 1)
+    for i in range(size):
+        at = NOW - WINDOW + timedelta(minutes=30) + step * i
+        kind, values = kinds[i % len(kinds)]
+        reading = Reading(id=f"h{i:04d}", kind=kind, measured_at=at, values=values(rng))
+        history.add_reading(reading, classify(reading, plan, history, at).findings)
+        if condition is Condition.COVID19 and i % len(kinds) == 0:
+            report = Report(
+                id=f"q{i:04d}",
+                questionnaire="covid-check",
+                answered_at=at,
+                answers={"new_confusion": rng.choice(("no", "no", "yes"))},
             )
-            for i in range(42)
-        )
+            history.add_report(report, classify_report(report, plan, history, at).findings)
+    return history
+
+
+def run(condition: Condition, size: int, readings: int, rng: random.Random) -> dict[str, Any]:
+    """``readings`` new readings, one after the other, each added to the history after it is
+    classified, while the window keeps ``size`` readings (the oldest leave it)."""
+    plan = template(condition)
+    kinds = VALUES[condition]
+    new_history = _history(condition, size, rng)
+    plain = new_history.to_history()
+    old_history = reference.GrowingHistory(
+        reference.History(readings=plain.readings, reports=plain.reports, findings=plain.findings)
     )
+    # spaced so that the window keeps ``size`` readings (none: each alone in its window)
+    step = WINDOW / size if size else WINDOW + timedelta(minutes=1)
     samples = [
-        Reading(id=f"r{i}", kind=kind, measured_at=NOW, values=values(rng)) for i in range(readings)
+        Reading(id=f"r{i}", kind=kind, measured_at=NOW + step * i, values=values(rng))
+        for i in range(readings)
+        for kind, values in [kinds[i % len(kinds)]]
     ]
+    clock = time.process_time
+    old_cpu = new_cpu = 0.0
     latencies: list[float] = []
-    start, cpu_start = time.perf_counter(), time.process_time()
-    for sample in samples:
-        t0 = time.perf_counter()
-        classify(sample, plan, history, NOW)
-        latencies.append(time.perf_counter() - t0)
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    return readings / elapsed, cpu / readings, latencies
+    breaches = 0
+    block = 100
+    # the same readings through both paths, in alternating blocks (a noisy machine hits both);
+    # timed: classifying and growing the history; not timed: the reference's window cut
+    for start in range(0, readings, block):
+        chunk = samples[start : start + block]
+        for sample in chunk:
+            t0 = clock()
+            result = reference.classify(sample, plan, old_history.value(), sample.measured_at)
+            old_history.add_reading(sample, result.findings)
+            old_cpu += clock() - t0
+        cutoff = chunk[-1].measured_at - WINDOW
+        old_history.readings = [r for r in old_history.readings if r.measured_at >= cutoff]
+        old_history.findings = [f for f in old_history.findings if f.at >= cutoff]
+        old_history._value = None
+        for sample in chunk:
+            t0, w0 = clock(), time.perf_counter()
+            found = classify(sample, plan, new_history, sample.measured_at)
+            new_history.add_reading(sample, found.findings)
+            new_history.drop_before(sample.measured_at - WINDOW)
+            latencies.append(time.perf_counter() - w0)
+            new_cpu += clock() - t0
+            breaches += found.colour.rank > 0
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "old_us": old_cpu / readings * 1e6,
+        "new_us": new_cpu / readings * 1e6,
+        "p50_us": cuts[49] * 1e6,
+        "p99_us": cuts[98] * 1e6,
+        "in_window": new_history.counts()[0],
+        "breaches": breaches / readings,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--readings", type=int, default=2000)
+    parser.add_argument("--readings", type=int, default=1000, help="readings per template")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs per case; the least CPU of each path counts"
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        action="append",
+        help=f"earlier readings per patient in the window (repeatable; default {SIZES})",
+    )
     args = parser.parse_args()
+    sizes = tuple(args.history) if args.history else SIZES
     rng = random.Random(2026)
-    print(f"classify(): {args.readings} readings per template, 42 readings of history each")
+    print(
+        f"classify(): {args.readings} readings per template and history size, least of "
+        f"{args.rounds} rounds; CPU µs per reading (classify + grow the history)"
+    )
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'template':<15} {'readings/s':>11} {'CPU µs':>8} {'p50 µs':>8} {'p99 µs':>8}")
+    print(
+        f"{'template':<14} {'history':>7} {'old µs':>8} {'new µs':>8} {'old/new':>8} "
+        f"{'p50 µs':>7} {'p99 µs':>7} {'new vs first':>12} {'non-green':>9}"
+    )
     for condition in Condition:
-        rate, cpu, latencies = run(condition, args.readings, rng)
-        cuts = statistics.quantiles(latencies, n=100)
-        print(
-            f"{condition.value:<15} {rate:>11,.0f} {cpu * 1e6:>8.0f} "
-            f"{cuts[49] * 1e6:>8.0f} {cuts[98] * 1e6:>8.0f}"
-        )
+        first: float | None = None
+        for size in sizes:
+            runs = [
+                run(condition, size, args.readings, random.Random(rng.random()))
+                for _ in range(args.rounds)
+            ]
+            r = min(runs, key=lambda x: x["new_us"])
+            r["old_us"] = min(x["old_us"] for x in runs)
+            first = r["new_us"] if first is None else first
+            print(
+                f"{condition.value:<14} {size:>7} {r['old_us']:>8.0f} "
+                f"{r['new_us']:>8.0f} {r['old_us'] / r['new_us']:>7.1f}x "
+                f"{r['p50_us']:>7.0f} {r['p99_us']:>7.0f} {r['new_us'] / first:>11.2f}x "
+                f"{r['breaches']:>8.0%}"
+            )
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from tests.unit.plans import NOW, reading
 from triage.domain.classify import History as ReExported
 from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 from triage.domain.history import History, PatientHistory
-from triage.domain.readings import Parameter, Report
+from triage.domain.readings import Parameter, Reading, Report
 
 
 def _finding(rule_id: str, at_h: float, colour: Colour = Colour.YELLOW) -> Finding:
@@ -37,7 +38,9 @@ def _series(history: PatientHistory, parameter: Parameter) -> list[tuple[object,
     return list(zip(s.times, s.ids, s.values, strict=True))
 
 
-def _expected_series(readings: list, parameter: Parameter) -> list[tuple[object, str, float]]:
+def _expected_series(
+    readings: list[Reading], parameter: Parameter
+) -> list[tuple[object, str, float]]:
     ordered = sorted(readings, key=lambda r: (r.measured_at, r.id))
     return [
         (r.measured_at, r.id, r.parameters[parameter]) for r in ordered if parameter in r.parameters
@@ -150,3 +153,64 @@ def test_round_trip() -> None:
     assert back.readings == (readings[1], readings[0])
     assert back.reports == reports
     assert back.findings == (findings[0], findings[2])  # greens are not kept
+
+
+def test_sorted_window_slides_like_a_stable_sort() -> None:
+    """The kept window equals sorted(values[lo:hi]) — the very objects, equal values (1 and
+    1.0) in index order — however the window moves, and after values are inserted."""
+    rng = random.Random(3)
+    history = PatientHistory()
+    for step in range(600):
+        at = NOW - timedelta(hours=rng.randrange(0, 400))
+        value: float = rng.choice([90, 90.0, 91, 91.0, 92.5, 93, 94.0])
+        history.add_reading(reading("spo2", at, f"r{step:04d}", spo2=value, pulse=70), [])
+        s = history.series(Parameter.SPO2)
+        assert s is not None
+        n = len(s.values)
+        for slot in ("a", "b"):
+            lo = rng.randrange(0, n)
+            hi = min(n, lo + rng.randrange(0, 60))
+            window = s.sorted_window(lo, hi, slot)
+            expected = sorted(s.values[lo:hi])
+            assert [id(v) for v in window] == [id(v) for v in expected]
+        # a sliding window, as consecutive readings ask it
+        lo = max(0, n - 50 - step % 7)
+        window = s.sorted_window(lo, n, "slide")
+        assert [id(v) for v in window] == [id(v) for v in sorted(s.values[lo:n])]
+        if step % 50 == 49:
+            copy = history.copy()
+            history.drop_before(NOW - timedelta(hours=300))
+            c = copy.series(Parameter.SPO2)
+            assert c is not None
+            assert c.sorted_window(0, len(c.values), "x") == sorted(c.values)
+
+
+def test_findings_are_built_as_model_construct_builds_them() -> None:
+    """classify's shortcut gives the object Finding.model_construct gives."""
+    from triage.domain.classify import _FINDING_FIELDS, _construct_finding
+
+    values: dict[str, Any] = {
+        "rule_id": "threshold:spo2",
+        "rule_type": RuleType.THRESHOLD,
+        "colour": Colour.YELLOW,
+        "at": NOW,
+        "plan_id": "p",
+        "plan_version": 3,
+        "parameter": "spo2",
+        "value": 93.0,
+        "bound": "≤ 94 %",
+        "message": "threshold",
+        "args": {"bound": 94.0, "bound_op": "le"},
+        "text": None,
+    }
+    assert list(values) == list(_FINDING_FIELDS)
+    fast = _construct_finding(dict(values))
+    slow = Finding.model_construct(**values)
+    assert fast == slow
+    assert fast.__dict__ == slow.__dict__
+    assert list(fast.__dict__) == list(slow.__dict__)
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.model_dump(mode="json") == slow.model_dump(mode="json")
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.is_breach
+    assert repr(fast) == repr(slow)

@@ -252,6 +252,29 @@ _NOT_COMBINED = frozenset(
 
 _first = itemgetter(0)
 
+#: Finding's fields, in their order (the order model_construct puts them in ``__dict__``).
+_FINDING_FIELDS = tuple(Finding.model_fields)
+#: Whether Finding is a model the shortcut below builds as model_construct does.
+_SHORTCUT = (
+    Finding.__pydantic_post_init__ is None
+    and Finding.model_config.get("extra") != "allow"
+    and not Finding.__pydantic_root_model__
+)
+_set_attribute = object.__setattr__
+
+
+def _construct_finding(values: dict[str, Any]) -> Finding:
+    """``Finding.model_construct(**values)`` for ``values`` that name every field in order:
+    the same object (``__dict__``, fields set, no extra, no private attributes)."""
+    if not _SHORTCUT:  # pragma: no cover - a change to Finding the shortcut does not know
+        return Finding.model_construct(**values)
+    finding = Finding.__new__(Finding)
+    _set_attribute(finding, "__dict__", values)
+    _set_attribute(finding, "__pydantic_fields_set__", set(_FINDING_FIELDS))
+    _set_attribute(finding, "__pydantic_extra__", None)
+    _set_attribute(finding, "__pydantic_private__", None)
+    return finding
+
 
 def _fmt(value: float) -> str:
     return format_quantity(value, "")
@@ -377,21 +400,24 @@ class _Context:
         bound: str | None = None,
     ) -> Finding:
         # built from checked parts (an approved plan, a plausible reading, this module's keys):
-        # constructed without re-validation, ~3x cheaper on the ingest hot path; the words
-        # come from the catalogue when the finding is shown (triage.texts)
-        return Finding.model_construct(
-            rule_id=rule_id,
-            rule_type=rule_type,
-            colour=colour,
-            at=self.at,
-            plan_id=self.plan.plan_id,
-            plan_version=self.plan.version,
-            parameter=parameter.value if parameter is not None else None,
-            value=value,
-            bound=bound,
-            message=key,
-            args=args,
-            text=None,
+        # constructed without re-validation, the way Finding.model_construct builds it but
+        # without its per-field loop (~10x cheaper on the ingest hot path); the words come
+        # from the catalogue when the finding is shown (triage.texts)
+        return _construct_finding(
+            {
+                "rule_id": rule_id,
+                "rule_type": rule_type,
+                "colour": colour,
+                "at": self.at,
+                "plan_id": self.plan.plan_id,
+                "plan_version": self.plan.version,
+                "parameter": parameter.value if parameter is not None else None,
+                "value": value,
+                "bound": bound,
+                "message": key,
+                "args": args,
+                "text": None,
+            }
         )
 
     def _sustained(self, hold: NofM | None, earlier: list[bool], now_out: bool) -> tuple[bool, int]:
@@ -511,11 +537,25 @@ class _Context:
                 return rule.baseline_value, message("baseline.note", note=rule.baseline_note)
             return rule.baseline_value, message("baseline.from_plan")
         assert rule.baseline_days is not None  # noqa: S101 - guaranteed by the model
-        values = self.series(rule.parameter, since=self.at - timedelta(days=rule.baseline_days))
-        if len(values) < rule.min_readings:
-            return None
-        median = statistics.median(values)
-        return median, message("baseline.median", readings=len(values), days=rule.baseline_days)
+        days = rule.baseline_days
+        since = self.at - timedelta(days=days)
+        found = self._before(rule.parameter)
+        if found is not None and not self._self_reading:
+            # the median of the window kept sorted as it slides: no sort per reading
+            s, hi = found
+            lo = bisect_left(s.times, since, 0, hi)
+            count = hi - lo
+            if count < rule.min_readings:
+                return None
+            ordered = s.sorted_window(lo, hi, days)
+            half = count // 2
+            median = ordered[half] if count % 2 else (ordered[half - 1] + ordered[half]) / 2
+        else:
+            values = self.series(rule.parameter, since=since)
+            if len(values) < rule.min_readings:
+                return None
+            count, median = len(values), statistics.median(values)
+        return median, message("baseline.median", readings=count, days=days)
 
     def baseline(self, rule: BaselineRule, value: float) -> list[Finding]:
         found = self._baseline_value(rule)

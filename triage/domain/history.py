@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -44,20 +44,34 @@ class History(BaseModel):
 
 
 class Series:
-    """One parameter's values, oldest first by ``(measured_at, id)``: parallel lists."""
+    """One parameter's values, oldest first by ``(measured_at, id)``: parallel lists.
 
-    __slots__ = ("ids", "times", "values")
+    Also keeps, per window length, the last window's values sorted (:meth:`sorted_window`), so
+    that the median of a sliding window costs a few bisections instead of a sort."""
+
+    __slots__ = ("_dropped", "_sorted", "ids", "times", "values", "version")
 
     def __init__(self) -> None:
         self.times: list[datetime] = []
         self.ids: list[str] = []
         self.values: list[float] = []
+        #: changes when a value is inserted before others (not on appends, not on drops)
+        self.version = 0
+        #: how many values were dropped from the front: index i is value i + _dropped ever
+        self._dropped = 0
+        #: slot -> (version, lo, hi, values[lo:hi] sorted), lo and hi counted from the first
+        #: value ever (``_dropped`` included); the lists are never changed once stored (readers
+        #: on other threads may hold them), a change stores a new one
+        self._sorted: dict[Hashable, tuple[int, int, int, list[float]]] = {}
 
     def copy(self) -> Series:
         other = Series.__new__(Series)
         other.times = self.times.copy()
         other.ids = self.ids.copy()
         other.values = self.values.copy()
+        other.version = self.version
+        other._dropped = self._dropped
+        other._sorted = dict(self._sorted)  # immutable entries: shared
         return other
 
     def insert(self, index: int, at: datetime, item_id: str, value: float) -> None:
@@ -69,12 +83,48 @@ class Series:
             self.times.insert(index, at)
             self.ids.insert(index, item_id)
             self.values.insert(index, value)
+            self.version += 1
 
     def drop_first(self, count: int) -> None:
         if count:
             del self.times[:count]
             del self.ids[:count]
             del self.values[:count]
+            self._dropped += count
+
+    def sorted_window(self, lo: int, hi: int, slot: Hashable) -> list[float]:
+        """``sorted(values[lo:hi])`` — equal values in index order, as a stable sort leaves
+        them — kept per ``slot`` and moved along as the window slides (do not change it)."""
+        values = self.values
+        base = self._dropped
+        entry = self._sorted.get(slot)
+        if entry is not None and entry[0] == self.version and entry[1] >= base:
+            _, old_lo, old_hi, old = entry
+            old_lo -= base
+            old_hi -= base
+            if old_lo == lo and old_hi == hi:
+                return old
+            moves = abs(lo - old_lo) + abs(hi - old_hi)
+            if old_lo <= hi and lo <= old_hi and moves <= _MAX_MOVES:
+                window = old.copy()
+                # the oldest values are the first of their equals, the newest the last
+                for i in range(old_lo, lo):  # the window's start moved on: drop the oldest
+                    del window[bisect_left(window, values[i])]
+                for i in range(old_lo - 1, lo - 1, -1):  # moved back: older values, first
+                    window.insert(bisect_left(window, values[i]), values[i])
+                for i in range(old_hi - 1, hi - 1, -1):  # the end moved back: drop the newest
+                    del window[bisect_right(window, values[i]) - 1]
+                for i in range(old_hi, hi):  # the end moved on: newer values, last
+                    window.insert(bisect_right(window, values[i]), values[i])
+                self._sorted[slot] = (self.version, lo + base, hi + base, window)
+                return window
+        window = sorted(values[lo:hi])
+        self._sorted[slot] = (self.version, lo + base, hi + base, window)
+        return window
+
+
+#: Beyond this many values in and out, a window is sorted afresh.
+_MAX_MOVES = 48
 
 
 class RuleFindings:
@@ -86,15 +136,16 @@ class RuleFindings:
         self.times: list[datetime] = []
         self.seqs: list[int] = []
         self.findings: list[Finding] = []
-        #: the distinct ways the findings of this rule id are named (almost always one)
-        self.labels: set[tuple[Any, ...]] = set()
+        #: the ways the findings of this rule id are named, and how many of each (almost always
+        #: one way)
+        self.labels: Counter[tuple[Any, ...]] = Counter()
 
     def copy(self) -> RuleFindings:
         other = RuleFindings.__new__(RuleFindings)
         other.times = self.times.copy()
         other.seqs = self.seqs.copy()
         other.findings = self.findings.copy()
-        other.labels = set(self.labels)
+        other.labels = self.labels.copy()
         return other
 
     def add(self, finding: Finding, seq: int) -> None:
@@ -102,7 +153,7 @@ class RuleFindings:
         self.times.insert(index, finding.at)
         self.seqs.insert(index, seq)
         self.findings.insert(index, finding)
-        self.labels.add(label_key(finding))
+        self.labels[label_key(finding)] += 1
 
     def first_within(
         self, since: datetime, at: datetime, skip: Collection[RuleType] = ()
@@ -127,10 +178,15 @@ class RuleFindings:
     def drop_before(self, cutoff: datetime) -> None:
         count = bisect_left(self.times, cutoff)
         if count:
+            labels = self.labels
+            for finding in self.findings[:count]:
+                key = label_key(finding)
+                labels[key] -= 1
+                if labels[key] <= 0:
+                    del labels[key]
             del self.times[:count]
             del self.seqs[:count]
             del self.findings[:count]
-            self.labels = {label_key(f) for f in self.findings}
 
 
 def label_key(finding: Finding) -> tuple[Any, ...]:
