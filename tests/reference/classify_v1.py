@@ -6,8 +6,9 @@ frozen, never imported by the service.
 Kept for issue 21: the service's classifier was rebuilt to look back at a sorted, incrementally
 kept :class:`triage.domain.history.PatientHistory` (bisection into per-parameter series instead
 of sorting and scanning the whole history for every reading). This copy is the specification
-the rebuilt one must match: ``tests/integration/test_classify_equivalence.py`` classifies the
-same simulated readings through both and requires identical colours, findings and alert events.
+the rebuilt one must match: ``tests/unit/test_classify_equivalence.py`` classifies the
+same simulated readings through both and requires identical colours, findings and alert events;
+``bench/classify_throughput.py`` measures it as the "old" path.
 Do not change it (except imports, if modules move); a deliberate change of the rules' meaning
 changes both and says so in the test. Its ``History`` and ``GrowingHistory`` are its own (the
 plain tuples it sorted per reading).
