@@ -476,13 +476,7 @@ class IngestConsumer:
                 elif self._stopping:
                     return None
                 else:
-                    self._cond.release()  # the queue is empty: collect young garbage now
-                    try:
-                        self.gc.idle()
-                    finally:
-                        self._cond.acquire()
-                    if not self._queue and not self._stopping and not self._aborted:
-                        self._cond.wait()
+                    self._cond.wait()
 
     def _publish_retained(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
         return self.client.publish(topic, payload, qos=1, retain=True)
