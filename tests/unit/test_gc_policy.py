@@ -86,11 +86,11 @@ def test_each_batch_walks_only_what_it_left_and_reclaims_when_due(
             unfrozen.append(1)
             original()
 
-        gc.unfreeze = spy  # type: ignore[assignment]
+        gc.unfreeze = spy
         try:
             policy.after_batch(queue_empty=True)  # due and idle
         finally:
-            gc.unfreeze = original  # type: ignore[assignment]
+            gc.unfreeze = original
         assert unfrozen == [1]
         assert gc.get_freeze_count() > 0  # frozen again after the pass
     finally:
