@@ -3,8 +3,10 @@ acknowledged only after the database commit.
 
 Messages are collected into batches (flushed at ``ingest_batch_size`` messages or
 ``ingest_batch_ms`` after the first one), stored with :func:`triage.ingest.pipeline.store` in one
-transaction, then acknowledged (``client.ack(mid, qos)``, in the order received), then the
-gateways get their receipts. The worker announces a Receive Maximum of twice the batch size, so
+transaction, then acknowledged (``FastClient.ack_many``: one write, in the order received), then
+the gateways get their receipts (serialised directly, ``receipts.receipt_json``). The client is
+paho's with a lean receive path (triage/ingest/mqtt_client.py); the process's garbage
+collection follows triage/ingest/gc_policy.py (frozen after warm-up, a short pass per batch). The worker announces a Receive Maximum of twice the batch size, so
 the broker keeps the next batch flowing while one is committed; without it the broker's
 in-flight window (Mosquitto: 20) would cap throughput at window ÷ flush interval.
 
