@@ -6,7 +6,8 @@ Messages are collected into batches (flushed at ``ingest_batch_size`` messages o
 transaction, then acknowledged (``FastClient.ack_many``: one write, in the order received), then
 the gateways get their receipts (serialised directly, ``receipts.receipt_json``). The client is
 paho's with a lean receive path (triage/ingest/mqtt_client.py); the process's garbage
-collection follows triage/ingest/gc_policy.py (frozen after warm-up, a short pass per batch). The worker announces a Receive Maximum of twice the batch size, so
+collection follows triage/ingest/gc_policy.py (frozen after warm-up, a short pass per batch).
+The worker announces a Receive Maximum of twice the batch size, so
 the broker keeps the next batch flowing while one is committed; without it the broker's
 in-flight window (Mosquitto: 20) would cap throughput at window ÷ flush interval.
 
