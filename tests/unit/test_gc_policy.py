@@ -33,7 +33,7 @@ def clock() -> Clock:
 @pytest.fixture
 def policy(clock: Clock) -> Iterator[GcPolicy]:
     before = gc.get_threshold()
-    policy = GcPolicy(warmup_batches=3, gen0_threshold=12_345, full_every_s=60, clock=clock)
+    policy = GcPolicy(warmup_batches=3, gen0_threshold=12_345, clock=clock)
     policy.install()
     yield policy
     policy.uninstall()
@@ -54,27 +54,45 @@ def test_warm_up_then_freeze_and_thresholds(policy: GcPolicy) -> None:
     assert gc.get_threshold() == (12_345, before[1], GEN2_THRESHOLD)
 
 
-def test_full_collections_only_when_due_and_idle(policy: GcPolicy, clock: Clock) -> None:
+def test_each_batch_walks_only_what_it_left_and_reclaims_when_due(
+    policy: GcPolicy, clock: Clock
+) -> None:
     for _ in range(3):
         policy.after_batch(queue_empty=True)
-    full_passes: list[int] = []
+    walked: list[int] = []
 
     def count(phase: str, info: dict[str, int]) -> None:
-        if phase == "start" and info["generation"] == 2:
-            full_passes.append(1)
+        if phase == "stop" and info["generation"] == 2:
+            walked.append(info["collected"])
 
+    frozen = gc.get_freeze_count()
+    left = [[i] for i in range(5_000)]  # alive after the batch
+    cycle: list[object] = []
+    cycle.append(cycle)  # garbage made in the batch
+    del cycle
     gc.callbacks.append(count)
     try:
-        clock.now += 30
-        policy.after_batch(queue_empty=True)  # not due
-        clock.now += 40
-        policy.after_batch(queue_empty=False)  # due, but messages wait
-        assert full_passes == []
-        policy.after_batch(queue_empty=True)  # due and idle
-        assert len(full_passes) == 1
-        clock.now += 60 * 3
-        policy.after_batch(queue_empty=False)  # three times late: even with messages waiting
-        assert len(full_passes) == 2
+        policy.after_batch(queue_empty=False)
+        assert walked == [1]  # the cycle, collected before the freeze
+        assert gc.get_freeze_count() >= frozen + len(left)
+        assert gc.get_count()[2] == 0  # nothing old left unfrozen
+        clock.now += 6 * 3600
+        policy.after_batch(queue_empty=False)  # due, but messages wait: no unfreeze
+        assert gc.get_freeze_count() > 0
+        unfrozen: list[int] = []
+        original = gc.unfreeze
+
+        def spy() -> None:
+            unfrozen.append(1)
+            original()
+
+        gc.unfreeze = spy
+        try:
+            policy.after_batch(queue_empty=True)  # due and idle
+        finally:
+            gc.unfreeze = original
+        assert unfrozen == [1]
+        assert gc.get_freeze_count() > 0  # frozen again after the pass
     finally:
         gc.callbacks.remove(count)
 

@@ -6,21 +6,19 @@ during which nothing was received, committed or acknowledged. The long-lived obj
 garbage; walking them again and again is the waste. So, after a warm-up (the first batches fill
 the caches):
 
-- a young collection, then ``gc.freeze()``: what is alive then moves to the permanent
-  generation, which the collector never walks again (reference counting still frees it);
-- the generation-0 threshold goes up (``gen0_threshold``: fewer, still short, young passes),
-  and the generation-2 threshold so high that the collector never starts a full pass itself;
-- between batches: when the queue is empty, a young (generation 0–1) collection; at most every
-  ``full_every_s`` — and only when the queue is empty, unless it is ``OVERDUE`` times late — a
-  full collection followed by ``gc.freeze()`` again, so each full pass walks only what became
-  long-lived since the previous one.
+- after every batch: a collection, then ``gc.freeze()``. What is alive then moves to the
+  permanent generation, which the collector never walks again (reference counting still frees
+  it), so each collection walks only what the last batch left alive: its pause is bounded by
+  a batch, not by the caches. Cycles made and dropped within a batch are reclaimed first.
+- the generation-0 threshold goes up (``gen0_threshold``: fewer young passes within a batch)
+  and the generation-2 threshold so high that the collector never starts a full pass itself.
+- every ``reclaim_every_s`` (6 h), and only when the queue is empty: ``gc.unfreeze()``, a full
+  collection, ``gc.freeze()`` — the one long pass, for reference cycles that outlived their
+  batch and died later (frozen objects are not walked, so such cycles wait for it). The caches
+  hold no cycles of their own; 0 turns it off.
 
 Every collection is timed through ``gc.callbacks`` (:meth:`GcPolicy.stats`: ``gc.collections``,
 ``gc.pauses_over_50ms``, ``gc.max_pause_us``, ``gc.pause_us_total``).
-
-The price: a reference cycle among frozen objects that later becomes garbage is not reclaimed
-(frozen objects are not walked). The caches hold no cycles of their own; cycles are made and
-dropped within a batch, and the young collections between batches reclaim them before a freeze.
 """
 
 from __future__ import annotations
@@ -39,33 +37,30 @@ WARMUP_BATCHES = 20
 GEN0_THRESHOLD = 20_000
 #: Generation 2 never starts by itself after warm-up (full passes are :class:`GcPolicy`'s).
 GEN2_THRESHOLD = 1_000_000
-#: Seconds between full collections (each only when the queue is empty).
-FULL_EVERY_S = 300.0
-#: A full collection this many times ``full_every_s`` late runs even with messages waiting.
-OVERDUE = 3
+#: Seconds between the full passes over the frozen objects too (only when the queue is empty).
+RECLAIM_EVERY_S = 6 * 3600.0
 
 
 class GcPolicy:
     """Garbage collection for one ingest worker (see the module docstring). Call
-    :meth:`install` once, :meth:`after_batch` after each committed batch and :meth:`idle` when
-    the worker finds the queue empty; :meth:`uninstall` restores the collector's settings."""
+    :meth:`install` once and :meth:`after_batch` after each committed batch; :meth:`uninstall`
+    restores the collector's settings."""
 
     def __init__(
         self,
         *,
         warmup_batches: int = WARMUP_BATCHES,
         gen0_threshold: int = GEN0_THRESHOLD,
-        full_every_s: float = FULL_EVERY_S,
+        reclaim_every_s: float = RECLAIM_EVERY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.warmup_batches = warmup_batches
         self.gen0_threshold = gen0_threshold
-        self.full_every_s = full_every_s
+        self.reclaim_every_s = reclaim_every_s
         self.clock = clock
         self.batches = 0
         self.frozen = False
-        self._last_full = clock()
-        self._young_since_batch = True
+        self._last_reclaim = clock()
         self._lock = threading.Lock()
         self._started_ns = 0
         self._collections = 0
@@ -121,25 +116,22 @@ class GcPolicy:
             self.frozen = False
 
     def after_batch(self, queue_empty: bool) -> None:
-        """After a committed batch: freeze once warm; a full collection when due."""
+        """After a committed batch: once warm, collect what the batch left and freeze the
+        rest; the rare full pass when due and nothing waits."""
         self.batches += 1
-        self._young_since_batch = False
         if not self.frozen:
             if self.batches >= self.warmup_batches:
                 self._freeze_warm()
             return
-        since = self.clock() - self._last_full
-        if since >= self.full_every_s and (queue_empty or since >= OVERDUE * self.full_every_s):
-            self._full()
-        elif queue_empty:
-            self.idle()
-
-    def idle(self) -> None:
-        """The queue is empty: a young collection, once per batch, so what became garbage in
-        the batch does not age into the older generations."""
-        if self.frozen and not self._young_since_batch:
-            gc.collect(1)
-            self._young_since_batch = True
+        if (
+            self.reclaim_every_s
+            and queue_empty
+            and self.clock() - self._last_reclaim >= self.reclaim_every_s
+        ):
+            gc.unfreeze()
+            self._last_reclaim = self.clock()
+        gc.collect()  # walks only what is not frozen: what the last batch left alive
+        gc.freeze()
 
     def _freeze_warm(self) -> None:
         # a young collection only: a full one here would walk the caches just filled (the long
@@ -147,14 +139,7 @@ class GcPolicy:
         self._saved_threshold = gc.get_threshold()
         gc.collect(1)
         gc.freeze()
-        self._last_full = self.clock()
-        self._young_since_batch = True
+        self._last_reclaim = self.clock()
         _, gen1, _ = self._saved_threshold
         gc.set_threshold(self.gen0_threshold, gen1, GEN2_THRESHOLD)
         self.frozen = True
-
-    def _full(self) -> None:
-        gc.collect()
-        gc.freeze()
-        self._last_full = self.clock()
-        self._young_since_batch = True

@@ -3,8 +3,11 @@ acknowledged only after the database commit.
 
 Messages are collected into batches (flushed at ``ingest_batch_size`` messages or
 ``ingest_batch_ms`` after the first one), stored with :func:`triage.ingest.pipeline.store` in one
-transaction, then acknowledged (``client.ack(mid, qos)``, in the order received), then the
-gateways get their receipts. The worker announces a Receive Maximum of twice the batch size, so
+transaction, then acknowledged (``FastClient.ack_many``: one write, in the order received), then
+the gateways get their receipts (serialised directly, ``receipts.receipt_json``). The client is
+paho's with a lean receive path (triage/ingest/mqtt_client.py); the process's garbage
+collection follows triage/ingest/gc_policy.py (frozen after warm-up, a short pass per batch).
+The worker announces a Receive Maximum of twice the batch size, so
 the broker keeps the next batch flowing while one is committed; without it the broker's
 in-flight window (Mosquitto: 20) would cap throughput at window ÷ flush interval.
 
@@ -476,13 +479,7 @@ class IngestConsumer:
                 elif self._stopping:
                     return None
                 else:
-                    self._cond.release()  # the queue is empty: collect young garbage now
-                    try:
-                        self.gc.idle()
-                    finally:
-                        self._cond.acquire()
-                    if not self._queue and not self._stopping and not self._aborted:
-                        self._cond.wait()
+                    self._cond.wait()
 
     def _publish_retained(self, topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
         return self.client.publish(topic, payload, qos=1, retain=True)
