@@ -23,10 +23,12 @@ Not a timed test; it prints figures. In one run, all against one broker and one 
 6. **one worker**: a warm-up (one reading per patient) then M readings flat out into that same
    consumer (ack after commit, receipts); readings/s from the first publish to the last commit;
 7. **two workers** (``--workers``, a ``$share`` group, each its own client id): warm-up (one
-   pass per worker), then M readings flat out; ``workers_ratio`` = two ÷ one readings/s;
+   pass per worker), then M readings flat out; ``workers_ratio`` = two ÷ one readings/s, and
+   the ratio of consumer CPU per reading (what the workers' disagreeing — history reloads —
+   costs); ``--workers 1`` skips this;
 8. **latency**: the same two workers, a paced publisher at ``--rate`` (1,000/s) for
-   ``--latency-seconds`` (60); publish → committed from the consumers' commit times (one
-   machine, one monotonic clock) and publish → receipt; the GC pauses inside the consumers;
+   ``--latency-seconds`` (60; 0 skips it); publish → committed from the consumers' commit times
+   (one machine, one monotonic clock) and publish → receipt; the GC pauses inside the consumers;
 9. loss and duplicates, per phase: every published id stored once (the database) and a
    "stored" receipt for each (the gateway's view); anything else and the bench says FAILED.
 
@@ -40,8 +42,12 @@ broker's round-robin ``$share`` would then partition patients between workers by
 Consumer CPU per reading: each consumer runs in its own process; utime + stime of all its
 threads from ``/proc/<pid>/stat`` at the start and end of each phase (after warm-up), per thread
 from ``/proc/<pid>/task/*/stat`` (the consumer names its threads: ``worker``, ``paho-net``, …),
-divided by the readings committed in the phase. The load average is printed at each phase's
-start. GC pauses are recorded inside the consumer with ``gc.callbacks``.
+divided by the readings committed in the phase (ticks of 10 ms; "others" also holds threads
+that ended). The load average is printed at each phase's start. Each garbage collection in a
+consumer is recorded with ``gc.callbacks``: its wall time (the pause the readings wait) and the
+collecting thread's CPU time (``time.thread_time``: without the waits for a core on a busy
+machine); per phase the count, their CPU and its share of the consumer's, the pauses over
+50 ms and the longest.
 
 The last line is machine-readable::
 
@@ -1156,12 +1162,12 @@ def run(args: argparse.Namespace) -> int:
     if "latency" in phases:
         p50, p99, gc_max = latency_report(args, phases["latency"], commit_at, many)
     for result in results:
-        big = sorted((p[1] * 1000 for p in result["gc"] if p[-1] == 2), reverse=True)
+        big = sorted(((p[1], p[2]) for p in result["gc"] if p[-1] == 2), reverse=True)
         if big:
             print(
-                f"  gen-2 collections in a consumer over the run: {len(big)}, longest "
-                + ", ".join(f"{p:.0f}" for p in big[:5])
-                + " ms (wall)"
+                f"  gen-2 collections in a consumer over the run: {len(big)}, longest (wall/CPU) "
+                + ", ".join(f"{wall * 1000:.0f}/{cpu * 1000:.0f}" for wall, cpu in big[:5])
+                + " ms"
             )
 
     # loss and duplicates, per phase
