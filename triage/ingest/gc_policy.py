@@ -31,8 +31,10 @@ from typing import Any
 
 #: A collection longer than this counts in ``gc.pauses_over_50ms``.
 LONG_PAUSE_NS = 50_000_000
-#: Batches before the first freeze (the caches fill during the first batches).
-WARMUP_BATCHES = 20
+#: Batches before the first freeze. One: until then CPython's own collector runs, and its
+#: full passes over caches being filled were the 100–500 ms pauses the bench showed in a
+#: fresh worker's first thousands of readings.
+WARMUP_BATCHES = 1
 #: The generation-0 threshold after warm-up (CPython's default: 700).
 GEN0_THRESHOLD = 20_000
 #: Generation 2 never starts by itself after warm-up (full passes are :class:`GcPolicy`'s).
