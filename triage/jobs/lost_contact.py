@@ -11,8 +11,11 @@ technical alert never changes the patient's clinical colour. When a gateway is h
 alert is marked back in range (a person resolves it). While the silence goes on, the open alert
 is left as it is (no new breach every run).
 
-``last_seen_at`` is kept by the ingest path (every message, including status messages); this job
-only reads it.
+``last_seen_at`` is kept by the ingest path: a status message sets it exactly; readings and
+reports move it once per gateway and batch, and only when it is more than a minute old
+(``triage.ingest.sql.LAST_SEEN_GRANULARITY``: one row update per gateway per minute instead of
+per message), so it may lag the newest reading by up to a minute — nothing against silences
+counted in hours. This job only reads it.
 """
 
 from __future__ import annotations
