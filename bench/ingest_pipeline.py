@@ -149,7 +149,7 @@ def role_worker(args: argparse.Namespace) -> None:
     if args.profile:  # cProfile of every round (warm-up included), dumped after each round
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # CPU, not time waiting for the server
     print("ready", flush=True)
     for line in sys.stdin:
         seed = int(line.split()[1])

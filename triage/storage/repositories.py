@@ -736,8 +736,21 @@ def among(session: Session, column: Any, ids: Iterable[str]) -> Any:
     """``column IN ids``; on PostgreSQL ``= ANY(array)``: one parameter, so the driver does not
     parse a 500-placeholder statement anew for every batch size."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, sorted(ids), type_=ARRAY(String)))
+        unique = set(ids)
+        text_ = _ID_SEPARATOR.join(sorted(unique))
+        if "" not in unique and text_.count(_ID_SEPARATOR) == len(unique) - 1:
+            # one text parameter split by the server: psycopg dumps a list of 500 strings as an
+            # array in Python (~15 µs per reading in the ingest profile), a string in C
+            return column == any_(
+                func.string_to_array(bindparam(None, text_, type_=String), _ID_SEPARATOR)
+            )
+        return column == any_(bindparam(None, sorted(unique), type_=ARRAY(String)))
     return column.in_(set(ids))
+
+
+#: Joins the ids of :func:`among` into one parameter (an id that holds it, or an empty id, goes
+#: as an array instead).
+_ID_SEPARATOR = "\x1f"
 
 
 # ----------------------------------------------------------------------------- dead letters
