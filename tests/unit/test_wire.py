@@ -125,7 +125,10 @@ def _reference(payload: bytes) -> object:
 
     text = payload.decode("utf-8")
     return json.loads(
-        text, object_pairs_hook=wire._object, parse_float=wire._finite, parse_constant=wire._constant
+        text,
+        object_pairs_hook=wire._object,
+        parse_float=wire._finite,
+        parse_constant=wire._constant,
     )
 
 
