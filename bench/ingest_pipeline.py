@@ -145,6 +145,11 @@ def role_worker(args: argparse.Namespace) -> None:
     sessions = session_factory(engine)
     settings = Settings(demo=True)
     caches = [(PlanCache(), HistoryCache()) for _ in range(args.workers)]
+    profiler = None
+    if args.profile:  # cProfile of every round (warm-up included), dumped after each round
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)  # CPU, not time waiting for the server
     print("ready", flush=True)
     for line in sys.stdin:
         seed = int(line.split()[1])
@@ -155,9 +160,14 @@ def role_worker(args: argparse.Namespace) -> None:
         ]
         turns = [rng.randrange(args.workers) for _ in batches]
         start = cpu_s()
+        if profiler is not None:
+            profiler.enable()
         for batch, turn in zip(batches, turns, strict=True):
             plans, histories = caches[turn]
             store(sessions, batch, settings, datetime.now(UTC), plans=plans, histories=histories)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         used = cpu_s() - start
         stats = {
             key: sum(getattr(h, key, 0) for _, h in caches)
@@ -190,6 +200,10 @@ def main() -> None:
         "--freeze", action="store_true", help="gc.collect() + gc.freeze() after each round"
     )
     parser.add_argument("--no-prepare", action="store_true", help="reuse the database")
+    parser.add_argument(
+        "--profile",
+        help="cProfile this checkout's worker into this file (pstats; CPU figures inflated)",
+    )
     args = parser.parse_args()
     if args.role == "worker":
         role_worker(args)
@@ -216,6 +230,7 @@ def main() -> None:
             f"--batches={args.batches}",
             f"--workers={args.workers}",
             *(["--freeze"] if args.freeze else []),
+            *([f"--profile={args.profile}"] if args.profile and name == "this" else []),
             *(
                 [f"--max-delta={args.other_max_delta}"]
                 if name == "other" and args.other_max_delta is not None

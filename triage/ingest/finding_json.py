@@ -40,9 +40,22 @@ def _time(at: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+#: Values written as they are (checked by exact type: a bool is not an int here, an Enum that
+#: is also a str goes through :func:`_jsonable`).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
-    if value is None or type(value) in (str, int, float, bool):
+    if type(value) in _PLAIN:
         return value
+    if type(value) is dict:
+        # the usual args: str keys, plain values — one pass, no generator per dict
+        out = {}
+        for key, inner in value.items():
+            if type(key) is not str:
+                return to_jsonable_python(value)  # keys as pydantic writes them
+            out[key] = inner if type(inner) in _PLAIN else _jsonable(inner)
+        return out
     if isinstance(value, dict):
         if any(type(key) is not str for key in value):
             return to_jsonable_python(value)  # keys as pydantic writes them

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import JSON, Table, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -59,18 +60,21 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     is_json = [isinstance(t, JSON) for t in types]
     connection = session.connection()
     driver: Any = connection.connection.driver_connection
-    names = ", ".join(f'"{name}"' for name in columns)
-    statement = f"COPY {table.name} ({names}) FROM STDIN"
     driver_error: type[Exception] = dialect.loaded_dbapi.Error
+    plain = [name for name, json_ in zip(columns, is_json, strict=True) if not json_]
+    as_json = [name for name, json_ in zip(columns, is_json, strict=True) if json_]
+    order = [*plain, *as_json]
+    names = ", ".join(f'"{name}"' for name in order)
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row(
-                    [
-                        json.dumps(row[name]) if json_ and row[name] is not None else row[name]
-                        for name, json_ in zip(columns, is_json, strict=True)
-                    ]
-                )
+                values = [row[name] for name in plain]
+                for name in as_json:
+                    value = row[name]
+                    values.append(None if value is None else _json_text(value))
+                write(values)
     except driver_error as err:
         lost = dialect.is_disconnect(cast(Any, err), driver, None)
         if lost:
@@ -78,6 +82,16 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         raise DBAPIError.instance(
             statement, None, err, driver_error, connection_invalidated=lost, dialect=dialect
         ) from err
+
+
+def _json_text(value: Any) -> str:
+    """``value`` as JSON text for a JSONB column: orjson (several times faster than
+    :func:`json.dumps`; PostgreSQL parses either into the same jsonb), falling back to
+    :func:`json.dumps` for what orjson refuses (an integer beyond 64 bits, a non-str key)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value)
 
 
 def bindings(session: Session, ids: set[str]) -> dict[str, Binding]:
