@@ -247,8 +247,11 @@ def test_copy_on_write_both_ways() -> None:
     copy.drop_before(NOW - timedelta(hours=rng.randint(5, 20)))
     assert (base.readings, base.reports, base.findings) == before
     assert _series(base, Parameter.SPO2) == base_spo2
-    assert not base.has_reading("b1") and not base.has_reading("n2")
+    assert not base.has_reading("b1")
+    assert not base.has_reading("n2")
     assert (copy2.readings, copy2.reports, copy2.findings) == snapshot
     assert _series(copy2, Parameter.SPO2) == spo2
     assert copy2.series(Parameter.SYSTOLIC) is None
-    assert copy.has_reading("b1") and copy.has_report("qq") and not copy2.has_report("qq")
+    assert copy.has_reading("b1")
+    assert copy.has_report("qq")
+    assert not copy2.has_report("qq")
