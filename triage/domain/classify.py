@@ -620,35 +620,15 @@ class _Context:
             return []
         parameter = rule.parameter
         hours = _window_hours(rule.window)
-        checks: list[tuple[Limit, float, str, float]] = []
+        # rise first, then fall (the first that is reached is the finding)
         if rule.rise is not None:
             lowest = min(window)
-            checks.append((rule.rise, value - lowest, "rise", lowest))
+            if rule.rise.is_reached_above(value - lowest):
+                return [self._trend_out(rule, rule.rise, value - lowest, "rise", lowest, value)]
         if rule.fall is not None:
             highest = max(window)
-            checks.append((rule.fall, highest - value, "fall", highest))
-        for limit, change, direction, ref in checks:
-            if limit.is_reached_above(change):
-                sign = "+" if direction == "rise" else "−"
-                bound = f"{sign}{limit.describe_high(parameter.unit).split(' ', 1)[1]}"
-                return [
-                    self._finding(
-                        rule.id,
-                        RuleType.TREND,
-                        rule.colour,
-                        f"trend.{direction}",
-                        {
-                            "change": change,
-                            "window_h": hours,
-                            "ref": ref,
-                            "limit": limit.value,
-                            "limit_op": "ge" if limit.inclusive else "gt",
-                        },
-                        parameter=parameter,
-                        value=value,
-                        bound=bound,
-                    )
-                ]
+            if rule.fall.is_reached_above(highest - value):
+                return [self._trend_out(rule, rule.fall, highest - value, "fall", highest, value)]
         return [
             self._finding(
                 rule.id,
@@ -660,6 +640,29 @@ class _Context:
                 value=value,
             )
         ]
+
+    def _trend_out(
+        self, rule: TrendRule, limit: Limit, change: float, direction: str, ref: float, value: float
+    ) -> Finding:
+        parameter = rule.parameter
+        sign = "+" if direction == "rise" else "−"
+        bound = f"{sign}{limit.describe_high(parameter.unit).split(' ', 1)[1]}"
+        return self._finding(
+            rule.id,
+            RuleType.TREND,
+            rule.colour,
+            f"trend.{direction}",
+            {
+                "change": change,
+                "window_h": _window_hours(rule.window),
+                "ref": ref,
+                "limit": limit.value,
+                "limit_op": "ge" if limit.inclusive else "gt",
+            },
+            parameter=parameter,
+            value=value,
+            bound=bound,
+        )
 
     # --- change from the personal baseline
 
