@@ -17,8 +17,9 @@ An implausible reading is a data error, never a colour: :func:`classify` raises
 from __future__ import annotations
 
 import statistics
+import weakref
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
@@ -46,7 +47,11 @@ from triage.domain.plan import (
 )
 from triage.domain.questionnaires import get_questionnaire, score, score_bands
 from triage.domain.readings import (
+    PLAUSIBLE,
+    REQUIRED_KEYS,
+    VALUE_KEYS,
     DataProblem,
+    Kind,
     Parameter,
     Reading,
     Report,
@@ -140,6 +145,14 @@ MIN_HISTORY = timedelta(days=14)
 
 def history_window(plan: PlanVersion) -> timedelta:
     """How far back the rules of ``plan`` look; the storage loads this much history."""
+    compiled = _compiled(plan)
+    window = compiled.window
+    if window is None:
+        window = compiled.window = _history_window(plan)
+    return window
+
+
+def _history_window(plan: PlanVersion) -> timedelta:
     spans = [MIN_HISTORY]
     for rule in plan.rules:
         if isinstance(rule, TrendRule | News2Rule):
@@ -158,9 +171,10 @@ def classify(
 
     ``history`` is best a :class:`PatientHistory` (a :class:`History` is turned into one; the
     last one turned is reused while the same object is passed again)."""
-    problems = check_plausibility(reading.kind, reading.values)
-    if problems:
-        raise ImplausibleReadingError(reading.id, problems)
+    if not _plausible(reading.kind, reading.values):
+        problems = check_plausibility(reading.kind, reading.values)
+        if problems:
+            raise ImplausibleReadingError(reading.id, problems)
     at = min(reading.measured_at, now)
     compiled = _compiled(plan)
     context = _Context(plan, _sorted(history), at, exclude_id=reading.id, compiled=compiled)
@@ -168,7 +182,7 @@ def classify(
     findings: list[Finding] = []
     steps = compiled.steps.get(tuple(values))
     if steps is None:
-        steps = compiled.steps_for(tuple(values))
+        steps = compiled.steps_for(plan, tuple(values))
     for step, parameter, item in steps:
         if step is _THRESHOLD:
             findings.append(context.threshold(parameter, item, values[parameter]))  # type: ignore[arg-type]
@@ -259,10 +273,22 @@ class _Compiled:
     a reading with these parameters meets, in the order classify evaluates them; the threshold
     rule ids; the combination rules and which of their groups a rule id falls in."""
 
-    __slots__ = ("bounds", "combination_rules", "groups", "plan", "rule_ids", "steps")
+    __slots__ = (
+        "__weakref__",
+        "bounds",
+        "combination_rules",
+        "groups",
+        "plan",
+        "rule_ids",
+        "steps",
+        "window",
+    )
 
     def __init__(self, plan: PlanVersion) -> None:
-        self.plan = plan
+        #: the plan version (weakly: the plan cache decides how long it lives)
+        self.plan = weakref.ref(plan)
+        #: history_window(plan), once asked
+        self.window: timedelta | None = None
         #: the reading's parameters (in its order) -> the steps, in classify's order
         self.steps: dict[tuple[Parameter, ...], tuple[_Step, ...]] = {}
         self.rule_ids: dict[Parameter, str] = {}
@@ -274,8 +300,7 @@ class _Compiled:
             {} for _ in self.combination_rules
         )
 
-    def steps_for(self, parameters: tuple[Parameter, ...]) -> tuple[_Step, ...]:
-        plan = self.plan
+    def steps_for(self, plan: PlanVersion, parameters: tuple[Parameter, ...]) -> tuple[_Step, ...]:
         steps: list[_Step] = []
         for parameter in parameters:
             zones = plan.zones.get(parameter)
@@ -328,19 +353,45 @@ class _Compiled:
         return found
 
 
-#: Plan versions worked out, by identity (the plan is kept with it, so the id stays its own).
+#: Plan version objects worked out, by identity, for as long as the object lives (no bound
+#: to outgrow: an entry leaves when its plan object is collected).
 _COMPILED: dict[int, _Compiled] = {}
-_MAX_COMPILED = 4096
 
 
 def _compiled(plan: PlanVersion) -> _Compiled:
-    found = _COMPILED.get(id(plan))
-    if found is not None and found.plan is plan:
+    key = id(plan)
+    found = _COMPILED.get(key)
+    if found is not None and found.plan() is plan:
         return found
-    if len(_COMPILED) >= _MAX_COMPILED:
-        _COMPILED.clear()  # plan versions are few; a burst of new ones starts afresh
-    found = _COMPILED[id(plan)] = _Compiled(plan)
+    found = _COMPILED[key] = _Compiled(plan)
+    weakref.finalize(plan, _forget, key, weakref.ref(found))
     return found
+
+
+def _forget(key: int, compiled: weakref.ref[_Compiled]) -> None:
+    """The plan object of ``compiled`` is gone: drop its entry (unless another took its id)."""
+    found = _COMPILED.get(key)
+    if found is not None and found is compiled():
+        _COMPILED.pop(key, None)
+
+
+def _plausible(kind: Kind, values: Mapping[str, float]) -> bool:
+    """True only when :func:`check_plausibility` would find nothing (a quick yes for the usual
+    reading; False sends the caller to it for the reasons, or a yes it gives after all)."""
+    keys = VALUE_KEYS[kind]
+    for key, value in values.items():
+        parameter = keys.get(key)
+        if parameter is None:
+            return False
+        kind_of = type(value)
+        if kind_of is not float and kind_of is not int:  # bool, subclasses: ask the full check
+            return False
+        low, high = PLAUSIBLE[parameter]
+        if not low <= value <= high:  # NaN and infinities too
+            return False
+    if not REQUIRED_KEYS[kind] <= values.keys():
+        return False
+    return kind is not Kind.BLOOD_PRESSURE or values["diastolic"] < values["systolic"]
 
 
 # ----------------------------------------------------------------------------- rule evaluation

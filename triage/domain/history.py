@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from triage.domain.findings import Finding, RuleType
-from triage.domain.readings import Parameter, Reading, Report
+from triage.domain.readings import VALUE_KEYS, Parameter, Reading, Report
 
 
 class History(BaseModel):
@@ -262,7 +262,13 @@ class PatientHistory:
         self._reading_ids = _counts(r.id for r in readings)
         series = self._series
         for r in readings:
-            for parameter, value in r.parameters.items():
+            # r.parameters without caching it on each loaded reading (most are never
+            # classified again): the same pairs, in the same order
+            keys = VALUE_KEYS[r.kind]
+            for key, value in r.values.items():
+                parameter = keys.get(key)
+                if parameter is None:
+                    continue
                 s = series.get(parameter)
                 if s is None:
                     s = series[parameter] = Series()
@@ -488,8 +494,11 @@ class PatientHistory:
         per_parameter: dict[Parameter, int] = {}
         ids = self._reading_ids
         for r in dropped:
-            for parameter in r.parameters:
-                per_parameter[parameter] = per_parameter.get(parameter, 0) + 1
+            keys = VALUE_KEYS[r.kind]  # r.parameters, as in from_history
+            for key in r.values:
+                parameter = keys.get(key)
+                if parameter is not None:
+                    per_parameter[parameter] = per_parameter.get(parameter, 0) + 1
             left = ids[r.id] - 1
             if left <= 0:
                 del ids[r.id]
