@@ -429,6 +429,7 @@ _SHORTCUT = (
     and not Finding.__pydantic_root_model__
 )
 _set_attribute = object.__setattr__
+_new_finding = Finding.__new__
 _CLASSIFICATION_FIELDS = tuple(Classification.model_fields)
 _SHORTCUT_CLASSIFICATION = (
     _CLASSIFICATION_FIELDS == ("item_id", "colour", "findings", "plan_id", "plan_version")
@@ -586,22 +587,29 @@ class _Context:
         # constructed without re-validation, the way Finding.model_construct builds it but
         # without its per-field loop (~10x cheaper on the ingest hot path); the words come
         # from the catalogue when the finding is shown (triage.texts)
-        return _construct_finding(
-            {
-                "rule_id": rule_id,
-                "rule_type": rule_type,
-                "colour": colour,
-                "at": self.at,
-                "plan_id": self._plan_id,
-                "plan_version": self._plan_version,
-                "parameter": parameter.value if parameter is not None else None,
-                "value": value,
-                "bound": bound,
-                "message": key,
-                "args": args,
-                "text": None,
-            }
-        )
+        values = {
+            "rule_id": rule_id,
+            "rule_type": rule_type,
+            "colour": colour,
+            "at": self.at,
+            "plan_id": self._plan_id,
+            "plan_version": self._plan_version,
+            "parameter": parameter.value if parameter is not None else None,
+            "value": value,
+            "bound": bound,
+            "message": key,
+            "args": args,
+            "text": None,
+        }
+        if not _SHORTCUT:  # pragma: no cover - a change to Finding the shortcut does not know
+            return Finding.model_construct(**values)
+        # _construct_finding, inlined (several findings per reading)
+        finding = _new_finding(Finding)
+        _set_attribute(finding, "__dict__", values)
+        _set_attribute(finding, "__pydantic_fields_set__", set(_FINDING_FIELDS))
+        _set_attribute(finding, "__pydantic_extra__", None)
+        _set_attribute(finding, "__pydantic_private__", None)
+        return finding
 
     def _sustained(self, hold: NofM | None, earlier: list[bool], now_out: bool) -> tuple[bool, int]:
         """Whether a yellow is confirmed by n of the last m readings (current included);
@@ -910,7 +918,10 @@ class _Context:
     def _combination(self, index: int, rule: CombinationRule, current: list[Finding]) -> Finding:
         since = self.at - rule.within
         excluded = _NOT_COMBINED
-        breaching = {f.rule_id: f for f in current if f.is_breach and f.rule_type not in excluded}
+        green = Colour.GREEN
+        breaching = {
+            f.rule_id: f for f in current if f.colour is not green and f.rule_type not in excluded
+        }
         now_breaching = set(breaching)
         earlier: set[str] = set()
         for rule_id, past in self._history.rule_findings().items():
@@ -919,8 +930,12 @@ class _Context:
                 earlier.add(rule_id)
                 breaching.setdefault(rule_id, f)
         groups_of = self._compiled.groups_of
-        groups = groups_of(index, now_breaching | earlier)
-        now_groups = groups_of(index, now_breaching) if earlier else groups
+        if not now_breaching:  # nothing breaches now: it cannot fire (groups only counted)
+            groups = groups_of(index, earlier)
+            now_groups: dict[str, set[str]] = {}
+        else:
+            groups = groups_of(index, now_breaching | earlier)
+            now_groups = groups_of(index, now_breaching) if earlier else groups
         hours = _window_hours(rule.within)
         if now_groups and len(groups) >= rule.min_groups:
             found = [

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
 from triage.domain.readings import VALUE_KEYS, Parameter, Reading, Report
 
@@ -340,8 +341,9 @@ class PatientHistory:
 
     def _add_findings(self, findings: Iterable[Finding]) -> None:
         by_rule = self._findings
+        green = Colour.GREEN
         for finding in findings:
-            if not finding.is_breach:
+            if finding.colour is green:  # finding.is_breach, without the property call
                 continue
             rule = self._own_rule(finding.rule_id)
             if rule is None:
