@@ -185,13 +185,13 @@ def classify(
         steps = compiled.steps_for(plan, tuple(values))
     for step, parameter, item in steps:
         if step is _THRESHOLD:
-            findings.append(context.threshold(parameter, item, values[parameter]))  # type: ignore[arg-type]
+            findings.append(context.threshold(parameter, item, values[parameter]))
         elif step is _TREND:
-            findings.extend(context.trend(item, values[parameter]))  # type: ignore[arg-type]
+            findings.extend(context.trend(item, values[parameter]))
         elif step is _BASELINE:
-            findings.extend(context.baseline(item, values[parameter]))  # type: ignore[arg-type]
+            findings.extend(context.baseline(item, values[parameter]))
         else:
-            findings.extend(context.news2(item, extra_reading=(at, values)))  # type: ignore[arg-type]
+            findings.extend(context.news2(item, extra_reading=(at, values)))
     if compiled.combination_rules:
         findings.extend(context.combinations(findings))
     return _classification(reading.id, plan, findings)
@@ -243,7 +243,7 @@ def _classification(item_id: str, plan: PlanVersion, findings: list[Finding]) ->
             break
         if c is Colour.YELLOW:
             colour = c
-    values = {
+    values: dict[str, Any] = {
         "item_id": item_id,
         "colour": colour,
         "findings": tuple(findings),
@@ -264,7 +264,7 @@ def _classification(item_id: str, plan: PlanVersion, findings: list[Finding]) ->
 
 #: What classify does for a reading, by kind of step: (step, parameter, zones or rule).
 _THRESHOLD, _TREND, _BASELINE, _NEWS2 = "threshold", "trend", "baseline", "news2"
-_Step = tuple[str, Parameter | None, Any]
+_Step = tuple[str, Any, Any]  # (step, Parameter or None for NEWS2, zones or rule)
 
 
 class _Compiled:
@@ -587,7 +587,7 @@ class _Context:
         # constructed without re-validation, the way Finding.model_construct builds it but
         # without its per-field loop (~10x cheaper on the ingest hot path); the words come
         # from the catalogue when the finding is shown (triage.texts)
-        values = {
+        values: dict[str, Any] = {
             "rule_id": rule_id,
             "rule_type": rule_type,
             "colour": colour,

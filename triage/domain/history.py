@@ -465,8 +465,8 @@ class PatientHistory:
         self._drop_reports(bisect_left(self._report_keys, (cutoff,)))
         emptied = []
         for rule_id in list(self._findings):
-            rule = self._findings[rule_id]
-            if not rule.times or rule.times[0] >= cutoff:
+            times = self._findings[rule_id].times
+            if not times or times[0] >= cutoff:
                 continue  # nothing to drop: left as it is (maybe shared)
             rule = self._own_rule(rule_id)
             assert rule is not None  # noqa: S101 - present above
