@@ -255,3 +255,36 @@ def test_copy_on_write_both_ways() -> None:
     assert copy.has_reading("b1")
     assert copy.has_report("qq")
     assert not copy2.has_report("qq")
+
+
+def test_from_history_loads_findings_as_adding_them_one_by_one() -> None:
+    """from_history builds each rule's findings at once: the same lists (by time, equal times
+    in arrival order, with their sequence numbers), labels and counts as adding them in turn."""
+    rng = random.Random(11)
+    findings = []
+    for _ in range(300):
+        f = _finding(
+            rng.choice(("x", "y", "z")),
+            rng.choice((1, 2, 2, 3, 5)),  # many equal times
+            rng.choice((Colour.YELLOW, Colour.RED, Colour.GREEN)),
+        )
+        if rng.random() < 0.3:  # another rule type under the same id: another label
+            f = f.model_copy(update={"rule_type": RuleType.TREND})
+        findings.append(f)
+    built = PatientHistory.from_history(History(findings=tuple(findings)))
+    grown = PatientHistory()
+    for f in findings:
+        grown._add_findings([f])
+    assert built.findings == grown.findings
+    assert built.rule_findings().keys() == grown.rule_findings().keys()
+    for rule_id, rule in built.rule_findings().items():
+        other = grown.rule_findings()[rule_id]
+        assert rule.times == other.times
+        assert rule.seqs == other.seqs
+        assert [id(f) for f in rule.findings] == [id(f) for f in other.findings]
+        assert rule.labels == other.labels
+    assert repr(built) == repr(grown)
+    since = NOW - timedelta(hours=4)
+    for rule_id, rule in built.rule_findings().items():
+        other = grown.rule_findings()[rule_id]
+        assert rule.first_within(since, NOW) is other.first_within(since, NOW)

@@ -22,8 +22,9 @@ identical):
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -259,8 +260,8 @@ class PatientHistory:
         self = cls()
         readings = sorted(history.readings, key=_reading_key)  # stable, as classify sorted
         self._readings = readings
-        self._reading_keys = [(r.measured_at, r.id) for r in readings]
-        self._reading_ids = _counts(r.id for r in readings)
+        self._reading_keys = list(map(_reading_key, readings))
+        self._reading_ids = _counts([r.id for r in readings])
         series = self._series
         for r in readings:
             # r.parameters without caching it on each loaded reading (most are never
@@ -278,10 +279,39 @@ class PatientHistory:
                 s.values.append(value)
         reports = sorted(history.reports, key=_report_key)
         self._reports = reports
-        self._report_keys = [(r.answered_at, r.id) for r in reports]
-        self._report_ids = _counts(r.id for r in reports)
-        self._add_findings(history.findings)
+        self._report_keys = list(map(_report_key, reports))
+        self._report_ids = _counts([r.id for r in reports])
+        self._load_findings(history.findings)
         return self
+
+    def _load_findings(self, findings: Iterable[Finding]) -> None:
+        """:meth:`_add_findings` into an empty history, all at once: per rule id, the findings
+        in arrival order sorted stably by ``at`` (what adding them one by one, each after its
+        equals, leaves)."""
+        green = Colour.GREEN
+        arrived: dict[str, list[tuple[datetime, int, Finding]]] = {}
+        seq = self._seq
+        for finding in findings:
+            if finding.colour is green:
+                continue
+            entries = arrived.get(finding.rule_id)
+            if entries is None:
+                entries = arrived[finding.rule_id] = []
+            entries.append((finding.at, seq, finding))
+            seq += 1
+        by_rule = self._findings
+        for rule_id, entries in arrived.items():
+            entries.sort(key=_first)  # stable: equal times keep their arrival order
+            rule = by_rule[rule_id] = RuleFindings()
+            rule.times = [e[0] for e in entries]
+            rule.seqs = [e[1] for e in entries]
+            rule.findings = [e[2] for e in entries]
+            labels = rule.labels
+            for e in entries:
+                key = label_key(e[2])
+                labels[key] = labels.get(key, 0) + 1
+        self._finding_count += seq - self._seq
+        self._seq = seq
 
     # --- growing
 
@@ -545,19 +575,20 @@ class PatientHistory:
         )
 
 
-def _counts(ids: Iterable[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
+def _counts(ids: list[str]) -> dict[str, int]:
+    out = dict.fromkeys(ids, 1)
+    if len(out) == len(ids):  # the usual case: each id once
+        return out
+    out.clear()
     for item_id in ids:
         out[item_id] = out.get(item_id, 0) + 1
     return out
 
 
-def _reading_key(reading: Reading) -> tuple[datetime, str]:
-    return (reading.measured_at, reading.id)
-
-
-def _report_key(report: Report) -> tuple[datetime, str]:
-    return (report.answered_at, report.id)
+#: (measured_at, id) of a reading, (answered_at, id) of a report (in C)
+_reading_key: Callable[[Reading], tuple[datetime, str]] = attrgetter("measured_at", "id")
+_report_key: Callable[[Report], tuple[datetime, str]] = attrgetter("answered_at", "id")
+_first = itemgetter(0)
 
 
 def _bisect_right_keyed(series: Series, key: tuple[datetime, str]) -> int:
