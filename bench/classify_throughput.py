@@ -16,9 +16,11 @@ Each new reading is measured after the last (spaced so that the window keeps N r
 classified and then added to the history, as ingest does; the oldest readings leave the window.
 Prints CPU µs per reading (``time.process_time``, this process: classifying and growing the
 history) for both, their ratio, the new path's p50/p99 latency, how the new path's cost
-compares with the first history size, and the share of non-green verdicts (rules that find
-nothing cost less: at N = 0 the trend and baseline rules have no data), with the load average
-(the machine is shared; compare within a run).
+compares with the first history size, the share of non-green verdicts (rules that find
+nothing cost less: at N = 0 the trend and baseline rules have no data), and ``copy µs``: what
+the history cache's copy-on-write costs per patient and batch (``PatientHistory.copy()`` of the
+patient's history plus one reading added to the copy), with the load average (the machine is
+shared; compare within a run).
 
 Run: ``make bench`` or ``python bench/classify_throughput.py [--readings N] [--history N]``.
 """
@@ -143,7 +145,17 @@ def run(condition: Condition, size: int, readings: int, rng: random.Random) -> d
             new_cpu += clock() - t0
             breaches += found.colour.rank > 0
     cuts = statistics.quantiles(latencies, n=100)
+    # the history cache's copy-on-write per batch: copy the patient's history, add one reading
+    extra = Reading(
+        id="copy", kind=kinds[0][0], measured_at=NOW + step * readings, values=kinds[0][1](rng)
+    )
+    copies = 2000
+    t0 = clock()
+    for _ in range(copies):
+        new_history.copy().add_reading(extra, ())
+    copy_cpu = clock() - t0
     return {
+        "copy_us": copy_cpu / copies * 1e6,
         "old_us": old_cpu / readings * 1e6,
         "new_us": new_cpu / readings * 1e6,
         "p50_us": cuts[49] * 1e6,
@@ -175,7 +187,7 @@ def main() -> None:
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"{'template':<14} {'history':>7} {'old µs':>8} {'new µs':>8} {'old/new':>8} "
-        f"{'p50 µs':>7} {'p99 µs':>7} {'new vs first':>12} {'non-green':>9}"
+        f"{'p50 µs':>7} {'p99 µs':>7} {'new vs first':>12} {'non-green':>9} {'copy µs':>8}"
     )
     for condition in Condition:
         first: float | None = None
@@ -186,12 +198,13 @@ def main() -> None:
             ]
             r = min(runs, key=lambda x: x["new_us"])
             r["old_us"] = min(x["old_us"] for x in runs)
+            r["copy_us"] = min(x["copy_us"] for x in runs)
             first = r["new_us"] if first is None else first
             print(
                 f"{condition.value:<14} {size:>7} {r['old_us']:>8.0f} "
                 f"{r['new_us']:>8.0f} {r['old_us'] / r['new_us']:>7.1f}x "
                 f"{r['p50_us']:>7.0f} {r['p99_us']:>7.0f} {r['new_us'] / first:>11.2f}x "
-                f"{r['breaches']:>8.0%}"
+                f"{r['breaches']:>8.0%} {r['copy_us']:>8.1f}"
             )
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -712,3 +712,56 @@ def test_later_readings_in_history_do_not_change_an_earlier_classification() -> 
     assert classify(current, plan, with_later, later_now) == classify(
         current, plan, without, later_now
     )
+
+
+def test_quick_plausibility_check_agrees_with_the_full_one() -> None:
+    """classify's quick "plausible" answer is yes only where check_plausibility finds nothing."""
+    import math
+    import random
+
+    from triage.domain.classify import _plausible
+    from triage.domain.readings import REQUIRED_KEYS, VALUE_KEYS, Kind, check_plausibility
+
+    rng = random.Random(5)
+    odd: list[object] = [True, False, math.nan, math.inf, -math.inf, "90", None, 0, -1, 10**6]
+    for _ in range(20000):
+        kind = rng.choice(list(Kind))
+        keys = list(VALUE_KEYS[kind])
+        chosen = [k for k in keys if k in REQUIRED_KEYS[kind] or rng.random() < 0.5]
+        if rng.random() < 0.1 and chosen:
+            chosen.remove(rng.choice(chosen))
+        if rng.random() < 0.05:
+            chosen.append("unknown")
+        values: dict[str, object] = {}
+        for k in chosen:
+            number = rng.uniform(0, 320) if rng.random() < 0.5 else rng.randint(0, 320)
+            values[k] = rng.choice(odd) if rng.random() < 0.1 else number
+        quick = _plausible(kind, values)  # type: ignore[arg-type]
+        full = check_plausibility(kind, values)  # type: ignore[arg-type]
+        assert not (quick and full), (kind, values, full)
+        if not full and all(type(v) in (int, float) for v in values.values()):
+            assert quick, (kind, values)
+
+
+def test_what_a_plan_version_asks_is_kept_while_the_plan_object_lives() -> None:
+    """classify works out per plan object what a reading meets; the entry leaves with the
+    object (a population of plan versions never fills a bound), and an equal new object gets
+    its own entry."""
+    import gc
+
+    from triage.domain import classify as module
+    from triage.domain.plan import Condition
+    from triage.domain.templates import template
+
+    plan = template(Condition.COPD)
+    window = module.history_window(plan)
+    assert window == module._history_window(plan)
+    assert module._compiled(plan) is module._compiled(plan)
+    key = id(plan)
+    assert key in module._COMPILED
+    other = plan.model_copy()
+    assert module._compiled(other) is not module._compiled(plan)
+    del plan
+    gc.collect()
+    assert key not in module._COMPILED
+    assert module._compiled(other).plan() is other

@@ -214,3 +214,77 @@ def test_findings_are_built_as_model_construct_builds_them() -> None:
     assert fast.model_dump_json() == slow.model_dump_json()
     assert fast.is_breach
     assert repr(fast) == repr(slow)
+
+
+def test_copy_on_write_both_ways() -> None:
+    """A copy shares its parts until one side changes them: changes to either side, in any
+    order (add, drop, cut, copy of a copy), never show on the other."""
+    rng = random.Random(7)
+    base = PatientHistory()
+    for h in range(30):
+        r = reading("spo2", NOW - timedelta(hours=h), f"r{h:02d}", spo2=90 + h % 10)
+        base.add_reading(r, [_finding("x", h), _finding(f"y{h % 3}", h, Colour.RED)])
+        if h % 4 == 0:
+            base.add_report(_report(f"q{h}", h), [_finding("q", h)])
+    snapshot = (list(base.readings), list(base.reports), list(base.findings))
+    spo2 = _series(base, Parameter.SPO2)
+    copy = base.copy()
+    copy2 = copy.copy()
+    # the original changes after the copies were made
+    base.add_reading(reading("spo2", NOW + timedelta(minutes=5), "n1", spo2=88), [_finding("x", 0)])
+    base.drop_before(NOW - timedelta(hours=10))
+    base.keep_newest(3)
+    assert (copy.readings, copy.reports, copy.findings) == snapshot
+    assert _series(copy, Parameter.SPO2) == spo2
+    # the copy changes: the original and the copy of the copy stay
+    before = (list(base.readings), list(base.reports), list(base.findings))
+    base_spo2 = _series(base, Parameter.SPO2)
+    copy.add_reading(
+        reading("blood_pressure", NOW, "b1", systolic=150, diastolic=80), [_finding("z", 0)]
+    )
+    copy.add_reading(reading("spo2", NOW - timedelta(minutes=30), "n2", spo2=95), [])
+    copy.add_report(_report("qq", 0), [_finding("x", 1, Colour.RED)])
+    copy.drop_before(NOW - timedelta(hours=rng.randint(5, 20)))
+    assert (base.readings, base.reports, base.findings) == before
+    assert _series(base, Parameter.SPO2) == base_spo2
+    assert not base.has_reading("b1")
+    assert not base.has_reading("n2")
+    assert (copy2.readings, copy2.reports, copy2.findings) == snapshot
+    assert _series(copy2, Parameter.SPO2) == spo2
+    assert copy2.series(Parameter.SYSTOLIC) is None
+    assert copy.has_reading("b1")
+    assert copy.has_report("qq")
+    assert not copy2.has_report("qq")
+
+
+def test_from_history_loads_findings_as_adding_them_one_by_one() -> None:
+    """from_history builds each rule's findings at once: the same lists (by time, equal times
+    in arrival order, with their sequence numbers), labels and counts as adding them in turn."""
+    rng = random.Random(11)
+    findings = []
+    for _ in range(300):
+        f = _finding(
+            rng.choice(("x", "y", "z")),
+            rng.choice((1, 2, 2, 3, 5)),  # many equal times
+            rng.choice((Colour.YELLOW, Colour.RED, Colour.GREEN)),
+        )
+        if rng.random() < 0.3:  # another rule type under the same id: another label
+            f = f.model_copy(update={"rule_type": RuleType.TREND})
+        findings.append(f)
+    built = PatientHistory.from_history(History(findings=tuple(findings)))
+    grown = PatientHistory()
+    for f in findings:
+        grown._add_findings([f])
+    assert built.findings == grown.findings
+    assert built.rule_findings().keys() == grown.rule_findings().keys()
+    for rule_id, rule in built.rule_findings().items():
+        other = grown.rule_findings()[rule_id]
+        assert rule.times == other.times
+        assert rule.seqs == other.seqs
+        assert [id(f) for f in rule.findings] == [id(f) for f in other.findings]
+        assert rule.labels == other.labels
+    assert repr(built) == repr(grown)
+    since = NOW - timedelta(hours=4)
+    for rule_id, rule in built.rule_findings().items():
+        other = grown.rule_findings()[rule_id]
+        assert rule.first_within(since, NOW) is other.first_within(since, NOW)

@@ -17,8 +17,9 @@ An implausible reading is a data error, never a colour: :func:`classify` raises
 from __future__ import annotations
 
 import statistics
+import weakref
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from triage import news2
-from triage.domain.colours import Colour, worst
+from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType, message
 from triage.domain.history import History as History  # re-exported: moved to history.py
 from triage.domain.history import PatientHistory as PatientHistory
@@ -46,7 +47,11 @@ from triage.domain.plan import (
 )
 from triage.domain.questionnaires import get_questionnaire, score, score_bands
 from triage.domain.readings import (
+    PLAUSIBLE,
+    REQUIRED_KEYS,
+    VALUE_KEYS,
     DataProblem,
+    Kind,
     Parameter,
     Reading,
     Report,
@@ -140,6 +145,14 @@ MIN_HISTORY = timedelta(days=14)
 
 def history_window(plan: PlanVersion) -> timedelta:
     """How far back the rules of ``plan`` look; the storage loads this much history."""
+    compiled = _compiled(plan)
+    window = compiled.window
+    if window is None:
+        window = compiled.window = _history_window(plan)
+    return window
+
+
+def _history_window(plan: PlanVersion) -> timedelta:
     spans = [MIN_HISTORY]
     for rule in plan.rules:
         if isinstance(rule, TrendRule | News2Rule):
@@ -158,25 +171,29 @@ def classify(
 
     ``history`` is best a :class:`PatientHistory` (a :class:`History` is turned into one; the
     last one turned is reused while the same object is passed again)."""
-    problems = check_plausibility(reading.kind, reading.values)
-    if problems:
-        raise ImplausibleReadingError(reading.id, problems)
+    if not _plausible(reading.kind, reading.values):
+        problems = check_plausibility(reading.kind, reading.values)
+        if problems:
+            raise ImplausibleReadingError(reading.id, problems)
     at = min(reading.measured_at, now)
-    context = _Context(plan, _sorted(history), at, exclude_id=reading.id)
+    compiled = _compiled(plan)
+    context = _Context(plan, _sorted(history), at, exclude_id=reading.id, compiled=compiled)
     values = reading.parameters
     findings: list[Finding] = []
-    for parameter, value in values.items():
-        zones = plan.zones.get(parameter)
-        if zones is not None:
-            findings.append(context.threshold(parameter, zones, value))
-    for rule in plan.rules:
-        if isinstance(rule, TrendRule) and rule.parameter in values:
-            findings.extend(context.trend(rule, values[rule.parameter]))
-        elif isinstance(rule, BaselineRule) and rule.parameter in values:
-            findings.extend(context.baseline(rule, values[rule.parameter]))
-        elif isinstance(rule, News2Rule) and values.keys() & _NEWS2_PARAMETERS:
-            findings.extend(context.news2(rule, extra_reading=(at, values)))
-    findings.extend(context.combinations(findings))
+    steps = compiled.steps.get(tuple(values))
+    if steps is None:
+        steps = compiled.steps_for(plan, tuple(values))
+    for step, parameter, item in steps:
+        if step is _THRESHOLD:
+            findings.append(context.threshold(parameter, item, values[parameter]))
+        elif step is _TREND:
+            findings.extend(context.trend(item, values[parameter]))
+        elif step is _BASELINE:
+            findings.extend(context.baseline(item, values[parameter]))
+        else:
+            findings.extend(context.news2(item, extra_reading=(at, values)))
+    if compiled.combination_rules:
+        findings.extend(context.combinations(findings))
     return _classification(reading.id, plan, findings)
 
 
@@ -188,7 +205,7 @@ def classify_report(
     Raises ``QuestionnaireError`` for answers that do not fit the questionnaire.
     """
     at = min(report.answered_at, now)
-    context = _Context(plan, _sorted(history), at, exclude_id=report.id)
+    context = _Context(plan, _sorted(history), at, exclude_id=report.id, compiled=_compiled(plan))
     findings: list[Finding] = []
     for rule in plan.rules:
         if isinstance(rule, QuestionnaireRule) and rule.questionnaire == report.questionnaire:
@@ -217,13 +234,164 @@ def _sorted(history: History | PatientHistory) -> PatientHistory:
 
 
 def _classification(item_id: str, plan: PlanVersion, findings: list[Finding]) -> Classification:
-    return Classification(
-        item_id=item_id,
-        colour=worst(f.colour for f in findings),
-        findings=tuple(findings),
-        plan_id=plan.plan_id,
-        plan_version=plan.version,
+    # every part checked already (findings built here): constructed without re-validation
+    colour = Colour.GREEN
+    for f in findings:
+        c = f.colour
+        if c is Colour.RED:
+            colour = c
+            break
+        if c is Colour.YELLOW:
+            colour = c
+    values: dict[str, Any] = {
+        "item_id": item_id,
+        "colour": colour,
+        "findings": tuple(findings),
+        "plan_id": plan.plan_id,
+        "plan_version": plan.version,
+    }
+    if not _SHORTCUT_CLASSIFICATION:  # pragma: no cover - a change the shortcut does not know
+        return Classification.model_construct(**values)
+    result = Classification.__new__(Classification)
+    _set_attribute(result, "__dict__", values)
+    _set_attribute(result, "__pydantic_fields_set__", set(_CLASSIFICATION_FIELDS))
+    _set_attribute(result, "__pydantic_extra__", None)
+    _set_attribute(result, "__pydantic_private__", None)
+    return result
+
+
+# ----------------------------------------------------------------------------- per plan version
+
+#: What classify does for a reading, by kind of step: (step, parameter, zones or rule).
+_THRESHOLD, _TREND, _BASELINE, _NEWS2 = "threshold", "trend", "baseline", "news2"
+_Step = tuple[str, Any, Any]  # (step, Parameter or None for NEWS2, zones or rule)
+
+
+class _Compiled:
+    """What a plan version asks of every reading, worked out once per plan version (and per
+    set of parameters a reading carries) instead of once per reading: which zones and rules
+    a reading with these parameters meets, in the order classify evaluates them; the threshold
+    rule ids; the combination rules and which of their groups a rule id falls in."""
+
+    __slots__ = (
+        "__weakref__",
+        "bounds",
+        "combination_rules",
+        "groups",
+        "plan",
+        "rule_ids",
+        "steps",
+        "window",
     )
+
+    def __init__(self, plan: PlanVersion) -> None:
+        #: the plan version (weakly: the plan cache decides how long it lives)
+        self.plan = weakref.ref(plan)
+        #: history_window(plan), once asked
+        self.window: timedelta | None = None
+        #: the reading's parameters (in its order) -> the steps, in classify's order
+        self.steps: dict[tuple[Parameter, ...], tuple[_Step, ...]] = {}
+        self.rule_ids: dict[Parameter, str] = {}
+        #: baseline rule id -> the start of its bound's words (all but the baseline)
+        self.bounds: dict[str, str] = {}
+        self.combination_rules = tuple(r for r in plan.rules if isinstance(r, CombinationRule))
+        #: per combination rule (by position): rule id -> the names of the groups it is in
+        self.groups: tuple[dict[str, tuple[str, ...]], ...] = tuple(
+            {} for _ in self.combination_rules
+        )
+
+    def steps_for(self, plan: PlanVersion, parameters: tuple[Parameter, ...]) -> tuple[_Step, ...]:
+        steps: list[_Step] = []
+        for parameter in parameters:
+            zones = plan.zones.get(parameter)
+            if zones is not None:
+                steps.append((_THRESHOLD, parameter, zones))
+        news2 = bool(set(parameters) & _NEWS2_PARAMETERS)
+        for rule in plan.rules:
+            if isinstance(rule, TrendRule) and rule.parameter in parameters:
+                steps.append((_TREND, rule.parameter, rule))
+            elif isinstance(rule, BaselineRule) and rule.parameter in parameters:
+                steps.append((_BASELINE, rule.parameter, rule))
+            elif isinstance(rule, News2Rule) and news2:
+                steps.append((_NEWS2, None, rule))
+        found = self.steps[parameters] = tuple(steps)
+        return found
+
+    def baseline_bound(self, rule: BaselineRule) -> str:
+        bound = self.bounds.get(rule.id)
+        if bound is None:
+            op = "≥" if rule.change.inclusive else ">"
+            bound = self.bounds[rule.id] = (
+                f"{op} {format_quantity(rule.change.value, rule.parameter.unit)} "
+                f"{rule.direction} baseline "
+            )
+        return bound
+
+    def rule_id(self, parameter: Parameter) -> str:
+        rule_id = self.rule_ids.get(parameter)
+        if rule_id is None:
+            rule_id = self.rule_ids[parameter] = threshold_rule_id(parameter)
+        return rule_id
+
+    def groups_of(self, index: int, rule_ids: Iterable[str]) -> dict[str, set[str]]:
+        """``self.combination_rules[index].groups_of(rule_ids)``, each id's groups looked up
+        once per plan version."""
+        names = self.groups[index]
+        found: dict[str, set[str]] = {}
+        for rule_id in rule_ids:
+            in_groups = names.get(rule_id)
+            if in_groups is None:
+                in_groups = names[rule_id] = tuple(
+                    self.combination_rules[index].groups_of((rule_id,))
+                )
+            for name in in_groups:
+                ids = found.get(name)
+                if ids is None:
+                    found[name] = {rule_id}
+                else:
+                    ids.add(rule_id)
+        return found
+
+
+#: Plan version objects worked out, by identity, for as long as the object lives (no bound
+#: to outgrow: an entry leaves when its plan object is collected).
+_COMPILED: dict[int, _Compiled] = {}
+
+
+def _compiled(plan: PlanVersion) -> _Compiled:
+    key = id(plan)
+    found = _COMPILED.get(key)
+    if found is not None and found.plan() is plan:
+        return found
+    found = _COMPILED[key] = _Compiled(plan)
+    weakref.finalize(plan, _forget, key, weakref.ref(found))
+    return found
+
+
+def _forget(key: int, compiled: weakref.ref[_Compiled]) -> None:
+    """The plan object of ``compiled`` is gone: drop its entry (unless another took its id)."""
+    found = _COMPILED.get(key)
+    if found is not None and found is compiled():
+        _COMPILED.pop(key, None)
+
+
+def _plausible(kind: Kind, values: Mapping[str, float]) -> bool:
+    """True only when :func:`check_plausibility` would find nothing (a quick yes for the usual
+    reading; False sends the caller to it for the reasons, or a yes it gives after all)."""
+    keys = VALUE_KEYS[kind]
+    for key, value in values.items():
+        parameter = keys.get(key)
+        if parameter is None:
+            return False
+        kind_of = type(value)
+        if kind_of is not float and kind_of is not int:  # bool, subclasses: ask the full check
+            return False
+        low, high = PLAUSIBLE[parameter]
+        if not low <= value <= high:  # NaN and infinities too
+            return False
+    if not REQUIRED_KEYS[kind] <= values.keys():
+        return False
+    return kind is not Kind.BLOOD_PRESSURE or values["diastolic"] < values["systolic"]
 
 
 # ----------------------------------------------------------------------------- rule evaluation
@@ -261,6 +429,14 @@ _SHORTCUT = (
     and not Finding.__pydantic_root_model__
 )
 _set_attribute = object.__setattr__
+_new_finding = Finding.__new__
+_CLASSIFICATION_FIELDS = tuple(Classification.model_fields)
+_SHORTCUT_CLASSIFICATION = (
+    _CLASSIFICATION_FIELDS == ("item_id", "colour", "findings", "plan_id", "plan_version")
+    and Classification.__pydantic_post_init__ is None
+    and Classification.model_config.get("extra") != "allow"
+    and not Classification.__pydantic_root_model__
+)
 
 
 def _construct_finding(values: dict[str, Any]) -> Finding:
@@ -318,9 +494,17 @@ class _Context:
     item does not see itself). Every look is a bisection into the sorted history and a slice."""
 
     def __init__(
-        self, plan: PlanVersion, history: PatientHistory, at: datetime, exclude_id: str
+        self,
+        plan: PlanVersion,
+        history: PatientHistory,
+        at: datetime,
+        exclude_id: str,
+        compiled: _Compiled,
     ) -> None:
         self.plan = plan
+        self._compiled = compiled
+        self._plan_id = plan.plan_id
+        self._plan_version = plan.version
         self.at = at
         self._history = history
         self._exclude_id = exclude_id
@@ -403,22 +587,29 @@ class _Context:
         # constructed without re-validation, the way Finding.model_construct builds it but
         # without its per-field loop (~10x cheaper on the ingest hot path); the words come
         # from the catalogue when the finding is shown (triage.texts)
-        return _construct_finding(
-            {
-                "rule_id": rule_id,
-                "rule_type": rule_type,
-                "colour": colour,
-                "at": self.at,
-                "plan_id": self.plan.plan_id,
-                "plan_version": self.plan.version,
-                "parameter": parameter.value if parameter is not None else None,
-                "value": value,
-                "bound": bound,
-                "message": key,
-                "args": args,
-                "text": None,
-            }
-        )
+        values: dict[str, Any] = {
+            "rule_id": rule_id,
+            "rule_type": rule_type,
+            "colour": colour,
+            "at": self.at,
+            "plan_id": self._plan_id,
+            "plan_version": self._plan_version,
+            "parameter": parameter.value if parameter is not None else None,
+            "value": value,
+            "bound": bound,
+            "message": key,
+            "args": args,
+            "text": None,
+        }
+        if not _SHORTCUT:  # pragma: no cover - a change to Finding the shortcut does not know
+            return Finding.model_construct(**values)
+        # _construct_finding, inlined (several findings per reading)
+        finding = _new_finding(Finding)
+        _set_attribute(finding, "__dict__", values)
+        _set_attribute(finding, "__pydantic_fields_set__", set(_FINDING_FIELDS))
+        _set_attribute(finding, "__pydantic_extra__", None)
+        _set_attribute(finding, "__pydantic_private__", None)
+        return finding
 
     def _sustained(self, hold: NofM | None, earlier: list[bool], now_out: bool) -> tuple[bool, int]:
         """Whether a yellow is confirmed by n of the last m readings (current included);
@@ -433,7 +624,7 @@ class _Context:
 
     def threshold(self, parameter: Parameter, zones: ParameterZones, value: float) -> Finding:
         colour, side, bound = zones.zone(value)
-        rule_id = threshold_rule_id(parameter)
+        rule_id = self._compiled.rule_id(parameter)
         if bound is None or side is None:
             return self._finding(
                 rule_id,
@@ -488,35 +679,15 @@ class _Context:
             return []
         parameter = rule.parameter
         hours = _window_hours(rule.window)
-        checks: list[tuple[Limit, float, str, float]] = []
+        # rise first, then fall (the first that is reached is the finding)
         if rule.rise is not None:
             lowest = min(window)
-            checks.append((rule.rise, value - lowest, "rise", lowest))
+            if rule.rise.is_reached_above(value - lowest):
+                return [self._trend_out(rule, rule.rise, value - lowest, "rise", lowest, value)]
         if rule.fall is not None:
             highest = max(window)
-            checks.append((rule.fall, highest - value, "fall", highest))
-        for limit, change, direction, ref in checks:
-            if limit.is_reached_above(change):
-                sign = "+" if direction == "rise" else "−"
-                bound = f"{sign}{limit.describe_high(parameter.unit).split(' ', 1)[1]}"
-                return [
-                    self._finding(
-                        rule.id,
-                        RuleType.TREND,
-                        rule.colour,
-                        f"trend.{direction}",
-                        {
-                            "change": change,
-                            "window_h": hours,
-                            "ref": ref,
-                            "limit": limit.value,
-                            "limit_op": "ge" if limit.inclusive else "gt",
-                        },
-                        parameter=parameter,
-                        value=value,
-                        bound=bound,
-                    )
-                ]
+            if rule.fall.is_reached_above(highest - value):
+                return [self._trend_out(rule, rule.fall, highest - value, "fall", highest, value)]
         return [
             self._finding(
                 rule.id,
@@ -529,13 +700,40 @@ class _Context:
             )
         ]
 
+    def _trend_out(
+        self, rule: TrendRule, limit: Limit, change: float, direction: str, ref: float, value: float
+    ) -> Finding:
+        parameter = rule.parameter
+        sign = "+" if direction == "rise" else "−"
+        bound = f"{sign}{limit.describe_high(parameter.unit).split(' ', 1)[1]}"
+        return self._finding(
+            rule.id,
+            RuleType.TREND,
+            rule.colour,
+            f"trend.{direction}",
+            {
+                "change": change,
+                "window_h": _window_hours(rule.window),
+                "ref": ref,
+                "limit": limit.value,
+                "limit_op": "ge" if limit.inclusive else "gt",
+            },
+            parameter=parameter,
+            value=value,
+            bound=bound,
+        )
+
     # --- change from the personal baseline
 
-    def _baseline_value(self, rule: BaselineRule) -> tuple[float, dict[str, Any]] | None:
+    def _baseline_value(
+        self, rule: BaselineRule
+    ) -> tuple[float, Callable[[], dict[str, Any]]] | None:
+        """The baseline, and how to say where it comes from (asked only when it is said)."""
         if rule.baseline_value is not None:
             if rule.baseline_note:
-                return rule.baseline_value, message("baseline.note", note=rule.baseline_note)
-            return rule.baseline_value, message("baseline.from_plan")
+                note = rule.baseline_note
+                return rule.baseline_value, lambda: message("baseline.note", note=note)
+            return rule.baseline_value, lambda: message("baseline.from_plan")
         assert rule.baseline_days is not None  # noqa: S101 - guaranteed by the model
         days = rule.baseline_days
         since = self.at - timedelta(days=days)
@@ -555,7 +753,7 @@ class _Context:
             if len(values) < rule.min_readings:
                 return None
             count, median = len(values), statistics.median(values)
-        return median, message("baseline.median", readings=count, days=days)
+        return median, lambda: message("baseline.median", readings=count, days=days)
 
     def baseline(self, rule: BaselineRule, value: float) -> list[Finding]:
         found = self._baseline_value(rule)
@@ -563,25 +761,22 @@ class _Context:
             return []
         base, note = found
         parameter = rule.parameter
+        below = rule.direction == "below"
+        reached = rule.change.is_reached_above
 
         def departs(v: float) -> bool:
-            change = base - v if rule.direction == "below" else v - base
-            return rule.change.is_reached_above(change)
+            return reached(base - v if below else v - base)
 
-        op = "≥" if rule.change.inclusive else ">"
-        bound = (
-            f"{op} {format_quantity(rule.change.value, parameter.unit)} {rule.direction} "
-            f"baseline {format_quantity(base, parameter.unit)}"
-        )
+        bound = self._compiled.baseline_bound(rule) + format_quantity(base, parameter.unit)
         args: dict[str, Any] = {"base": base, "limit": rule.change.value}
-        out = departs(value)
+        out = reached(base - value if below else value - base)
         colour = rule.colour if out else Colour.GREEN
         key = "baseline.out" if out else "baseline.within"
         if out:
             args.update(
                 limit_op="ge" if rule.change.inclusive else "gt",
                 direction=rule.direction,
-                note=note,
+                note=note(),
             )
         if out and rule.colour is Colour.YELLOW and rule.yellow_after is not None:
             hold = rule.yellow_after
@@ -715,16 +910,18 @@ class _Context:
     # --- combinations of yellows from different rules
 
     def combinations(self, current: list[Finding]) -> list[Finding]:
-        out: list[Finding] = []
-        for rule in self.plan.rules:
-            if isinstance(rule, CombinationRule):
-                out.append(self._combination(rule, current))
-        return out
+        return [
+            self._combination(index, rule, current)
+            for index, rule in enumerate(self._compiled.combination_rules)
+        ]
 
-    def _combination(self, rule: CombinationRule, current: list[Finding]) -> Finding:
+    def _combination(self, index: int, rule: CombinationRule, current: list[Finding]) -> Finding:
         since = self.at - rule.within
         excluded = _NOT_COMBINED
-        breaching = {f.rule_id: f for f in current if f.is_breach and f.rule_type not in excluded}
+        green = Colour.GREEN
+        breaching = {
+            f.rule_id: f for f in current if f.colour is not green and f.rule_type not in excluded
+        }
         now_breaching = set(breaching)
         earlier: set[str] = set()
         for rule_id, past in self._history.rule_findings().items():
@@ -732,8 +929,13 @@ class _Context:
             if f is not None:
                 earlier.add(rule_id)
                 breaching.setdefault(rule_id, f)
-        groups = rule.groups_of(now_breaching | earlier)
-        now_groups = rule.groups_of(now_breaching)
+        groups_of = self._compiled.groups_of
+        if not now_breaching:  # nothing breaches now: it cannot fire (groups only counted)
+            groups = groups_of(index, earlier)
+            now_groups: dict[str, set[str]] = {}
+        else:
+            groups = groups_of(index, now_breaching | earlier)
+            now_groups = groups_of(index, now_breaching) if earlier else groups
         hours = _window_hours(rule.within)
         if now_groups and len(groups) >= rule.min_groups:
             found = [

@@ -22,15 +22,16 @@ identical):
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import Counter
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from triage.domain.colours import Colour
 from triage.domain.findings import Finding, RuleType
-from triage.domain.readings import Parameter, Reading, Report
+from triage.domain.readings import VALUE_KEYS, Parameter, Reading, Report
 
 
 class History(BaseModel):
@@ -138,14 +139,14 @@ class RuleFindings:
         self.findings: list[Finding] = []
         #: the ways the findings of this rule id are named, and how many of each (almost always
         #: one way)
-        self.labels: Counter[tuple[Any, ...]] = Counter()
+        self.labels: dict[tuple[Any, ...], int] = {}
 
     def copy(self) -> RuleFindings:
         other = RuleFindings.__new__(RuleFindings)
         other.times = self.times.copy()
         other.seqs = self.seqs.copy()
         other.findings = self.findings.copy()
-        other.labels = self.labels.copy()
+        other.labels = self.labels.copy()  # a plain dict: a C copy
         return other
 
     def add(self, finding: Finding, seq: int) -> None:
@@ -153,7 +154,9 @@ class RuleFindings:
         self.times.insert(index, finding.at)
         self.seqs.insert(index, seq)
         self.findings.insert(index, finding)
-        self.labels[label_key(finding)] += 1
+        labels = self.labels
+        key = label_key(finding)
+        labels[key] = labels.get(key, 0) + 1
 
     def first_within(
         self, since: datetime, at: datetime, skip: Collection[RuleType] = ()
@@ -181,9 +184,11 @@ class RuleFindings:
             labels = self.labels
             for finding in self.findings[:count]:
                 key = label_key(finding)
-                labels[key] -= 1
-                if labels[key] <= 0:
+                left = labels[key] - 1
+                if left <= 0:
                     del labels[key]
+                else:
+                    labels[key] = left
             del self.times[:count]
             del self.seqs[:count]
             del self.findings[:count]
@@ -204,11 +209,21 @@ class PatientHistory:
     """A patient's history kept sorted and incrementally: readings by (measured_at, id),
     per-parameter value series, reports by (answered_at, id), breach findings by at.
 
-    Not thread-safe; a shared history is copied (:meth:`copy`) before it is grown."""
+    Not thread-safe; a shared history is copied (:meth:`copy`) before it is grown.
+
+    Copy-on-write inside: :meth:`copy` shares the lists, series and rule findings with the
+    original and both give up owning them; whichever of the two is changed next copies the part
+    it changes first (the readings, the reports, one parameter's series, one rule's findings),
+    so a copy that only gains one reading copies the readings and that reading's series, not
+    the rest."""
 
     __slots__ = (
         "_finding_count",
         "_findings",
+        "_own_findings",
+        "_own_readings",
+        "_own_reports",
+        "_own_series",
         "_reading_ids",
         "_reading_keys",
         "_readings",
@@ -222,14 +237,21 @@ class PatientHistory:
     def __init__(self) -> None:
         self._readings: list[Reading] = []
         self._reading_keys: list[tuple[datetime, str]] = []
-        self._reading_ids: Counter[str] = Counter()
+        #: reading id -> how many readings with it (a plain dict: copied in C)
+        self._reading_ids: dict[str, int] = {}
         self._series: dict[Parameter, Series] = {}
         self._reports: list[Report] = []
         self._report_keys: list[tuple[datetime, str]] = []
-        self._report_ids: Counter[str] = Counter()
+        self._report_ids: dict[str, int] = {}
         self._findings: dict[str, RuleFindings] = {}
         self._finding_count = 0
         self._seq = 0
+        #: which parts this history owns (may change in place); the others are shared with a
+        #: copy or an original and are copied before a change
+        self._own_readings = True
+        self._own_reports = True
+        self._own_series: set[Parameter] | None = None  # None: all of them
+        self._own_findings: set[str] | None = None  # None: all of them
 
     @classmethod
     def from_history(cls, history: History) -> PatientHistory:
@@ -238,11 +260,17 @@ class PatientHistory:
         self = cls()
         readings = sorted(history.readings, key=_reading_key)  # stable, as classify sorted
         self._readings = readings
-        self._reading_keys = [(r.measured_at, r.id) for r in readings]
-        self._reading_ids = Counter(r.id for r in readings)
+        self._reading_keys = list(map(_reading_key, readings))
+        self._reading_ids = _counts([r.id for r in readings])
         series = self._series
         for r in readings:
-            for parameter, value in r.parameters.items():
+            # r.parameters without caching it on each loaded reading (most are never
+            # classified again): the same pairs, in the same order
+            keys = VALUE_KEYS[r.kind]
+            for key, value in r.values.items():
+                parameter = keys.get(key)
+                if parameter is None:
+                    continue
                 s = series.get(parameter)
                 if s is None:
                     s = series[parameter] = Series()
@@ -251,16 +279,47 @@ class PatientHistory:
                 s.values.append(value)
         reports = sorted(history.reports, key=_report_key)
         self._reports = reports
-        self._report_keys = [(r.answered_at, r.id) for r in reports]
-        self._report_ids = Counter(r.id for r in reports)
-        self._add_findings(history.findings)
+        self._report_keys = list(map(_report_key, reports))
+        self._report_ids = _counts([r.id for r in reports])
+        self._load_findings(history.findings)
         return self
+
+    def _load_findings(self, findings: Iterable[Finding]) -> None:
+        """:meth:`_add_findings` into an empty history, all at once: per rule id, the findings
+        in arrival order sorted stably by ``at`` (what adding them one by one, each after its
+        equals, leaves)."""
+        green = Colour.GREEN
+        arrived: dict[str, list[tuple[datetime, int, Finding]]] = {}
+        seq = self._seq
+        for finding in findings:
+            if finding.colour is green:
+                continue
+            entries = arrived.get(finding.rule_id)
+            if entries is None:
+                entries = arrived[finding.rule_id] = []
+            entries.append((finding.at, seq, finding))
+            seq += 1
+        by_rule = self._findings
+        for rule_id, entries in arrived.items():
+            entries.sort(key=_first)  # stable: equal times keep their arrival order
+            rule = by_rule[rule_id] = RuleFindings()
+            rule.times = [e[0] for e in entries]
+            rule.seqs = [e[1] for e in entries]
+            rule.findings = [e[2] for e in entries]
+            labels = rule.labels
+            for e in entries:
+                key = label_key(e[2])
+                labels[key] = labels.get(key, 0) + 1
+        self._finding_count += seq - self._seq
+        self._seq = seq
 
     # --- growing
 
     def add_reading(self, reading: Reading, findings: Iterable[Finding]) -> None:
         """Add ``reading`` and its yellow and red findings (green ones are not kept)."""
         key = (reading.measured_at, reading.id)
+        if not self._own_readings:
+            self._take_readings()
         keys = self._reading_keys
         if not keys or keys[-1] <= key:
             index = len(keys)
@@ -270,12 +329,19 @@ class PatientHistory:
             index = bisect_right(keys, key)
             keys.insert(index, key)
             self._readings.insert(index, reading)
-        self._reading_ids[reading.id] += 1
+        ids = self._reading_ids
+        ids[reading.id] = ids.get(reading.id, 0) + 1
         series = self._series
+        own = self._own_series
         for parameter, value in reading.parameters.items():
             s = series.get(parameter)
             if s is None:
                 s = series[parameter] = Series()
+                if own is not None:
+                    own.add(parameter)
+            elif own is not None and parameter not in own:
+                s = series[parameter] = s.copy()
+                own.add(parameter)
             times = s.times
             if not times or (times[-1], s.ids[-1]) <= key:
                 at = len(times)
@@ -289,6 +355,8 @@ class PatientHistory:
     def add_report(self, report: Report, findings: Iterable[Finding]) -> None:
         """Add ``report`` and its yellow and red findings (green ones are not kept)."""
         key = (report.answered_at, report.id)
+        if not self._own_reports:
+            self._take_reports()
         keys = self._report_keys
         if not keys or keys[-1] <= key:
             keys.append(key)
@@ -297,20 +365,52 @@ class PatientHistory:
             index = bisect_right(keys, key)
             keys.insert(index, key)
             self._reports.insert(index, report)
-        self._report_ids[report.id] += 1
+        ids = self._report_ids
+        ids[report.id] = ids.get(report.id, 0) + 1
         self._add_findings(findings)
 
     def _add_findings(self, findings: Iterable[Finding]) -> None:
         by_rule = self._findings
+        green = Colour.GREEN
         for finding in findings:
-            if not finding.is_breach:
+            if finding.colour is green:  # finding.is_breach, without the property call
                 continue
-            rule = by_rule.get(finding.rule_id)
+            rule = self._own_rule(finding.rule_id)
             if rule is None:
                 rule = by_rule[finding.rule_id] = RuleFindings()
+                if self._own_findings is not None:
+                    self._own_findings.add(finding.rule_id)
             rule.add(finding, self._seq)
             self._seq += 1
             self._finding_count += 1
+
+    def _take_readings(self) -> None:
+        self._readings = self._readings.copy()
+        self._reading_keys = self._reading_keys.copy()
+        self._reading_ids = self._reading_ids.copy()
+        self._own_readings = True
+
+    def _take_reports(self) -> None:
+        self._reports = self._reports.copy()
+        self._report_keys = self._report_keys.copy()
+        self._report_ids = self._report_ids.copy()
+        self._own_reports = True
+
+    def _own_one_series(self, parameter: Parameter) -> Series:
+        s = self._series[parameter]
+        own = self._own_series
+        if own is not None and parameter not in own:
+            s = self._series[parameter] = s.copy()
+            own.add(parameter)
+        return s
+
+    def _own_rule(self, rule_id: str) -> RuleFindings | None:
+        rule = self._findings.get(rule_id)
+        own = self._own_findings
+        if rule is not None and own is not None and rule_id not in own:
+            rule = self._findings[rule_id] = rule.copy()
+            own.add(rule_id)
+        return rule
 
     # --- asking
 
@@ -365,19 +465,28 @@ class PatientHistory:
     # --- keeping it bounded
 
     def copy(self) -> PatientHistory:
-        """An independent copy (list copies; the readings, reports and findings are shared,
-        they are immutable)."""
+        """An independent copy: changing either leaves the other as it was (the parts are
+        shared until one of the two changes them; the readings, reports and findings
+        themselves are immutable)."""
         other = PatientHistory.__new__(PatientHistory)
-        other._readings = self._readings.copy()
-        other._reading_keys = self._reading_keys.copy()
-        other._reading_ids = self._reading_ids.copy()
-        other._series = {p: s.copy() for p, s in self._series.items()}
-        other._reports = self._reports.copy()
-        other._report_keys = self._report_keys.copy()
-        other._report_ids = self._report_ids.copy()
-        other._findings = {rule_id: f.copy() for rule_id, f in self._findings.items()}
+        other._readings = self._readings
+        other._reading_keys = self._reading_keys
+        other._reading_ids = self._reading_ids
+        other._series = self._series.copy()
+        other._reports = self._reports
+        other._report_keys = self._report_keys
+        other._report_ids = self._report_ids
+        other._findings = self._findings.copy()
         other._finding_count = self._finding_count
         other._seq = self._seq
+        # neither owns the shared parts any more (the original may be copied again later, or
+        # changed: either way its next change copies first)
+        self._own_readings = other._own_readings = False
+        self._own_reports = other._own_reports = False
+        self._own_series = set()
+        other._own_series = set()
+        self._own_findings = set()
+        other._own_findings = set()
         return other
 
     def drop_before(self, cutoff: datetime) -> None:
@@ -385,7 +494,12 @@ class PatientHistory:
         self._drop_readings(bisect_left(self._reading_keys, (cutoff,)))
         self._drop_reports(bisect_left(self._report_keys, (cutoff,)))
         emptied = []
-        for rule_id, rule in self._findings.items():
+        for rule_id in list(self._findings):
+            times = self._findings[rule_id].times
+            if not times or times[0] >= cutoff:
+                continue  # nothing to drop: left as it is (maybe shared)
+            rule = self._own_rule(rule_id)
+            assert rule is not None  # noqa: S101 - present above
             before = len(rule.times)
             rule.drop_before(cutoff)
             self._finding_count -= before - len(rule.times)
@@ -404,20 +518,28 @@ class PatientHistory:
     def _drop_readings(self, count: int) -> None:
         if count <= 0:
             return
+        if not self._own_readings:
+            self._take_readings()
         dropped = self._readings[:count]
         del self._readings[:count]
         del self._reading_keys[:count]
-        per_parameter: Counter[Parameter] = Counter()
+        per_parameter: dict[Parameter, int] = {}
         ids = self._reading_ids
         for r in dropped:
-            per_parameter.update(r.parameters.keys())
-            ids[r.id] -= 1
-            if ids[r.id] <= 0:
+            keys = VALUE_KEYS[r.kind]  # r.parameters, as in from_history
+            for key in r.values:
+                parameter = keys.get(key)
+                if parameter is not None:
+                    per_parameter[parameter] = per_parameter.get(parameter, 0) + 1
+            left = ids[r.id] - 1
+            if left <= 0:
                 del ids[r.id]
+            else:
+                ids[r.id] = left
         # each series holds its parameter's readings in the readings' order, so the dropped
         # (oldest) readings are the first entries of each series
         for parameter, n in per_parameter.items():
-            s = self._series[parameter]
+            s = self._own_one_series(parameter)
             s.drop_first(n)
             if not s.times:
                 del self._series[parameter]
@@ -425,11 +547,15 @@ class PatientHistory:
     def _drop_reports(self, count: int) -> None:
         if count <= 0:
             return
+        if not self._own_reports:
+            self._take_reports()
         ids = self._report_ids
         for r in self._reports[:count]:
-            ids[r.id] -= 1
-            if ids[r.id] <= 0:
+            left = ids[r.id] - 1
+            if left <= 0:
                 del ids[r.id]
+            else:
+                ids[r.id] = left
         del self._reports[:count]
         del self._report_keys[:count]
 
@@ -449,12 +575,20 @@ class PatientHistory:
         )
 
 
-def _reading_key(reading: Reading) -> tuple[datetime, str]:
-    return (reading.measured_at, reading.id)
+def _counts(ids: list[str]) -> dict[str, int]:
+    out = dict.fromkeys(ids, 1)
+    if len(out) == len(ids):  # the usual case: each id once
+        return out
+    out.clear()
+    for item_id in ids:
+        out[item_id] = out.get(item_id, 0) + 1
+    return out
 
 
-def _report_key(report: Report) -> tuple[datetime, str]:
-    return (report.answered_at, report.id)
+#: (measured_at, id) of a reading, (answered_at, id) of a report (in C)
+_reading_key: Callable[[Reading], tuple[datetime, str]] = attrgetter("measured_at", "id")
+_report_key: Callable[[Report], tuple[datetime, str]] = attrgetter("answered_at", "id")
+_first = itemgetter(0)
 
 
 def _bisect_right_keyed(series: Series, key: tuple[datetime, str]) -> int:
