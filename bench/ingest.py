@@ -1270,7 +1270,9 @@ def report_service(
             f"  consumer: {stats.get('mqtt.batches', 0)} batches, "
             f"{stats.get('received', 0)} messages, {stats.get('mqtt.receipts', 0)} receipts, "
             f"{stats.get('duplicate', 0)} duplicates, "
-            f"{stats.get('commit_retries', 0)} commit retries"
+            f"{stats.get('commit_retries', 0)} commit retries; history cache: "
+            f"{stats.get('history.hits', 0)} hits, {stats.get('history.delta_loads', 0)} "
+            f"completed with the missing rows, {stats.get('history.full_loads', 0)} full loads"
         )
 
 

@@ -310,7 +310,8 @@ class IngestConsumer:
 
     def stats(self) -> dict[str, int]:
         """The ingest counters of this process plus this consumer's own (``mqtt.*``) and the
-        garbage collector's pauses since it started (``gc.*``, triage/ingest/gc_policy.py)."""
+        garbage collector's pauses since it started (``gc.*``, triage/ingest/gc_policy.py), and its
+        history cache's (``history.*``: hits, delta and full loads, evictions)."""
         with self._cond:
             queued = len(self._queue)
         return {
@@ -318,6 +319,7 @@ class IngestConsumer:
             **self._local.snapshot(),
             "mqtt.queued": queued,
             **self.gc.stats(),
+            **{f"history.{key}": value for key, value in self.histories.stats().items()},
         }
 
     # ------------------------------------------------------------------ paho
