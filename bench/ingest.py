@@ -145,16 +145,34 @@ def arrivals(
 
 
 def make_messages(
-    gateways: Sequence[tuple[str, str]], count: int, seed: int, at: datetime
+    gateways: Sequence[tuple[str, str]],
+    count: int,
+    seed: int,
+    at: datetime,
+    *,
+    after: datetime | None = None,
+    step: timedelta | None = None,
 ) -> list[Message]:
-    """``count`` messages (id, topic, payload) over the gateways in random order (seeded);
-    measured 1 ms apart, the last at ``at``."""
+    """``count`` messages (id, topic, payload) over the gateways in random order (seeded),
+    measured in publishing order: ``step`` apart from ``at`` on (a paced phase: each reading
+    measured about when it is sent), or else 1 ms apart up to ``at`` — squeezed to fit after
+    ``after``, the last reading of the phase before. Each phase's readings are then measured
+    after the last phase's, as a gateway's are: a reading measured before what a worker already
+    classified for the patient widens its history window and costs a full reload (backfill),
+    which the flat-out phases are not meant to measure."""
     rng = random.Random(seed)
+    if step is None:
+        step = timedelta(milliseconds=1)
+        if after is not None and at - count * step <= after:
+            step = (at - after) / (count + 1)
+        first = at - count * step
+    else:
+        first = at
     out = []
     for i, (gateway_id, condition) in enumerate(arrivals(gateways, count, rng)):
         kind, values = values_for(condition, rng)
         id_ = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        stamp = (at - timedelta(milliseconds=count - i)).isoformat()
+        stamp = (first + (i + 1) * step).isoformat()
         payload = {
             "schema": "dho.reading/1",
             "id": id_,
@@ -166,6 +184,11 @@ def make_messages(
         }
         out.append((id_, f"dho/v1/{gateway_id}/readings", json.dumps(payload).encode()))
     return out
+
+
+def last_stamp(messages: Sequence[Message]) -> datetime:
+    """When the last of ``messages`` was measured."""
+    return datetime.fromisoformat(json.loads(messages[-1][2])["measured_at"])
 
 
 # ----------------------------------------------------------------------------- roles
@@ -1105,9 +1128,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  drain: {args.drain} readings preloaded for the service ({load_text(load)})")
 
         # 4. one worker, warm: warm-up (each patient once), then flat out
-        warm = make_messages(gateways, len(gateways), 7, datetime.now(UTC))
+        warm = make_messages(
+            gateways, len(gateways), 7, datetime.now(UTC), after=last_stamp(drain_messages)
+        )
         phases["warm-up 1"] = service_phase("warm-up 1", folder, port, [single], warm)
-        flat = make_messages(gateways, args.readings, 2, datetime.now(UTC))
+        flat = make_messages(gateways, args.readings, 2, datetime.now(UTC), after=last_stamp(warm))
         phases["flat 1"] = service_phase("flat 1", folder, port, [single], flat, url=url)
         one = stop_workers([single])
         results += one
@@ -1118,9 +1143,17 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1:
             labels = [f"s{w}" for w in range(args.workers)]
             group = start_workers(args, folder, port, labels, share="bench")
-            warm = make_messages(gateways, len(gateways) * args.workers, 8, datetime.now(UTC))
+            warm = make_messages(
+                gateways,
+                len(gateways) * args.workers,
+                8,
+                datetime.now(UTC),
+                after=last_stamp(flat),
+            )
             phases["warm-up 2"] = service_phase("warm-up 2", folder, port, group, warm)
-            flat = make_messages(gateways, args.readings, 3, datetime.now(UTC))
+            flat = make_messages(
+                gateways, args.readings, 3, datetime.now(UTC), after=last_stamp(warm)
+            )
             phases["flat 2"] = service_phase("flat 2", folder, port, group, flat, url=url)
         elif args.latency_seconds:
             group = start_workers(args, folder, port, ["w1b"], share=None)
@@ -1128,7 +1161,11 @@ def run(args: argparse.Namespace) -> int:
             group = []
         if args.latency_seconds:
             latency_messages = make_messages(
-                gateways, args.rate * args.latency_seconds, 9, datetime.now(UTC)
+                gateways,
+                args.rate * args.latency_seconds,
+                9,
+                max(datetime.now(UTC), last_stamp(flat) + timedelta(milliseconds=1)),
+                step=timedelta(seconds=1 / args.rate),
             )
             phases["latency"] = service_phase(
                 "latency", folder, port, group, latency_messages, pace=args.rate
