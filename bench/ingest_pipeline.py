@@ -28,11 +28,11 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from ingest import prepare_database, values_for  # the end-to-end bench's data
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
@@ -40,67 +40,6 @@ DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/dho_bench_pipeline"
 
 
 #: The five templates, in turn (as bench/ingest.py registers them).
-CONDITIONS = ("copd", "heart_failure", "diabetes", "hypertension", "covid19")
-
-
-# values_for and prepare_database: as in bench/ingest.py at bab1d7b (kept here so this bench
-# does not depend on that one's rewrite)
-def values_for(condition: str, rng: random.Random) -> tuple[str, dict[str, float]]:
-    """A plausible reading for the condition: mostly green, some yellow and red."""
-    roll = rng.random()
-    if condition in ("copd", "covid19"):
-        spo2 = rng.randint(94, 99) if roll < 0.9 else rng.randint(86, 93)
-        return "spo2", {"spo2": spo2, "pulse": rng.randint(58, 98)}
-    if condition == "heart_failure":
-        return "body_weight", {"weight": round(rng.gauss(82, 0.6), 2)}
-    if condition == "diabetes":
-        glucose = rng.uniform(4.5, 11) if roll < 0.9 else rng.uniform(2.8, 16)
-        return "glucose", {"glucose": round(glucose, 1)}
-    systolic = rng.randint(112, 150) if roll < 0.9 else rng.randint(150, 185)
-    diastolic = rng.randint(65, 92)
-    return "blood_pressure", {"systolic": systolic, "diastolic": diastolic, "pulse": 70}
-
-
-def prepare_database(url: str, patients: int) -> list[tuple[str, str]]:
-    """Create the database afresh, migrate, register patients with plans and gateways."""
-    from argon2 import PasswordHasher
-
-    from triage.domain.plan import Condition
-    from triage.storage import seed
-    from triage.storage.database import make_engine, migrate, session_factory
-
-    # Gateway secrets are never used here; argon2 at production cost would take minutes.
-    seed._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    head, name = url.rsplit("/", 1)
-    admin = create_engine(f"{head}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    engine = make_engine(url)
-    migrate(engine)
-    now = datetime.now(UTC) - timedelta(days=30)
-    gateways: list[tuple[str, str]] = []
-    with session_factory(engine).begin() as session:
-        municipality = seed.add_municipality(session, "9999", "Benchvik")
-        centre = seed.add_centre(session, "Benchvik oppfølgingstjeneste", [municipality])
-        for i in range(patients):
-            condition = Condition(CONDITIONS[i % len(CONDITIONS)])
-            patient = seed.add_patient(
-                session,
-                display_name=f"Benchpasient {i}",
-                municipality=municipality,
-                centre=centre,
-                now=now,
-                condition=condition,
-            )
-            seed.add_approved_template_plan(session, patient, condition, "gp-bench", now)
-            gateway, _ = seed.register_gateway(session, patient, now, gateway_id=f"gw-bench-{i}")
-            gateways.append((gateway.id, condition.value))
-    engine.dispose()
-    return gateways
-
-
 def cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
